@@ -1,0 +1,372 @@
+"""API Gateway's part played locally: a threaded HTTP server on 127.0.0.1 in front of the functions'
+`Api` events, speaking the REST API proxy integration (payload format 1.0) to them.
+
+The API is served at the root (no stage prefix in the URL; the stage still appears in the event).
+On AWS the template protects the API with IAM (SigV4) auth; browsers and curl cannot sign
+requests easily, so locally every request carries the stack's key in the `x-api-key` header
+instead, except `GET /swagger` (a page browsers open directly).
+"""
+
+from __future__ import annotations
+
+import base64
+import hmac
+import json
+import logging
+import re
+import time
+import uuid
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, replace
+from datetime import UTC, datetime
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+from urllib.parse import parse_qsl, unquote, urlsplit
+
+from infrastructure.lambda_runtime import LocalFunction
+from infrastructure.provision import ProvisionedStack
+from infrastructure.template import ACCOUNT_ID, EventSpec, TemplateError
+
+logger = logging.getLogger(__name__)
+
+MAX_PAYLOAD_BYTES = 10 * 1024 * 1024  # API Gateway's request payload limit
+API_KEY_HEADER = "x-api-key"
+_UNAUTHENTICATED_ROUTES = frozenset({("GET", "/swagger")})
+_IMPLICIT_API_STAGE = "Prod"  # SAM's stage for Api events without RestApiId
+_HOP_BY_HOP_HEADERS = frozenset({"content-length", "connection", "transfer-encoding"})
+
+
+@dataclass(frozen=True)
+class HttpRequest:
+    method: str
+    path: str  # percent-decoded, without the query string
+    query: str
+    headers: Sequence[tuple[str, str]]  # as sent: original case, repeats kept
+    body: bytes
+    source_ip: str
+
+    def header(self, name: str) -> str | None:
+        values = [value for key, value in self.headers if key.lower() == name.lower()]
+        return values[-1] if values else None
+
+
+@dataclass(frozen=True)
+class HttpResponse:
+    status: int
+    headers: Sequence[tuple[str, str]]
+    body: bytes
+
+
+def error_response(status: int, code: str, message: str) -> HttpResponse:
+    body = json.dumps({"error": {"code": code, "message": message}}).encode()
+    return HttpResponse(status, [("Content-Type", "application/json")], body)
+
+
+# --------------------------------------------------------------------------- routes
+
+
+@dataclass(frozen=True)
+class Route:
+    """One `Api` event: a method and a resource path (`{param}`, `{proxy+}`) bound to a function."""
+
+    function: LocalFunction
+    event_name: str
+    method: str  # upper case, or ANY
+    resource: str
+    pattern: re.Pattern[str]
+    parameter_names: tuple[str, ...]
+    stage: str
+    api_id: str
+
+    @classmethod
+    def from_event(cls, function: LocalFunction, event: EventSpec, stack: ProvisionedStack) -> Route:
+        properties = event.properties
+        resource = str(stack.resolve(properties["Path"]))
+        pattern, names = compile_resource_path(resource)
+        stage, api_id = _stage_and_api_id(properties.get("RestApiId"), stack)
+        return cls(
+            function=function,
+            event_name=event.name,
+            method=str(stack.resolve(properties["Method"])).upper(),
+            resource=resource,
+            pattern=pattern,
+            parameter_names=names,
+            stage=stage,
+            api_id=api_id,
+        )
+
+    def match(self, method: str, path: str) -> dict[str, str] | None:
+        """The path parameters when this route serves `method path`, else None."""
+        if self.method not in ("ANY", method):
+            return None
+        found = self.pattern.match(path)
+        return dict(zip(self.parameter_names, found.groups(), strict=True)) if found else None
+
+    @property
+    def precedence(self) -> tuple[int, int, int]:
+        """API Gateway prefers literal segments over {param}, and {param} over {proxy+}."""
+        segments = self.resource.strip("/").split("/")
+        greedy = sum(segment.endswith("+}") for segment in segments)
+        literal = sum(not segment.startswith("{") for segment in segments)
+        return (greedy, -literal, self.method == "ANY")
+
+
+def compile_resource_path(resource: str) -> tuple[re.Pattern[str], tuple[str, ...]]:
+    names: list[str] = []
+    parts: list[str] = []
+    for segment in resource.strip("/").split("/") if resource.strip("/") else []:
+        if segment.startswith("{") and segment.endswith("+}"):
+            names.append(segment[1:-2])
+            parts.append("(.+)")
+        elif segment.startswith("{") and segment.endswith("}"):
+            names.append(segment[1:-1])
+            parts.append("([^/]+)")
+        else:
+            parts.append(re.escape(segment))
+    return re.compile("^/" + "/".join(parts) + "$"), tuple(names)
+
+
+def _stage_and_api_id(rest_api_id: Any, stack: ProvisionedStack) -> tuple[str, str]:
+    if rest_api_id is None:
+        return _IMPLICIT_API_STAGE, "local"
+    if not (isinstance(rest_api_id, Mapping) and "Ref" in rest_api_id):
+        raise TemplateError(f"Api event RestApiId must be !Ref to an API of the template, got {rest_api_id}")
+    api = str(rest_api_id["Ref"])
+    stage = stack.resolve(stack.template.properties(api).get("StageName"))
+    if not stage:
+        raise TemplateError(f"{api} has no StageName")
+    return str(stage), stack.ref(api)
+
+
+# --------------------------------------------------------------------------- the gateway
+
+
+class ApiGateway:
+    """Authenticates, routes and translates requests to proxy events and proxy results back."""
+
+    def __init__(self, routes: Sequence[Route], api_key: str) -> None:
+        self.routes = sorted(routes, key=lambda route: route.precedence)
+        self._api_key = api_key
+
+    def reject_early(self, method: str, path: str, request_headers: HttpRequest) -> HttpResponse | None:
+        """Answer before the body is read: authentication, then API Gateway's payload limit."""
+        if (method, path) not in _UNAUTHENTICATED_ROUTES:
+            key = request_headers.header(API_KEY_HEADER)
+            if key is None:
+                return error_response(
+                    401, "unauthorized", f"send the local API key in the {API_KEY_HEADER} header"
+                )
+            if not hmac.compare_digest(key.encode(), self._api_key.encode()):
+                return error_response(
+                    403, "forbidden", f"the {API_KEY_HEADER} header does not match the API key"
+                )
+        length = request_headers.header("Content-Length") or "0"
+        if not length.isdigit():
+            return error_response(400, "bad_request", "the Content-Length header is not a number")
+        if int(length) > MAX_PAYLOAD_BYTES:
+            return error_response(
+                413, "payload_too_large", f"request bodies are limited to {MAX_PAYLOAD_BYTES} bytes"
+            )
+        return None
+
+    def handle(self, request: HttpRequest) -> HttpResponse:
+        rejection = self.reject_early(request.method, request.path, request)
+        if rejection is not None:
+            return rejection
+        for route in self.routes:
+            path_parameters = route.match(request.method, request.path)
+            if path_parameters is not None:
+                return self._invoke(route, request, path_parameters)
+        return error_response(404, "not_found", f"no route for {request.method} {request.path}")
+
+    def _invoke(self, route: Route, request: HttpRequest, path_parameters: dict[str, str]) -> HttpResponse:
+        request_id = str(uuid.uuid4())
+        event = proxy_event(route, request, path_parameters, request_id)
+        started = time.monotonic()
+        try:
+            result = route.function.invoke(event)
+            response = http_response(result)
+        except Exception:
+            logger.exception(
+                "%s <- %s %s: the function failed", route.function.logical_id, request.method, request.path
+            )
+            response = error_response(502, "internal_error", "Internal server error")
+        logger.info(
+            "%s <- %s %s: %d, %.0f ms",
+            route.function.logical_id,
+            request.method,
+            request.path,
+            response.status,
+            (time.monotonic() - started) * 1000,
+        )
+        return HttpResponse(
+            response.status, [*response.headers, ("x-amzn-RequestId", request_id)], response.body
+        )
+
+
+def proxy_event(
+    route: Route, request: HttpRequest, path_parameters: Mapping[str, str], request_id: str
+) -> dict[str, Any]:
+    """The REST API Lambda proxy event (payload format 1.0) for a request."""
+    headers = dict(request.headers)
+    multi_headers = _group(request.headers)
+    query = parse_qsl(request.query, keep_blank_values=True)
+    text_body = _text_body(request.body)
+    now = datetime.now(UTC)
+    return {
+        "resource": route.resource,
+        "path": request.path,
+        "httpMethod": request.method,
+        "headers": headers or None,
+        "multiValueHeaders": multi_headers or None,
+        "queryStringParameters": dict(query) or None,
+        "multiValueQueryStringParameters": _group(query) or None,
+        "pathParameters": dict(path_parameters) or None,
+        "stageVariables": None,
+        "requestContext": {
+            "resourceId": "local",
+            "resourcePath": route.resource,
+            "httpMethod": request.method,
+            "extendedRequestId": request_id,
+            "requestTime": now.strftime("%d/%b/%Y:%H:%M:%S +0000"),
+            "path": f"/{route.stage}{request.path}",
+            "accountId": ACCOUNT_ID,
+            "protocol": "HTTP/1.1",
+            "stage": route.stage,
+            "domainPrefix": "127",
+            "requestTimeEpoch": int(now.timestamp() * 1000),
+            "requestId": request_id,
+            "identity": {
+                "sourceIp": request.source_ip,
+                "userAgent": request.header("User-Agent"),
+                "accountId": None,
+                "caller": None,
+                "user": None,
+                "userArn": None,
+                "accessKey": None,
+                "apiKey": None,
+                "cognitoIdentityPoolId": None,
+                "cognitoIdentityId": None,
+                "cognitoAuthenticationType": None,
+                "cognitoAuthenticationProvider": None,
+                "principalOrgId": None,
+            },
+            "domainName": request.header("Host") or "127.0.0.1",
+            "apiId": route.api_id,
+        },
+        "body": text_body if text_body is not None else base64.b64encode(request.body).decode(),
+        "isBase64Encoded": text_body is None,
+    }
+
+
+def _group(pairs: Sequence[tuple[str, str]]) -> dict[str, list[str]]:
+    grouped: dict[str, list[str]] = {}
+    for key, value in pairs:
+        grouped.setdefault(key, []).append(value)
+    return grouped
+
+
+def _text_body(body: bytes) -> str | None:
+    """The body as text when it is UTF-8 (None for an empty body too); None means binary."""
+    if not body:
+        return None
+    try:
+        return body.decode("utf-8")
+    except UnicodeDecodeError:
+        return None
+
+
+def http_response(result: Any) -> HttpResponse:
+    """The HTTP response API Gateway makes of a proxy result; a malformed result is a 502."""
+    if not isinstance(result, Mapping) or not isinstance(result.get("statusCode"), int):
+        logger.error("malformed Lambda proxy response: %.200r", result)
+        return error_response(
+            502, "internal_error", "Internal server error (malformed Lambda proxy response)"
+        )
+    body = result.get("body") or ""
+    payload = base64.b64decode(body) if result.get("isBase64Encoded") else str(body).encode()
+    headers = _response_headers(result.get("headers") or {}, result.get("multiValueHeaders") or {})
+    if not any(name.lower() == "content-type" for name, _ in headers):
+        headers.append(("Content-Type", "application/json"))
+    return HttpResponse(int(result["statusCode"]), headers, payload)
+
+
+def _response_headers(single: Mapping[str, Any], multi: Mapping[str, Sequence[Any]]) -> list[tuple[str, str]]:
+    """Both header maps merged; a name present in multiValueHeaders takes its values from there."""
+    headers = [(name, str(value)) for name, values in multi.items() for value in values]
+    in_multi = {name.lower() for name in multi}
+    headers += [(name, str(value)) for name, value in single.items() if name.lower() not in in_multi]
+    return [(name, value) for name, value in headers if name.lower() not in _HOP_BY_HOP_HEADERS]
+
+
+# --------------------------------------------------------------------------- the HTTP server
+
+
+class ApiServer(ThreadingHTTPServer):
+    """A threaded HTTP server whose request handlers ask `gateway` what to answer."""
+
+    daemon_threads = True
+
+    def __init__(self, address: tuple[str, int], gateway: ApiGateway) -> None:
+        super().__init__(address, _RequestHandler)
+        self.gateway = gateway
+
+
+class _RequestHandler(BaseHTTPRequestHandler):
+    """Reads one request (HTTP/1.0 style: one request per connection, so stop() never waits on
+    idle keep-alive connections) and writes the gateway's answer."""
+
+    server: ApiServer
+    server_version = "stocksync-local-apigateway"
+    timeout = 30  # seconds a silent client may hold a thread
+
+    def do_GET(self) -> None:  # BaseHTTPRequestHandler's naming
+        self._serve()
+
+    def do_HEAD(self) -> None:
+        self._serve()
+
+    def do_POST(self) -> None:
+        self._serve()
+
+    def do_PUT(self) -> None:
+        self._serve()
+
+    def do_PATCH(self) -> None:
+        self._serve()
+
+    def do_DELETE(self) -> None:
+        self._serve()
+
+    def do_OPTIONS(self) -> None:
+        self._serve()
+
+    def _serve(self) -> None:
+        url = urlsplit(self.path)
+        request = HttpRequest(
+            method=self.command,
+            path=unquote(url.path) or "/",
+            query=url.query,
+            headers=list(self.headers.items()),
+            body=b"",
+            source_ip=self.client_address[0],
+        )
+        gateway = self.server.gateway
+        response = gateway.reject_early(request.method, request.path, request)
+        if response is None:
+            length = int(self.headers.get("Content-Length") or 0)
+            body = self.rfile.read(length) if length else b""
+            response = gateway.handle(replace(request, body=body))
+        self._write(response)
+
+    def _write(self, response: HttpResponse) -> None:
+        self.send_response(response.status)
+        for name, value in response.headers:
+            self.send_header(name, value)
+        self.send_header("Content-Length", str(len(response.body)))
+        self.end_headers()
+        if self.command != "HEAD":
+            self.wfile.write(response.body)
+
+    def log_message(self, format: str, *args: Any) -> None:  # the base class's signature
+        logger.debug("%s " + format, self.client_address[0], *args)

@@ -1,0 +1,317 @@
+"""Lambda's event sources played locally: SQS event source mappings and EventBridge schedules.
+
+moto stores queues and schedules but never runs code, so these threads do what the Lambda
+service does: poll queues and invoke with batches (deleting what succeeded, leaving the rest to
+the visibility timeout and the queue's redrive policy), and fire `rate(...)` schedules.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import logging
+import re
+import threading
+import time
+import uuid
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from botocore.exceptions import BotoCoreError, ClientError
+
+from infrastructure.lambda_runtime import LocalFunction
+from infrastructure.provision import ProvisionedStack
+from infrastructure.template import ACCOUNT_ID, EventSpec, TemplateError
+
+logger = logging.getLogger(__name__)
+
+_SQS_MAX_MESSAGES_PER_RECEIVE = 10
+_SQS_WAIT_SECONDS = 1  # long-poll slice: also how long a poller takes to notice stop()
+
+
+# --------------------------------------------------------------------------- SQS
+
+
+@dataclass(frozen=True)
+class SqsEventSource:
+    """An `SQS` event of a function: an event source mapping from a queue to the function."""
+
+    function: LocalFunction
+    event_name: str
+    queue_url: str
+    queue_arn: str
+    batch_size: int
+    batching_window_seconds: float
+    report_batch_item_failures: bool
+    enabled: bool
+    region: str
+
+    @classmethod
+    def from_event(cls, function: LocalFunction, event: EventSpec, stack: ProvisionedStack) -> SqsEventSource:
+        properties = stack.resolve(event.properties)
+        queue_arn = str(properties["Queue"])
+        return cls(
+            function=function,
+            event_name=event.name,
+            queue_url=stack.queue_url(queue_arn),
+            queue_arn=queue_arn,
+            batch_size=int(properties.get("BatchSize", 10)),
+            batching_window_seconds=float(properties.get("MaximumBatchingWindowInSeconds", 0)),
+            report_batch_item_failures="ReportBatchItemFailures"
+            in (properties.get("FunctionResponseTypes") or []),
+            enabled=properties.get("Enabled", True) is not False,
+            region=stack.region,
+        )
+
+
+def sqs_record(message: Mapping[str, Any], queue_arn: str, region: str) -> dict[str, Any]:
+    """One record of Lambda's SQS event, from a ReceiveMessage message."""
+    record: dict[str, Any] = {
+        "messageId": message["MessageId"],
+        "receiptHandle": message["ReceiptHandle"],
+        "body": message["Body"],
+        "attributes": dict(message.get("Attributes") or {}),
+        "messageAttributes": {
+            name: _message_attribute(value)
+            for name, value in (message.get("MessageAttributes") or {}).items()
+        },
+        "md5OfBody": message["MD5OfBody"],
+        "eventSource": "aws:sqs",
+        "eventSourceARN": queue_arn,
+        "awsRegion": region,
+    }
+    if "MD5OfMessageAttributes" in message:
+        record["md5OfMessageAttributes"] = message["MD5OfMessageAttributes"]
+    return record
+
+
+def _message_attribute(value: Mapping[str, Any]) -> dict[str, Any]:
+    attribute: dict[str, Any] = {
+        "stringListValues": [],
+        "binaryListValues": [],
+        "dataType": value["DataType"],
+    }
+    if "StringValue" in value:
+        attribute["stringValue"] = value["StringValue"]
+    if "BinaryValue" in value:
+        attribute["binaryValue"] = base64.b64encode(value["BinaryValue"]).decode()
+    return attribute
+
+
+def succeeded_messages(
+    messages: Sequence[Mapping[str, Any]], result: Any, report_batch_item_failures: bool
+) -> list[Mapping[str, Any]]:
+    """The messages Lambda deletes after the handler returned `result`.
+
+    With ReportBatchItemFailures, all but the reported `itemIdentifier`s; a malformed response
+    (an unknown or empty identifier, a non-object) fails the whole batch, as on AWS.
+    """
+    if not report_batch_item_failures or result is None:
+        return list(messages)
+    if not isinstance(result, Mapping):
+        return []
+    failures = result.get("batchItemFailures") or []
+    known_ids = {message["MessageId"] for message in messages}
+    failed_ids = set()
+    for failure in failures:
+        identifier = failure.get("itemIdentifier") if isinstance(failure, Mapping) else None
+        if not identifier or identifier not in known_ids:
+            return []
+        failed_ids.add(identifier)
+    return [message for message in messages if message["MessageId"] not in failed_ids]
+
+
+class SqsPoller(threading.Thread):
+    """Polls one queue for one function, as Lambda's event source mapping does."""
+
+    def __init__(self, source: SqsEventSource, sqs: Any, stop: threading.Event) -> None:
+        super().__init__(name=f"sqs-{source.function.logical_id}-{source.event_name}", daemon=True)
+        self.source = source
+        self._sqs = sqs
+        self._stop_requested = stop
+
+    def run(self) -> None:
+        while not self._stop_requested.is_set():
+            try:
+                self.poll_once()
+            except (BotoCoreError, ClientError) as exc:
+                logger.warning("%s: polling %s failed: %s", self.name, self.source.queue_url, exc)
+                self._stop_requested.wait(1)
+
+    def poll_once(self) -> None:
+        messages = self._receive_batch()
+        if messages:
+            self._invoke(messages)
+
+    def _receive_batch(self) -> list[dict[str, Any]]:
+        """Long-poll until a message arrives, then gather up to BatchSize within the batching window."""
+        source = self.source
+        messages = self._receive(source.batch_size)
+        deadline = time.monotonic() + source.batching_window_seconds
+        while messages and len(messages) < source.batch_size and not self._stop_requested.is_set():
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                break
+            received = self._receive(source.batch_size - len(messages), wait_seconds=min(1, int(remaining)))
+            if not received:  # a short poll came back empty: do not spin until the window closes
+                self._stop_requested.wait(min(remaining, 0.1))
+            messages += received
+        return messages
+
+    def _receive(self, wanted: int, wait_seconds: int = _SQS_WAIT_SECONDS) -> list[dict[str, Any]]:
+        response = self._sqs.receive_message(
+            QueueUrl=self.source.queue_url,
+            MaxNumberOfMessages=min(wanted, _SQS_MAX_MESSAGES_PER_RECEIVE),
+            WaitTimeSeconds=wait_seconds,
+            MessageSystemAttributeNames=["All"],
+            MessageAttributeNames=["All"],
+        )
+        return response.get("Messages", [])
+
+    def _invoke(self, messages: list[dict[str, Any]]) -> None:
+        source = self.source
+        event = {"Records": [sqs_record(message, source.queue_arn, source.region) for message in messages]}
+        started = time.monotonic()
+        try:
+            result = source.function.invoke(event)
+        except Exception as exc:  # any handler error fails the batch, as on Lambda
+            logger.warning(
+                "%s <- %s: %d records, handler raised %s: %s (all stay on the queue)",
+                source.function.logical_id,
+                source.event_name,
+                len(messages),
+                type(exc).__name__,
+                exc,
+            )
+            return
+        done = succeeded_messages(messages, result, source.report_batch_item_failures)
+        self._delete(done)
+        logger.info(
+            "%s <- %s: %d records, %d failed, %.0f ms",
+            source.function.logical_id,
+            source.event_name,
+            len(messages),
+            len(messages) - len(done),
+            (time.monotonic() - started) * 1000,
+        )
+
+    def _delete(self, messages: Sequence[Mapping[str, Any]]) -> None:
+        for start in range(0, len(messages), _SQS_MAX_MESSAGES_PER_RECEIVE):
+            chunk = messages[start : start + _SQS_MAX_MESSAGES_PER_RECEIVE]
+            self._sqs.delete_message_batch(
+                QueueUrl=self.source.queue_url,
+                Entries=[
+                    {"Id": str(index), "ReceiptHandle": message["ReceiptHandle"]}
+                    for index, message in enumerate(chunk)
+                ],
+            )
+
+
+# --------------------------------------------------------------------------- schedules
+
+_RATE = re.compile(r"^rate\(\s*(\d+)\s+(minute|minutes|hour|hours|day|days)\s*\)$")
+_UNIT_SECONDS = {"minute": 60, "hour": 3600, "day": 86400}
+
+
+def rate_seconds(expression: str) -> int:
+    """Seconds between runs of an EventBridge `rate(N unit)` expression."""
+    match = _RATE.match(expression.strip())
+    if match is None:
+        if expression.strip().startswith("cron("):
+            raise TemplateError(
+                f"schedule {expression!r}: cron() schedules are not played locally (no cron parser "
+                "is installed); use rate(), or fire it from a test with Runner.fire_schedule"
+            )
+        raise TemplateError(f"schedule {expression!r} is not a rate(N minute|hour|day) expression")
+    count, unit = int(match.group(1)), match.group(2).rstrip("s")
+    return count * _UNIT_SECONDS[unit]
+
+
+@dataclass(frozen=True)
+class ScheduleSource:
+    """A `Schedule` (EventBridge rule) or `ScheduleV2` (EventBridge Scheduler) event of a function."""
+
+    function: LocalFunction
+    event_name: str
+    expression: str
+    interval_seconds: int
+    enabled: bool
+    input: Any  # the parsed `Input`, or None for the default "Scheduled Event" payload
+    resource_arn: str
+    region: str
+
+    @classmethod
+    def from_event(cls, function: LocalFunction, event: EventSpec, stack: ProvisionedStack) -> ScheduleSource:
+        properties = stack.resolve(event.properties)
+        v2 = event.type == "ScheduleV2"
+        expression = str(properties["ScheduleExpression" if v2 else "Schedule"])
+        raw_input = properties.get("Input")
+        name = f"{function.name}-{event.name}"
+        resource = (
+            f"arn:aws:scheduler:{stack.region}:{ACCOUNT_ID}:schedule/default/{name}"
+            if v2
+            else (f"arn:aws:events:{stack.region}:{ACCOUNT_ID}:rule/{name}")
+        )
+        return cls(
+            function=function,
+            event_name=event.name,
+            expression=expression,
+            interval_seconds=rate_seconds(expression),
+            enabled=_schedule_enabled(properties),
+            input=json.loads(raw_input) if raw_input is not None else None,
+            resource_arn=resource,
+            region=stack.region,
+        )
+
+    def event(self) -> Any:
+        """What the function receives: the parsed Input, or EventBridge's Scheduled Event."""
+        if self.input is not None:
+            return self.input
+        return {
+            "version": "0",
+            "id": str(uuid.uuid4()),
+            "detail-type": "Scheduled Event",
+            "source": "aws.events",
+            "account": ACCOUNT_ID,
+            "time": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
+            "region": self.region,
+            "resources": [self.resource_arn],
+            "detail": {},
+        }
+
+    def fire(self) -> Any:
+        return self.function.invoke(self.event())
+
+
+def _schedule_enabled(properties: Mapping[str, Any]) -> bool:
+    if properties.get("Enabled") is False:
+        return False
+    return str(properties.get("State", "ENABLED")).upper() != "DISABLED"
+
+
+class ScheduleTimer(threading.Thread):
+    """Fires one schedule every interval / speedup seconds (first run one interval after start)."""
+
+    def __init__(self, source: ScheduleSource, speedup: float, stop: threading.Event) -> None:
+        super().__init__(name=f"schedule-{source.function.logical_id}-{source.event_name}", daemon=True)
+        self.source = source
+        self.period = source.interval_seconds / speedup
+        self._stop_requested = stop
+
+    def run(self) -> None:
+        while not self._stop_requested.wait(self.period):
+            started = time.monotonic()
+            try:
+                self.source.fire()
+            except Exception as exc:  # a failed run is logged; the schedule goes on
+                logger.warning("%s: scheduled run raised %s: %s", self.name, type(exc).__name__, exc)
+                continue
+            logger.info(
+                "%s <- %s (%s): ok, %.0f ms",
+                self.source.function.logical_id,
+                self.source.event_name,
+                self.source.expression,
+                (time.monotonic() - started) * 1000,
+            )

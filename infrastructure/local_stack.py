@@ -1,0 +1,128 @@
+"""`python -m infrastructure.local_stack` (what `make run` runs): the whole stack on this machine.
+
+An embedded AWS (moto server) on 127.0.0.1, template.yaml provisioned on it, the demo seller
+seeded, and the functions served by the runner, until Ctrl-C or SIGTERM.
+
+Settings (environment): STOCKSYNC_API_PORT (8000; 0 = any free port), STOCKSYNC_AWS_PORT
+(0 = any free port), STOCKSYNC_API_KEY (random when unset), STOCKSYNC_SCHEDULE_SPEEDUP (1),
+STOCKSYNC_SEED (0 = do not seed), AWS_DEFAULT_REGION (eu-west-1).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import secrets
+import signal
+import sys
+import threading
+from collections.abc import Mapping
+from dataclasses import dataclass
+from types import FrameType
+
+from moto.server import ThreadedMotoServer
+
+from infrastructure.provision import provision
+from infrastructure.runner import Runner
+from infrastructure.template import DEFAULT_REGION, load_template
+
+READY_MARKER = "STOCKSYNC_READY"
+_LOCAL_HOST = "127.0.0.1"
+
+# The embedded AWS accepts any credentials; fixed fake ones keep real ones out of reach.
+_FAKE_AWS_ENVIRONMENT = {
+    "AWS_ACCESS_KEY_ID": "local",
+    "AWS_SECRET_ACCESS_KEY": "local",
+    "AWS_SESSION_TOKEN": "local",
+}
+
+
+@dataclass(frozen=True)
+class Settings:
+    api_port: int
+    aws_port: int
+    api_key: str
+    speedup: float
+    seed: bool
+
+    @classmethod
+    def from_environment(cls, environ: Mapping[str, str]) -> Settings:
+        return cls(
+            api_port=int(environ.get("STOCKSYNC_API_PORT") or 8000),
+            aws_port=int(environ.get("STOCKSYNC_AWS_PORT") or 0),
+            api_key=environ.get("STOCKSYNC_API_KEY") or secrets.token_urlsafe(24),
+            speedup=float(environ.get("STOCKSYNC_SCHEDULE_SPEEDUP") or 1),
+            seed=environ.get("STOCKSYNC_SEED", "1") != "0",
+        )
+
+
+def banner(api_url: str, aws_endpoint: str, api_key: str, seed_summary: str) -> str:
+    ready = json.dumps({"api_url": api_url, "aws_endpoint": aws_endpoint, "api_key": api_key})
+    return "\n".join(
+        [
+            "stocksync local stack is running",
+            f"  API         {api_url}",
+            f"  Swagger UI  {api_url}/swagger",
+            f"  AWS (moto)  {aws_endpoint}",
+            f"  API key     {api_key}   (send it as the x-api-key header)",
+            f"  Demo seller {seed_summary}",
+            "Ctrl-C stops everything.",
+            f"{READY_MARKER} {ready}",
+        ]
+    )
+
+
+def _seed() -> str:
+    from infrastructure.seed import seed_demo_seller
+
+    return seed_demo_seller()
+
+
+def _stop_on_signals(stop: threading.Event) -> None:
+    """SIGINT (Ctrl-C) and SIGTERM set `stop`; main then shuts everything down and exits 0."""
+
+    def request_stop(signum: int, _frame: FrameType | None) -> None:
+        logging.getLogger(__name__).info("%s received, stopping", signal.Signals(signum).name)
+        stop.set()
+
+    signal.signal(signal.SIGINT, request_stop)
+    signal.signal(signal.SIGTERM, request_stop)
+
+
+def main() -> int:
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    stop = threading.Event()
+    _stop_on_signals(stop)  # first: a signal during start-up still ends in a clean stop
+    settings = Settings.from_environment(os.environ)
+    os.environ.update(_FAKE_AWS_ENVIRONMENT)
+    os.environ.setdefault("AWS_DEFAULT_REGION", DEFAULT_REGION)
+
+    moto = ThreadedMotoServer(ip_address=_LOCAL_HOST, port=settings.aws_port, verbose=False)
+    moto.start()
+    try:
+        host, port = moto.get_host_and_port()
+        aws_endpoint = f"http://{host}:{port}"
+        os.environ["AWS_ENDPOINT_URL"] = aws_endpoint
+
+        template = load_template()
+        stack = provision(template)
+        os.environ.update(stack.environment)
+        seed_summary = _seed() if settings.seed else "not seeded (STOCKSYNC_SEED=0)"
+
+        runner = Runner(template, stack, settings.api_port, settings.api_key, settings.speedup)
+        runner.start()
+        try:
+            print(banner(runner.api_url, aws_endpoint, settings.api_key, seed_summary), flush=True)
+            while not stop.wait(0.5):  # short waits keep the main thread responsive to signals
+                pass
+        finally:
+            runner.stop()
+    finally:
+        moto.stop()
+    print("stocksync local stack stopped", flush=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

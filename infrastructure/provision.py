@@ -1,0 +1,553 @@
+"""Create template.yaml's resources on the embedded AWS, in dependency order.
+
+This is CloudFormation's part, done with plain boto3 calls against moto (clients honour
+AWS_ENDPOINT_URL). Every resource type AWS would hold is created with the properties that change
+local behaviour; a resource type or property this module does not know is an error, never a
+silent skip, so the local stack cannot quietly drift from the template. Functions, APIs and
+layers are not created: the runner plays them in-process.
+
+It expects an empty embedded AWS (a fresh moto, or one just reset).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from functools import cached_property
+from types import MappingProxyType
+from typing import Any
+
+import boto3
+
+from infrastructure.template import (
+    ACCOUNT_ID,
+    SERVERLESS_FUNCTION,
+    STACK_NAME,
+    PhysicalResource,
+    Resolver,
+    Template,
+    TemplateError,
+    current_region,
+    to_environment_value,
+)
+
+
+class EnvironmentConflictError(TemplateError):
+    """Two functions give one environment variable different values (they share one process locally)."""
+
+
+# --------------------------------------------------------------------------- the result
+
+
+@dataclass(frozen=True)
+class ProvisionedStack:
+    """The physical resources of a provisioned template, and what the functions see of them."""
+
+    template: Template
+    region: str
+    resources: Mapping[str, PhysicalResource]
+
+    @cached_property
+    def resolver(self) -> Resolver:
+        return Resolver(self.template, self.resources, self.region)
+
+    def resolve(self, value: Any) -> Any:
+        return self.resolver.resolve(value)
+
+    def ref(self, logical_id: str) -> str:
+        return self._physical(logical_id).ref
+
+    def attribute(self, logical_id: str, name: str) -> str:
+        return self._physical(logical_id).attributes[name]
+
+    def function_name(self, logical_id: str) -> str:
+        return self.ref(logical_id)
+
+    def function_environment(self, logical_id: str) -> dict[str, str]:
+        """The function's environment as Lambda would set it: Globals + own variables, as strings."""
+        variables = self.resolve(self.template.function(logical_id).environment) or {}
+        return {name: to_environment_value(value) for name, value in variables.items()}
+
+    @cached_property
+    def environment(self) -> Mapping[str, str]:
+        """Every function's environment in one: locally all handlers share one process."""
+        union: dict[str, str] = {}
+        for function in self.template.functions():
+            for name, value in self.function_environment(function.logical_id).items():
+                if union.setdefault(name, value) != value:
+                    raise EnvironmentConflictError(
+                        f"{function.logical_id} sets {name}={value!r} but another function sets "
+                        f"{name}={union[name]!r}; handlers share one process locally"
+                    )
+        return MappingProxyType(union)
+
+    def queue_url(self, queue_arn: str) -> str:
+        """The URL of a provisioned queue, from its ARN (how event sources name queues)."""
+        for resource in self.resources.values():
+            if resource.attributes.get("Arn") == queue_arn and resource.resource_type == _QUEUE:
+                return resource.ref
+        raise TemplateError(f"no provisioned queue has the ARN {queue_arn}")
+
+    def _physical(self, logical_id: str) -> PhysicalResource:
+        try:
+            return self.resources[logical_id]
+        except KeyError:
+            raise TemplateError(f"{logical_id} was not provisioned") from None
+
+
+def provision(template: Template, region: str | None = None) -> ProvisionedStack:
+    """Create every resource of `template` on the embedded AWS, dependencies first."""
+    region = region or current_region()
+    context = _Context(region)
+    resources: dict[str, PhysicalResource] = {}
+    for logical_id in template.creation_order():
+        resolver = Resolver(template, resources, region)
+        if not resolver.is_active(logical_id):
+            continue
+        resource_type = template.resource_type(logical_id)
+        create = _PROVISIONERS.get(resource_type)
+        if create is None:
+            raise TemplateError(
+                f"{logical_id}: resource type {resource_type} is not supported by the local stack "
+                "(add it to infrastructure/provision.py)"
+            )
+        properties = resolver.resolve(template.properties(logical_id)) or {}
+        resources[logical_id] = create(context, logical_id, properties)
+    return ProvisionedStack(template=template, region=region, resources=MappingProxyType(resources))
+
+
+# --------------------------------------------------------------------------- shared helpers
+
+
+class _Context:
+    """Region and lazily created clients for one provisioning run."""
+
+    def __init__(self, region: str) -> None:
+        self.region = region
+
+    def arn(self, service: str, resource: str) -> str:
+        return f"arn:aws:{service}:{self.region}:{ACCOUNT_ID}:{resource}"
+
+    @cached_property
+    def dynamodb(self) -> Any:
+        return boto3.client("dynamodb", region_name=self.region)
+
+    @cached_property
+    def sqs(self) -> Any:
+        return boto3.client("sqs", region_name=self.region)
+
+    @cached_property
+    def s3(self) -> Any:
+        return boto3.client("s3", region_name=self.region)
+
+    @cached_property
+    def sns(self) -> Any:
+        return boto3.client("sns", region_name=self.region)
+
+    @cached_property
+    def cloudwatch(self) -> Any:
+        return boto3.client("cloudwatch", region_name=self.region)
+
+    @cached_property
+    def secretsmanager(self) -> Any:
+        return boto3.client("secretsmanager", region_name=self.region)
+
+
+def _physical_name(logical_id: str, max_length: int = 80, lowercase: bool = False) -> str:
+    """A deterministic stand-in for CloudFormation's generated names (<stack>-<LogicalId>)."""
+    name = f"{STACK_NAME}-{logical_id}"[:max_length]
+    return name.lower() if lowercase else name
+
+
+def _check_properties(logical_id: str, properties: Mapping[str, Any], supported: frozenset[str]) -> None:
+    unknown = sorted(properties.keys() - supported)
+    if unknown:
+        raise TemplateError(
+            f"{logical_id}: properties {', '.join(unknown)} are not supported by the local stack "
+            "(add them to infrastructure/provision.py)"
+        )
+
+
+def _tags(properties: Mapping[str, Any]) -> list[dict[str, str]]:
+    return [{"Key": str(tag["Key"]), "Value": str(tag["Value"])} for tag in properties.get("Tags") or []]
+
+
+def _attribute_text(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, Mapping | list):
+        return json.dumps(value)
+    return str(value)
+
+
+# --------------------------------------------------------------------------- DynamoDB
+
+_TABLE = "AWS::DynamoDB::Table"
+_TABLE_PASSED_AS_IS = frozenset(
+    {
+        "AttributeDefinitions",
+        "KeySchema",
+        "GlobalSecondaryIndexes",
+        "LocalSecondaryIndexes",
+        "BillingMode",
+        "ProvisionedThroughput",
+        "TableClass",
+        "DeletionProtectionEnabled",
+    }
+)
+_TABLE_PROPERTIES = _TABLE_PASSED_AS_IS | {
+    "TableName",
+    "StreamSpecification",
+    "SSESpecification",
+    "TimeToLiveSpecification",
+    "PointInTimeRecoverySpecification",
+    "Tags",
+}
+
+
+def _create_table(context: _Context, logical_id: str, properties: Mapping[str, Any]) -> PhysicalResource:
+    _check_properties(logical_id, properties, _TABLE_PROPERTIES)
+    name = str(properties.get("TableName") or _physical_name(logical_id, max_length=255))
+    request: dict[str, Any] = {key: value for key, value in properties.items() if key in _TABLE_PASSED_AS_IS}
+    if "StreamSpecification" in properties:
+        request["StreamSpecification"] = {"StreamEnabled": True, **properties["StreamSpecification"]}
+    if "SSESpecification" in properties:
+        sse = dict(properties["SSESpecification"])
+        request["SSESpecification"] = {"Enabled": sse.pop("SSEEnabled", False), **sse}
+    if tags := _tags(properties):
+        request["Tags"] = tags
+    description = context.dynamodb.create_table(TableName=name, **request)["TableDescription"]
+    if ttl := properties.get("TimeToLiveSpecification"):
+        context.dynamodb.update_time_to_live(TableName=name, TimeToLiveSpecification=ttl)
+    if pitr := properties.get("PointInTimeRecoverySpecification"):
+        context.dynamodb.update_continuous_backups(TableName=name, PointInTimeRecoverySpecification=pitr)
+    attributes = {"Arn": description["TableArn"]}
+    if "LatestStreamArn" in description:
+        attributes["StreamArn"] = description["LatestStreamArn"]
+    return PhysicalResource(logical_id, _TABLE, ref=name, attributes=attributes)
+
+
+# --------------------------------------------------------------------------- SQS
+
+_QUEUE = "AWS::SQS::Queue"
+_QUEUE_ATTRIBUTES = frozenset(
+    {
+        "ContentBasedDeduplication",
+        "DeduplicationScope",
+        "DelaySeconds",
+        "FifoQueue",
+        "FifoThroughputLimit",
+        "KmsDataKeyReusePeriodSeconds",
+        "KmsMasterKeyId",
+        "MaximumMessageSize",
+        "MessageRetentionPeriod",
+        "ReceiveMessageWaitTimeSeconds",
+        "RedriveAllowPolicy",
+        "RedrivePolicy",
+        "SqsManagedSseEnabled",
+        "VisibilityTimeout",
+    }
+)
+
+
+def _create_queue(context: _Context, logical_id: str, properties: Mapping[str, Any]) -> PhysicalResource:
+    _check_properties(logical_id, properties, _QUEUE_ATTRIBUTES | {"QueueName", "Tags"})
+    fifo = properties.get("FifoQueue") is True
+    name = str(properties.get("QueueName") or _physical_name(logical_id, 75) + (".fifo" if fifo else ""))
+    attributes = {
+        key: _attribute_text(value) for key, value in properties.items() if key in _QUEUE_ATTRIBUTES
+    }
+    tags = {tag["Key"]: tag["Value"] for tag in _tags(properties)}
+    url = context.sqs.create_queue(QueueName=name, Attributes=attributes, tags=tags)["QueueUrl"]
+    arn = context.sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"][
+        "QueueArn"
+    ]
+    return PhysicalResource(
+        logical_id, _QUEUE, ref=url, attributes={"Arn": arn, "QueueName": name, "QueueUrl": url}
+    )
+
+
+def _create_queue_policy(
+    context: _Context, logical_id: str, properties: Mapping[str, Any]
+) -> PhysicalResource:
+    _check_properties(logical_id, properties, frozenset({"Queues", "PolicyDocument"}))
+    policy = json.dumps(properties["PolicyDocument"])
+    for url in properties["Queues"]:
+        context.sqs.set_queue_attributes(QueueUrl=url, Attributes={"Policy": policy})
+    return PhysicalResource(logical_id, "AWS::SQS::QueuePolicy", ref=logical_id)
+
+
+# --------------------------------------------------------------------------- S3
+
+_BUCKET_PROPERTIES = frozenset(
+    {
+        "BucketName",
+        "BucketEncryption",
+        "PublicAccessBlockConfiguration",
+        "OwnershipControls",
+        "LifecycleConfiguration",
+        "NotificationConfiguration",
+        "VersioningConfiguration",
+        "Tags",
+    }
+)
+
+
+def _create_bucket(context: _Context, logical_id: str, properties: Mapping[str, Any]) -> PhysicalResource:
+    _check_properties(logical_id, properties, _BUCKET_PROPERTIES)
+    name = str(properties.get("BucketName") or _physical_name(logical_id, 63, lowercase=True))
+    s3 = context.s3
+    if context.region == "us-east-1":
+        s3.create_bucket(Bucket=name)
+    else:
+        s3.create_bucket(Bucket=name, CreateBucketConfiguration={"LocationConstraint": context.region})
+    if encryption := properties.get("BucketEncryption"):
+        s3.put_bucket_encryption(
+            Bucket=name, ServerSideEncryptionConfiguration=_bucket_encryption(encryption)
+        )
+    if block := properties.get("PublicAccessBlockConfiguration"):
+        s3.put_public_access_block(Bucket=name, PublicAccessBlockConfiguration=block)
+    if ownership := properties.get("OwnershipControls"):
+        s3.put_bucket_ownership_controls(Bucket=name, OwnershipControls=ownership)
+    if versioning := properties.get("VersioningConfiguration"):
+        s3.put_bucket_versioning(Bucket=name, VersioningConfiguration={"Status": versioning["Status"]})
+    if lifecycle := properties.get("LifecycleConfiguration"):
+        rules = [_lifecycle_rule(logical_id, rule) for rule in lifecycle["Rules"]]
+        s3.put_bucket_lifecycle_configuration(Bucket=name, LifecycleConfiguration={"Rules": rules})
+    if tags := _tags(properties):
+        s3.put_bucket_tagging(Bucket=name, Tagging={"TagSet": tags})
+    if notifications := properties.get("NotificationConfiguration"):
+        s3.put_bucket_notification_configuration(
+            Bucket=name, NotificationConfiguration=_bucket_notifications(logical_id, notifications)
+        )
+    return PhysicalResource(
+        logical_id,
+        "AWS::S3::Bucket",
+        ref=name,
+        attributes={
+            "Arn": f"arn:aws:s3:::{name}",
+            "DomainName": f"{name}.s3.amazonaws.com",
+            "RegionalDomainName": f"{name}.s3.{context.region}.amazonaws.com",
+        },
+    )
+
+
+def _bucket_encryption(encryption: Mapping[str, Any]) -> dict[str, Any]:
+    rules = []
+    for rule in encryption["ServerSideEncryptionConfiguration"]:
+        api_rule: dict[str, Any] = {
+            "ApplyServerSideEncryptionByDefault": rule["ServerSideEncryptionByDefault"]
+        }
+        if "BucketKeyEnabled" in rule:
+            api_rule["BucketKeyEnabled"] = rule["BucketKeyEnabled"]
+        rules.append(api_rule)
+    return {"Rules": rules}
+
+
+def _lifecycle_rule(logical_id: str, rule: Mapping[str, Any]) -> dict[str, Any]:
+    _check_properties(
+        f"{logical_id} lifecycle rule",
+        rule,
+        frozenset({"Id", "Status", "Prefix", "ExpirationInDays", "AbortIncompleteMultipartUpload"}),
+    )
+    api_rule: dict[str, Any] = {"Status": rule["Status"], "Filter": {"Prefix": rule.get("Prefix", "")}}
+    if "Id" in rule:
+        api_rule["ID"] = rule["Id"]
+    if "ExpirationInDays" in rule:
+        api_rule["Expiration"] = {"Days": int(rule["ExpirationInDays"])}
+    if "AbortIncompleteMultipartUpload" in rule:
+        api_rule["AbortIncompleteMultipartUpload"] = rule["AbortIncompleteMultipartUpload"]
+    return api_rule
+
+
+def _bucket_notifications(logical_id: str, notifications: Mapping[str, Any]) -> dict[str, Any]:
+    _check_properties(
+        f"{logical_id} NotificationConfiguration",
+        notifications,
+        frozenset({"QueueConfigurations", "TopicConfigurations", "EventBridgeConfiguration"}),
+    )
+    configuration: dict[str, Any] = {}
+    for cfn_key, target_key in (("QueueConfigurations", "Queue"), ("TopicConfigurations", "Topic")):
+        targets = notifications.get(cfn_key) or []
+        if targets:
+            configuration[cfn_key] = [
+                {
+                    f"{target_key}Arn": target[target_key],
+                    "Events": [target["Event"]],
+                    **_notification_filter(target),
+                }
+                for target in targets
+            ]
+    if (notifications.get("EventBridgeConfiguration") or {}).get("EventBridgeEnabled"):
+        configuration["EventBridgeConfiguration"] = {}
+    return configuration
+
+
+def _notification_filter(target: Mapping[str, Any]) -> dict[str, Any]:
+    rules = ((target.get("Filter") or {}).get("S3Key") or {}).get("Rules") or []
+    if not rules:
+        return {}
+    return {"Filter": {"Key": {"FilterRules": [{"Name": r["Name"], "Value": r["Value"]} for r in rules]}}}
+
+
+def _create_bucket_policy(
+    context: _Context, logical_id: str, properties: Mapping[str, Any]
+) -> PhysicalResource:
+    _check_properties(logical_id, properties, frozenset({"Bucket", "PolicyDocument"}))
+    context.s3.put_bucket_policy(Bucket=properties["Bucket"], Policy=json.dumps(properties["PolicyDocument"]))
+    return PhysicalResource(logical_id, "AWS::S3::BucketPolicy", ref=logical_id)
+
+
+# --------------------------------------------------------------------------- SNS, CloudWatch, Secrets
+
+_TOPIC_ATTRIBUTES = frozenset({"DisplayName", "KmsMasterKeyId", "FifoTopic", "ContentBasedDeduplication"})
+
+
+def _create_topic(context: _Context, logical_id: str, properties: Mapping[str, Any]) -> PhysicalResource:
+    _check_properties(logical_id, properties, _TOPIC_ATTRIBUTES | {"TopicName", "Subscription", "Tags"})
+    fifo = properties.get("FifoTopic") is True
+    name = str(properties.get("TopicName") or _physical_name(logical_id, 251) + (".fifo" if fifo else ""))
+    attributes = {
+        key: _attribute_text(value) for key, value in properties.items() if key in _TOPIC_ATTRIBUTES
+    }
+    arn = context.sns.create_topic(Name=name, Attributes=attributes, Tags=_tags(properties))["TopicArn"]
+    for subscription in properties.get("Subscription") or []:
+        context.sns.subscribe(
+            TopicArn=arn, Protocol=subscription["Protocol"], Endpoint=subscription["Endpoint"]
+        )
+    return PhysicalResource(
+        logical_id, "AWS::SNS::Topic", ref=arn, attributes={"TopicArn": arn, "TopicName": name}
+    )
+
+
+_ALARM_PASSED_AS_IS = frozenset(
+    {
+        "ActionsEnabled",
+        "AlarmActions",
+        "AlarmDescription",
+        "ComparisonOperator",
+        "DatapointsToAlarm",
+        "Dimensions",
+        "EvaluateLowSampleCountPercentile",
+        "EvaluationPeriods",
+        "ExtendedStatistic",
+        "InsufficientDataActions",
+        "MetricName",
+        "Metrics",
+        "Namespace",
+        "OKActions",
+        "Period",
+        "Statistic",
+        "Threshold",
+        "ThresholdMetricId",
+        "TreatMissingData",
+        "Unit",
+    }
+)
+
+
+def _create_alarm(context: _Context, logical_id: str, properties: Mapping[str, Any]) -> PhysicalResource:
+    _check_properties(logical_id, properties, _ALARM_PASSED_AS_IS | {"AlarmName"})
+    name = str(properties.get("AlarmName") or _physical_name(logical_id, 255))
+    request = {key: value for key, value in properties.items() if key in _ALARM_PASSED_AS_IS}
+    context.cloudwatch.put_metric_alarm(AlarmName=name, **request)
+    return PhysicalResource(
+        logical_id,
+        "AWS::CloudWatch::Alarm",
+        ref=name,
+        attributes={"Arn": context.arn("cloudwatch", f"alarm:{name}")},
+    )
+
+
+# GenerateSecretString keys that GetRandomPassword takes as they are.
+_PASSWORD_OPTIONS = frozenset(
+    {
+        "ExcludeCharacters",
+        "ExcludeLowercase",
+        "ExcludeNumbers",
+        "ExcludePunctuation",
+        "ExcludeUppercase",
+        "IncludeSpace",
+        "PasswordLength",
+        "RequireEachIncludedType",
+    }
+)
+
+
+def _create_secret(context: _Context, logical_id: str, properties: Mapping[str, Any]) -> PhysicalResource:
+    _check_properties(
+        logical_id,
+        properties,
+        frozenset({"Name", "Description", "SecretString", "GenerateSecretString", "KmsKeyId", "Tags"}),
+    )
+    name = str(properties.get("Name") or _physical_name(logical_id, 256))
+    request: dict[str, Any] = {"Name": name, "SecretString": _secret_string(context, properties)}
+    for key in ("Description", "KmsKeyId"):
+        if key in properties:
+            request[key] = properties[key]
+    if tags := _tags(properties):
+        request["Tags"] = tags
+    arn = context.secretsmanager.create_secret(**request)["ARN"]
+    return PhysicalResource(logical_id, "AWS::SecretsManager::Secret", ref=arn, attributes={"Id": arn})
+
+
+def _secret_string(context: _Context, properties: Mapping[str, Any]) -> str:
+    generate = properties.get("GenerateSecretString")
+    if generate is None:
+        return str(properties.get("SecretString", ""))
+    options = {key: value for key, value in generate.items() if key in _PASSWORD_OPTIONS}
+    password = context.secretsmanager.get_random_password(**options)["RandomPassword"]
+    template = generate.get("SecretStringTemplate")
+    if template is None:
+        return password
+    return json.dumps({**json.loads(template), generate["GenerateStringKey"]: password})
+
+
+# --------------------------------------------------------------------------- played by the runner
+
+
+def _played_function(context: _Context, logical_id: str, properties: Mapping[str, Any]) -> PhysicalResource:
+    name = str(properties.get("FunctionName") or _physical_name(logical_id, 64))
+    arn = context.arn("lambda", f"function:{name}")
+    return PhysicalResource(logical_id, SERVERLESS_FUNCTION, ref=name, attributes={"Arn": arn})
+
+
+def _played_api(context: _Context, logical_id: str, properties: Mapping[str, Any]) -> PhysicalResource:
+    api_id = logical_id.lower()
+    return PhysicalResource(
+        logical_id,
+        "AWS::Serverless::Api",
+        ref=api_id,
+        attributes={
+            "RootResourceId": "root",
+            "Arn": f"arn:aws:apigateway:{context.region}::/restapis/{api_id}",
+        },
+    )
+
+
+def _played_layer(context: _Context, logical_id: str, properties: Mapping[str, Any]) -> PhysicalResource:
+    name = str(properties.get("LayerName") or _physical_name(logical_id, 140))
+    return PhysicalResource(
+        logical_id, "AWS::Serverless::LayerVersion", ref=context.arn("lambda", f"layer:{name}:1")
+    )
+
+
+_Provisioner = Callable[[_Context, str, Mapping[str, Any]], PhysicalResource]
+
+_PROVISIONERS: Mapping[str, _Provisioner] = MappingProxyType(
+    {
+        _TABLE: _create_table,
+        _QUEUE: _create_queue,
+        "AWS::SQS::QueuePolicy": _create_queue_policy,
+        "AWS::S3::Bucket": _create_bucket,
+        "AWS::S3::BucketPolicy": _create_bucket_policy,
+        "AWS::SNS::Topic": _create_topic,
+        "AWS::CloudWatch::Alarm": _create_alarm,
+        "AWS::SecretsManager::Secret": _create_secret,
+        # Not created on AWS: the runner plays them; they only get ids so references resolve.
+        SERVERLESS_FUNCTION: _played_function,
+        "AWS::Serverless::Api": _played_api,
+        "AWS::Serverless::LayerVersion": _played_layer,
+    }
+)

@@ -1,0 +1,55 @@
+"""/channels: integrations with selling venues. Credentials are accepted, stored as secrets, never shown."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from aws_lambda_powertools.event_handler import Response
+from aws_lambda_powertools.event_handler.api_gateway import Router
+from aws_lambda_powertools.event_handler.openapi.params import Body, Path
+
+from stocksync.api.schemas import ChannelList, ChannelOut
+from stocksync.api.services import services
+from stocksync.channel_store import ChannelInput, ChannelPatch
+
+router = Router()
+
+ChannelId = Annotated[str, Path(min_length=1, max_length=64)]
+
+
+@router.get("/channels", tags=["Channels"], summary="Every channel")
+def list_channels() -> ChannelList:
+    return ChannelList(channels=[ChannelOut.of(channel) for channel in services().channels.list()])
+
+
+@router.post("/channels", tags=["Channels"], summary="Add a channel")
+def create_channel(channel: Annotated[ChannelInput, Body()]) -> Response[ChannelOut]:
+    created = services().channels.create(channel)
+    return Response(status_code=201, content_type="application/json", body=ChannelOut.of(created))
+
+
+@router.get("/channels/<channel_id>", tags=["Channels"], summary="A channel")
+def get_channel(channel_id: ChannelId) -> ChannelOut:
+    return ChannelOut.of(services().channels.get(channel_id))
+
+
+@router.patch("/channels/<channel_id>", tags=["Channels"],
+              summary="Change name, locations, settings, credentials or enabled")
+def update_channel(channel_id: ChannelId, patch: Annotated[ChannelPatch, Body()]) -> ChannelOut:
+    return ChannelOut.of(services().channels.update(channel_id, patch))
+
+
+@router.post("/channels/<channel_id>/enable", tags=["Channels"], summary="Enable the channel")
+def enable_channel(channel_id: ChannelId) -> ChannelOut:
+    return ChannelOut.of(services().channels.update(channel_id, ChannelPatch(enabled=True)))
+
+
+@router.post("/channels/<channel_id>/disable", tags=["Channels"], summary="Disable the channel")
+def disable_channel(channel_id: ChannelId) -> ChannelOut:
+    return ChannelOut.of(services().channels.update(channel_id, ChannelPatch(enabled=False)))
+
+
+@router.delete("/channels/<channel_id>", tags=["Channels"], summary="Delete the channel, its listings and secret")
+def delete_channel(channel_id: ChannelId) -> Response[None]:
+    services().channels.delete(channel_id)
+    return Response(status_code=204)

@@ -1,0 +1,38 @@
+"""The services the API calls, built once per container from the function's settings."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import cache
+
+from stocksync import db
+from stocksync.channel_store import ChannelStore
+from stocksync.config import get_settings
+from stocksync.inventory import Inventory
+from stocksync.locations import Locations
+from stocksync.messages import SqsStockQueue
+from stocksync.secrets import SecretsManagerStore
+from stocksync.stock import StockBook
+
+
+@dataclass(frozen=True)
+class Services:
+    inventory: Inventory
+    locations: Locations
+    stock: StockBook
+    channels: ChannelStore
+
+
+@cache
+def services() -> Services:
+    settings = get_settings()
+    db.bind_table(settings.table_name)
+    queue = SqsStockQueue(settings.stock_queue_url)
+    inventory = Inventory(queue)
+    locations = Locations()
+    return Services(
+        inventory=inventory,
+        locations=locations,
+        stock=StockBook(queue, inventory, locations),
+        channels=ChannelStore(queue, SecretsManagerStore(), locations, settings.secrets_prefix),
+    )

@@ -1,0 +1,109 @@
+"""What each channel type needs: its settings and the credential fields its API asks for.
+
+The adapters (stocksync/channels/, a later step) read these; the API validates against them.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from typing import Literal
+
+from pydantic import AnyHttpUrl, BaseModel, ConfigDict, Field, ValidationError
+
+from stocksync.errors import InvalidInput
+
+
+class ChannelType(StrEnum):
+    AMAZON = "amazon"
+    EBAY = "ebay"
+    RAKUTEN = "rakuten"
+    PIXMANIA = "pixmania"
+    MAGENTO = "magento"
+    GENERIC = "generic"
+
+
+class _Settings(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class AmazonSettings(_Settings):
+    seller_id: str = ""
+    region: Literal["na", "eu", "fe"] = "eu"
+    marketplace_ids: list[str] = Field(default_factory=lambda: ["A1F83G8C2ARO7P"], min_length=1)
+    feed_threshold: int = Field(default=50, ge=1, le=10_000,
+                                description="Above this many listings per run, stock goes by JSON_LISTINGS_FEED")
+
+
+class EbaySettings(_Settings):
+    marketplace_id: str = "EBAY_GB"
+    sandbox: bool = False
+
+
+class RakutenSettings(_Settings):
+    base_url: AnyHttpUrl | None = None
+    shop_id: str = ""
+
+
+class PixmaniaSettings(_Settings):
+    base_url: AnyHttpUrl | None = Field(default=None, description="The Mirakl marketplace URL")
+    shop_id: str = ""
+
+
+class WebsiteSettings(_Settings):
+    base_url: AnyHttpUrl | None = None
+    out_of_stock_mode: Literal["disable", "zero_backorder"] = "disable"
+
+
+class MagentoSettings(WebsiteSettings):
+    store_code: str = "default"
+    inventory_api: Literal["msi", "legacy"] = "msi"
+    source_codes: dict[str, str] = Field(
+        default_factory=dict, description="Our location id -> Magento MSI source code"
+    )
+
+
+SETTINGS: dict[ChannelType, type[_Settings]] = {
+    ChannelType.AMAZON: AmazonSettings,
+    ChannelType.EBAY: EbaySettings,
+    ChannelType.RAKUTEN: RakutenSettings,
+    ChannelType.PIXMANIA: PixmaniaSettings,
+    ChannelType.MAGENTO: MagentoSettings,
+    ChannelType.GENERIC: WebsiteSettings,
+}
+
+# Each entry is one accepted set of credential fields; any one complete set will do.
+CREDENTIALS: dict[ChannelType, list[set[str]]] = {
+    ChannelType.AMAZON: [{"lwa_client_id", "lwa_client_secret", "refresh_token"}],
+    ChannelType.EBAY: [{"client_id", "client_secret", "refresh_token"}],
+    ChannelType.RAKUTEN: [{"api_key"}],
+    ChannelType.PIXMANIA: [{"api_key"}],
+    ChannelType.MAGENTO: [
+        {"access_token"},
+        {"consumer_key", "consumer_secret", "access_token", "access_token_secret"},
+    ],
+    ChannelType.GENERIC: [{"api_key"}],
+}
+
+
+def validate_settings(channel_type: ChannelType, settings: dict) -> dict:
+    try:
+        model = SETTINGS[channel_type].model_validate(settings)
+    except ValidationError as exc:
+        raise InvalidInput(
+            f"Invalid settings for a {channel_type} channel",
+            details=[
+                {"field": ".".join(["settings", *map(str, error["loc"])]), "message": error["msg"]}
+                for error in exc.errors()
+            ],
+        ) from exc
+    return model.model_dump(mode="json")
+
+
+def validate_credentials(channel_type: ChannelType, credentials: dict[str, str]) -> None:
+    given = {name for name, value in credentials.items() if value}
+    accepted = CREDENTIALS[channel_type]
+    if not any(fields <= given for fields in accepted):
+        raise InvalidInput(
+            f"Incomplete credentials for a {channel_type} channel",
+            details={"field": "credentials", "accepted_sets": [sorted(fields) for fields in accepted]},
+        )

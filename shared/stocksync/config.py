@@ -1,0 +1,28 @@
+"""The environment a function runs in, read once into a validated model."""
+
+from __future__ import annotations
+
+import os
+from functools import cache
+
+from pydantic import BaseModel, Field
+
+
+class Settings(BaseModel):
+    table_name: str = Field(min_length=1)
+    stock_queue_url: str = Field(min_length=1)
+    jobs_queue_url: str = ""
+    catalogue_bucket: str = ""
+    secrets_prefix: str = "stocksync/"
+
+
+@cache
+def get_settings() -> Settings:
+    env = os.environ
+    return Settings(
+        table_name=env.get("TABLE_NAME", ""),
+        stock_queue_url=env.get("STOCK_QUEUE_URL", ""),
+        jobs_queue_url=env.get("JOBS_QUEUE_URL", ""),
+        catalogue_bucket=env.get("CATALOGUE_BUCKET", ""),
+        secrets_prefix=env.get("SECRETS_PREFIX", "stocksync/"),
+    )

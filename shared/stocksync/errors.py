@@ -1,0 +1,34 @@
+"""Domain errors. Each carries a stable code; the API maps the type to an HTTP status in one place."""
+
+from __future__ import annotations
+
+from typing import Any
+
+
+class StockSyncError(Exception):
+    code = "error"
+
+    def __init__(self, message: str, *, details: Any = None, code: str | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.details = details
+        if code:
+            self.code = code
+
+
+class NotFound(StockSyncError):
+    code = "not_found"
+
+
+class Conflict(StockSyncError):
+    code = "conflict"
+
+
+class InvalidInput(StockSyncError):
+    """Input that is well-formed but breaks a rule (unknown reference, cycle, bad cursor...)."""
+
+    code = "invalid_input"
+
+
+class PayloadTooLarge(StockSyncError):
+    code = "payload_too_large"

@@ -1,0 +1,188 @@
+"""Stock levels per item and location, their history, and what is available to each channel."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import timedelta
+
+from pydantic import BaseModel, ConfigDict, Field
+from pynamodb.exceptions import TransactWriteError
+
+from stocksync import db
+from stocksync.db import (
+    ChannelRecord,
+    ItemRecord,
+    LocationRecord,
+    StockHistoryRecord,
+    StockLevelRecord,
+    UniqueClaim,
+)
+from stocksync.errors import Conflict, InvalidInput
+from stocksync.inventory import Inventory, ItemView
+from stocksync.locations import Locations
+from stocksync.messages import StockChange, StockChangePublisher
+from stocksync.rules import StockAtLocation, StockNode, available
+
+MAX_ATTEMPTS = 5
+IDEMPOTENCY_CLAIM = "STOCK_CHANGE"
+IDEMPOTENCY_WINDOW = timedelta(days=7)
+MAX_LEVEL = 10_000_000
+
+
+class StockSet(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    level: int = Field(ge=0, le=MAX_LEVEL)
+    reason: str = Field(default="", max_length=500)
+
+
+class StockAdjustment(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    delta: int = Field(ge=-MAX_LEVEL, le=MAX_LEVEL, description="Signed change, e.g. -2 for two units out")
+    reason: str = Field(min_length=1, max_length=500)
+    idempotency_key: str | None = Field(
+        default=None, min_length=1, max_length=100,
+        description="Send the same key when retrying: the adjustment is applied once",
+    )
+
+
+@dataclass(frozen=True)
+class StockResult:
+    level: StockLevelRecord
+    replayed: bool = False
+
+
+@dataclass(frozen=True)
+class ChannelAvailability:
+    channel: ChannelRecord
+    available: int
+
+
+class StockBook:
+    def __init__(self, queue: StockChangePublisher, inventory: Inventory, locations: Locations) -> None:
+        self.queue = queue
+        self.inventory = inventory
+        self.locations = locations
+
+    def set_level(self, item_id: str, location_id: str, data: StockSet) -> StockResult:
+        return self._change(item_id, location_id, kind="set", reason=data.reason,
+                            new_level=lambda _before: data.level)
+
+    def adjust(self, item_id: str, location_id: str, data: StockAdjustment) -> StockResult:
+        return self._change(item_id, location_id, kind="adjust", reason=data.reason,
+                            new_level=lambda before: before + data.delta,
+                            idempotency_key=data.idempotency_key)
+
+    def levels(self, item_id: str) -> list[StockLevelRecord]:
+        view = self.inventory.get(item_id)
+        by_location = {stock.location_id: stock for stock in view.stock}
+        return [
+            by_location.get(location.location_id) or _empty_level(item_id, location.location_id)
+            for location in self.locations.list()
+        ]
+
+    def history(self, item_id: str, *, limit: int, cursor: str | None,
+                location_id: str | None = None) -> tuple[list[StockHistoryRecord], str | None]:
+        self.inventory.get(item_id)
+        results = StockHistoryRecord.query(
+            db.history_pk(item_id),
+            filter_condition=(StockHistoryRecord.location_id == location_id) if location_id else None,
+            scan_index_forward=False,
+            limit=limit,
+            last_evaluated_key=db.decode_cursor(cursor),
+        )
+        return db.page_of(results, limit)
+
+    def availability(self, item_id: str) -> tuple[ItemView, list[ChannelAvailability], int]:
+        """The item, what each channel may sell of it, and what all locations hold together."""
+        view = self.inventory.get(item_id)
+        nodes = self._stock_tree(view)
+        channels = [
+            ChannelAvailability(channel, available(item_id, nodes, channel.location_ids))
+            for channel in ChannelRecord.gsi1.query(db.CHANNELS_PARTITION)
+            if isinstance(channel, ChannelRecord)
+        ]
+        every_location = [location.location_id for location in self.locations.list()]
+        return view, channels, available(item_id, nodes, every_location)
+
+    # --- internals -------------------------------------------------------------------------
+
+    def _change(self, item_id: str, location_id: str, *, kind: str, reason: str, new_level,
+                idempotency_key: str | None = None) -> StockResult:
+        self.locations.get(location_id)
+        item = self.inventory.get(item_id).item
+        if item.is_composite:
+            raise Conflict(
+                "A composite item's stock comes from its components; change theirs instead",
+                details={"item_id": item_id}, code="composite_stock",
+            )
+        for _attempt in range(MAX_ATTEMPTS):
+            current = db.get_or_none(StockLevelRecord, StockLevelRecord.keys(item_id, location_id))
+            stock = current or _empty_level(item_id, location_id)
+            before = int(stock.level)
+            after = int(new_level(before))
+            if after < 0:
+                raise Conflict(
+                    f"Stock cannot go below 0 (it is {before})",
+                    details={"level": before, "requested": after}, code="negative_stock",
+                )
+            at = db.now()
+            stock.level, stock.updated_at = after, at
+            change_id = db.new_id()
+            entry = StockHistoryRecord(
+                **StockHistoryRecord.keys(item_id, at, change_id), change_id=change_id, item_id=item_id,
+                location_id=location_id, kind=kind, level_before=before, level_after=after, reason=reason,
+            )
+            try:
+                with db.transaction() as tx:
+                    tx.condition_check(ItemRecord, db.item_pk(item_id), "ITEM",
+                                       condition=ItemRecord.is_composite == False)  # noqa: E712
+                    tx.condition_check(LocationRecord, f"LOCATION#{location_id}", "LOCATION",
+                                       condition=LocationRecord.PK.exists())
+                    tx.save(stock, condition=None if current else StockLevelRecord.PK.does_not_exist())
+                    tx.save(entry)
+                    if idempotency_key:
+                        claim = UniqueClaim(**UniqueClaim.keys(IDEMPOTENCY_CLAIM, f"{item_id}#{idempotency_key}"),
+                                            owner_id=change_id, expires_at=at + IDEMPOTENCY_WINDOW)
+                        tx.save(claim, condition=UniqueClaim.PK.does_not_exist())
+            except TransactWriteError as exc:
+                item_changed, location_gone, *_rest, already_applied = [*db.failed_conditions(exc), *[False] * 5][:5]
+                if idempotency_key and already_applied:
+                    return StockResult(self._current(item_id, location_id), replayed=True)
+                if item_changed or location_gone:
+                    raise Conflict("The item or location changed while stock was being set; retry") from exc
+                continue  # someone else changed this stock level first: read it again
+            self.queue.publish(
+                [StockChange(reason=f"stock_{kind}", item_ids=self.inventory.with_kits([item_id]))]
+            )
+            return StockResult(stock)
+        raise Conflict("The stock level is changing too often to apply this; retry", code="contention")
+
+    def _current(self, item_id: str, location_id: str) -> StockLevelRecord:
+        current = db.get_or_none(StockLevelRecord, StockLevelRecord.keys(item_id, location_id))
+        return current or _empty_level(item_id, location_id)
+
+    def _stock_tree(self, root: ItemView) -> dict[str, StockNode]:
+        """Stock of the item and, for a kit, of every component down the tree (one query per node)."""
+        nodes: dict[str, StockNode] = {}
+        pending = [root]
+        while pending:
+            view = pending.pop()
+            item_id = view.item.item_id
+            nodes[item_id] = StockNode(
+                levels=tuple(StockAtLocation(s.location_id, int(s.level), int(s.allocated)) for s in view.stock),
+                components=tuple((c.component_id, int(c.quantity)) for c in view.components),
+            )
+            for component in view.components:
+                if component.component_id not in nodes:
+                    child = self.inventory.find(component.component_id)
+                    if child is None:
+                        raise InvalidInput("A component of this kit no longer exists",
+                                           details={"item_id": component.component_id})
+                    pending.append(child)
+        return nodes
+
+
+def _empty_level(item_id: str, location_id: str) -> StockLevelRecord:
+    return StockLevelRecord(**StockLevelRecord.keys(item_id, location_id), item_id=item_id,
+                            location_id=location_id, level=0, allocated=0)
+

@@ -1,0 +1,43 @@
+"""Shared fixtures: one embedded AWS (moto server) per test session, reset before each test."""
+
+from __future__ import annotations
+
+import logging
+import os
+from collections.abc import Iterator
+
+import pytest
+import requests
+from moto.server import ThreadedMotoServer
+
+# Tests never reach a real AWS account: fake credentials, one region, set before any client exists.
+os.environ.update(
+    AWS_ACCESS_KEY_ID="testing",
+    AWS_SECRET_ACCESS_KEY="testing",
+    AWS_SECURITY_TOKEN="testing",
+    AWS_SESSION_TOKEN="testing",
+    AWS_DEFAULT_REGION="eu-west-1",
+    POWERTOOLS_TRACE_DISABLED="true",
+    POWERTOOLS_METRICS_NAMESPACE="StockSyncTests",
+    POWERTOOLS_SERVICE_NAME="stocksync",
+)
+
+logging.getLogger("werkzeug").setLevel(logging.WARNING)
+
+
+@pytest.fixture(scope="session")
+def aws_endpoint() -> Iterator[str]:
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+    server.start()
+    host, port = server.get_host_and_port()
+    endpoint = f"http://{host}:{port}"
+    os.environ["AWS_ENDPOINT_URL"] = endpoint
+    yield endpoint
+    server.stop()
+
+
+@pytest.fixture
+def aws(aws_endpoint: str) -> str:
+    """An empty embedded AWS."""
+    requests.post(f"{aws_endpoint}/moto-api/reset", timeout=10).raise_for_status()
+    return aws_endpoint

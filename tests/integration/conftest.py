@@ -1,0 +1,127 @@
+"""Handlers on the embedded AWS, with every resource created from template.yaml."""
+
+from __future__ import annotations
+
+import copy
+import json
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from infrastructure.provision import ProvisionedStack, provision
+from infrastructure.template import load_handler, load_template
+from stocksync.api.services import services
+from stocksync.config import get_settings
+
+EVENTS = Path(__file__).parent.parent / "events"
+
+
+@cache
+def _template():
+    return load_template()
+
+
+@cache
+def _api_handler():
+    return load_handler(_template(), "ApiFunction")
+
+
+@pytest.fixture
+def stack(aws: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[ProvisionedStack]:
+    provisioned = provision(_template())
+    for name, value in provisioned.environment.items():
+        monkeypatch.setenv(name, value)
+    get_settings.cache_clear()
+    services.cache_clear()
+    yield provisioned
+    get_settings.cache_clear()
+    services.cache_clear()
+
+
+@dataclass
+class Answer:
+    status: int
+    body: Any
+    headers: dict[str, str]
+
+
+class Api:
+    """Calls the API function's handler with API Gateway REST proxy events, as API Gateway would."""
+
+    def __init__(self) -> None:
+        self.handler = _api_handler()
+        self.sample = json.loads((EVENTS / "apigw_rest_proxy.json").read_text())
+
+    def call(self, method: str, path: str, body: Any = None, query: dict[str, str] | None = None,
+             raw_body: str | None = None) -> Answer:
+        event = copy.deepcopy(self.sample)
+        event.update(httpMethod=method, path=path, pathParameters={"proxy": path.lstrip("/")})
+        event["requestContext"].update(httpMethod=method, path=f"/v1{path}", requestId=str(uuid.uuid4()))
+        if query:
+            event["queryStringParameters"] = query
+            event["multiValueQueryStringParameters"] = {k: [v] for k, v in query.items()}
+        event["body"] = raw_body if raw_body is not None else (None if body is None else json.dumps(body))
+        response = self.handler(event, _Context())
+        headers = dict(response.get("headers") or {})
+        headers.update({name: values[-1] for name, values in (response.get("multiValueHeaders") or {}).items()})
+        text = response.get("body") or ""
+        parsed = json.loads(text) if text and "json" in headers.get("Content-Type", "") else text
+        return Answer(response["statusCode"], parsed, headers)
+
+    def get(self, path: str, **query: str) -> Answer:
+        return self.call("GET", path, query=query or None)
+
+    def post(self, path: str, body: Any = None) -> Answer:
+        return self.call("POST", path, body)
+
+    def put(self, path: str, body: Any = None) -> Answer:
+        return self.call("PUT", path, body)
+
+    def patch(self, path: str, body: Any = None) -> Answer:
+        return self.call("PATCH", path, body)
+
+    def delete(self, path: str) -> Answer:
+        return self.call("DELETE", path)
+
+
+class _Context:
+    function_name = "ApiFunction"
+    memory_limit_in_mb = 512
+    invoked_function_arn = "arn:aws:lambda:eu-west-1:123456789012:function:ApiFunction"
+    aws_request_id = "test-request"
+
+    @staticmethod
+    def get_remaining_time_in_millis() -> int:
+        return 29_000
+
+
+@pytest.fixture
+def api(stack: ProvisionedStack) -> Api:
+    return Api()
+
+
+@pytest.fixture
+def stock_messages(stack: ProvisionedStack):
+    """Reads what the API put on the stock queue."""
+    import boto3
+
+    sqs = boto3.client("sqs")
+    url = stack.ref("StockQueue")
+
+    def drain() -> list[dict[str, Any]]:
+        bodies: list[dict[str, Any]] = []
+        while True:
+            got = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10, WaitTimeSeconds=0)
+            messages = got.get("Messages", [])
+            if not messages:
+                return bodies
+            for message in messages:
+                bodies.append(json.loads(message["Body"]))
+                sqs.delete_message(QueueUrl=url, ReceiptHandle=message["ReceiptHandle"])
+
+    return drain
