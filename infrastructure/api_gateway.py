@@ -31,6 +31,7 @@ logger = logging.getLogger(__name__)
 
 MAX_PAYLOAD_BYTES = 10 * 1024 * 1024  # API Gateway's request payload limit
 API_KEY_HEADER = "x-api-key"
+_MAX_DISCARDED_BYTES = 64 * 1024 * 1024  # larger rejected bodies are not read: the connection just closes
 _UNAUTHENTICATED_ROUTES = frozenset({("GET", "/swagger")})
 _IMPLICIT_API_STAGE = "Prod"  # SAM's stage for Api events without RestApiId
 _HOP_BY_HOP_HEADERS = frozenset({"content-length", "connection", "transfer-encoding"})
@@ -211,7 +212,7 @@ def proxy_event(
     headers = dict(request.headers)
     multi_headers = _group(request.headers)
     query = parse_qsl(request.query, keep_blank_values=True)
-    text_body = _text_body(request.body)
+    body, is_base64 = _event_body(request.body)
     now = datetime.now(UTC)
     return {
         "resource": route.resource,
@@ -254,8 +255,8 @@ def proxy_event(
             "domainName": request.header("Host") or "127.0.0.1",
             "apiId": route.api_id,
         },
-        "body": text_body if text_body is not None else base64.b64encode(request.body).decode(),
-        "isBase64Encoded": text_body is None,
+        "body": body,
+        "isBase64Encoded": is_base64,
     }
 
 
@@ -266,14 +267,14 @@ def _group(pairs: Sequence[tuple[str, str]]) -> dict[str, list[str]]:
     return grouped
 
 
-def _text_body(body: bytes) -> str | None:
-    """The body as text when it is UTF-8 (None for an empty body too); None means binary."""
+def _event_body(body: bytes) -> tuple[str | None, bool]:
+    """The event's (body, isBase64Encoded): UTF-8 text as is, other bytes base64, no body None."""
     if not body:
-        return None
+        return None, False
     try:
-        return body.decode("utf-8")
+        return body.decode("utf-8"), False
     except UnicodeDecodeError:
-        return None
+        return base64.b64encode(body).decode(), True
 
 
 def http_response(result: Any) -> HttpResponse:
@@ -357,7 +358,19 @@ class _RequestHandler(BaseHTTPRequestHandler):
             length = int(self.headers.get("Content-Length") or 0)
             body = self.rfile.read(length) if length else b""
             response = gateway.handle(replace(request, body=body))
+        else:
+            self._discard_body()
         self._write(response)
+
+    def _discard_body(self) -> None:
+        """Read a rejected body away, so the client gets our answer rather than a reset connection."""
+        length = self.headers.get("Content-Length") or "0"
+        remaining = int(length) if length.isdigit() and int(length) <= _MAX_DISCARDED_BYTES else 0
+        while remaining > 0:
+            chunk = self.rfile.read(min(remaining, 1024 * 1024))
+            if not chunk:
+                break
+            remaining -= len(chunk)
 
     def _write(self, response: HttpResponse) -> None:
         self.send_response(response.status)

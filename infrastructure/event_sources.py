@@ -187,7 +187,7 @@ class SqsPoller(threading.Thread):
             )
             return
         done = succeeded_messages(messages, result, source.report_batch_item_failures)
-        self._delete(done)
+        self._delete_messages(done)
         logger.info(
             "%s <- %s: %d records, %d failed, %.0f ms",
             source.function.logical_id,
@@ -197,7 +197,7 @@ class SqsPoller(threading.Thread):
             (time.monotonic() - started) * 1000,
         )
 
-    def _delete(self, messages: Sequence[Mapping[str, Any]]) -> None:
+    def _delete_messages(self, messages: Sequence[Mapping[str, Any]]) -> None:
         for start in range(0, len(messages), _SQS_MAX_MESSAGES_PER_RECEIVE):
             chunk = messages[start : start + _SQS_MAX_MESSAGES_PER_RECEIVE]
             self._sqs.delete_message_batch(

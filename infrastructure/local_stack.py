@@ -91,7 +91,8 @@ def _stop_on_signals(stop: threading.Event) -> None:
 
 
 def main() -> int:
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.getLogger("infrastructure").setLevel(logging.INFO)  # one line per invocation
     stop = threading.Event()
     _stop_on_signals(stop)  # first: a signal during start-up still ends in a clean stop
     settings = Settings.from_environment(os.environ)

@@ -395,8 +395,30 @@ def _create_bucket_policy(
     context: _Context, logical_id: str, properties: Mapping[str, Any]
 ) -> PhysicalResource:
     _check_properties(logical_id, properties, frozenset({"Bucket", "PolicyDocument"}))
-    context.s3.put_bucket_policy(Bucket=properties["Bucket"], Policy=json.dumps(properties["PolicyDocument"]))
+    policy = _local_bucket_policy(properties["PolicyDocument"])
+    if policy["Statement"]:
+        context.s3.put_bucket_policy(Bucket=properties["Bucket"], Policy=json.dumps(policy))
     return PhysicalResource(logical_id, "AWS::S3::BucketPolicy", ref=logical_id)
+
+
+def _local_bucket_policy(policy: Mapping[str, Any]) -> dict[str, Any]:
+    """The policy without its TLS-only Deny statements.
+
+    The embedded AWS is plain HTTP on 127.0.0.1, and moto enforces a bucket's Deny statements
+    without evaluating their conditions: a `aws:SecureTransport: false` Deny would refuse every
+    object request. Everything else is kept.
+    """
+    statements = policy["Statement"]
+    statements = [statements] if isinstance(statements, Mapping) else statements
+    kept = [statement for statement in statements if not _denies_plain_http(statement)]
+    return {**policy, "Statement": kept}
+
+
+def _denies_plain_http(statement: Mapping[str, Any]) -> bool:
+    conditions = statement.get("Condition") or {}
+    return statement.get("Effect") == "Deny" and any(
+        "aws:SecureTransport" in (operands or {}) for operands in conditions.values()
+    )
 
 
 # --------------------------------------------------------------------------- SNS, CloudWatch, Secrets

@@ -28,7 +28,3 @@ class InvalidInput(StockSyncError):
     """Input that is well-formed but breaks a rule (unknown reference, cycle, bad cursor...)."""
 
     code = "invalid_input"
-
-
-class PayloadTooLarge(StockSyncError):
-    code = "payload_too_large"

@@ -1,0 +1,1 @@
+"""`make bench`: measures stocksync on this machine and writes bench/results.json."""

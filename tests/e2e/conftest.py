@@ -1,0 +1,67 @@
+"""The local stack, started as `make run` starts it, in a subprocess; tests talk to it over HTTP."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import threading
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+import requests
+
+ROOT = Path(__file__).parents[2]
+READY = "STOCKSYNC_READY "
+START_TIMEOUT_S = 90
+
+
+@dataclass(frozen=True)
+class LocalStack:
+    api_url: str
+    aws_endpoint: str
+    api_key: str
+    output: list[str]
+
+    def session(self) -> requests.Session:
+        session = requests.Session()
+        session.headers["x-api-key"] = self.api_key
+        return session
+
+
+@pytest.fixture(scope="session")
+def local_stack() -> Iterator[LocalStack]:
+    env = {name: value for name, value in os.environ.items() if name != "AWS_ENDPOINT_URL"}
+    env.update(STOCKSYNC_API_PORT="0", STOCKSYNC_AWS_PORT="0", STOCKSYNC_API_KEY="e2e-key", PYTHONUNBUFFERED="1")
+    process = subprocess.Popen(
+        [sys.executable, "-m", "infrastructure.local_stack"],
+        cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+    )
+    output: list[str] = []
+    ready: dict[str, str] = {}
+    started = threading.Event()
+
+    def read() -> None:
+        assert process.stdout is not None
+        for line in process.stdout:
+            output.append(line.rstrip())
+            if line.startswith(READY):
+                ready.update(json.loads(line.removeprefix(READY)))
+                started.set()
+        started.set()
+
+    threading.Thread(target=read, daemon=True).start()
+    started.wait(START_TIMEOUT_S)
+    if not ready:
+        process.kill()
+        pytest.fail("the local stack did not start:\n" + "\n".join(output[-40:]))
+    yield LocalStack(ready["api_url"], ready["aws_endpoint"], ready["api_key"], output)
+    process.terminate()
+    try:
+        process.wait(timeout=20)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        raise
