@@ -154,20 +154,14 @@ class ApiGateway:
         if (method, path) not in _UNAUTHENTICATED_ROUTES:
             key = request_headers.header(API_KEY_HEADER)
             if key is None:
-                return error_response(
-                    401, "unauthorized", f"send the local API key in the {API_KEY_HEADER} header"
-                )
+                return error_response(401, "unauthorized", f"send the local API key in the {API_KEY_HEADER} header")
             if not hmac.compare_digest(key.encode(), self._api_key.encode()):
-                return error_response(
-                    403, "forbidden", f"the {API_KEY_HEADER} header does not match the API key"
-                )
+                return error_response(403, "forbidden", f"the {API_KEY_HEADER} header does not match the API key")
         length = request_headers.header("Content-Length") or "0"
         if not length.isdigit():
             return error_response(400, "bad_request", "the Content-Length header is not a number")
         if int(length) > MAX_PAYLOAD_BYTES:
-            return error_response(
-                413, "payload_too_large", f"request bodies are limited to {MAX_PAYLOAD_BYTES} bytes"
-            )
+            return error_response(413, "payload_too_large", f"request bodies are limited to {MAX_PAYLOAD_BYTES} bytes")
         return None
 
     def handle(self, request: HttpRequest) -> HttpResponse:
@@ -200,9 +194,7 @@ class ApiGateway:
             response.status,
             (time.monotonic() - started) * 1000,
         )
-        return HttpResponse(
-            response.status, [*response.headers, ("x-amzn-RequestId", request_id)], response.body
-        )
+        return HttpResponse(response.status, [*response.headers, ("x-amzn-RequestId", request_id)], response.body)
 
 
 def proxy_event(
@@ -281,9 +273,7 @@ def http_response(result: Any) -> HttpResponse:
     """The HTTP response API Gateway makes of a proxy result; a malformed result is a 502."""
     if not isinstance(result, Mapping) or not isinstance(result.get("statusCode"), int):
         logger.error("malformed Lambda proxy response: %.200r", result)
-        return error_response(
-            502, "internal_error", "Internal server error (malformed Lambda proxy response)"
-        )
+        return error_response(502, "internal_error", "Internal server error (malformed Lambda proxy response)")
     body = result.get("body") or ""
     payload = base64.b64decode(body) if result.get("isBase64Encoded") else str(body).encode()
     headers = _response_headers(result.get("headers") or {}, result.get("multiValueHeaders") or {})

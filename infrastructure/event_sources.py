@@ -59,8 +59,7 @@ class SqsEventSource:
             queue_arn=queue_arn,
             batch_size=int(properties.get("BatchSize", 10)),
             batching_window_seconds=float(properties.get("MaximumBatchingWindowInSeconds", 0)),
-            report_batch_item_failures="ReportBatchItemFailures"
-            in (properties.get("FunctionResponseTypes") or []),
+            report_batch_item_failures="ReportBatchItemFailures" in (properties.get("FunctionResponseTypes") or []),
             enabled=properties.get("Enabled", True) is not False,
             region=stack.region,
         )
@@ -74,8 +73,7 @@ def sqs_record(message: Mapping[str, Any], queue_arn: str, region: str) -> dict[
         "body": message["Body"],
         "attributes": dict(message.get("Attributes") or {}),
         "messageAttributes": {
-            name: _message_attribute(value)
-            for name, value in (message.get("MessageAttributes") or {}).items()
+            name: _message_attribute(value) for name, value in (message.get("MessageAttributes") or {}).items()
         },
         "md5OfBody": message["MD5OfBody"],
         "eventSource": "aws:sqs",
@@ -203,8 +201,7 @@ class SqsPoller(threading.Thread):
             self._sqs.delete_message_batch(
                 QueueUrl=self.source.queue_url,
                 Entries=[
-                    {"Id": str(index), "ReceiptHandle": message["ReceiptHandle"]}
-                    for index, message in enumerate(chunk)
+                    {"Id": str(index), "ReceiptHandle": message["ReceiptHandle"]} for index, message in enumerate(chunk)
                 ],
             )
 

@@ -17,18 +17,17 @@ import secrets
 import signal
 import sys
 import threading
+import warnings
 from collections.abc import Mapping
 from dataclasses import dataclass
 from types import FrameType
 
-from moto.server import ThreadedMotoServer
-
+from infrastructure.embedded_aws import start_embedded_aws
 from infrastructure.provision import provision
 from infrastructure.runner import Runner
 from infrastructure.template import DEFAULT_REGION, load_template
 
 READY_MARKER = "STOCKSYNC_READY"
-_LOCAL_HOST = "127.0.0.1"
 
 # The embedded AWS accepts any credentials; fixed fake ones keep real ones out of reach.
 _FAKE_AWS_ENVIRONMENT = {
@@ -93,17 +92,17 @@ def _stop_on_signals(stop: threading.Event) -> None:
 def main() -> int:
     logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     logging.getLogger("infrastructure").setLevel(logging.INFO)  # one line per invocation
+    logging.getLogger("werkzeug").setLevel(logging.WARNING)  # moto's per-request lines drown them
+    # Powertools Metrics warns on every invocation that emitted no metric; a local stack has no CloudWatch.
+    warnings.filterwarnings("ignore", message="No application metrics to publish")
     stop = threading.Event()
     _stop_on_signals(stop)  # first: a signal during start-up still ends in a clean stop
     settings = Settings.from_environment(os.environ)
     os.environ.update(_FAKE_AWS_ENVIRONMENT)
     os.environ.setdefault("AWS_DEFAULT_REGION", DEFAULT_REGION)
 
-    moto = ThreadedMotoServer(ip_address=_LOCAL_HOST, port=settings.aws_port, verbose=False)
-    moto.start()
+    moto, aws_endpoint = start_embedded_aws(settings.aws_port)
     try:
-        host, port = moto.get_host_and_port()
-        aws_endpoint = f"http://{host}:{port}"
         os.environ["AWS_ENDPOINT_URL"] = aws_endpoint
 
         template = load_template()

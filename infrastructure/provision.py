@@ -255,22 +255,14 @@ def _create_queue(context: _Context, logical_id: str, properties: Mapping[str, A
     _check_properties(logical_id, properties, _QUEUE_ATTRIBUTES | {"QueueName", "Tags"})
     fifo = properties.get("FifoQueue") is True
     name = str(properties.get("QueueName") or _physical_name(logical_id, 75) + (".fifo" if fifo else ""))
-    attributes = {
-        key: _attribute_text(value) for key, value in properties.items() if key in _QUEUE_ATTRIBUTES
-    }
+    attributes = {key: _attribute_text(value) for key, value in properties.items() if key in _QUEUE_ATTRIBUTES}
     tags = {tag["Key"]: tag["Value"] for tag in _tags(properties)}
     url = context.sqs.create_queue(QueueName=name, Attributes=attributes, tags=tags)["QueueUrl"]
-    arn = context.sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"][
-        "QueueArn"
-    ]
-    return PhysicalResource(
-        logical_id, _QUEUE, ref=url, attributes={"Arn": arn, "QueueName": name, "QueueUrl": url}
-    )
+    arn = context.sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+    return PhysicalResource(logical_id, _QUEUE, ref=url, attributes={"Arn": arn, "QueueName": name, "QueueUrl": url})
 
 
-def _create_queue_policy(
-    context: _Context, logical_id: str, properties: Mapping[str, Any]
-) -> PhysicalResource:
+def _create_queue_policy(context: _Context, logical_id: str, properties: Mapping[str, Any]) -> PhysicalResource:
     _check_properties(logical_id, properties, frozenset({"Queues", "PolicyDocument"}))
     policy = json.dumps(properties["PolicyDocument"])
     for url in properties["Queues"]:
@@ -303,9 +295,7 @@ def _create_bucket(context: _Context, logical_id: str, properties: Mapping[str, 
     else:
         s3.create_bucket(Bucket=name, CreateBucketConfiguration={"LocationConstraint": context.region})
     if encryption := properties.get("BucketEncryption"):
-        s3.put_bucket_encryption(
-            Bucket=name, ServerSideEncryptionConfiguration=_bucket_encryption(encryption)
-        )
+        s3.put_bucket_encryption(Bucket=name, ServerSideEncryptionConfiguration=_bucket_encryption(encryption))
     if block := properties.get("PublicAccessBlockConfiguration"):
         s3.put_public_access_block(Bucket=name, PublicAccessBlockConfiguration=block)
     if ownership := properties.get("OwnershipControls"):
@@ -336,9 +326,7 @@ def _create_bucket(context: _Context, logical_id: str, properties: Mapping[str, 
 def _bucket_encryption(encryption: Mapping[str, Any]) -> dict[str, Any]:
     rules = []
     for rule in encryption["ServerSideEncryptionConfiguration"]:
-        api_rule: dict[str, Any] = {
-            "ApplyServerSideEncryptionByDefault": rule["ServerSideEncryptionByDefault"]
-        }
+        api_rule: dict[str, Any] = {"ApplyServerSideEncryptionByDefault": rule["ServerSideEncryptionByDefault"]}
         if "BucketKeyEnabled" in rule:
             api_rule["BucketKeyEnabled"] = rule["BucketKeyEnabled"]
         rules.append(api_rule)
@@ -391,9 +379,7 @@ def _notification_filter(target: Mapping[str, Any]) -> dict[str, Any]:
     return {"Filter": {"Key": {"FilterRules": [{"Name": r["Name"], "Value": r["Value"]} for r in rules]}}}
 
 
-def _create_bucket_policy(
-    context: _Context, logical_id: str, properties: Mapping[str, Any]
-) -> PhysicalResource:
+def _create_bucket_policy(context: _Context, logical_id: str, properties: Mapping[str, Any]) -> PhysicalResource:
     _check_properties(logical_id, properties, frozenset({"Bucket", "PolicyDocument"}))
     policy = _local_bucket_policy(properties["PolicyDocument"])
     if policy["Statement"]:
@@ -430,17 +416,11 @@ def _create_topic(context: _Context, logical_id: str, properties: Mapping[str, A
     _check_properties(logical_id, properties, _TOPIC_ATTRIBUTES | {"TopicName", "Subscription", "Tags"})
     fifo = properties.get("FifoTopic") is True
     name = str(properties.get("TopicName") or _physical_name(logical_id, 251) + (".fifo" if fifo else ""))
-    attributes = {
-        key: _attribute_text(value) for key, value in properties.items() if key in _TOPIC_ATTRIBUTES
-    }
+    attributes = {key: _attribute_text(value) for key, value in properties.items() if key in _TOPIC_ATTRIBUTES}
     arn = context.sns.create_topic(Name=name, Attributes=attributes, Tags=_tags(properties))["TopicArn"]
     for subscription in properties.get("Subscription") or []:
-        context.sns.subscribe(
-            TopicArn=arn, Protocol=subscription["Protocol"], Endpoint=subscription["Endpoint"]
-        )
-    return PhysicalResource(
-        logical_id, "AWS::SNS::Topic", ref=arn, attributes={"TopicArn": arn, "TopicName": name}
-    )
+        context.sns.subscribe(TopicArn=arn, Protocol=subscription["Protocol"], Endpoint=subscription["Endpoint"])
+    return PhysicalResource(logical_id, "AWS::SNS::Topic", ref=arn, attributes={"TopicArn": arn, "TopicName": name})
 
 
 _ALARM_PASSED_AS_IS = frozenset(
@@ -550,9 +530,7 @@ def _played_api(context: _Context, logical_id: str, properties: Mapping[str, Any
 
 def _played_layer(context: _Context, logical_id: str, properties: Mapping[str, Any]) -> PhysicalResource:
     name = str(properties.get("LayerName") or _physical_name(logical_id, 140))
-    return PhysicalResource(
-        logical_id, "AWS::Serverless::LayerVersion", ref=context.arn("lambda", f"layer:{name}:1")
-    )
+    return PhysicalResource(logical_id, "AWS::Serverless::LayerVersion", ref=context.arn("lambda", f"layer:{name}:1"))
 
 
 _Provisioner = Callable[[_Context, str, Mapping[str, Any]], PhysicalResource]

@@ -53,9 +53,7 @@ class Runner:
         self.stack = stack
         self.speedup = speedup
         self._api_port = api_port
-        self.functions = {
-            spec.logical_id: LocalFunction.load(stack, spec.logical_id) for spec in template.functions()
-        }
+        self.functions = {spec.logical_id: LocalFunction.load(stack, spec.logical_id) for spec in template.functions()}
         self._check_event_types()
         self.sqs_sources = self._event_sources("SQS", SqsEventSource.from_event)
         self.schedules = self._event_sources(_SCHEDULE_TYPES, ScheduleSource.from_event)
@@ -75,22 +73,14 @@ class Runner:
         if self._threads:
             raise RuntimeError("the runner is already started")
         self._stop_requested.clear()
-        self._server = ApiServer(
-            (_API_HOST, self._api_port), self.gateway
-        )  # fails first if the port is taken
+        self._server = ApiServer((_API_HOST, self._api_port), self.gateway)  # fails first if the port is taken
         sqs = boto3.client("sqs", region_name=self.stack.region)  # shared: clients are thread-safe
+        self._threads += [SqsPoller(source, sqs, self._stop_requested) for source in self.sqs_sources if source.enabled]
         self._threads += [
-            SqsPoller(source, sqs, self._stop_requested) for source in self.sqs_sources if source.enabled
-        ]
-        self._threads += [
-            ScheduleTimer(source, self.speedup, self._stop_requested)
-            for source in self.schedules
-            if source.enabled
+            ScheduleTimer(source, self.speedup, self._stop_requested) for source in self.schedules if source.enabled
         ]
         self._threads.append(
-            threading.Thread(
-                target=self._server.serve_forever, kwargs={"poll_interval": 0.2}, name="api-gateway"
-            )
+            threading.Thread(target=self._server.serve_forever, kwargs={"poll_interval": 0.2}, name="api-gateway")
         )
         for thread in self._threads:
             thread.start()

@@ -8,7 +8,8 @@ from collections.abc import Iterator
 
 import pytest
 import requests
-from moto.server import ThreadedMotoServer
+
+from infrastructure.embedded_aws import start_embedded_aws
 
 # Tests never reach a real AWS account: fake credentials, one region, set before any client exists.
 os.environ.update(
@@ -27,10 +28,7 @@ logging.getLogger("werkzeug").setLevel(logging.WARNING)
 
 @pytest.fixture(scope="session")
 def aws_endpoint() -> Iterator[str]:
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
-    server.start()
-    host, port = server.get_host_and_port()
-    endpoint = f"http://{host}:{port}"
+    server, endpoint = start_embedded_aws()
     os.environ["AWS_ENDPOINT_URL"] = endpoint
     yield endpoint
     server.stop()

@@ -40,12 +40,17 @@ class Locations:
         return locations
 
     def get(self, location_id: str) -> LocationRecord:
-        location = db.get_or_none(LocationRecord, LocationRecord.keys(location_id, "")) if location_id else None
+        location = self._read(location_id)
+        if location is None and location_id == DEFAULT_LOCATION_ID:
+            # A first call may race another that is creating the default location: read again.
+            location = self._create_first() if not self._all() else self._read(location_id)
         if location is None:
-            if location_id == DEFAULT_LOCATION_ID and not self._all():
-                return self._create_first()
             raise NotFound(f"No location with id {location_id}", details={"location_id": location_id})
         return location
+
+    @staticmethod
+    def _read(location_id: str) -> LocationRecord | None:
+        return db.get_or_none(LocationRecord, LocationRecord.keys(location_id, ""))
 
     def default(self) -> LocationRecord:
         return next(location for location in self.list() if location.is_default)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import random
+import time
 from dataclasses import dataclass
 from datetime import timedelta
 
@@ -23,7 +25,8 @@ from stocksync.locations import Locations
 from stocksync.messages import StockChange, StockChangePublisher
 from stocksync.rules import StockAtLocation, StockNode, available
 
-MAX_ATTEMPTS = 5
+MAX_ATTEMPTS = 12
+BACKOFF_S = 0.01
 IDEMPOTENCY_CLAIM = "STOCK_CHANGE"
 IDEMPOTENCY_WINDOW = timedelta(days=7)
 MAX_LEVEL = 10_000_000
@@ -115,7 +118,9 @@ class StockBook:
                 "A composite item's stock comes from its components; change theirs instead",
                 details={"item_id": item_id}, code="composite_stock",
             )
-        for _attempt in range(MAX_ATTEMPTS):
+        for attempt in range(MAX_ATTEMPTS):
+            if attempt:
+                time.sleep(random.uniform(0, BACKOFF_S * 2**min(attempt, 6)))  # noqa: S311 - jitter
             current = db.get_or_none(StockLevelRecord, StockLevelRecord.keys(item_id, location_id))
             stock = current or _empty_level(item_id, location_id)
             before = int(stock.level)
@@ -147,15 +152,21 @@ class StockBook:
             except TransactWriteError as exc:
                 item_changed, location_gone, *_rest, already_applied = [*db.failed_conditions(exc), *[False] * 5][:5]
                 if idempotency_key and already_applied:
+                    # A retry: the change is in; say so again in case the first call failed to.
+                    self._announce(item_id, kind)
                     return StockResult(self._current(item_id, location_id), replayed=True)
                 if item_changed or location_gone:
                     raise Conflict("The item or location changed while stock was being set; retry") from exc
                 continue  # someone else changed this stock level first: read it again
-            self.queue.publish(
-                [StockChange(reason=f"stock_{kind}", item_ids=self.inventory.with_kits([item_id]))]
-            )
+            self._announce(item_id, kind)
             return StockResult(stock)
         raise Conflict("The stock level is changing too often to apply this; retry", code="contention")
+
+    def _announce(self, item_id: str, kind: str) -> None:
+        """Name the item and every kit built from it on the stock queue. Runs after the commit: if
+        it fails the request fails, and the caller's retry (same level, or same idempotency key)
+        sends it again."""
+        self.queue.publish([StockChange(reason=f"stock_{kind}", item_ids=self.inventory.with_kits([item_id]))])
 
     def _current(self, item_id: str, location_id: str) -> StockLevelRecord:
         current = db.get_or_none(StockLevelRecord, StockLevelRecord.keys(item_id, location_id))

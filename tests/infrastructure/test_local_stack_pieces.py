@@ -1,0 +1,70 @@
+"""The pure pieces of the local stack: batch outcomes, schedule rates, settings and the banner."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from infrastructure.event_sources import rate_seconds, succeeded_messages
+from infrastructure.local_stack import READY_MARKER, Settings, banner
+from infrastructure.template import TemplateError
+
+MESSAGES = [{"MessageId": "m1"}, {"MessageId": "m2"}, {"MessageId": "m3"}]
+
+
+def test_given_reported_failures_when_batch_settles_then_only_the_others_are_deleted() -> None:
+    result = {"batchItemFailures": [{"itemIdentifier": "m2"}]}
+
+    assert succeeded_messages(MESSAGES, result, report_batch_item_failures=True) == [MESSAGES[0], MESSAGES[2]]
+
+
+@pytest.mark.parametrize("result", [None, {}, {"batchItemFailures": []}])
+def test_given_no_failures_reported_when_batch_settles_then_all_are_deleted(result: object) -> None:
+    assert succeeded_messages(MESSAGES, result, report_batch_item_failures=True) == MESSAGES
+
+
+@pytest.mark.parametrize(
+    "result",
+    ["not a response", {"batchItemFailures": [{"itemIdentifier": "unknown"}]}, {"batchItemFailures": [{}]}],
+)
+def test_given_malformed_failure_report_when_batch_settles_then_whole_batch_fails(result: object) -> None:
+    assert succeeded_messages(MESSAGES, result, report_batch_item_failures=True) == []
+
+
+def test_given_no_partial_failure_reporting_when_handler_returns_then_all_are_deleted() -> None:
+    result = {"batchItemFailures": [{"itemIdentifier": "m2"}]}
+
+    assert succeeded_messages(MESSAGES, result, report_batch_item_failures=False) == MESSAGES
+
+
+@pytest.mark.parametrize(
+    ("expression", "seconds"), [("rate(1 minute)", 60), ("rate(5 minutes)", 300), ("rate(2 hours)", 7200)]
+)
+def test_given_rate_expression_when_parsed_then_seconds(expression: str, seconds: int) -> None:
+    assert rate_seconds(expression) == seconds
+
+
+def test_given_cron_expression_when_parsed_then_clear_error() -> None:
+    with pytest.raises(TemplateError, match="cron"):
+        rate_seconds("cron(0 3 * * ? *)")
+
+
+def test_given_empty_environment_when_settings_read_then_defaults() -> None:
+    settings = Settings.from_environment({})
+
+    assert (settings.api_port, settings.aws_port, settings.speedup, settings.seed) == (8000, 0, 1.0, True)
+    assert len(settings.api_key) >= 24
+
+
+def test_given_running_stack_when_banner_printed_then_last_line_is_machine_readable() -> None:
+    text = banner("http://127.0.0.1:8000", "http://127.0.0.1:5000", "key", "seller demo (3 products)")
+
+    marker, _, payload = text.splitlines()[-1].partition(" ")
+    assert marker == READY_MARKER
+    assert json.loads(payload) == {
+        "api_url": "http://127.0.0.1:8000",
+        "aws_endpoint": "http://127.0.0.1:5000",
+        "api_key": "key",
+    }
+    assert "  Swagger UI  http://127.0.0.1:8000/swagger" in text
