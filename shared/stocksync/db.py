@@ -18,7 +18,7 @@ import binascii
 import json
 import uuid
 from collections.abc import Iterator
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any, TypeVar
 
 from pynamodb.attributes import (
@@ -256,6 +256,59 @@ class ChannelRecord(Record, discriminator="channel"):
 
 def channel_pk(channel_id: str) -> str:
     return f"CHANNEL#{channel_id}"
+
+
+# --- jobs and automation events --------------------------------------------------------------
+
+RETENTION = timedelta(days=90)
+
+
+class JobRecord(Record, discriminator="job"):
+    """A long-running piece of work (a catalogue load, an auto-link run, a PIM run) and its progress."""
+
+    job_id = UnicodeAttribute()
+    kind = UnicodeAttribute()
+    subject = UnicodeAttribute()  # what it works on: a channel id, a PIM profile id
+    status = UnicodeAttribute(default="queued")  # queued | running | succeeded | failed
+    total = NumberAttribute(null=True)
+    done = NumberAttribute(default=0)
+    bytes_total = NumberAttribute(null=True)
+    bytes_done = NumberAttribute(default=0)
+    error_count = NumberAttribute(default=0)
+    errors = ListAttribute[dict](default=list)  # the first MAX_JOB_ERRORS, each a plain map
+    result = MapAttribute[str, Any](default=dict)
+    message = UnicodeAttribute(default="")
+    created_at = UTCDateTimeAttribute(default=now)
+    updated_at = UTCDateTimeAttribute(default=now)
+
+    @staticmethod
+    def keys(job_id: str, subject: str = "", created_at: datetime | None = None) -> dict[str, str]:
+        keys = {"PK": f"JOB#{job_id}", "SK": "JOB"}
+        if subject:
+            keys |= {"GSI1PK": f"JOBS_OF#{subject}", "GSI1SK": f"{(created_at or now()).isoformat()}#{job_id}"}
+        return keys
+
+
+def jobs_of_pk(subject: str) -> str:
+    return f"JOBS_OF#{subject}"
+
+
+class AutomationEventRecord(Record, discriminator="automation_event"):
+    """One line of a channel's (or a PIM profile's) automation log: report fetched, catalogue loaded..."""
+
+    subject = UnicodeAttribute()
+    kind = UnicodeAttribute()
+    message = UnicodeAttribute()
+    details = MapAttribute[str, Any](default=dict)
+    at = UTCDateTimeAttribute(default=now)
+
+    @staticmethod
+    def keys(subject: str, at: datetime, event_id: str) -> dict[str, str]:
+        return {"PK": events_pk(subject), "SK": f"{at.isoformat()}#{event_id}"}
+
+
+def events_pk(subject: str) -> str:
+    return f"EVENTS#{subject}"
 
 
 # --- paging ----------------------------------------------------------------------------------

@@ -6,9 +6,9 @@ from typing import Annotated
 
 from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.api_gateway import Router
-from aws_lambda_powertools.event_handler.openapi.params import Body, Path
+from aws_lambda_powertools.event_handler.openapi.params import Body, Path, Query
 
-from stocksync.api.schemas import ChannelList, ChannelOut
+from stocksync.api.schemas import AutomationEventOut, AutomationEventPage, ChannelList, ChannelOut
 from stocksync.api.services import services
 from stocksync.channel_store import ChannelInput, ChannelPatch
 
@@ -47,6 +47,18 @@ def enable_channel(channel_id: ChannelId) -> ChannelOut:
 @router.post("/channels/<channel_id>/disable", tags=["Channels"], summary="Disable the channel")
 def disable_channel(channel_id: ChannelId) -> ChannelOut:
     return ChannelOut.of(services().channels.update(channel_id, ChannelPatch(enabled=False)))
+
+
+@router.get("/channels/<channel_id>/events", tags=["Channels"], summary="The channel's automation log, newest first")
+def channel_events(
+    channel_id: ChannelId,
+    limit: Annotated[int, Query(ge=1, le=200)] = 50,
+    cursor: Annotated[str | None, Query(max_length=2000)] = None,
+    kind: Annotated[str | None, Query(max_length=100, description="Only events of this kind")] = None,
+) -> AutomationEventPage:
+    services().channels.get(channel_id)
+    rows, next_cursor = services().automation_log.list(channel_id, limit=limit, cursor=cursor, kind=kind)
+    return AutomationEventPage(events=[AutomationEventOut.of(row) for row in rows], next_cursor=next_cursor)
 
 
 @router.delete("/channels/<channel_id>", tags=["Channels"], summary="Delete the channel, its listings and secret")

@@ -7,7 +7,14 @@ from typing import Any
 
 from pydantic import BaseModel, Field
 
-from stocksync.db import ChannelRecord, LocationRecord, StockHistoryRecord, StockLevelRecord
+from stocksync.db import (
+    AutomationEventRecord,
+    ChannelRecord,
+    JobRecord,
+    LocationRecord,
+    StockHistoryRecord,
+    StockLevelRecord,
+)
 from stocksync.inventory import ItemView
 from stocksync.stock import ChannelAvailability
 
@@ -176,3 +183,48 @@ class ChannelOut(BaseModel):
 
 class ChannelList(BaseModel):
     channels: list[ChannelOut]
+
+
+class JobOut(BaseModel):
+    job_id: str
+    kind: str
+    subject: str
+    status: str = Field(description="queued, running, succeeded or failed")
+    total: int | None
+    done: int
+    bytes_total: int | None
+    bytes_done: int
+    error_count: int
+    errors: list[dict[str, Any]] = Field(description="The first 1000 errors (row, field, reason...)")
+    result: dict[str, Any]
+    message: str
+    created_at: datetime
+    updated_at: datetime
+
+    @classmethod
+    def of(cls, job: JobRecord) -> JobOut:
+        def whole(value: float | None) -> int | None:
+            return None if value is None else int(value)
+
+        return cls(
+            job_id=job.job_id, kind=job.kind, subject=job.subject, status=job.status, total=whole(job.total),
+            done=int(job.done), bytes_total=whole(job.bytes_total), bytes_done=int(job.bytes_done),
+            error_count=int(job.error_count), errors=list(job.errors), result=job.result.as_dict(),
+            message=job.message, created_at=job.created_at, updated_at=job.updated_at,
+        )
+
+
+class AutomationEventOut(BaseModel):
+    kind: str
+    message: str
+    details: dict[str, Any]
+    at: datetime
+
+    @classmethod
+    def of(cls, event: AutomationEventRecord) -> AutomationEventOut:
+        return cls(kind=event.kind, message=event.message, details=event.details.as_dict(), at=event.at)
+
+
+class AutomationEventPage(BaseModel):
+    events: list[AutomationEventOut]
+    next_cursor: str | None

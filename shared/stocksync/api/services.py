@@ -6,9 +6,11 @@ from dataclasses import dataclass
 from functools import cache
 
 from stocksync import db
+from stocksync.automation_log import AutomationLog
 from stocksync.channel_store import ChannelStore
 from stocksync.config import get_settings
 from stocksync.inventory import Inventory
+from stocksync.jobs import Jobs
 from stocksync.locations import Locations
 from stocksync.messages import SqsStockQueue
 from stocksync.secrets import SecretsManagerStore
@@ -21,6 +23,8 @@ class Services:
     locations: Locations
     stock: StockBook
     channels: ChannelStore
+    jobs: Jobs
+    automation_log: AutomationLog
 
 
 @cache
@@ -35,4 +39,6 @@ def services() -> Services:
         locations=locations,
         stock=StockBook(queue, inventory, locations),
         channels=ChannelStore(queue, SecretsManagerStore(), locations, settings.secrets_prefix),
+        jobs=Jobs(),
+        automation_log=AutomationLog(),
     )

@@ -1,0 +1,30 @@
+"""The automation event log of a channel or a PIM profile: what ran on its own, and what it did."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from stocksync import db
+from stocksync.db import AutomationEventRecord
+
+
+class AutomationLog:
+    def record(self, subject: str, kind: str, message: str, details: dict[str, Any] | None = None) -> None:
+        """Append an event, e.g. record(channel_id, "RAKUTEN_MAPPING_SYNC", "Listings report fetched", {...})."""
+        at = db.now()
+        AutomationEventRecord(
+            **AutomationEventRecord.keys(subject, at, db.new_id()), subject=subject, kind=kind, message=message,
+            details=details or {}, at=at, expires_at=at + db.RETENTION,
+        ).save()
+
+    def list(self, subject: str, *, limit: int, cursor: str | None,
+             kind: str | None = None) -> tuple[list[AutomationEventRecord], str | None]:
+        """Newest first."""
+        results = AutomationEventRecord.query(
+            db.events_pk(subject),
+            filter_condition=(AutomationEventRecord.kind == kind) if kind else None,
+            scan_index_forward=False,
+            limit=limit,
+            last_evaluated_key=db.decode_cursor(cursor),
+        )
+        return db.page_of(results, limit)

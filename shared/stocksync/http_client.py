@@ -1,0 +1,181 @@
+"""HTTP to outside APIs (channels, the PIM): one pooled session, retries with backoff and jitter,
+Retry-After honoured, cached bearer tokens, and every failure turned into a typed error.
+
+Channel adapters and the PIM client build on this; none of them handles retries on its own.
+"""
+
+from __future__ import annotations
+
+import random
+import threading
+import time
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from email.utils import parsedate_to_datetime
+from typing import Any
+
+import requests
+
+from stocksync.observability import logger
+
+RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
+DEFAULT_TIMEOUT = (5.0, 60.0)  # connect, read
+
+
+class RemoteError(Exception):
+    """A call to an outside API failed. `retryable` says whether trying again later may help."""
+
+    retryable = False
+
+    def __init__(self, message: str, *, status: int | None = None, body: str = "", url: str = "") -> None:
+        super().__init__(message)
+        self.message = message
+        self.status = status
+        self.body = body[:2000]
+        self.url = url
+
+
+class RemoteUnreachable(RemoteError):
+    """DNS, connection refused, TLS or timeout: the service could not be reached at all."""
+
+    retryable = True
+
+
+class RemoteAuthError(RemoteError):
+    """401/403: the credentials are wrong, expired or lack a permission."""
+
+
+class RemoteThrottled(RemoteError):
+    """429 after every retry; `retry_after` is the seconds the service asked us to wait."""
+
+    retryable = True
+
+    def __init__(self, message: str, *, retry_after: float, **kwargs: Any) -> None:
+        super().__init__(message, **kwargs)
+        self.retry_after = retry_after
+
+
+class RemoteServerError(RemoteError):
+    """5xx after every retry."""
+
+    retryable = True
+
+
+class RemoteRequestError(RemoteError):
+    """Any other 4xx: our request was refused as it stands; the body says why."""
+
+
+@dataclass
+class RetryPolicy:
+    max_attempts: int = 4
+    base_delay: float = 0.5
+    max_delay: float = 20.0
+    sleep: Callable[[float], None] = time.sleep
+
+    def delay(self, attempt: int, retry_after: float | None) -> float:
+        """Full jitter on an exponential backoff, but never sooner than the service asked."""
+        backoff = random.uniform(0, min(self.max_delay, self.base_delay * 2**attempt))  # noqa: S311
+        return max(backoff, retry_after or 0.0)
+
+
+@dataclass
+class CachedToken:
+    value: str
+    expires_at: float  # time.monotonic()
+    refresh_token: str | None = None
+
+
+@dataclass
+class TokenCache:
+    """Bearer tokens per credential set, kept for the container's life and renewed a minute early."""
+
+    margin_s: float = 60.0
+    _tokens: dict[str, CachedToken] = field(default_factory=dict)
+    _lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def get(self, key: str, fetch: Callable[[CachedToken | None], CachedToken]) -> str:
+        """The cached token for `key`, or a new one from `fetch(previous)` (previous may hold a refresh token)."""
+        with self._lock:
+            cached = self._tokens.get(key)
+            if cached and cached.expires_at - self.margin_s > time.monotonic():
+                return cached.value
+            fresh = fetch(cached)
+            self._tokens[key] = fresh
+            return fresh.value
+
+    def forget(self, key: str) -> CachedToken | None:
+        """Drop a token the service refused (keeping its refresh token for the next fetch)."""
+        with self._lock:
+            stale = self._tokens.get(key)
+            if stale:
+                self._tokens[key] = CachedToken("", 0.0, stale.refresh_token)
+            return stale
+
+
+class HttpClient:
+    """Calls one service. Retries what is worth retrying; raises a RemoteError for the rest."""
+
+    def __init__(self, base_url: str, *, policy: RetryPolicy | None = None,
+                 timeout: tuple[float, float] = DEFAULT_TIMEOUT, session: requests.Session | None = None,
+                 headers: dict[str, str] | None = None) -> None:
+        self.base_url = base_url.rstrip("/")
+        self.policy = policy or RetryPolicy()
+        self.timeout = timeout
+        self.session = session or requests.Session()
+        if headers:
+            self.session.headers.update(headers)
+
+    def url(self, path: str) -> str:
+        return path if path.startswith(("http://", "https://")) else f"{self.base_url}/{path.lstrip('/')}"
+
+    def request(self, method: str, path: str, *, ok: Iterable[int] = (), **kwargs: Any) -> requests.Response:
+        """Send with retries. 2xx (and any status in `ok`) is returned; anything else raises."""
+        url = self.url(path)
+        accepted = set(ok)
+        kwargs.setdefault("timeout", self.timeout)
+        for attempt in range(self.policy.max_attempts):
+            last_attempt = attempt == self.policy.max_attempts - 1
+            try:
+                response = self.session.request(method, url, **kwargs)
+            except (requests.ConnectionError, requests.Timeout) as exc:
+                if last_attempt:
+                    raise RemoteUnreachable(f"{method} {url} could not be reached: {exc}", url=url) from exc
+                self.policy.sleep(self.policy.delay(attempt, None))
+                continue
+            if response.ok or response.status_code in accepted:
+                return response
+            if response.status_code in RETRY_STATUSES and not last_attempt:
+                wait = self.policy.delay(attempt, retry_after_seconds(response))
+                logger.info("Retrying", extra={"url": url, "status": response.status_code, "wait_s": round(wait, 2)})
+                self.policy.sleep(wait)
+                continue
+            raise error_for(method, url, response)
+        raise AssertionError("unreachable: the last attempt returns or raises")  # pragma: no cover
+
+
+def retry_after_seconds(response: requests.Response) -> float | None:
+    """Retry-After as seconds (it may be a number of seconds or an HTTP date)."""
+    value = response.headers.get("Retry-After")
+    if not value:
+        return None
+    try:
+        return max(float(value), 0.0)
+    except ValueError:
+        try:
+            return max(parsedate_to_datetime(value).timestamp() - time.time(), 0.0)
+        except (TypeError, ValueError):
+            return None
+
+
+def error_for(method: str, url: str, response: requests.Response) -> RemoteError:
+    status = response.status_code
+    text = response.text
+    message = f"{method} {url} answered {status}"
+    if status in (401, 403):
+        return RemoteAuthError(message, status=status, body=text, url=url)
+    if status == 429:
+        return RemoteThrottled(message, retry_after=retry_after_seconds(response) or 60.0, status=status,
+                               body=text, url=url)
+    if status >= 500:
+        return RemoteServerError(message, status=status, body=text, url=url)
+    return RemoteRequestError(message, status=status, body=text, url=url)

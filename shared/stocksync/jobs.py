@@ -1,0 +1,89 @@
+"""Jobs: long work (catalogue loads, auto-link runs, PIM runs) that the API hands back as /jobs/{id}.
+
+Progress is added atomically (ADD), so several invocations working on one job (a file split into
+byte ranges) can report into it at once. Errors keep their first MAX_JOB_ERRORS in the job and
+count the rest.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from stocksync import db
+from stocksync.db import JobRecord
+from stocksync.errors import NotFound
+
+MAX_JOB_ERRORS = 1000
+FINAL_STATUSES = frozenset({"succeeded", "failed"})
+
+
+class Jobs:
+    def create(self, kind: str, *, subject: str, total: int | None = None, bytes_total: int | None = None,
+               message: str = "", job_id: str | None = None) -> JobRecord:
+        """A queued job. Pass a deterministic `job_id` to make creating it idempotent on retries."""
+        job_id = job_id or db.new_id()
+        created = db.now()
+        job = JobRecord(**JobRecord.keys(job_id, subject, created), job_id=job_id, kind=kind, subject=subject,
+                        total=total, bytes_total=bytes_total, message=message, created_at=created,
+                        updated_at=created, expires_at=created + db.RETENTION)
+        try:
+            job.save(condition=JobRecord.PK.does_not_exist())
+        except db.PutError as exc:
+            if not db.is_condition_failure(exc):
+                raise
+            return self.get(job_id)
+        return job
+
+    def get(self, job_id: str) -> JobRecord:
+        job = db.get_or_none(JobRecord, JobRecord.keys(job_id))
+        if job is None:
+            raise NotFound(f"No job with id {job_id}", details={"job_id": job_id})
+        return job
+
+    def list_for(self, subject: str, *, limit: int = 20) -> list[JobRecord]:
+        """The subject's most recent jobs, newest first."""
+        return [job for job in JobRecord.gsi1.query(db.jobs_of_pk(subject), scan_index_forward=False, limit=limit)
+                if isinstance(job, JobRecord)]
+
+    def start(self, job_id: str, *, total: int | None = None, bytes_total: int | None = None) -> None:
+        actions = [JobRecord.status.set("running"), JobRecord.updated_at.set(db.now())]
+        if total is not None:
+            actions.append(JobRecord.total.set(total))
+        if bytes_total is not None:
+            actions.append(JobRecord.bytes_total.set(bytes_total))
+        self._update(job_id, actions)
+
+    def progress(self, job_id: str, *, done: int = 0, bytes_done: int = 0,
+                 errors: list[dict[str, Any]] | None = None) -> None:
+        """Add to the job's progress; `errors` are plain maps, e.g. {"row": 12, "field": "price", "reason": ...}."""
+        actions = [JobRecord.updated_at.set(db.now())]
+        if done:
+            actions.append(JobRecord.done.add(done))
+        if bytes_done:
+            actions.append(JobRecord.bytes_done.add(bytes_done))
+        if errors:
+            job = self.get(job_id)
+            room = max(MAX_JOB_ERRORS - len(job.errors), 0)
+            if room:
+                actions.append(JobRecord.errors.set(JobRecord.errors.append(errors[:room])))
+            actions.append(JobRecord.error_count.add(len(errors)))
+        self._update(job_id, actions)
+
+    def finish(self, job_id: str, *, succeeded: bool, result: dict[str, Any] | None = None,
+               message: str = "") -> None:
+        actions = [JobRecord.status.set("succeeded" if succeeded else "failed"), JobRecord.updated_at.set(db.now())]
+        if result is not None:
+            actions.append(JobRecord.result.set(result))
+        if message:
+            actions.append(JobRecord.message.set(message))
+        self._update(job_id, actions)
+
+    @staticmethod
+    def _update(job_id: str, actions: list[Any]) -> None:
+        job = JobRecord(**JobRecord.keys(job_id))
+        try:
+            job.update(actions=actions, condition=JobRecord.PK.exists())
+        except db.UpdateError as exc:
+            if db.is_condition_failure(exc):
+                raise NotFound(f"No job with id {job_id}", details={"job_id": job_id}) from exc
+            raise
