@@ -1,0 +1,126 @@
+"""What every stand-in shares: a threaded HTTP server on 127.0.0.1, routing, JSON helpers, a record
+of the requests it served and, when given a contract, a check of each exchange against the real
+API's OpenAPI document.
+
+A stand-in subclass declares `rules()` (werkzeug Rules whose endpoint names a method) and keeps
+its state (listings, products...) in plain attributes guarded by `self.lock`.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+from dataclasses import dataclass, field
+from typing import Any
+
+from werkzeug.exceptions import HTTPException, NotFound
+from werkzeug.routing import Map, Rule
+from werkzeug.serving import BaseWSGIServer, make_server
+from werkzeug.wrappers import Request, Response
+
+from infrastructure.standins.contract import Contract
+
+LOCAL_HOST = "127.0.0.1"
+
+
+@dataclass(frozen=True)
+class Exchange:
+    """One request a stand-in served, and what it answered."""
+
+    method: str
+    path: str
+    query: dict[str, list[str]]
+    headers: dict[str, str]
+    body: bytes
+    status: int
+    response_headers: dict[str, str]
+    response_body: bytes
+    violations: tuple[str, ...] = field(default=())
+
+    def json(self) -> Any:
+        return json.loads(self.body) if self.body else None
+
+
+def json_response(data: Any, status: int = 200, headers: dict[str, str] | None = None) -> Response:
+    return Response(json.dumps(data), status=status, headers=headers, content_type="application/json")
+
+
+class StandIn:
+    """Subclasses set `name` and implement `rules()`; each rule's endpoint is a method name."""
+
+    name = "stand-in"
+
+    def __init__(self, *, port: int = 0, contract: Contract | None = None) -> None:
+        self.lock = threading.RLock()
+        self.contract = contract
+        self.exchanges: list[Exchange] = []
+        self._map = Map(self.rules(), strict_slashes=False)
+        self._port = port
+        self._server: BaseWSGIServer | None = None
+        self._thread: threading.Thread | None = None
+
+    def rules(self) -> list[Rule]:
+        raise NotImplementedError
+
+    # --- life ------------------------------------------------------------------------------
+
+    def start(self) -> StandIn:
+        self._server = make_server(LOCAL_HOST, self._port, self._wsgi, threaded=True)
+        self._thread = threading.Thread(target=self._server.serve_forever, name=self.name, daemon=True)
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        if self._server:
+            self._server.shutdown()
+            self._server.server_close()
+        if self._thread:
+            self._thread.join(timeout=5)
+        self._server = self._thread = None
+
+    def __enter__(self) -> StandIn:
+        return self.start()
+
+    def __exit__(self, *_exc: object) -> None:
+        self.stop()
+
+    @property
+    def url(self) -> str:
+        if not self._server:
+            raise RuntimeError(f"{self.name} is not running")
+        return f"http://{LOCAL_HOST}:{self._server.server_port}"
+
+    # --- serving ---------------------------------------------------------------------------
+
+    def violations(self) -> list[str]:
+        """Every contract violation seen so far, one line each (tests assert this is empty)."""
+        return [f"{e.method} {e.path}: {v}" for e in self.exchanges for v in e.violations]
+
+    def _wsgi(self, environ: dict[str, Any], start_response: Any) -> Any:
+        request = Request(environ)
+        response = self._dispatch(request)
+        body = response.get_data()
+        violations = (
+            tuple(self.contract.check(request, response.status_code, dict(response.headers), body))
+            if self.contract
+            else ()
+        )
+        with self.lock:
+            self.exchanges.append(
+                Exchange(
+                    method=request.method, path=request.path, query=request.args.to_dict(flat=False),
+                    headers=dict(request.headers), body=request.get_data(), status=response.status_code,
+                    response_headers=dict(response.headers), response_body=body, violations=violations,
+                )
+            )
+        return response(environ, start_response)
+
+    def _dispatch(self, request: Request) -> Response:
+        adapter = self._map.bind_to_environ(request.environ)
+        try:
+            endpoint, arguments = adapter.match()
+            return getattr(self, endpoint)(request, **arguments)
+        except NotFound:
+            return json_response({"message": f"{self.name} has no route {request.method} {request.path}"}, 404)
+        except HTTPException as exc:
+            return json_response({"message": exc.description}, exc.code or 500)

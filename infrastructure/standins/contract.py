@@ -1,0 +1,77 @@
+"""Checks an HTTP exchange against the real API's OpenAPI 3 document (../shared/specs), with openapi-core.
+
+Stand-ins serve the real paths on 127.0.0.1; the check puts the exchange on the host of the
+document's first server so that openapi-core finds the operation, and reports every way the
+request or the response strays from the contract.
+"""
+
+from __future__ import annotations
+
+import re
+from functools import cache
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+from openapi_core import Config, OpenAPI
+from openapi_core.exceptions import OpenAPIError
+from openapi_core.testing import MockRequest, MockResponse
+from werkzeug.wrappers import Request
+
+SPECS = Path(__file__).resolve().parents[3] / "shared" / "specs"
+
+
+class Contract:
+    def __init__(self, spec_file: Path) -> None:
+        self.spec_file = spec_file
+        # The published documents carry small inconsistencies of their own (nullable defaults,
+        # unresolved path variables); validating exchanges does not need the document to pass.
+        self.api = _load(spec_file)
+        self.host = _server_host(self.api)
+
+    def check(self, request: Request, status: int, headers: dict[str, str], body: bytes) -> list[str]:
+        mock_request = MockRequest(
+            self.host, request.method.lower(), request.path,
+            args=request.args.to_dict(), headers=dict(request.headers),
+            data=request.get_data() or None, content_type=request.mimetype or None,
+        )
+        problems: list[str] = []
+        try:
+            self.api.validate_request(mock_request)
+        except OpenAPIError as exc:
+            problems.append(f"request: {_describe(exc)}")
+        content_type = headers.get("Content-Type", "application/json").split(";")[0]
+        try:
+            self.api.validate_response(mock_request, MockResponse(body, status_code=status, content_type=content_type))
+        except OpenAPIError as exc:
+            problems.append(f"response {status}: {_describe(exc)}")
+        return problems
+
+
+def spec(*parts: str) -> Path:
+    """A document under ../shared/specs, e.g. spec("akeneo", "akeneo-web-api.oas3.json")."""
+    return SPECS.joinpath(*parts)
+
+
+@cache
+def _load(spec_file: Path) -> Any:
+    return OpenAPI.from_file_path(str(spec_file), config=Config(spec_validator_cls=None))
+
+
+def _server_host(api: Any) -> str:
+    servers = api.spec.get("servers") or [{"url": "http://localhost"}]
+    url = re.sub(r"\{[^}]+\}", "", servers[0]["url"])
+    parts = urlsplit(url)
+    return f"{parts.scheme}://{parts.netloc}"
+
+
+def _describe(exc: Exception) -> str:
+    causes = [str(exc)]
+    inner = exc.__cause__
+    while inner is not None:
+        causes.append(str(inner))
+        inner = inner.__cause__
+    for attribute in ("schema_errors", "errors"):
+        for error in getattr(exc.__cause__, attribute, None) or []:
+            causes.append(getattr(error, "message", str(error)))
+    return "; ".join(dict.fromkeys(c for c in causes if c))[:1000]
