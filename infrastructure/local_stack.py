@@ -25,6 +25,8 @@ from types import FrameType
 from infrastructure.embedded_aws import start_embedded_aws
 from infrastructure.provision import provision
 from infrastructure.runner import Runner
+from infrastructure.standins.base import StandIn
+from infrastructure.standins.registry import start_standins, stop_standins
 from infrastructure.template import DEFAULT_REGION, load_template
 
 READY_MARKER = "STOCKSYNC_READY"
@@ -56,7 +58,8 @@ class Settings:
         )
 
 
-def banner(api_url: str, aws_endpoint: str, api_key: str, seed_summary: str) -> str:
+def banner(api_url: str, aws_endpoint: str, api_key: str, seed_summary: str,
+           standins: Mapping[str, StandIn] | None = None) -> str:
     ready = json.dumps({"api_url": api_url, "aws_endpoint": aws_endpoint, "api_key": api_key})
     return "\n".join(
         [
@@ -66,16 +69,17 @@ def banner(api_url: str, aws_endpoint: str, api_key: str, seed_summary: str) -> 
             f"  AWS (moto)  {aws_endpoint}",
             f"  API key     {api_key}   (send it as the x-api-key header)",
             f"  Demo seller {seed_summary}",
+            *(f"  {name:<11} {standin.url}   (stand-in)" for name, standin in (standins or {}).items()),
             "Ctrl-C stops everything.",
             f"{READY_MARKER} {ready}",
         ]
     )
 
 
-def _seed() -> str:
+def _seed(standins: dict[str, StandIn]) -> str:
     from infrastructure.seed import seed_demo_seller
 
-    return seed_demo_seller()
+    return seed_demo_seller(standins)
 
 
 def _stop_on_signals(stop: threading.Event) -> None:
@@ -108,16 +112,19 @@ def main() -> int:
         template = load_template()
         stack = provision(template)
         os.environ.update(stack.environment)
-        seed_summary = _seed() if settings.seed else "not seeded (STOCKSYNC_SEED=0)"
-
-        runner = Runner(template, stack, settings.api_port, settings.api_key, settings.speedup)
-        runner.start()
+        standins = start_standins()
         try:
-            print(banner(runner.api_url, aws_endpoint, settings.api_key, seed_summary), flush=True)
-            while not stop.wait(0.5):  # short waits keep the main thread responsive to signals
-                pass
+            seed_summary = _seed(standins) if settings.seed else "not seeded (STOCKSYNC_SEED=0)"
+            runner = Runner(template, stack, settings.api_port, settings.api_key, settings.speedup)
+            runner.start()
+            try:
+                print(banner(runner.api_url, aws_endpoint, settings.api_key, seed_summary, standins), flush=True)
+                while not stop.wait(0.5):  # short waits keep the main thread responsive to signals
+                    pass
+            finally:
+                runner.stop()
         finally:
-            runner.stop()
+            stop_standins(standins)
     finally:
         moto.stop()
     print("stocksync local stack stopped", flush=True)

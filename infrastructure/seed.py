@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import random
+from collections.abc import Mapping
 
+from infrastructure.standins.base import StandIn
 from stocksync.api.services import services
 from stocksync.channel_store import ChannelInput
 from stocksync.channel_types import ChannelType
@@ -21,8 +23,10 @@ PRODUCTS = [
 COLOURS = ["Black", "White", "Red", "Blue", "Green", "Grey", "Navy", "Olive", "Sand", "Pink"]
 
 
-def seed_demo_seller(seed: int = 7) -> str:
-    """Create the demo seller unless it is already there. Returns a one-line summary."""
+def seed_demo_seller(standins: Mapping[str, StandIn] | None = None, seed: int = 7) -> str:
+    """Create the demo seller unless it is already there. Returns a one-line summary.
+
+    `standins` are the running marketplace/PIM stand-ins by name: demo channels point at them."""
     app = services()
     if app.inventory.list(limit=1, cursor=None)[0]:
         return "already seeded"

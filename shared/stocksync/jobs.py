@@ -7,14 +7,55 @@ count the rest.
 
 from __future__ import annotations
 
+import importlib
+import json
+from collections.abc import Callable
 from typing import Any
 
+from pydantic import BaseModel, Field
+
 from stocksync import db
+from stocksync.aws import client
 from stocksync.db import JobRecord
 from stocksync.errors import NotFound
 
 MAX_JOB_ERRORS = 1000
 FINAL_STATUSES = frozenset({"succeeded", "failed"})
+
+# Which function runs a job of each kind on the jobs queue ("module:function", imported on first
+# use so the worker's cold start pays only for the kinds it meets). Each takes a JobMessage.
+JOB_HANDLERS: dict[str, str] = {}
+
+
+class JobMessage(BaseModel):
+    """What the jobs queue carries: which job to (continue to) run. `payload` says where to resume."""
+
+    job_id: str
+    kind: str
+    payload: dict[str, Any] = Field(default_factory=dict)
+
+
+def handler_for(kind: str) -> Callable[[JobMessage], None]:
+    target = JOB_HANDLERS.get(kind)
+    if target is None:
+        raise LookupError(f"no handler for jobs of kind {kind!r}")
+    module, _, function = target.partition(":")
+    return getattr(importlib.import_module(module), function)
+
+
+class JobQueue:
+    """Sends job messages; a worker may send its own job again with a new payload to continue it."""
+
+    def __init__(self, queue_url: str) -> None:
+        self.queue_url = queue_url
+
+    def send(self, message: JobMessage, *, delay_seconds: int = 0) -> None:
+        client("sqs").send_message(QueueUrl=self.queue_url, MessageBody=message.model_dump_json(),
+                                   DelaySeconds=min(max(delay_seconds, 0), 900))
+
+
+def parse_job_message(body: str) -> JobMessage:
+    return JobMessage.model_validate(json.loads(body))
 
 
 class Jobs:

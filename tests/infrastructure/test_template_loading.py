@@ -126,7 +126,7 @@ def test_given_depends_on_and_references_when_ordered_then_dependencies_first() 
 
 
 def test_given_globals_when_functions_listed_then_merged_into_each() -> None:
-    (api,) = load_template().functions()
+    api = load_template().function("ApiFunction")
 
     assert api.logical_id == "ApiFunction"
     assert api.code_uri == DEFAULT_TEMPLATE_PATH.parent / "functions" / "api"

@@ -5,14 +5,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 from functools import cache
 
-from stocksync import db
 from stocksync.automation_log import AutomationLog
 from stocksync.channel_store import ChannelStore
-from stocksync.config import get_settings
 from stocksync.inventory import Inventory
-from stocksync.jobs import Jobs
+from stocksync.jobs import JobQueue, Jobs
 from stocksync.locations import Locations
 from stocksync.messages import SqsStockQueue
+from stocksync.runtime import bind_table_from_settings
 from stocksync.secrets import SecretsManagerStore
 from stocksync.stock import StockBook
 
@@ -24,13 +23,13 @@ class Services:
     stock: StockBook
     channels: ChannelStore
     jobs: Jobs
+    job_queue: JobQueue
     automation_log: AutomationLog
 
 
 @cache
 def services() -> Services:
-    settings = get_settings()
-    db.bind_table(settings.table_name)
+    settings = bind_table_from_settings()
     queue = SqsStockQueue(settings.stock_queue_url)
     inventory = Inventory(queue)
     locations = Locations()
@@ -40,5 +39,6 @@ def services() -> Services:
         stock=StockBook(queue, inventory, locations),
         channels=ChannelStore(queue, SecretsManagerStore(), locations, settings.secrets_prefix),
         jobs=Jobs(),
+        job_queue=JobQueue(settings.jobs_queue_url),
         automation_log=AutomationLog(),
     )

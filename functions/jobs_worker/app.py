@@ -1,0 +1,31 @@
+"""Jobs worker: runs queued jobs (PIM runs, create-all, imports...), one record at a time.
+
+A failed record goes back to the queue (partial batch failure) and, after the queue's
+maxReceiveCount, to its dead-letter queue; the job handlers are idempotent on the job id.
+"""
+
+from __future__ import annotations
+
+from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
+from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from stocksync.jobs import handler_for, parse_job_message
+from stocksync.observability import logger, metrics, tracer
+from stocksync.runtime import bind_table_from_settings
+
+processor = BatchProcessor(event_type=EventType.SQS)
+
+
+def run_job(record: SQSRecord) -> None:
+    message = parse_job_message(record.body)
+    logger.append_keys(job_id=message.job_id, job_kind=message.kind)
+    handler_for(message.kind)(message)
+
+
+@logger.inject_lambda_context
+@tracer.capture_lambda_handler
+@metrics.log_metrics
+def lambda_handler(event: dict, context: LambdaContext) -> dict:
+    bind_table_from_settings()
+    return process_partial_response(event=event, record_handler=run_job, processor=processor, context=context)
