@@ -20,11 +20,5 @@ class AutomationLog:
     def list(self, subject: str, *, limit: int, cursor: str | None,
              kind: str | None = None) -> tuple[list[AutomationEventRecord], str | None]:
         """Newest first."""
-        results = AutomationEventRecord.query(
-            db.events_pk(subject),
-            filter_condition=(AutomationEventRecord.kind == kind) if kind else None,
-            scan_index_forward=False,
-            limit=limit,
-            last_evaluated_key=db.decode_cursor(cursor),
-        )
-        return db.page_of(results, limit)
+        return db.newest_first(AutomationEventRecord, db.events_pk(subject), limit=limit, cursor=cursor,
+                               filter_condition=(AutomationEventRecord.kind == kind) if kind else None)

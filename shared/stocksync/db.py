@@ -33,6 +33,7 @@ from pynamodb.attributes import (
     VersionAttribute,
 )
 from pynamodb.exceptions import DeleteError, PutError, TransactWriteError, UpdateError
+from pynamodb.expressions.condition import Condition
 from pynamodb.indexes import AllProjection, GlobalSecondaryIndex
 from pynamodb.models import Model
 from pynamodb.transactions import TransactWrite
@@ -334,6 +335,14 @@ def decode_cursor(cursor: str | None) -> dict[str, Any] | None:
     if not isinstance(key, dict):
         raise InvalidInput("The cursor is not one this API gave out", details={"field": "cursor"})
     return key
+
+
+def newest_first(model: type[T], partition: str, *, limit: int, cursor: str | None,
+                 filter_condition: Condition | None = None) -> tuple[list[T], str | None]:
+    """One page of a log-like partition (sort keys start with the time), newest first."""
+    results = model.query(partition, filter_condition=filter_condition, scan_index_forward=False, limit=limit,
+                          last_evaluated_key=decode_cursor(cursor))
+    return page_of(results, limit)
 
 
 def page_of(results: Iterator[T], limit: int) -> tuple[list[T], str | None]:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import random
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
 
@@ -30,6 +31,8 @@ BACKOFF_S = 0.01
 IDEMPOTENCY_CLAIM = "STOCK_CHANGE"
 IDEMPOTENCY_WINDOW = timedelta(days=7)
 MAX_LEVEL = 10_000_000
+# Positions of the operations in a stock change's transaction, to read which condition failed.
+_ITEM_CHECK, _LOCATION_CHECK, _LEVEL, _HISTORY, _CLAIM = range(5)
 
 
 class StockSet(BaseModel):
@@ -86,14 +89,9 @@ class StockBook:
     def history(self, item_id: str, *, limit: int, cursor: str | None,
                 location_id: str | None = None) -> tuple[list[StockHistoryRecord], str | None]:
         self.inventory.get(item_id)
-        results = StockHistoryRecord.query(
-            db.history_pk(item_id),
-            filter_condition=(StockHistoryRecord.location_id == location_id) if location_id else None,
-            scan_index_forward=False,
-            limit=limit,
-            last_evaluated_key=db.decode_cursor(cursor),
-        )
-        return db.page_of(results, limit)
+        at_location = (StockHistoryRecord.location_id == location_id) if location_id else None
+        return db.newest_first(StockHistoryRecord, db.history_pk(item_id), limit=limit, cursor=cursor,
+                               filter_condition=at_location)
 
     def availability(self, item_id: str) -> tuple[ItemView, list[ChannelAvailability], int]:
         """The item, what each channel may sell of it, and what all locations hold together."""
@@ -109,7 +107,7 @@ class StockBook:
 
     # --- internals -------------------------------------------------------------------------
 
-    def _change(self, item_id: str, location_id: str, *, kind: str, reason: str, new_level,
+    def _change(self, item_id: str, location_id: str, *, kind: str, reason: str, new_level: Callable[[int], int],
                 idempotency_key: str | None = None) -> StockResult:
         self.locations.get(location_id)
         item = self.inventory.get(item_id).item
@@ -150,12 +148,12 @@ class StockBook:
                                             owner_id=change_id, expires_at=at + IDEMPOTENCY_WINDOW)
                         tx.save(claim, condition=UniqueClaim.PK.does_not_exist())
             except TransactWriteError as exc:
-                item_changed, location_gone, *_rest, already_applied = [*db.failed_conditions(exc), *[False] * 5][:5]
-                if idempotency_key and already_applied:
+                failed = dict(enumerate(db.failed_conditions(exc)))
+                if idempotency_key and failed.get(_CLAIM):
                     # A retry: the change is in; say so again in case the first call failed to.
                     self._announce(item_id, kind)
                     return StockResult(self._current(item_id, location_id), replayed=True)
-                if item_changed or location_gone:
+                if failed.get(_ITEM_CHECK) or failed.get(_LOCATION_CHECK):
                     raise Conflict("The item or location changed while stock was being set; retry") from exc
                 continue  # someone else changed this stock level first: read it again
             self._announce(item_id, kind)
