@@ -6,7 +6,7 @@ import random
 from collections.abc import Mapping
 
 from infrastructure.standins.base import StandIn
-from stocksync.api.services import services
+from stocksync.api.services import Services, services
 from stocksync.channel_store import ChannelInput
 from stocksync.channel_types import ChannelType
 from stocksync.inventory import ComponentInput, ItemInput
@@ -72,14 +72,96 @@ def seed_demo_seller(standins: Mapping[str, StandIn] | None = None, seed: int = 
         ],
     )
 
+    urls = {name: standin.url for name, standin in (standins or {}).items()}
     app.channels.create(
-        ChannelInput(
-            name="Web shop", type=ChannelType.GENERIC, settings={"base_url": "http://127.0.0.1:9000"}
-        )
+        ChannelInput(name="Web shop", type=ChannelType.GENERIC,
+                     settings={"base_url": urls.get("website", "http://127.0.0.1:9000")},
+                     credentials=_demo_credentials("website"))
     )
     app.channels.create(
         ChannelInput(
-            name="eBay UK", type=ChannelType.EBAY, location_ids=[main.location_id, overflow.location_id]
+            name="eBay UK", type=ChannelType.EBAY, location_ids=[main.location_id, overflow.location_id],
+            settings={"api_base_url": urls["ebay"]} if "ebay" in urls else {}, credentials=_demo_credentials("ebay"),
         )
     )
-    return f"{len(created) + 1} items (1 kit), 2 locations, 2 channels"
+    marketplaces = _demo_marketplace_channels(urls)
+    for channel in marketplaces:
+        app.channels.create(channel)
+    pim = _seed_pim(app, standins or {})
+    return f"{len(created) + 1} items (1 kit), 2 locations, {2 + len(marketplaces)} channels{pim}"
+
+
+def _demo_credentials(standin: str) -> dict[str, str] | None:
+    """The credentials each marketplace stand-in accepts (its demo values, never real ones)."""
+    from infrastructure.standins import amazon, ebay, generic, magento, mirakl, rakuten
+
+    return {
+        "website": {"api_key": generic.API_KEY},
+        "ebay": {"client_id": ebay.CLIENT_ID, "client_secret": ebay.CLIENT_SECRET, "refresh_token": ebay.REFRESH_TOKEN},
+        "amazon": {"lwa_client_id": amazon.CLIENT_ID, "lwa_client_secret": amazon.CLIENT_SECRET,
+                   "refresh_token": amazon.REFRESH_TOKEN},
+        "magento": {"access_token": magento.ACCESS_TOKEN},
+        "mirakl": {"api_key": mirakl.API_KEY},
+        "rakuten": {"api_key": rakuten.API_KEY},
+    }.get(standin)
+
+
+def _demo_marketplace_channels(urls: Mapping[str, str]) -> list[ChannelInput]:
+    """Amazon, Magento, Pixmania (Mirakl) and Rakuten channels, for each stand-in that runs."""
+    from infrastructure.standins import rakuten
+
+    settings = {
+        "amazon": ("Amazon UK", ChannelType.AMAZON,
+                   lambda url: {"sp_api_endpoint": url, "lwa_endpoint": f"{url}/auth/o2/token"}),
+        "magento": ("Magento store", ChannelType.MAGENTO, lambda url: {"base_url": url}),
+        "mirakl": ("Pixmania", ChannelType.PIXMANIA, lambda url: {"base_url": url}),
+        "rakuten": ("Rakuten UK", ChannelType.RAKUTEN, lambda url: {"base_url": url, "shop_id": rakuten.SHOP_ID}),
+    }
+    return [
+        ChannelInput(name=name, type=channel_type, settings=build(urls[standin]),
+                     credentials=_demo_credentials(standin))
+        for standin, (name, channel_type, build) in settings.items()
+        if standin in urls
+    ]
+
+
+def _seed_pim(app: Services, standins: Mapping[str, StandIn]) -> str:
+    """A PIM connection to the Akeneo stand-in and a demo profile (Run Now it, or wait for the schedule)."""
+    akeneo = standins.get("akeneo")
+    if akeneo is None:
+        return ""
+    from infrastructure.standins import akeneo as demo
+    from stocksync.pim.model import (
+        DescriptionMapping,
+        ExtendedPropertiesSettings,
+        MetricSetting,
+        PriceMapping,
+        ProductSettings,
+        ProfileInput,
+        TitleMapping,
+    )
+    from stocksync.pim.profiles import ConnectionInput
+
+    app.pim.connections.save(ConnectionInput(url=akeneo.url, client_id=demo.CLIENT_ID,
+                                             client_secret=demo.CLIENT_SECRET, username=demo.USERNAME,
+                                             password=demo.PASSWORD))
+    app.pim.connections.test()
+    web_shop = next(channel for channel in app.channels.list() if channel.name == "Web shop")
+    app.pim.profiles.create(ProfileInput(
+        name="Akeneo demo (ecommerce, en_US)", scope="ecommerce", locale="en_US", categories=["master"],
+        price_mappings=[PriceMapping(attribute="price", target="retail_price", currency="EUR"),
+                        PriceMapping(attribute="cost", target="purchase_price", currency="EUR"),
+                        PriceMapping(attribute="price", target="channel", channel_id=web_shop.channel_id,
+                                     currency="USD")],
+        title_mappings=[TitleMapping(attribute="name", target="item_title"),
+                        TitleMapping(attribute="marketplace_title", target="channel", channel_id=web_shop.channel_id)],
+        description_mappings=[DescriptionMapping(attribute="description", target="metadata")],
+        product_settings=ProductSettings(
+            product_creation=True, upload_images=True, main_image_attribute="main_image", barcode_attribute="ean",
+            width=MetricSetting(attribute="width", unit="CENTIMETER"),
+            height=MetricSetting(attribute="height", unit="CENTIMETER"),
+            depth=MetricSetting(attribute="depth", unit="CENTIMETER"),
+            weight=MetricSetting(attribute="weight", unit="KILOGRAM")),
+        extended_properties=ExtendedPropertiesSettings(map_all_attributes=True, prefix="akeneo_"),
+    ))
+    return ", 1 PIM profile (Akeneo stand-in)"

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import threading
+import time
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -18,7 +19,7 @@ from werkzeug.routing import Map, Rule
 from werkzeug.serving import BaseWSGIServer, make_server
 from werkzeug.wrappers import Request, Response
 
-from infrastructure.standins.contract import Contract
+from infrastructure.standins.contract import Contract, RoutedContract
 
 LOCAL_HOST = "127.0.0.1"
 
@@ -49,10 +50,13 @@ class StandIn:
     """Subclasses set `name` and implement `rules()`; each rule's endpoint is a method name."""
 
     name = "stand-in"
+    limits: dict[str, tuple[float, int]] = {}  # endpoint -> (requests per second, burst)
 
-    def __init__(self, *, port: int = 0, contract: Contract | None = None) -> None:
+    def __init__(self, *, port: int = 0, contract: Contract | RoutedContract | None = None) -> None:
         self.lock = threading.RLock()
         self.contract = contract
+        self._faults: dict[str, list[int]] = {}
+        self._buckets: dict[str, tuple[float, float]] = {}
         self.exchanges: list[Exchange] = []
         self._map = Map(self.rules(), strict_slashes=False)
         self._port = port
@@ -115,10 +119,45 @@ class StandIn:
             )
         return response(environ, start_response)
 
+    # --- faults and limits (tests script failures; `limits` makes overload answer 429) ------
+
+    def fail_next(self, endpoint: str, *statuses: int) -> None:
+        """The next calls to `endpoint` answer these statuses (e.g. 500, then 429) before working again."""
+        with self.lock:
+            self._faults.setdefault(endpoint, []).extend(statuses)
+
+    def throttled(self, endpoint: str) -> Response | None:
+        """A scripted fault, or 429 when the endpoint's token bucket (`limits`: rate/s, burst) is empty."""
+        with self.lock:
+            faults = self._faults.get(endpoint)
+            if faults:
+                status = faults.pop(0)
+                return self.fault_response(status)
+            limit = self.limits.get(endpoint)
+            if limit is None:
+                return None
+            rate, burst = limit
+            now = time.monotonic()
+            tokens, last = self._buckets.get(endpoint, (float(burst), now))
+            tokens = min(float(burst), tokens + (now - last) * rate)
+            if tokens < 1:
+                self._buckets[endpoint] = (tokens, now)
+                return self.fault_response(429)
+            self._buckets[endpoint] = (tokens - 1, now)
+            return None
+
+    def fault_response(self, status: int) -> Response:
+        """How this API says `status` (subclasses shape the body and headers of their real API)."""
+        headers = {"Retry-After": "1"} if status == 429 else None
+        return json_response({"message": f"{self.name} answered {status}"}, status, headers)
+
     def _dispatch(self, request: Request) -> Response:
         adapter = self._map.bind_to_environ(request.environ)
         try:
             endpoint, arguments = adapter.match()
+            refused = self.throttled(endpoint)
+            if refused is not None:
+                return refused
             return getattr(self, endpoint)(request, **arguments)
         except NotFound:
             return json_response({"message": f"{self.name} has no route {request.method} {request.path}"}, 404)

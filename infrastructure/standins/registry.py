@@ -7,7 +7,15 @@ import importlib
 
 from infrastructure.standins.base import StandIn
 
-STANDINS: dict[str, str] = {}
+STANDINS: dict[str, str] = {
+    "akeneo": "infrastructure.standins.akeneo:AkeneoStandIn",
+    "amazon": "infrastructure.standins.amazon:AmazonStandIn",
+    "ebay": "infrastructure.standins.ebay:EbayStandIn",
+    "magento": "infrastructure.standins.magento:MagentoStandIn",
+    "mirakl": "infrastructure.standins.mirakl:MiraklStandIn",
+    "rakuten": "infrastructure.standins.rakuten:RakutenStandIn",
+    "website": "infrastructure.standins.generic:GenericStandIn",
+}
 
 
 def start_standins() -> dict[str, StandIn]:

@@ -11,6 +11,7 @@ from typing import Literal
 from pydantic import AnyHttpUrl, BaseModel, ConfigDict, Field, ValidationError
 
 from stocksync.errors import InvalidInput
+from stocksync.mapping.rules import MappingSettings
 
 
 class ChannelType(StrEnum):
@@ -24,6 +25,8 @@ class ChannelType(StrEnum):
 
 class _Settings(BaseModel):
     model_config = ConfigDict(extra="forbid")
+    mapping: MappingSettings = Field(default_factory=MappingSettings,
+                                     description="Auto-link, default listing limits, where created items go")
 
 
 class AmazonSettings(_Settings):
@@ -32,11 +35,14 @@ class AmazonSettings(_Settings):
     marketplace_ids: list[str] = Field(default_factory=lambda: ["A1F83G8C2ARO7P"], min_length=1)
     feed_threshold: int = Field(default=50, ge=1, le=10_000,
                                 description="Above this many listings per run, stock goes by JSON_LISTINGS_FEED")
+    sp_api_endpoint: AnyHttpUrl | None = Field(default=None, description="Overrides the region's SP-API host")
+    lwa_endpoint: AnyHttpUrl | None = Field(default=None, description="Overrides Login with Amazon's token URL")
 
 
 class EbaySettings(_Settings):
     marketplace_id: str = "EBAY_GB"
     sandbox: bool = False
+    api_base_url: AnyHttpUrl | None = Field(default=None, description="Overrides https://api.ebay.com (and sandbox)")
 
 
 class RakutenSettings(_Settings):

@@ -13,6 +13,8 @@ class Settings(BaseModel):
     stock_queue_url: str = Field(min_length=1)
     jobs_queue_url: str = ""
     catalogue_bucket: str = ""
+    mapping_queue_url: str = ""
+    ingest_queue_url: str = ""
     secrets_prefix: str = "stocksync/"
 
 
@@ -24,5 +26,7 @@ def get_settings() -> Settings:
         stock_queue_url=env.get("STOCK_QUEUE_URL", ""),
         jobs_queue_url=env.get("JOBS_QUEUE_URL", ""),
         catalogue_bucket=env.get("CATALOGUE_BUCKET", ""),
+        mapping_queue_url=env.get("MAPPING_QUEUE_URL", ""),
+        ingest_queue_url=env.get("INGEST_QUEUE_URL", ""),
         secrets_prefix=env.get("SECRETS_PREFIX", "stocksync/"),
     )

@@ -8,6 +8,9 @@ Access patterns (docs/data-model.md has the full table):
   UNIQUE#<kind>#<key> / UNIQUE     claims that keep SKUs and names unique
   LOCATION#<id> / LOCATION         locations          GSI1: LOCATIONS / NAME#<name key>
   CHANNEL#<id> / CHANNEL           channels           GSI1: CHANNELS / NAME#<name key>
+  CHANNEL#<id> / LISTING#<sku key> listings           GSI2: ITEM#<linked item> / LISTING#<channel>#<sku>
+  CHANNEL#<id> / CATALOGUE         catalogue status (last load, totals, report poller state)
+  LOAD#<id> / LOAD, ERROR#<row>#n  a catalogue load's coordination state and its row errors
 One item collection (PK ITEM#<id>) holds everything needed to compute an item's availability.
 """
 
@@ -27,6 +30,7 @@ from pynamodb.attributes import (
     ListAttribute,
     MapAttribute,
     NumberAttribute,
+    NumberSetAttribute,
     TTLAttribute,
     UnicodeAttribute,
     UTCDateTimeAttribute,
@@ -118,6 +122,10 @@ class ItemRecord(Record, discriminator="item"):
     barcode = UnicodeAttribute(null=True)
     dimensions = Dimensions(default=dict)
     extended_properties = MapAttribute[str, Any](default=dict)
+    # PIM: S3 keys of the item's images (main image first) and per-channel title/price/description,
+    # {channel_id: {"title": str, "price": number, "description": str}}.
+    images = ListAttribute[str](of=UnicodeAttribute, default=list)
+    channel_fields = MapAttribute[str, Any](default=dict)
     is_composite = BooleanAttribute(default=False)
     created_at = UTCDateTimeAttribute(default=now)
     updated_at = UTCDateTimeAttribute(default=now)
@@ -259,6 +267,149 @@ def channel_pk(channel_id: str) -> str:
     return f"CHANNEL#{channel_id}"
 
 
+# --- listings and catalogue loads --------------------------------------------------------------
+
+LISTING_PREFIX = "LISTING#"
+
+
+class ListingRecord(Record, discriminator="listing"):
+    """One offer on a channel, keyed by the channel's SKU. Catalogue loads own the catalogue fields;
+    the mapping and stock issues own the link, flags, limits and sync status (loads never write them)."""
+
+    channel_id = UnicodeAttribute()
+    sku = UnicodeAttribute()  # as the channel spells it
+    sku_key = UnicodeAttribute()
+    # catalogue fields, as the last load reported them
+    title = UnicodeAttribute(default="")
+    price = NumberAttribute(null=True)  # Pixmania resubmits it with every stock update
+    quantity = NumberAttribute(null=True)  # the channel's own figure; None for FBA
+    currency = UnicodeAttribute(null=True)
+    barcode = UnicodeAttribute(null=True)  # EAN / UPC / ISBN
+    asin = UnicodeAttribute(null=True)
+    channel_listing_id = UnicodeAttribute(null=True)  # eBay ItemID, Amazon listing-id, Mirakl offer-id
+    listing_kind = UnicodeAttribute(null=True)  # eBay: inventory_api | trading
+    fba = BooleanAttribute(default=False)
+    state = UnicodeAttribute(default="active")  # active | ended | disabled | removed
+    removed = BooleanAttribute(default=False)  # absent from the last complete load
+    removed_at = UTCDateTimeAttribute(null=True)
+    last_load_id = UnicodeAttribute(null=True)  # the load that last wrote the catalogue fields
+    first_seen_at = UTCDateTimeAttribute(default=now)
+    updated_at = UTCDateTimeAttribute(default=now)
+    # mapping (filled by the mapping issue)
+    linked_item_id = UnicodeAttribute(null=True)
+    ignore_sync = BooleanAttribute(default=False)
+    # listing limits; None = the channel's default
+    max_listed = NumberAttribute(null=True)
+    end_when = NumberAttribute(null=True)
+    percentage = NumberAttribute(null=True)
+    # sync status (filled by the stock submitter)
+    submitted_quantity = NumberAttribute(null=True)
+    update_date = UTCDateTimeAttribute(null=True)
+    last_update = UTCDateTimeAttribute(null=True)
+    update_status = UnicodeAttribute(null=True)
+    update_error = UnicodeAttribute(null=True)
+
+    @staticmethod
+    def keys(channel_id: str, sku_key: str, sku: str = "", linked_item_id: str | None = None) -> dict[str, str]:
+        keys = {"PK": channel_pk(channel_id), "SK": listing_sk(sku_key)}
+        if linked_item_id:
+            keys |= {"GSI2PK": item_pk(linked_item_id), "GSI2SK": f"{LISTING_PREFIX}{channel_id}#{sku}"}
+        return keys
+
+
+def listing_sk(sku_key: str) -> str:
+    return f"{LISTING_PREFIX}{sku_key}"
+
+
+class CatalogueStatusRecord(Record, discriminator="catalogue_status"):
+    """A channel's catalogue: its last load, listing totals, and the report poller's state.
+
+    Written only with UpdateItem on named attributes, so the loader and the poller never overwrite
+    each other: the loader owns `last_*`, `applied_*` and the totals; the poller owns `report`
+    (e.g. {"state": "requested", "report_id": ..., "requested_at": ..., "next_fetch_at": ...})."""
+
+    channel_id = UnicodeAttribute()
+    last_load_id = UnicodeAttribute(null=True)
+    last_job_id = UnicodeAttribute(null=True)
+    last_status = UnicodeAttribute(null=True)  # running | succeeded | failed | superseded
+    last_file = UnicodeAttribute(null=True)
+    last_message = UnicodeAttribute(null=True)
+    last_load_at = UTCDateTimeAttribute(null=True)
+    last_counts = MapAttribute[str, Any](null=True)
+    applied_load_id = UnicodeAttribute(null=True)  # the newest load that started applying
+    applied_source_time = UnicodeAttribute(null=True)  # its file's time (ISO): older files are superseded
+    total_active = NumberAttribute(default=0)
+    total_linked = NumberAttribute(default=0)
+    total_unlinked = NumberAttribute(default=0)
+    total_fba = NumberAttribute(default=0)
+    totals_at = UTCDateTimeAttribute(null=True)
+    report = MapAttribute[str, Any](null=True)  # the report poller's hook
+
+    @staticmethod
+    def keys(channel_id: str) -> dict[str, str]:
+        return {"PK": channel_pk(channel_id), "SK": "CATALOGUE"}
+
+
+class CatalogueLoadRecord(Record, discriminator="catalogue_load"):
+    """The coordination state of one catalogue load (its progress for people is the job `load_id`)."""
+
+    load_id = UnicodeAttribute()
+    channel_id = UnicodeAttribute()
+    bucket = UnicodeAttribute()
+    key = UnicodeAttribute()
+    version = UnicodeAttribute(default="")  # versionId or ETag of the object
+    source_time = UnicodeAttribute(default="")
+    size = NumberAttribute(default=0)
+    phase = UnicodeAttribute(default="parsing")  # parsing | applying | succeeded | failed | superseded
+    plan = MapAttribute[str, Any](null=True)
+    ranges = ListAttribute[list](default=list)  # [start, end] byte ranges of the body
+    done_ranges = NumberSetAttribute(default=set)
+    range_rows = MapAttribute[str, Any](default=dict)  # range index -> rows read
+    runs = ListAttribute[dict](default=list)
+    range_errors = NumberAttribute(default=0)
+    fatal = UnicodeAttribute(null=True)
+    bounds = ListAttribute[str](default=list)  # partition boundaries (SKU keys)
+    done_partitions = NumberSetAttribute(default=set)
+    rows = NumberAttribute(default=0)
+    created = NumberAttribute(default=0)
+    updated = NumberAttribute(default=0)
+    removed = NumberAttribute(default=0)
+    unchanged = NumberAttribute(default=0)
+    written = NumberAttribute(default=0)
+    drift = NumberAttribute(default=0)
+    active = NumberAttribute(default=0)
+    linked = NumberAttribute(default=0)
+    fba = NumberAttribute(default=0)
+    created_at = UTCDateTimeAttribute(default=now)
+
+    @staticmethod
+    def keys(load_id: str) -> dict[str, str]:
+        return {"PK": load_pk(load_id), "SK": "LOAD"}
+
+
+def load_pk(load_id: str) -> str:
+    return f"LOAD#{load_id}"
+
+
+LOAD_ERROR_PREFIX = "ERROR#"
+
+
+class LoadErrorRecord(Record, discriminator="catalogue_load_error"):
+    """A row error of a load, found by the worker reading byte range `range_index` at its `rel_row`-th
+    record; the file's row number (header = row 1) is worked out from the load's `range_rows`."""
+
+    load_id = UnicodeAttribute()
+    range_index = NumberAttribute()
+    rel_row = NumberAttribute()
+    field = UnicodeAttribute(default="")
+    reason = UnicodeAttribute()
+    value = UnicodeAttribute(default="")
+
+    @staticmethod
+    def keys(load_id: str, range_index: int, rel_row: int, seq: int) -> dict[str, str]:
+        return {"PK": load_pk(load_id), "SK": f"{LOAD_ERROR_PREFIX}{range_index:05d}#{rel_row:012d}#{seq:04d}"}
+
+
 # --- jobs and automation events --------------------------------------------------------------
 
 RETENTION = timedelta(days=90)
@@ -310,6 +461,93 @@ class AutomationEventRecord(Record, discriminator="automation_event"):
 
 def events_pk(subject: str) -> str:
     return f"EVENTS#{subject}"
+
+
+# --- report polling --------------------------------------------------------------------------
+
+
+class ReportRequestRecord(Record, discriminator="report_request"):
+    """A channel's catalogue retrieval: the report asked of the channel, its progress and its document.
+
+    One per channel, moved forward by the report poller and the catalogue API under optimistic
+    locking (`version`), so that two runs never request two reports or write two documents."""
+
+    channel_id = UnicodeAttribute()
+    channel_type = UnicodeAttribute()
+    status = UnicodeAttribute(default="idle")  # idle | requesting | requested | in_progress | writing | done | failed
+    report_id = UnicodeAttribute(null=True)  # the channel's id of the report / task / export
+    report_details = MapAttribute[str, Any](default=dict)  # e.g. Amazon's reportDocumentId, Mirakl's file URLs
+    requested_at = UTCDateTimeAttribute(null=True)
+    lease_until = UTCDateTimeAttribute(null=True)  # requesting / writing: another run may take over after it
+    pending_request = BooleanAttribute(default=False)  # the seller asked for a fresh report
+    document_key = UnicodeAttribute(null=True)  # the last document written to the bucket
+    completed_at = UTCDateTimeAttribute(null=True)
+    last_forced_at = UTCDateTimeAttribute(null=True)
+    message = UnicodeAttribute(default="")
+    failures = NumberAttribute(default=0)  # consecutive failed steps
+    updated_at = UTCDateTimeAttribute(default=now)
+    version = VersionAttribute()
+
+    @staticmethod
+    def keys(channel_id: str) -> dict[str, str]:
+        return {"PK": channel_pk(channel_id), "SK": "REPORT_REQUEST"}
+
+
+class ScheduleTickRecord(Record, discriminator="schedule_tick"):
+    """When a schedule of the report poller last ran (the Rakuten 5-minute warning reads it)."""
+
+    schedule = UnicodeAttribute()
+    last_tick_at = UTCDateTimeAttribute()
+    interval_s = NumberAttribute()
+
+    @staticmethod
+    def keys(schedule: str) -> dict[str, str]:
+        return {"PK": f"SCHEDULE#{schedule}", "SK": "TICK"}
+
+
+# --- PIM -------------------------------------------------------------------------------------
+
+PIM_PROFILES_PARTITION = "PIM_PROFILES"
+
+
+class PimConnectionRecord(Record, discriminator="pim_connection"):
+    """The seller's Akeneo connection. Only the secret's name: the credentials live in Secrets Manager."""
+
+    url = UnicodeAttribute()
+    enabled = BooleanAttribute(default=True)  # periodic runs happen only while enabled
+    credentials_secret = UnicodeAttribute()
+    pim_version = UnicodeAttribute(null=True)
+    pim_edition = UnicodeAttribute(null=True)
+    products_api = UnicodeAttribute(null=True)  # "products" or "products-uuid", from the PIM's version
+    last_test_at = UTCDateTimeAttribute(null=True)
+    last_test_status = UnicodeAttribute(null=True)  # ok | bad_url | bad_credentials | unreachable | error
+    created_at = UTCDateTimeAttribute(default=now)
+    updated_at = UTCDateTimeAttribute(default=now)
+    version = VersionAttribute()
+
+    @staticmethod
+    def keys() -> dict[str, str]:
+        return {"PK": "PIM#CONNECTION", "SK": "CONNECTION"}
+
+
+class PimProfileRecord(Record, discriminator="pim_profile"):
+    """A saved sync profile: filters, mappings and product settings (validated as a whole, kept as a map)."""
+
+    profile_id = UnicodeAttribute()
+    name = UnicodeAttribute()
+    enabled = BooleanAttribute(default=True)
+    settings = MapAttribute[str, Any](default=dict)
+    last_success_at = UTCDateTimeAttribute(null=True)  # start of the last run that succeeded
+    created_at = UTCDateTimeAttribute(default=now)
+    updated_at = UTCDateTimeAttribute(default=now)
+    version = VersionAttribute()
+
+    @staticmethod
+    def keys(profile_id: str, name_key: str = "") -> dict[str, str]:
+        keys = {"PK": f"PIM_PROFILE#{profile_id}", "SK": "PROFILE"}
+        if name_key:
+            keys |= {"GSI1PK": PIM_PROFILES_PARTITION, "GSI1SK": f"NAME#{name_key}#{profile_id}"}
+        return keys
 
 
 # --- paging ----------------------------------------------------------------------------------

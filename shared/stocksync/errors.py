@@ -28,3 +28,20 @@ class InvalidInput(StockSyncError):
     """Input that is well-formed but breaks a rule (unknown reference, cycle, bad cursor...)."""
 
     code = "invalid_input"
+
+
+class TooManyRequests(StockSyncError):
+    """Refused for now: allowed again after `retry_after` seconds (e.g. a refresh run too soon)."""
+
+    code = "too_many_requests"
+
+    def __init__(self, message: str, *, retry_after: int, details: Any = None, code: str | None = None) -> None:
+        super().__init__(message, details=details, code=code)
+        self.retry_after = max(int(retry_after), 1)
+
+
+class ChannelError(StockSyncError):
+    """A channel's API failed us. `retryable` says whether trying again later may help."""
+
+    code = "channel_error"
+    retryable = False

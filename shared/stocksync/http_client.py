@@ -112,39 +112,63 @@ class TokenCache:
             return stale
 
 
+class LimitedSession(requests.Session):
+    """A session that lets at most `max_concurrent` requests be in flight at once (a service's
+    concurrency limit, e.g. Akeneo's 4 calls per connection). Waits between retries hold no slot."""
+
+    def __init__(self, max_concurrent: int) -> None:
+        super().__init__()
+        if max_concurrent < 1:
+            raise ValueError("max_concurrent must be at least 1")
+        self.max_concurrent = max_concurrent
+        self._slots = threading.BoundedSemaphore(max_concurrent)
+
+    def request(self, method: str | bytes, url: str | bytes, *args: Any, **kwargs: Any) -> requests.Response:  # type: ignore[override]
+        with self._slots:
+            return super().request(method, url, *args, **kwargs)
+
+
 class HttpClient:
-    """Calls one service. Retries what is worth retrying; raises a RemoteError for the rest."""
+    """Calls one service. Retries what is worth retrying; raises a RemoteError for the rest.
+
+    `max_concurrent` caps the requests this client has in flight at once (threads share it)."""
 
     def __init__(self, base_url: str, *, policy: RetryPolicy | None = None,
                  timeout: tuple[float, float] = DEFAULT_TIMEOUT, session: requests.Session | None = None,
-                 headers: dict[str, str] | None = None) -> None:
+                 headers: dict[str, str] | None = None, max_concurrent: int | None = None) -> None:
         self.base_url = base_url.rstrip("/")
         self.policy = policy or RetryPolicy()
         self.timeout = timeout
-        self.session = session or requests.Session()
+        self.session = session or (LimitedSession(max_concurrent) if max_concurrent else requests.Session())
         if headers:
             self.session.headers.update(headers)
 
     def url(self, path: str) -> str:
         return path if path.startswith(("http://", "https://")) else f"{self.base_url}/{path.lstrip('/')}"
 
-    def request(self, method: str, path: str, *, ok: Iterable[int] = (), **kwargs: Any) -> requests.Response:
-        """Send with retries. 2xx (and any status in `ok`) is returned; anything else raises."""
+    def request(self, method: str, path: str, *, ok: Iterable[int] = (), idempotent: bool = True,
+                **kwargs: Any) -> requests.Response:
+        """Send with retries. 2xx (and any status in `ok`) is returned; anything else raises.
+
+        `idempotent=False` (a POST that creates something, e.g. a report) is retried only when the
+        service cannot have acted on it: a 429, or a connection that timed out being made."""
         url = self.url(path)
         accepted = set(ok)
+        retry_statuses = RETRY_STATUSES if idempotent else frozenset({429})
         kwargs.setdefault("timeout", self.timeout)
         for attempt in range(self.policy.max_attempts):
             last_attempt = attempt == self.policy.max_attempts - 1
             try:
                 response = self.session.request(method, url, **kwargs)
             except (requests.ConnectionError, requests.Timeout) as exc:
-                if last_attempt:
+                never_sent = isinstance(exc, requests.ConnectTimeout)
+                if last_attempt or not (idempotent or never_sent):
                     raise RemoteUnreachable(f"{method} {url} could not be reached: {exc}", url=url) from exc
                 self.policy.sleep(self.policy.delay(attempt, None))
                 continue
             if response.ok or response.status_code in accepted:
                 return response
-            if response.status_code in RETRY_STATUSES and not last_attempt:
+            if response.status_code in retry_statuses and not last_attempt:
                 wait = self.policy.delay(attempt, retry_after_seconds(response))
                 logger.info("Retrying", extra={"url": url, "status": response.status_code, "wait_s": round(wait, 2)})
                 self.policy.sleep(wait)

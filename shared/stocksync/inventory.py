@@ -125,11 +125,7 @@ class Inventory:
     # --- writing ---------------------------------------------------------------------------
 
     def create(self, data: ItemInput) -> ItemRecord:
-        item_id = db.new_id()
-        sku_key = normalize_sku(data.sku)
-        item = ItemRecord(**ItemRecord.keys(item_id, sku_key), item_id=item_id, sku_key=sku_key)
-        _apply(item, data)
-        claim = UniqueClaim(**UniqueClaim.keys(SKU_CLAIM, sku_key), owner_id=item_id)
+        item, claim = self.new_records(data)
         try:
             with db.transaction() as tx:
                 tx.save(claim, condition=UniqueClaim.PK.does_not_exist())
@@ -137,6 +133,19 @@ class Inventory:
         except TransactWriteError as exc:
             raise self._sku_taken(data.sku) from exc
         return item
+
+    @staticmethod
+    def new_records(data: ItemInput) -> tuple[ItemRecord, UniqueClaim]:
+        """A new item and its SKU claim, not yet saved: save both, each on `PK.does_not_exist()`, in one
+        transaction (with whatever else must happen with them, e.g. a listing linked to the new item)."""
+        item_id = db.new_id()
+        sku_key = normalize_sku(data.sku)
+        item = ItemRecord(**ItemRecord.keys(item_id, sku_key), item_id=item_id, sku_key=sku_key)
+        _apply(item, data)
+        return item, UniqueClaim(**UniqueClaim.keys(SKU_CLAIM, sku_key), owner_id=item_id)
+
+    def sku_taken(self, sku: str) -> Conflict:
+        return self._sku_taken(sku)
 
     def update(self, item_id: str, patch: ItemPatch) -> ItemRecord:
         item = self.get(item_id).item

@@ -24,7 +24,11 @@ FINAL_STATUSES = frozenset({"succeeded", "failed"})
 
 # Which function runs a job of each kind on the jobs queue ("module:function", imported on first
 # use so the worker's cold start pays only for the kinds it meets). Each takes a JobMessage.
-JOB_HANDLERS: dict[str, str] = {}
+JOB_HANDLERS: dict[str, str] = {
+    "pim_run": "stocksync.pim.runs:run_pim_job",
+    "mapping_create_all": "stocksync.mapping.bulk:run_create_all_job",
+    "mapping_import": "stocksync.mapping.bulk:run_mapping_import_job",
+}
 
 
 class JobMessage(BaseModel):

@@ -13,7 +13,7 @@ RECOVERY_WINDOW_DAYS = 7
 class CredentialStore(Protocol):
     def put(self, name: str, credentials: dict[str, str]) -> None: ...
 
-    def get(self, name: str) -> dict[str, str]: ...
+    def get(self, name: str, *, fresh: bool = False) -> dict[str, str]: ...
 
     def delete(self, name: str) -> None: ...
 
@@ -32,10 +32,11 @@ class SecretsManagerStore:
                 Tags=[{"Key": "app", "Value": "stocksync"}],
             )
 
-    def get(self, name: str) -> dict[str, str]:
+    def get(self, name: str, *, fresh: bool = False) -> dict[str, str]:
+        """The secret, cached for 5 minutes unless `fresh` (just after the seller changed it)."""
         from aws_lambda_powertools.utilities import parameters
 
-        return parameters.get_secret(name, transform="json", max_age=300)
+        return parameters.get_secret(name, transform="json", max_age=300, force_fetch=fresh)
 
     def delete(self, name: str) -> None:
         secrets = client("secretsmanager")

@@ -12,13 +12,17 @@ from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response
 from aws_lambda_powertools.event_handler.exceptions import NotFoundError
 from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValidationError
 
-from stocksync.errors import Conflict, InvalidInput, NotFound, StockSyncError
+from stocksync.errors import ChannelError, Conflict, InvalidInput, NotFound, StockSyncError, TooManyRequests
 from stocksync.observability import logger
+from stocksync.pim.akeneo import PimError
 
 STATUS_BY_ERROR: dict[type[StockSyncError], int] = {
     InvalidInput: 400,
     NotFound: 404,
     Conflict: 409,
+    PimError: 502,
+    TooManyRequests: 429,
+    ChannelError: 502,
 }
 
 
@@ -34,7 +38,10 @@ def register(app: APIGatewayRestResolver) -> None:
     @app.exception_handler(StockSyncError)
     def domain_error(error: StockSyncError) -> Response:
         status = next((s for kind, s in STATUS_BY_ERROR.items() if isinstance(error, kind)), 400)
-        return error_response(status, error.code, error.message, error.details)
+        response = error_response(status, error.code, error.message, error.details)
+        if isinstance(error, TooManyRequests):
+            response.headers["Retry-After"] = str(error.retry_after)
+        return response
 
     @app.exception_handler(RequestValidationError)
     def invalid_request(error: RequestValidationError) -> Response:

@@ -71,6 +71,9 @@ class ItemOut(BaseModel):
     barcode: str | None
     dimensions: Dimensions
     extended_properties: dict[str, Any]
+    images: list[str] = Field(default_factory=list, description="S3 keys of the item's images, main image first")
+    channel_fields: dict[str, dict[str, Any]] = Field(
+        default_factory=dict, description="Per channel id: the title, price and description for that channel")
     is_composite: bool
     created_at: datetime
     updated_at: datetime
@@ -84,7 +87,8 @@ class ItemOut(BaseModel):
             item_id=item.item_id, sku=item.sku, title=item.title, purchase_price=item.purchase_price,
             retail_price=item.retail_price, description=item.description, weight=item.weight,
             tax_rate=item.tax_rate, barcode=item.barcode, dimensions=Dimensions(**item.dimensions.as_dict()),
-            extended_properties=item.extended_properties.as_dict(), is_composite=item.is_composite,
+            extended_properties=item.extended_properties.as_dict(), images=list(item.images or []),
+            channel_fields=item.channel_fields.as_dict(), is_composite=item.is_composite,
             created_at=item.created_at, updated_at=item.updated_at,
         )
         if detail:
@@ -228,3 +232,179 @@ class AutomationEventOut(BaseModel):
 class AutomationEventPage(BaseModel):
     events: list[AutomationEventOut]
     next_cursor: str | None
+
+
+# --- PIM -------------------------------------------------------------------------------------
+
+
+class PimConnectionOut(BaseModel):
+    url: str
+    enabled: bool = Field(description="Periodic runs happen only while the connection is enabled")
+    has_credentials: bool = Field(description="Client id, secret, username and password are in Secrets Manager, "
+                                              "never shown")
+    pim_version: str | None
+    pim_edition: str | None
+    products_api: str | None = Field(description="products or products-uuid, from the PIM's version")
+    last_test_at: datetime | None
+    last_test_status: str | None = Field(description="ok, bad_url, bad_credentials, unreachable or error")
+    updated_at: datetime
+
+    @classmethod
+    def of(cls, record: Any) -> PimConnectionOut:
+        return cls(url=record.url, enabled=record.enabled, has_credentials=bool(record.credentials_secret),
+                   pim_version=record.pim_version, pim_edition=record.pim_edition, products_api=record.products_api,
+                   last_test_at=record.last_test_at, last_test_status=record.last_test_status,
+                   updated_at=record.updated_at)
+
+
+class PimConnectionTestOut(BaseModel):
+    success: bool
+    problem: str | None = Field(description="bad_url, bad_credentials, unreachable or error; null on success")
+    message: str
+    pim_version: str | None = None
+    pim_edition: str | None = None
+    products_api: str | None = None
+
+
+class PimOption(BaseModel):
+    code: str
+    label: str
+    type: str | None = None
+    parent: str | None = None
+    locales: list[str] | None = None
+    currencies: list[str] | None = None
+    metric_family: str | None = None
+
+
+class PimOptions(BaseModel):
+    options: list[PimOption]
+
+
+class PimCountOut(BaseModel):
+    count: int = Field(description="Products the filter selects (the category filter includes every child)")
+    categories: list[str] = Field(description="The chosen categories and every category below them")
+
+
+class PimProfileOut(BaseModel):
+    profile_id: str
+    name: str
+    enabled: bool
+    settings: dict[str, Any] = Field(description="scope, locale, categories, mappings, product settings, "
+                                                 "extended properties")
+    last_success_at: datetime | None = Field(description="Start of the last run that read every product")
+    created_at: datetime
+    updated_at: datetime
+
+    @classmethod
+    def of(cls, record: Any, settings: dict[str, Any]) -> PimProfileOut:
+        return cls(profile_id=record.profile_id, name=record.name, enabled=record.enabled, settings=settings,
+                   last_success_at=record.last_success_at, created_at=record.created_at,
+                   updated_at=record.updated_at)
+
+
+class PimProfileList(BaseModel):
+    profiles: list[PimProfileOut]
+
+
+class JobList(BaseModel):
+    jobs: list[JobOut]
+
+
+# --- mapping ---------------------------------------------------------------------------------
+
+
+class LinkedItemOut(BaseModel):
+    item_id: str
+    sku: str
+    title: str
+
+
+class ListingLimitsOut(BaseModel):
+    max_listed: int | None = Field(description="null = the channel's default")
+    end_when: int | None = Field(description="null = the channel's default")
+    percentage: float | None = Field(description="null = the channel's default")
+
+
+class SyncStatusOut(BaseModel):
+    update_date: datetime | None
+    last_update: datetime | None
+    submitted_quantity: int | None
+    update_status: str | None
+    error: str | None
+
+
+class MappingTotalsOut(BaseModel):
+    active: int
+    linked: int
+    unlinked: int
+    fba: int
+    at: datetime | None
+
+    @classmethod
+    def of(cls, status: Any) -> MappingTotalsOut:
+        return cls(active=int(status.total_active or 0), linked=int(status.total_linked or 0),
+                   unlinked=int(status.total_unlinked or 0), fba=int(status.total_fba or 0), at=status.totals_at)
+
+
+class MappingListingOut(BaseModel):
+    """A row of the mapping screen."""
+
+    sku: str = Field(description="The channel's SKU")
+    title: str
+    price: float | None
+    quantity: int | None = Field(description="The channel's quantity, as its catalogue reported it")
+    fba: bool = Field(description="Fulfilled by Amazon: may be linked, never synced")
+    ignore_sync: bool
+    state: str
+    removed: bool
+    barcode: str | None
+    asin: str | None
+    linked_item: LinkedItemOut | None
+    limits: ListingLimitsOut
+    sync: SyncStatusOut
+
+    @classmethod
+    def of(cls, listing: Any, item: Any) -> MappingListingOut:
+        def whole(value: Any) -> int | None:
+            return None if value is None else int(value)
+
+        linked = None
+        if listing.linked_item_id:
+            linked = LinkedItemOut(item_id=listing.linked_item_id, sku=item.sku if item else "",
+                                   title=item.title if item else "")
+        return cls(
+            sku=listing.sku, title=listing.title or "", price=listing.price, quantity=whole(listing.quantity),
+            fba=bool(listing.fba), ignore_sync=bool(listing.ignore_sync), state=listing.state or "active",
+            removed=bool(listing.removed), barcode=listing.barcode, asin=listing.asin, linked_item=linked,
+            limits=ListingLimitsOut(max_listed=whole(listing.max_listed), end_when=whole(listing.end_when),
+                                    percentage=listing.percentage),
+            sync=SyncStatusOut(update_date=listing.update_date, last_update=listing.last_update,
+                               submitted_quantity=whole(listing.submitted_quantity),
+                               update_status=listing.update_status, error=listing.update_error),
+        )
+
+
+class MappingListingPage(BaseModel):
+    listings: list[MappingListingOut]
+    totals: MappingTotalsOut
+    next_cursor: str | None = Field(description="Pass as ?cursor= for the next page; null on the last page")
+
+
+class CreatedFromListingOut(BaseModel):
+    item: ItemOut
+    listing: MappingListingOut
+
+
+class ImportReportOut(BaseModel):
+    valid: bool = Field(description="Every row passed; nothing is applied unless the whole file is valid")
+    applied: bool
+    rows: int
+    errors: list[dict[str, Any]] = Field(description="Every bad row (first 1000): row (header = 1), column, reason")
+    error_count: int
+    changes: dict[str, int] = Field(description="What the file changes (or would change, on a dry run)")
+
+
+class ExportLinkOut(BaseModel):
+    url: str = Field(description="Presigned GET URL of the CSV")
+    key: str
+    expires_in: int

@@ -10,7 +10,9 @@ from stocksync.channel_store import ChannelStore
 from stocksync.inventory import Inventory
 from stocksync.jobs import JobQueue, Jobs
 from stocksync.locations import Locations
+from stocksync.mapping.service import Mapping, SqsMappingQueue
 from stocksync.messages import SqsStockQueue
+from stocksync.pim.service import Pim, build_pim
 from stocksync.runtime import bind_table_from_settings
 from stocksync.secrets import SecretsManagerStore
 from stocksync.stock import StockBook
@@ -25,6 +27,8 @@ class Services:
     jobs: Jobs
     job_queue: JobQueue
     automation_log: AutomationLog
+    pim: Pim
+    mapping: Mapping
 
 
 @cache
@@ -33,12 +37,20 @@ def services() -> Services:
     queue = SqsStockQueue(settings.stock_queue_url)
     inventory = Inventory(queue)
     locations = Locations()
+    channels = ChannelStore(queue, SecretsManagerStore(), locations, settings.secrets_prefix)
+    jobs, job_queue = Jobs(), JobQueue(settings.jobs_queue_url)
     return Services(
         inventory=inventory,
         locations=locations,
         stock=StockBook(queue, inventory, locations),
-        channels=ChannelStore(queue, SecretsManagerStore(), locations, settings.secrets_prefix),
-        jobs=Jobs(),
-        job_queue=JobQueue(settings.jobs_queue_url),
+        channels=channels,
+        jobs=jobs,
+        job_queue=job_queue,
         automation_log=AutomationLog(),
+        pim=build_pim(credentials=SecretsManagerStore(), secrets_prefix=settings.secrets_prefix, jobs=jobs,
+                      job_queue=job_queue, bucket=settings.catalogue_bucket,
+                      channel_ids=lambda: {channel.channel_id for channel in channels.list()}),
+        mapping=Mapping(channels=channels, inventory=inventory, locations=locations, stock_queue=queue, jobs=jobs,
+                        job_queue=job_queue, mapping_queue=SqsMappingQueue(settings.mapping_queue_url),
+                        bucket=settings.catalogue_bucket),
     )

@@ -1,0 +1,142 @@
+"""Catalogue ingestion figures.
+
+ingest_1m_rows_per_s    parse + validate + diff of a generated 1,000,000-row Cp1252 gzip Amazon report
+                        (staged runs on local disk, diff against the same catalogue already loaded), CPU only
+ingest_1m_peak_rss_mb   peak RSS of that run, measured in a fresh subprocess (ru_maxrss)
+ingest_reload_writes    listings written when the same 100,000-row file is loaded again on the local stack
+ingest_100k_end_to_end_s  upload of a 100,000-row report -> listings in the table, local stack with the runner
+"""
+
+from __future__ import annotations
+
+import gzip
+import io
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+HEADER = ("item-name\titem-description\tlisting-id\tseller-sku\tprice\tquantity\topen-date\tproduct-id-type\t"
+          "asin1\tproduct-id\tfulfillment-channel\tstatus\n")
+
+
+def amazon_report(rows: int) -> bytes:
+    """A gzip Cp1252 GET_MERCHANT_LISTINGS_ALL_DATA report; every 10th listing is FBA."""
+    out = io.BytesIO()
+    with gzip.GzipFile(fileobj=out, mode="wb", compresslevel=1) as gz, io.TextIOWrapper(gz, encoding="cp1252") as text:
+        text.write(HEADER)
+        for i in range(rows):
+            fba = i % 10 == 0
+            text.write(f"Caf\u00e9 widget n\u00b0{i} (black)\t\t{i:010d}AB\tSKU-{i:07d}\t{i % 997}.99\t"
+                       f"{'' if fba else i % 50}\t01/02/2024 10:12:40 GMT\t4\tB0{i:08d}\t50{i:011d}\t"
+                       f"{'AMAZON_EU' if fba else 'DEFAULT'}\tActive\n")
+    return out.getvalue()
+
+
+def _cpu_run(path: str) -> dict[str, float]:
+    from stocksync.catalogue import staging
+    from stocksync.catalogue.diff import Current, diff
+    from stocksync.catalogue.reader import SKU, STATE, RangeReport, decompressed, parse_rows, sniff
+
+    started = time.perf_counter()
+    with open(path, "rb") as stream:
+        plan = sniff(stream)
+    with tempfile.TemporaryDirectory() as directory:
+        store = staging.DirectoryRunStore(Path(directory))
+        report = RangeReport()
+        with open(path, "rb") as stream:
+            body, _ = decompressed(stream)
+            body.read(plan.body_offset)
+            runs = staging.write_runs(parse_rows(body, plan, report), store, "r-")
+        checked = staging.validate_sorted(staging.merged(runs, store), 250_000)
+        assert report.error_count == 0 and checked.duplicate_count == 0
+        current = (Current(row[0], row[SKU : STATE + 1], False, None, None, False)
+                   for row in staging.merged(runs, store))
+        changes = diff(staging.merged(runs, store), current)
+        writes = sum(1 for change in changes if change.kind != "same")
+    elapsed = time.perf_counter() - started
+    import resource
+
+    return {"rows": checked.rows, "seconds": elapsed, "writes": writes,
+            "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}
+
+
+def cpu_figures(rows: int = 1_000_000) -> dict[str, float]:
+    with tempfile.TemporaryDirectory() as directory:
+        path = os.path.join(directory, "report.tsv.gz")
+        Path(path).write_bytes(amazon_report(rows))
+        code = f"import json; from bench.ingest import _cpu_run; print(json.dumps(_cpu_run({path!r})))"
+        completed = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)  # noqa: S603
+        result = json.loads(completed.stdout.strip().splitlines()[-1])
+    assert result["rows"] == rows and result["writes"] == 0
+    return {"ingest_1m_rows_per_s": round(result["rows"] / result["seconds"]),
+            "ingest_1m_peak_rss_mb": round(result["peak_rss_mb"], 1)}
+
+
+def stack_figures(rows: int = 100_000) -> dict[str, float]:
+    """Upload to the bucket of a local stack with its runner playing the ingest queue; wait for the table."""
+    import boto3
+    import requests
+
+    from infrastructure.embedded_aws import start_embedded_aws
+    from infrastructure.provision import provision
+    from infrastructure.runner import Runner
+    from infrastructure.template import load_template
+
+    os.environ.update(AWS_ACCESS_KEY_ID="bench", AWS_SECRET_ACCESS_KEY="bench",  # noqa: S106 - moto only
+                      AWS_DEFAULT_REGION="eu-west-1",
+                      POWERTOOLS_TRACE_DISABLED="true", POWERTOOLS_LOG_LEVEL="WARNING",
+                      POWERTOOLS_METRICS_NAMESPACE="Bench")
+    server, endpoint = start_embedded_aws()
+    os.environ["AWS_ENDPOINT_URL"] = endpoint
+    try:
+        template = load_template()
+        stack = provision(template)
+        os.environ.update(stack.environment)
+        from stocksync.config import get_settings
+
+        get_settings.cache_clear()
+        runner = Runner(template, stack, api_port=0, api_key="bench")
+        with runner:
+            api = runner.api_url
+            channel = requests.post(f"{api}/channels", json={"name": "Bench", "type": "amazon", "settings": {}},
+                                    headers={"x-api-key": "bench"}, timeout=30).json()["channel_id"]
+            data = amazon_report(rows)
+            s3 = boto3.client("s3")
+            bucket = stack.ref("CatalogueBucket")
+
+            def load(name: str) -> dict:
+                before = _last_load(api, channel)
+                started = time.perf_counter()
+                s3.put_object(Bucket=bucket, Key=f"catalogues/{channel}/amazon_merchant_listings/{name}", Body=data)
+                while True:
+                    status = _last_load(api, channel)
+                    if status.get("load_id") != before.get("load_id") and status.get("status") in (
+                            "succeeded", "failed", "superseded"):
+                        return status | {"seconds": time.perf_counter() - started}
+                    if time.perf_counter() - started > 600:
+                        raise TimeoutError("the load did not finish in 10 minutes")
+                    time.sleep(0.5)
+
+            first = load("first.tsv.gz")
+            second = load("again.tsv.gz")
+            assert first["status"] == "succeeded", first
+            assert second["status"] == "succeeded", second
+    finally:
+        server.stop()
+    return {"ingest_100k_end_to_end_s": round(first["seconds"], 1),
+            "ingest_reload_writes": int(second["counts"]["written"])}
+
+
+def _last_load(api: str, channel: str) -> dict:
+    import requests
+
+    answer = requests.get(f"{api}/channels/{channel}/catalogue", headers={"x-api-key": "bench"}, timeout=30)
+    return answer.json()["last_load"]
+
+
+def measure() -> dict[str, float]:
+    return cpu_figures() | stack_figures()

@@ -1,0 +1,37 @@
+"""Catalogue ingestion: S3 ObjectCreated notifications and load fan-out tasks from the ingest queue.
+
+Each record is one notification (start a load) or one task (read a byte range, apply a partition);
+a failing record goes back to the queue (partial batch failure). Loads are idempotent on the
+object's bucket, key, version/ETag and S3 sequencer, so a duplicate or retried record loads once.
+"""
+
+from __future__ import annotations
+
+import json
+from functools import cache
+
+from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
+from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from stocksync.catalogue.loader import CatalogueLoader, handle_ingest_message, loader_from_settings
+from stocksync.observability import logger, metrics, tracer
+
+processor = BatchProcessor(event_type=EventType.SQS)
+
+
+@cache
+def loader() -> CatalogueLoader:
+    return loader_from_settings()
+
+
+def ingest(record: SQSRecord) -> None:
+    loads = handle_ingest_message(loader(), json.loads(record.body))
+    logger.info("ingest record handled", extra={"load_ids": loads})
+
+
+@logger.inject_lambda_context
+@tracer.capture_lambda_handler
+@metrics.log_metrics
+def lambda_handler(event: dict, context: LambdaContext) -> dict:
+    return process_partial_response(event=event, record_handler=ingest, processor=processor, context=context)

@@ -1,0 +1,19 @@
+"""PIM schedule: queues a run of every enabled sync profile (products updated since its last success)."""
+
+from __future__ import annotations
+
+from aws_lambda_powertools.utilities.data_classes import EventBridgeEvent, event_source
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from stocksync.api.services import services
+from stocksync.observability import logger, metrics, tracer
+
+
+@logger.inject_lambda_context
+@tracer.capture_lambda_handler
+@metrics.log_metrics
+@event_source(data_class=EventBridgeEvent)
+def lambda_handler(event: EventBridgeEvent, context: LambdaContext) -> dict:
+    jobs = services().pim.runs.schedule(event.get_id)
+    logger.info("PIM runs queued", extra={"runs": len(jobs)})
+    return {"queued": [job.job_id for job in jobs]}

@@ -1,0 +1,55 @@
+"""The bespoke website stand-in, following our contract (docs/channels/generic.md): the listings
+endpoint, paged, refusing requests whose HMAC signature does not verify."""
+
+from __future__ import annotations
+
+import hmac
+import time
+from typing import Any
+
+from werkzeug.routing import Rule
+from werkzeug.wrappers import Request, Response
+
+from infrastructure.standins.base import StandIn, json_response
+from infrastructure.standins.demo_listings import DemoListing, demo_listings
+from stocksync.channels.generic import signature
+
+API_KEY = "demo-website-shared-secret"
+MAX_SKEW_S = 300
+
+
+class GenericStandIn(StandIn):
+    name = "website"
+    limits = {"get_listings": (10.0, 20)}
+
+    def __init__(self, *, listings: list[DemoListing] | None = None, **kwargs: Any) -> None:
+        self.listings = listings if listings is not None else demo_listings("WEBSITE", products=5, colours=3)
+        super().__init__(**kwargs)
+
+    def rules(self) -> list[Rule]:
+        return [Rule("/stocksync/v1/listings", endpoint="get_listings", methods=["GET"])]
+
+    def _unsigned(self, request: Request) -> Response | None:
+        timestamp = request.headers.get("X-Stocksync-Timestamp", "")
+        given = request.headers.get("X-Stocksync-Signature", "").removeprefix("v1=")
+        if not timestamp.isdigit() or abs(time.time() - int(timestamp)) > MAX_SKEW_S:
+            return json_response({"error": "stale or missing X-Stocksync-Timestamp"}, 401)
+        expected = signature(API_KEY, timestamp, request.method, request.full_path.rstrip("?"), request.get_data())
+        if not hmac.compare_digest(given, expected):
+            return json_response({"error": "bad signature"}, 401)
+        return None
+
+    def get_listings(self, request: Request) -> Response:
+        if refused := self._unsigned(request):
+            return refused
+        page = max(int(request.args.get("page", 1)), 1)
+        per_page = min(int(request.args.get("per_page", 50)), 200)
+        with self.lock:
+            chunk = self.listings[(page - 1) * per_page: page * per_page]
+            more = page * per_page < len(self.listings)
+        return json_response({
+            "listings": [{"sku": i.sku, "title": i.title, "price": i.price, "currency": "GBP", "quantity": i.quantity,
+                          "barcode": i.barcode, "state": "active" if i.active else "disabled",
+                          "listing_id": i.listing_id} for i in chunk],
+            "page": page, "per_page": per_page, "has_more": more,
+        })

@@ -1,0 +1,50 @@
+"""Rakuten stand-in, following our own contract (docs/channels/rakuten.md): the listings report,
+paged by `page_token`, behind a bearer API key, 429 with Retry-After when called too fast."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from werkzeug.routing import Rule
+from werkzeug.wrappers import Request, Response
+
+from infrastructure.standins.base import StandIn, json_response
+from infrastructure.standins.demo_listings import DemoListing, demo_listings
+
+API_KEY = "demo-rakuten-key"
+SHOP_ID = "demo-shop"
+MAX_PAGE_SIZE = 500
+
+
+class RakutenStandIn(StandIn):
+    name = "rakuten"
+    limits = {"get_listings": (5.0, 10)}
+
+    def __init__(self, *, listings: list[DemoListing] | None = None, **kwargs: Any) -> None:
+        self.listings = listings if listings is not None else demo_listings("RAK", products=2, colours=5)
+        super().__init__(**kwargs)
+
+    def rules(self) -> list[Rule]:
+        return [Rule("/v1/shops/<shop_id>/listings", endpoint="get_listings", methods=["GET"])]
+
+    def fault_response(self, status: int) -> Response:
+        code = "rate_limited" if status == 429 else "internal_error"
+        return json_response({"error": {"code": code, "message": f"Stand-in fault {status}"}}, status,
+                             {"Retry-After": "1"} if status == 429 else None)
+
+    def get_listings(self, request: Request, shop_id: str) -> Response:
+        if request.headers.get("Authorization") != f"Bearer {API_KEY}":
+            return json_response({"error": {"code": "unauthorized", "message": "Unknown API key"}}, 401)
+        if shop_id != SHOP_ID:
+            return json_response({"error": {"code": "not_found", "message": f"No shop {shop_id}"}}, 404)
+        size = min(int(request.args.get("page_size", 100)), MAX_PAGE_SIZE)
+        start = int(request.args.get("page_token") or 0)
+        with self.lock:
+            page = self.listings[start:start + size]
+            more = start + size < len(self.listings)
+        return json_response({
+            "listings": [{"sku": i.sku, "title": i.title, "price": i.price, "currency": "GBP", "quantity": i.quantity,
+                          "status": "active" if i.active else "disabled", "listing_id": i.listing_id, "ean": i.barcode,
+                          "unlimited": False} for i in page],
+            "next_page_token": str(start + size) if more else None,
+        })

@@ -1,0 +1,57 @@
+"""A load compared with the current listings: both sorted by SKU key, walked once side by side."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator
+from typing import Any, NamedTuple
+
+from stocksync.catalogue.reader import FBA, KEY, QUANTITY, SKU, STATE, Row
+
+CREATE, UPDATE, SAME, REMOVE = "create", "update", "same", "remove"
+
+
+class Current(NamedTuple):
+    """What a stored listing looks like to the diff."""
+
+    key: str
+    fields: tuple[Any, ...]  # the catalogue-owned fields, in the order of row[SKU:]
+    removed: bool
+    linked_item_id: str | None
+    submitted_quantity: int | None
+    ignore_sync: bool
+
+
+class Change(NamedTuple):
+    kind: str
+    row: Row | None
+    current: Current | None
+    drift: bool  # linked, synced, and the channel reports a quantity we did not submit
+
+
+def catalogue_fields(row: Row) -> tuple[Any, ...]:
+    return row[SKU : STATE + 1]
+
+
+def diff(rows: Iterable[Row], current: Iterable[Current]) -> Iterator[Change]:
+    """Changes that make `current` equal to the load `rows` (both sorted by key, keys unique in rows)."""
+    stored = iter(current)
+    have = next(stored, None)
+    for row in rows:
+        key = row[KEY]
+        while have is not None and have.key < key:
+            if not have.removed:
+                yield Change(REMOVE, None, have, False)
+            have = next(stored, None)
+        if have is None or have.key != key:
+            yield Change(CREATE, row, None, False)
+            continue
+        drift = (have.linked_item_id is not None and not have.ignore_sync and not row[FBA]
+                 and row[QUANTITY] is not None and have.submitted_quantity is not None
+                 and row[QUANTITY] != have.submitted_quantity)
+        same = not have.removed and have.fields == row[SKU : STATE + 1]
+        yield Change(SAME if same else UPDATE, row, have, drift)
+        have = next(stored, None)
+    while have is not None:
+        if not have.removed:
+            yield Change(REMOVE, None, have, False)
+        have = next(stored, None)

@@ -1,0 +1,365 @@
+"""What every channel adapter shares: one HttpClient per account, auth hooks with cached tokens,
+error mapping to domain errors, and the catalogue interface the report poller drives.
+
+The catalogue side of an adapter is three calls:
+  request_catalogue()            -> CatalogueProgress  (asks the channel for its listings)
+  poll_catalogue(report_id, ..)  -> CatalogueProgress  (requested / in progress / done / failed)
+  open_catalogue(progress)       -> CatalogueDocument  (a byte stream, never the whole file in memory)
+Channels whose API answers listings page by page (no report to wait for) derive from
+PagedListingsAdapter: their "report" is done at once and the document is our normalized CSV.
+The stock side (submit_quantities, a later issue) is added to the same classes.
+"""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import io
+import json
+import time
+import uuid
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from enum import StrEnum
+from typing import Any, ClassVar
+
+import requests
+
+from stocksync.errors import ChannelError
+from stocksync.http_client import (
+    CachedToken,
+    HttpClient,
+    RemoteAuthError,
+    RemoteError,
+    RemoteRequestError,
+    RemoteThrottled,
+    RetryPolicy,
+    TokenCache,
+)
+
+CHUNK_BYTES = 1024 * 1024
+
+# The documents the ingestion reads (docs/catalogue-formats.md): the S3 key names the source.
+SOURCE_AMAZON = "amazon_merchant_listings"
+SOURCE_MIRAKL = "mirakl_offers"
+SOURCE_STOCKSYNC = "stocksync_listings"
+
+NORMALIZED_HEADER = ("sku", "title", "price", "quantity", "currency", "barcode", "asin", "fba", "listing_id",
+                     "listing_kind", "state")
+NORMALIZED_CONTENT_TYPE = "text/csv; charset=utf-8"
+
+
+# --- domain errors ---------------------------------------------------------------------------
+
+
+class ChannelUnavailable(ChannelError):
+    """The channel could not be reached or answered 5xx: try again later."""
+
+    code = "channel_unavailable"
+    retryable = True
+
+
+class ChannelThrottled(ChannelError):
+    """The channel throttled the account; `retry_after` seconds is what it asked for."""
+
+    code = "channel_throttled"
+    retryable = True
+
+    def __init__(self, message: str, *, retry_after: float, details: Any = None) -> None:
+        super().__init__(message, details=details)
+        self.retry_after = retry_after
+
+
+class ChannelAuthFailed(ChannelError):
+    """The channel refused the credentials: the seller has to renew them."""
+
+    code = "channel_auth_failed"
+
+
+class ChannelRejected(ChannelError):
+    """The channel refused the request as it stands (4xx), or answered something we cannot read."""
+
+    code = "channel_rejected"
+
+
+class ChannelNotConfigured(ChannelError):
+    """Settings or credentials the call needs are missing."""
+
+    code = "channel_not_configured"
+
+
+def channel_error(exc: RemoteError, channel: str) -> ChannelError:
+    details = {"status": exc.status, "url": exc.url, "body": exc.body[:500]}
+    if isinstance(exc, RemoteThrottled):
+        return ChannelThrottled(f"{channel} throttled the account", retry_after=exc.retry_after, details=details)
+    if isinstance(exc, RemoteAuthError):
+        return ChannelAuthFailed(f"{channel} refused the credentials ({exc.status})", details=details)
+    if isinstance(exc, RemoteRequestError):
+        return ChannelRejected(f"{channel} refused the request ({exc.status})", details=details)
+    return ChannelUnavailable(f"{channel} is unavailable: {exc.message}", details=details)
+
+
+# --- catalogue interface ---------------------------------------------------------------------
+
+
+class CatalogueStatus(StrEnum):
+    REQUESTED = "requested"
+    IN_PROGRESS = "in_progress"
+    DONE = "done"
+    FAILED = "failed"
+
+
+@dataclass(frozen=True)
+class CatalogueProgress:
+    status: CatalogueStatus
+    report_id: str
+    message: str = ""
+    details: Mapping[str, Any] = field(default_factory=dict)  # what open_catalogue needs (JSON-able)
+
+
+@dataclass
+class CatalogueDocument:
+    """A finished catalogue as a byte stream. `close()` releases the connection behind it."""
+
+    source: str
+    extension: str  # "tsv", "tsv.gz", "csv"
+    content_type: str
+    chunks: Iterator[bytes]
+    closers: list[Callable[[], None]] = field(default_factory=list)
+
+    def close(self) -> None:
+        for close in self.closers:
+            close()
+
+    def __enter__(self) -> CatalogueDocument:
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        self.close()
+
+
+@dataclass(frozen=True)
+class Listing:
+    """One row of the normalized listings CSV (source `stocksync_listings`)."""
+
+    sku: str
+    title: str = ""
+    price: str = ""
+    quantity: str = ""
+    currency: str = ""
+    barcode: str = ""
+    asin: str = ""
+    fba: bool = False
+    listing_id: str = ""
+    listing_kind: str = ""
+    state: str = "active"  # active | ended | disabled
+
+    @classmethod
+    def from_json(cls, item: Mapping[str, Any]) -> Listing:
+        """A listing as our own contracts (Rakuten, the generic website) spell it in JSON."""
+        state = str(item.get("state") or item.get("status") or "active").lower()
+        return cls(
+            sku=str(item.get("sku") or ""), title=str(item.get("title") or ""), price=decimal_text(item.get("price")),
+            quantity=decimal_text(item.get("quantity")), currency=str(item.get("currency") or ""),
+            barcode=str(item.get("barcode") or item.get("ean") or ""), listing_id=str(item.get("listing_id") or ""),
+            state=state if state in ("active", "ended", "disabled") else "active",
+        )
+
+    def row(self) -> list[str]:
+        return [self.sku, self.title, self.price, self.quantity, self.currency, self.barcode, self.asin,
+                "true" if self.fba else "false", self.listing_id, self.listing_kind, self.state]
+
+
+def normalized_csv(listings: Iterable[Listing], rows_per_chunk: int = 2000) -> Iterator[bytes]:
+    """The normalized CSV (UTF-8, comma, RFC 4180 quoting, CRLF), a few thousand rows per chunk."""
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\r\n")
+    writer.writerow(NORMALIZED_HEADER)
+    for count, listing in enumerate((item for item in listings if item.sku.strip()), start=1):
+        writer.writerow(listing.row())  # a row without SKU would fail the whole load: it is not a listing
+        if count % rows_per_chunk == 0:
+            yield buffer.getvalue().encode()
+            buffer.seek(0)
+            buffer.truncate()
+    if buffer.tell():
+        yield buffer.getvalue().encode()
+
+
+def decimal_text(value: Any) -> str:
+    """A number as the CSV carries it ("" for none), without float noise."""
+    if value is None or value == "":
+        return ""
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return str(value)
+
+
+def stream_response(response: requests.Response, chunk_bytes: int = CHUNK_BYTES) -> Iterator[bytes]:
+    """The body exactly as sent (no transparent gunzip), chunk by chunk."""
+    try:
+        yield from response.raw.stream(chunk_bytes, decode_content=False)
+    finally:
+        response.close()
+
+
+# --- the adapter base ------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ChannelAccount:
+    """What an adapter is built from: the channel record's fields and its credentials."""
+
+    channel_id: str
+    channel_type: str
+    settings: Mapping[str, Any]
+    credentials: Mapping[str, str]
+
+    def credentials_key(self) -> str:
+        """Identifies this credential set in the token cache without holding the secret itself."""
+        digest = hashlib.sha256(repr(sorted(self.credentials.items())).encode()).hexdigest()[:16]
+        return f"{self.channel_id}:{digest}"
+
+
+_TOKENS = TokenCache()  # bearer tokens live for the container's life, shared by every adapter
+
+
+class ChannelAdapter:
+    """One channel account. Subclasses set `label`, `source`, and implement the hooks they need."""
+
+    label: ClassVar[str] = "channel"
+    source: ClassVar[str] = SOURCE_STOCKSYNC
+    uses_bearer_token: ClassVar[bool] = False
+
+    def __init__(self, account: ChannelAccount, *, session: requests.Session | None = None,
+                 policy: RetryPolicy | None = None, tokens: TokenCache | None = None,
+                 clock: Callable[[], datetime] = lambda: datetime.now(UTC)) -> None:
+        self.account = account
+        self.settings = account.settings
+        self.credentials = account.credentials
+        self.tokens = tokens or _TOKENS
+        self.clock = clock
+        self.http = HttpClient(self.base_url(), session=session, policy=policy)
+
+    # --- hooks ---------------------------------------------------------------------------
+
+    def base_url(self) -> str:
+        raise NotImplementedError
+
+    def fetch_token(self, previous: CachedToken | None) -> CachedToken:
+        """Exchange the account's long-lived credentials for a bearer token (token-based channels)."""
+        raise NotImplementedError
+
+    def auth_headers(self, token: str | None) -> dict[str, str]:
+        """Headers that authenticate a call (the cached bearer token, when the channel uses one)."""
+        return {}
+
+    def sign(self, method: str, url: str, headers: dict[str, str], body: bytes | None) -> dict[str, str]:
+        """Per-request signatures (HMAC, OAuth 1.0a): extra headers computed from the request itself."""
+        return {}
+
+    # --- calls ---------------------------------------------------------------------------
+
+    def call(self, method: str, path: str, *, idempotent: bool = True, authenticated: bool = True,
+             headers: Mapping[str, str] | None = None, **kwargs: Any) -> requests.Response:
+        """One API call with auth, retries and error mapping; a refused bearer token is renewed once.
+
+        `json=` is serialized here (signatures cover the exact bytes sent)."""
+        base_headers = dict(headers or {})
+        if "json" in kwargs:
+            kwargs["data"] = json.dumps(kwargs.pop("json")).encode()
+            base_headers.setdefault("Content-Type", "application/json")
+        body = kwargs.get("data")
+        for attempt in (1, 2):
+            sent = dict(base_headers)
+            if authenticated:
+                sent.update(self.auth_headers(self._token() if self.uses_bearer_token else None))
+                sent.update(self.sign(method, self._full_url(path, kwargs.get("params")), sent,
+                                      body if isinstance(body, bytes) else None))
+            try:
+                return self.http.request(method, path, headers=sent, idempotent=idempotent, **kwargs)
+            except RemoteAuthError as exc:
+                if attempt == 1 and authenticated and self.uses_bearer_token:
+                    self.tokens.forget(self.account.credentials_key())
+                    continue
+                raise channel_error(exc, self.label) from exc
+            except RemoteError as exc:
+                raise channel_error(exc, self.label) from exc
+        raise AssertionError("unreachable: the second attempt returns or raises")  # pragma: no cover
+
+    def call_json(self, method: str, path: str, **kwargs: Any) -> Any:
+        response = self.call(method, path, **kwargs)
+        try:
+            return response.json() if response.content else None
+        except ValueError as exc:
+            raise ChannelRejected(f"{self.label} answered {method} {path} with something that is not JSON",
+                                  details={"body": response.text[:300]}) from exc
+
+    def _token(self) -> str:
+        return self.tokens.get(self.account.credentials_key(), self._fetch_token_mapped)
+
+    def _fetch_token_mapped(self, previous: CachedToken | None) -> CachedToken:
+        try:
+            return self.fetch_token(previous)
+        except RemoteError as exc:
+            raise channel_error(exc, f"{self.label} (token)") from exc
+
+    def _full_url(self, path: str, params: Any) -> str:
+        url = self.http.url(path)
+        if params:
+            url = requests.Request("GET", url, params=params).prepare().url or url
+        return url
+
+    def require(self, *names: str) -> None:
+        missing = [n for n in names if not (self.settings.get(n) or self.credentials.get(n))]
+        if missing:
+            raise ChannelNotConfigured(f"The {self.label} channel lacks {', '.join(missing)}",
+                                       details={"missing": missing})
+
+    # --- catalogue -----------------------------------------------------------------------
+
+    def catalogue_configured(self) -> bool:
+        """False when the channel can only receive catalogues as seller uploads."""
+        return True
+
+    def request_catalogue(self) -> CatalogueProgress:
+        raise NotImplementedError
+
+    def poll_catalogue(self, report_id: str, details: Mapping[str, Any]) -> CatalogueProgress:
+        raise NotImplementedError
+
+    def find_catalogue_request(self, since: datetime) -> CatalogueProgress | None:
+        """A report this account requested since `since` (to adopt after a crash), when the API can tell."""
+        return None
+
+    def open_catalogue(self, progress: CatalogueProgress) -> CatalogueDocument:
+        raise NotImplementedError
+
+
+class PagedListingsAdapter(ChannelAdapter):
+    """Channels that answer listings page by page: nothing to wait for, the document is our CSV."""
+
+    source: ClassVar[str] = SOURCE_STOCKSYNC
+
+    def request_catalogue(self) -> CatalogueProgress:
+        report_id = f"{self.clock().strftime('%Y%m%dT%H%M%SZ')}-{uuid.uuid4().hex[:8]}"
+        return CatalogueProgress(CatalogueStatus.DONE, report_id)
+
+    def poll_catalogue(self, report_id: str, details: Mapping[str, Any]) -> CatalogueProgress:
+        return CatalogueProgress(CatalogueStatus.DONE, report_id, details=details)
+
+    def open_catalogue(self, progress: CatalogueProgress) -> CatalogueDocument:
+        return CatalogueDocument(self.source, "csv", NORMALIZED_CONTENT_TYPE, normalized_csv(self.listings()))
+
+    def listings(self) -> Iterator[Listing]:
+        raise NotImplementedError
+
+
+def expires_in(seconds: Any, default: int = 3600) -> float:
+    """A token lifetime from a token endpoint's `expires_in`, as a monotonic deadline."""
+    try:
+        lifetime = float(seconds)
+    except (TypeError, ValueError):
+        lifetime = float(default)
+    return time.monotonic() + lifetime
+

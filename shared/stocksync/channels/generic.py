@@ -1,0 +1,53 @@
+"""A bespoke website speaking our documented contract (docs/channels/generic.md). Catalogue:
+GET {base_url}/stocksync/v1/listings?page=N&per_page=M until `has_more` is false, into the
+normalized listings CSV.
+
+Auth: every request carries X-Stocksync-Timestamp and X-Stocksync-Signature, an HMAC-SHA256 with
+the channel's api_key over timestamp, method, path with query, and the body's SHA-256.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import time
+from collections.abc import Iterator
+from urllib.parse import urlsplit
+
+from stocksync.channels.base import ChannelNotConfigured, Listing, PagedListingsAdapter
+
+PER_PAGE = 200
+MAX_PAGES = 100_000  # a site that always says has_more must not keep us forever
+
+
+class GenericAdapter(PagedListingsAdapter):
+    label = "Website"
+
+    def base_url(self) -> str:
+        if not self.settings.get("base_url"):
+            raise ChannelNotConfigured("The website channel has no base_url")
+        return str(self.settings["base_url"])
+
+    def sign(self, method: str, url: str, headers: dict[str, str], body: bytes | None) -> dict[str, str]:
+        self.require("api_key")
+        timestamp = str(int(time.time()))
+        return {
+            "X-Stocksync-Timestamp": timestamp,
+            "X-Stocksync-Signature": "v1=" + signature(self.credentials["api_key"], timestamp, method, url, body),
+        }
+
+    def listings(self) -> Iterator[Listing]:
+        for page in range(1, MAX_PAGES + 1):
+            answer = self.call_json("GET", "/stocksync/v1/listings", params={"page": page, "per_page": PER_PAGE})
+            for item in answer.get("listings") or []:
+                yield Listing.from_json(item)
+            if not answer.get("has_more") or not answer.get("listings"):
+                return
+
+
+def signature(secret: str, timestamp: str, method: str, url: str, body: bytes | None) -> str:
+    """hex HMAC-SHA256(secret, "{timestamp}\\n{METHOD}\\n{path?query}\\n{sha256(body) hex}")."""
+    parts = urlsplit(url)
+    target = parts.path + (f"?{parts.query}" if parts.query else "")
+    message = "\n".join([timestamp, method.upper(), target, hashlib.sha256(body or b"").hexdigest()])
+    return hmac.new(secret.encode(), message.encode(), hashlib.sha256).hexdigest()

@@ -1,0 +1,358 @@
+"""Work on many listings at once: auto-link, create all, CSV import and export. Uses AWS.
+
+Reads are Query pages and BatchGetItem (100 keys); writes are transactions of up to 100 operations
+(`store.ListingWriter`), never one call per listing. Each run is idempotent: it only acts on what is
+still to do (an unlinked listing, a differing value), so a repeated message or a retried job changes
+nothing twice.
+"""
+
+from __future__ import annotations
+
+import io
+import time
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+from stocksync import db
+from stocksync.db import ChannelRecord, ItemRecord, ListingRecord
+from stocksync.errors import StockSyncError
+from stocksync.jobs import JobMessage
+from stocksync.mapping import store
+from stocksync.mapping.csv_io import (
+    ColumnMapping,
+    ExportField,
+    ImportField,
+    ParsedImport,
+    RowError,
+    check_references,
+    export_lines,
+    parse_import,
+)
+from stocksync.mapping.rules import ItemFacts, ItemIndex, ListingFacts, plan_auto_links
+from stocksync.mapping.service import (
+    AUTO_LINK_JOB,
+    Mapping,
+    MappingMessage,
+    item_creation,
+    refuse_creation,
+)
+from stocksync.mapping.store import ListingChange
+from stocksync.messages import StockChange
+from stocksync.observability import logger
+from stocksync.rules import normalize_sku
+
+CLAIMS_UP_TO = 2000  # fewer unlinked listings than this: look their SKUs up; more: read every item once
+WRITE_CHUNK = 990  # listing changes per progress step (about ten transactions)
+AUTO_LINK_EVENT, CREATE_ALL_EVENT, IMPORT_EVENT = "AUTO_LINK", "CREATE_ALL", "MAPPING_IMPORT"
+LIMITS_IMPORT_EVENT = "LISTING_LIMITS_IMPORT"
+MAX_REPORTED = 1000
+
+
+# --- auto-link ---------------------------------------------------------------------------------
+
+
+def auto_link_job_id(message: MappingMessage) -> str:
+    """The job of a message: the one the API created, or one per load (so a repeated message is one run)."""
+    if message.job_id:
+        return message.job_id
+    if message.load_id:
+        return f"autolink-{message.load_id}"
+    return db.new_id()
+
+
+def handle_mapping_message(mapping: Mapping, message: MappingMessage) -> dict[str, Any] | None:
+    """The auto-mapper's work for one queue message. None when the run was done before."""
+    job = mapping.jobs.create(AUTO_LINK_JOB, subject=message.channel_id, job_id=auto_link_job_id(message),
+                              message=f"Auto-link ({message.reason})")
+    if job.status in ("succeeded", "failed"):
+        logger.info("auto-link run already done", extra={"job_id": job.job_id})
+        return None
+    channel = db.get_or_none(ChannelRecord, ChannelRecord.keys(message.channel_id, ""))
+    if channel is None:
+        mapping.jobs.finish(job.job_id, succeeded=False, message="The channel no longer exists")
+        return None
+    return auto_link(mapping, channel, job.job_id, reason=message.reason)
+
+
+def auto_link(mapping: Mapping, channel: ChannelRecord, job_id: str, *, reason: str = "requested") -> dict[str, Any]:
+    channel_id = channel.channel_id
+    settings = mapping.settings(channel)
+    started = time.monotonic()
+    listings = [_facts(record) for record in
+                store.channel_listings(channel_id, ["linked_item_id", "removed", "barcode", "asin"])]
+    candidates = [facts for facts in listings if not facts.linked_item_id and not facts.removed]
+    mapping.jobs.start(job_id, total=len(candidates))
+    index = _item_index(candidates, settings.auto_link_by)
+    plan = plan_auto_links(listings, index, one_listing_per_item=settings.one_listing_per_item)
+    changes = [ListingChange(_as_read(channel_id, link.sku_key, link.sku), link_to=link.item_id)
+               for link in plan.links]
+    linked: list[str] = []
+    changed_meanwhile = 0
+    for chunk in _chunks(changes, WRITE_CHUNK):
+        result = mapping.writer.apply(channel_id, chunk)
+        linked.extend(change.link_to for change in result.applied)
+        changed_meanwhile += len(result.refused)
+        mapping.jobs.progress(job_id, done=len(chunk))
+    if linked:
+        mapping.stock_queue.publish([StockChange(reason="auto_linked", item_ids=linked, channel_ids=[channel_id])])
+    counts = plan.counts() | {"linked": len(linked), "changed_meanwhile": changed_meanwhile}
+    result = counts | {"ambiguous_listings": plan.ambiguous[:MAX_REPORTED],
+                       "seconds": round(time.monotonic() - started, 3), "matched_by": settings.auto_link_by}
+    message = (f"Auto-link: {counts['linked']} linked, {counts['ambiguous']} ambiguous, "
+               f"{counts['unmatched']} unmatched of {counts['candidates']} unlinked listings")
+    mapping.log.record(channel_id, AUTO_LINK_EVENT, message, counts | {"job_id": job_id, "reason": reason})
+    mapping.jobs.finish(job_id, succeeded=True, result=result, message=message)
+    return result
+
+
+def _facts(record: ListingRecord) -> ListingFacts:
+    return ListingFacts(sku=record.sku, sku_key=record.sku_key, linked_item_id=record.linked_item_id,
+                        removed=bool(record.removed), barcode=record.barcode, asin=record.asin)
+
+
+def _as_read(channel_id: str, sku_key: str, sku: str) -> ListingRecord:
+    """An unlinked, non-removed listing as the plan saw it (the write is conditioned on exactly that)."""
+    return ListingRecord(**ListingRecord.keys(channel_id, sku_key), channel_id=channel_id, sku=sku, sku_key=sku_key,
+                         linked_item_id=None, removed=False)
+
+
+def _item_index(candidates: list[ListingFacts], by: str) -> ItemIndex:
+    if by == "sku" and len(candidates) <= CLAIMS_UP_TO:
+        owners = store.item_ids_by_sku_key(facts.sku_key for facts in candidates)
+        return ItemIndex((ItemFacts(item_id, key) for key, item_id in owners.items()), by="sku")
+    if not candidates:
+        return ItemIndex()
+    return ItemIndex((ItemFacts(item.item_id, item.sku, item.barcode, _asin_of(item))
+                      for item in store.all_items(["barcode", "extended_properties"])), by=by)  # type: ignore[arg-type]
+
+
+def _asin_of(item: ItemRecord) -> str | None:
+    properties = item.extended_properties.as_dict() if item.extended_properties else {}
+    return next((str(value) for name, value in properties.items() if name.strip().upper() == "ASIN"), None)
+
+
+# --- create all --------------------------------------------------------------------------------
+
+
+def run_create_all(mapping: Mapping, message: JobMessage) -> None:
+    job = mapping.jobs.get(message.job_id)
+    if job.status in ("succeeded", "failed"):
+        return
+    channel_id = str(message.payload["channel_id"])
+    channel = db.get_or_none(ChannelRecord, ChannelRecord.keys(channel_id, ""))
+    if channel is None:
+        mapping.jobs.finish(job.job_id, succeeded=False, message="The channel no longer exists")
+        return
+    try:
+        refuse_creation(channel)
+    except StockSyncError as refused:
+        mapping.jobs.finish(job.job_id, succeeded=False, message=refused.message)
+        return
+    location_id = mapping.create_location(channel)
+    todo = [record for record in store.channel_listings(channel_id)
+            if not record.linked_item_id and not record.removed]
+    mapping.jobs.start(job.job_id, total=len(todo))
+    taken = store.item_ids_by_sku_key(record.sku_key for record in todo)
+    errors = [{"sku": record.sku, "reason": "an item with this SKU exists; link the listing to it instead",
+               "item_id": taken[record.sku_key]} for record in todo if record.sku_key in taken]
+    if errors:
+        mapping.jobs.progress(job.job_id, done=len(errors), errors=errors[:MAX_REPORTED])
+    created: list[str] = []
+    changes = [item_creation(record, location_id) for record in todo if record.sku_key not in taken]
+    for chunk in _chunks(changes, 160):
+        result = mapping.writer.apply(channel_id, chunk)
+        created.extend(change.link_to for change in result.applied)
+        chunk_errors = [{"sku": refused.change.listing.sku,
+                         "reason": "an item with this SKU exists" if refused.reason == "sku_taken"
+                         else "the listing changed meanwhile"} for refused in result.refused]
+        errors.extend(chunk_errors)
+        mapping.jobs.progress(job.job_id, done=len(chunk), errors=chunk_errors or None)
+    if created:
+        mapping.stock_queue.publish([StockChange(reason="items_created_from_listings", item_ids=created,
+                                                 channel_ids=[channel_id])])
+    counts = {"created": len(created), "skipped": len(errors), "listings": len(todo)}
+    text = f"Create all: {len(created)} items created and linked, {len(errors)} listings skipped"
+    mapping.log.record(channel_id, CREATE_ALL_EVENT, text, counts | {"job_id": job.job_id})
+    mapping.jobs.finish(job.job_id, succeeded=True, result=counts, message=text)
+
+
+# --- import ------------------------------------------------------------------------------------
+
+
+@dataclass
+class ImportReport:
+    valid: bool
+    applied: bool
+    rows: int
+    errors: list[dict[str, Any]] = field(default_factory=list)
+    error_count: int = 0
+    changes: dict[str, int] = field(default_factory=dict)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"valid": self.valid, "applied": self.applied, "rows": self.rows, "errors": self.errors,
+                "error_count": self.error_count, "changes": self.changes}
+
+
+def import_mapping(mapping: Mapping, channel_id: str, text: str, columns: ColumnMapping, *, dry_run: bool,
+                   kind: str = "mapping", aliases: dict[ImportField, tuple[str, ...]] | None = None) -> ImportReport:
+    """Validate the whole file; apply it only when every row is valid (and not a dry run)."""
+    mapped = columns.mapped()
+    parsed = parse_import(text, mapped, aliases)
+    listings = store.listings_by_key(channel_id, (row.sku_key for row in parsed.rows))
+    item_skus = {normalize_sku(v) for row in parsed.rows if (v := row.values.get(ImportField.ITEM_SKU))}
+    item_ids = store.item_ids_by_sku_key(item_skus)
+    errors = parsed.errors + check_references(parsed, listings, item_ids, mapped[ImportField.CHANNEL_SKU],
+                                              mapped.get(ImportField.ITEM_SKU))
+    errors.sort(key=lambda error: (error.row, error.column))
+    changes = _import_changes(parsed, listings, item_ids) if not errors else []
+    summary = _summarise(changes, len(parsed.rows))
+    report = ImportReport(valid=not errors, applied=False, rows=parsed.row_count,
+                          errors=[error.as_dict() for error in errors[:MAX_REPORTED]], error_count=len(errors),
+                          changes=summary)
+    if errors or dry_run:
+        return report
+    applied: list[ListingChange] = []
+    refused = []
+    for chunk in _chunks(changes, WRITE_CHUNK):
+        result = mapping.writer.apply(channel_id, chunk)
+        applied.extend(result.applied)
+        refused.extend(result.refused)
+    items = sorted({item_id for change in applied for item_id in change.touched_items()})
+    if items:
+        mapping.stock_queue.publish([StockChange(reason=f"{kind}_imported", item_ids=items,
+                                                 channel_ids=[channel_id])])
+    report.applied = True
+    if refused:
+        report.errors = [RowError(r.change.tag, "", "the listing changed while the file was applied; import it "
+                                  "again").as_dict() for r in refused[:MAX_REPORTED]]
+        report.error_count = len(refused)
+    event = IMPORT_EVENT if kind == "mapping" else LIMITS_IMPORT_EVENT
+    mapping.log.record(channel_id, event, f"{kind.capitalize()} import: {len(applied)} listings changed",
+                       summary | {"rows": parsed.row_count, "conflicts": len(refused)})
+    return report
+
+
+def _import_changes(parsed: ParsedImport, listings: dict[str, ListingRecord],
+                    item_ids: dict[str, str]) -> list[ListingChange]:
+    changes: list[ListingChange] = []
+    for row in parsed.rows:
+        listing = listings[row.sku_key]
+        change = ListingChange(listing, tag=row.row)
+        for target, value in row.values.items():
+            if target == ImportField.ITEM_SKU:
+                link_to = item_ids[normalize_sku(value)] if value else None
+                if link_to != listing.linked_item_id:
+                    change.link_to = link_to
+            elif target == ImportField.IGNORE_SYNC:
+                if bool(listing.ignore_sync) != value:
+                    change.actions.append(ListingRecord.ignore_sync.set(value))
+            else:
+                attribute = getattr(ListingRecord, target.value)
+                current = getattr(listing, target.value)
+                if (current is None) != (value is None) or (current is not None and float(current) != float(value)):
+                    change.actions.append(attribute.remove() if value is None else attribute.set(value))
+        if change.relinks or change.actions:
+            changes.append(change)
+    return changes
+
+
+def _summarise(changes: list[ListingChange], rows: int) -> dict[str, int]:
+    links = sum(1 for c in changes if c.relinks and c.link_to)
+    unlinks = sum(1 for c in changes if c.relinks and not c.link_to)
+    settings = sum(1 for c in changes if c.actions)
+    return {"link": links, "unlink": unlinks, "flags_or_limits": settings, "unchanged": rows - len(changes)}
+
+
+def run_import_job(mapping: Mapping, message: JobMessage) -> None:
+    """A large import, its file staged in S3 by the API."""
+    from stocksync.aws import client
+
+    job = mapping.jobs.get(message.job_id)
+    if job.status in ("succeeded", "failed"):
+        return
+    payload = message.payload
+    mapping.jobs.start(job.job_id)
+    body = client("s3").get_object(Bucket=mapping.bucket, Key=payload["key"])["Body"].read().decode("utf-8-sig")
+    report = import_mapping(mapping, payload["channel_id"], body, ColumnMapping.model_validate(payload["columns"]),
+                            dry_run=bool(payload.get("dry_run")), kind=payload.get("kind", "mapping"),
+                            aliases=_aliases(payload.get("kind", "mapping")))
+    if report.errors:
+        mapping.jobs.progress(job.job_id, errors=report.errors)
+    outcome = "applied" if report.applied else ("valid (dry run)" if report.valid else "refused: nothing applied")
+    mapping.jobs.finish(job.job_id, succeeded=report.valid,
+                        result={k: v for k, v in report.as_dict().items() if k != "errors"},
+                        message=f"Import of {report.rows} rows {outcome}; {report.error_count} errors")
+
+
+def _aliases(kind: str) -> dict[ImportField, tuple[str, ...]] | None:
+    from stocksync.mapping.csv_io import LIMITS_ALIASES
+
+    return LIMITS_ALIASES if kind == "limits" else None
+
+
+# --- export ------------------------------------------------------------------------------------
+
+
+def export_rows(channel_id: str, fields: list[ExportField]) -> Iterator[dict[ExportField, Any]]:
+    """Rows of the mapping export (non-removed listings, SKU order), linked items fetched 100 at a time."""
+    need_items = ExportField.LINKED_SKU in fields or ExportField.LINKED_TITLE in fields
+    for page in _chunks((r for r in store.channel_listings(channel_id) if not r.removed), 100):
+        items = store.items_by_id(r.linked_item_id for r in page if r.linked_item_id) if need_items else {}
+        for listing in page:
+            item = items.get(listing.linked_item_id or "")
+            yield {
+                ExportField.CHANNEL_SKU: listing.sku, ExportField.TITLE: listing.title,
+                ExportField.LINKED_SKU: item.sku if item else None,
+                ExportField.LINKED_TITLE: item.title if item else None,
+                ExportField.FBA: bool(listing.fba), ExportField.IGNORE_SYNC: bool(listing.ignore_sync),
+                ExportField.MAX_LISTED: listing.max_listed, ExportField.END_WHEN: listing.end_when,
+                ExportField.PERCENTAGE: listing.percentage, ExportField.SUBMITTED_QUANTITY: listing.submitted_quantity,
+                ExportField.LAST_UPDATE: listing.last_update.isoformat() if listing.last_update else None,
+                ExportField.STATUS: listing.update_error or listing.update_status,
+                ExportField.PRICE: listing.price, ExportField.QUANTITY: listing.quantity,
+            }
+
+
+def export_csv(channel_id: str, fields: list[ExportField], inline_rows: int) -> tuple[str | None, io.BytesIO | None]:
+    """The CSV as text when it has at most `inline_rows` rows, else spooled as bytes for S3."""
+    lines = export_lines(fields, export_rows(channel_id, fields))
+    text = io.StringIO()
+    count = -1
+    for line in lines:
+        text.write(line)
+        count += 1
+        if count > inline_rows:
+            spooled = io.BytesIO(text.getvalue().encode("utf-8-sig"))
+            for rest in lines:
+                spooled.write(rest.encode("utf-8"))
+            spooled.seek(0)
+            return None, spooled
+    return text.getvalue(), None
+
+
+def _chunks(values: Iterable[Any], size: int) -> Iterator[list[Any]]:
+    batch: list[Any] = []
+    for value in values:
+        batch.append(value)
+        if len(batch) == size:
+            yield batch
+            batch = []
+    if batch:
+        yield batch
+
+
+# --- entries for the jobs worker ---------------------------------------------------------------
+
+
+def run_create_all_job(message: JobMessage) -> None:
+    from stocksync.api.services import services
+
+    run_create_all(services().mapping, message)
+
+
+def run_mapping_import_job(message: JobMessage) -> None:
+    from stocksync.api.services import services
+
+    run_import_job(services().mapping, message)
+

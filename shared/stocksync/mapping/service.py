@@ -1,0 +1,347 @@
+"""The mapping screen's operations on one listing, and the listings page. Uses AWS (the table).
+
+Every change of a link, a flag or a limit puts the listing's item(s) on the stock queue; every
+change of a link updates the channel's totals in the same transaction (see `store.ListingWriter`).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Protocol, cast
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from stocksync import db
+from stocksync.automation_log import AutomationLog
+from stocksync.channel_store import ChannelPatch, ChannelStore
+from stocksync.channel_types import ChannelType
+from stocksync.db import ChannelRecord, ItemRecord, ListingRecord, StockHistoryRecord, StockLevelRecord, UniqueClaim
+from stocksync.errors import Conflict, InvalidInput, NotFound
+from stocksync.inventory import Inventory, ItemInput
+from stocksync.jobs import JobMessage, JobQueue, Jobs
+from stocksync.locations import Locations
+from stocksync.mapping import store
+from stocksync.mapping.rules import ListingLimits, MappingSettings
+from stocksync.mapping.store import ListingChange, ListingWriter
+from stocksync.messages import StockChange, StockChangePublisher
+from stocksync.rules import normalize_sku
+
+RAKUTEN_CREATE_REFUSED = (
+    "You cannot create inventory items from the Rakuten mapping screen: you can only map Rakuten listings to "
+    "inventory items already in the inventory."
+)
+AUTO_LINK_JOB = "mapping_auto_link"
+CREATE_ALL_JOB = "mapping_create_all"
+IMPORT_JOB = "mapping_import"
+MAX_SCANNED_PER_PAGE = 5000
+_LIMITS = ("max_listed", "end_when", "percentage")
+
+
+class MappingMessage(BaseModel):
+    """What the mapping queue carries: auto-link this channel (after a load, or asked by the seller)."""
+
+    channel_id: str = Field(min_length=1)
+    load_id: str | None = None
+    reason: str = "requested"
+    job_id: str | None = None
+
+
+class MappingQueue(Protocol):
+    def send(self, message: MappingMessage) -> None: ...
+
+
+class SqsMappingQueue:
+    def __init__(self, queue_url: str) -> None:
+        self.queue_url = queue_url
+
+    def send(self, message: MappingMessage) -> None:
+        from stocksync.aws import client
+
+        client("sqs").send_message(QueueUrl=self.queue_url, MessageBody=message.model_dump_json(exclude_none=True))
+
+
+class LinkInput(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    item_id: str | None = Field(default=None, min_length=1, max_length=64)
+    sku: str | None = Field(default=None, min_length=1, max_length=200, description="The item's SKU, any case")
+
+    @model_validator(mode="after")
+    def _one(self) -> LinkInput:
+        if (self.item_id is None) == (self.sku is None):
+            raise ValueError("give exactly one of item_id and sku")
+        return self
+
+
+class ListingPatch(BaseModel):
+    """Ignore Sync and listing limits; a limit set to null goes back to the channel's default."""
+
+    model_config = ConfigDict(extra="forbid")
+    ignore_sync: bool | None = None
+    max_listed: int | None = Field(default=None, ge=0, le=10_000_000)
+    end_when: int | None = Field(default=None, ge=0, le=10_000_000)
+    percentage: float | None = Field(default=None, ge=0, le=100)
+
+
+@dataclass
+class ListingFilter:
+    linked: bool | None = None
+    fba: bool | None = None
+    ignore_sync: bool | None = None
+    errors: bool | None = None
+    removed: bool | None = False
+    q: str = ""
+
+    def accepts(self, listing: ListingRecord) -> bool:
+        def same(wanted: bool | None, actual: bool) -> bool:
+            return wanted is None or wanted == actual
+
+        if not (same(self.linked, bool(listing.linked_item_id)) and same(self.fba, bool(listing.fba))
+                and same(self.ignore_sync, bool(listing.ignore_sync)) and same(self.removed, bool(listing.removed))
+                and same(self.errors, bool(listing.update_error) or listing.update_status == "error")):
+            return False
+        if self.q:
+            needle = self.q.strip().casefold()
+            return needle in listing.sku_key or needle in (listing.title or "").casefold()
+        return True
+
+
+@dataclass
+class ListingRow:
+    listing: ListingRecord
+    item: ItemRecord | None
+
+
+@dataclass
+class ListingPageResult:
+    rows: list[ListingRow]
+    next_cursor: str | None
+    scanned: int
+
+
+@dataclass
+class CreatedItem:
+    item: ItemRecord
+    listing: ListingRecord
+
+
+@dataclass
+class Mapping:
+    channels: ChannelStore
+    inventory: Inventory
+    locations: Locations
+    stock_queue: StockChangePublisher
+    jobs: Jobs
+    job_queue: JobQueue
+    mapping_queue: MappingQueue
+    log: AutomationLog = field(default_factory=AutomationLog)
+    writer: ListingWriter = field(default_factory=ListingWriter)
+    bucket: str = ""
+
+    # --- reading -----------------------------------------------------------------------------
+
+    def channel(self, channel_id: str) -> ChannelRecord:
+        return self.channels.get(channel_id)
+
+    def listing(self, channel_id: str, sku: str) -> ListingRecord:
+        self.channel(channel_id)
+        return self._listing(channel_id, sku)
+
+    def row(self, channel_id: str, sku: str) -> ListingRow:
+        listing = self.listing(channel_id, sku)
+        return self._rows([listing])[0]
+
+    def page(self, channel_id: str, wanted: ListingFilter, *, limit: int, cursor: str | None) -> ListingPageResult:
+        """One page of the channel's listings in SKU order that pass the filter. At most
+        MAX_SCANNED_PER_PAGE listings are read per call: a sparse filter may give a short page with a cursor."""
+        self.channel(channel_id)
+        after = _cursor_key(cursor)
+        found: list[ListingRecord] = []
+        scanned = 0
+        last_key: str | None = None
+        more = False
+        for listing in store.channel_listings(channel_id, after_key=after):
+            if len(found) >= limit or scanned >= MAX_SCANNED_PER_PAGE:
+                more = True
+                break
+            scanned += 1
+            last_key = listing.sku_key
+            if wanted.accepts(listing):
+                found.append(listing)
+        next_cursor = db.encode_cursor({"after": last_key}) if more and last_key is not None else None
+        return ListingPageResult(self._rows(found), next_cursor, scanned)
+
+    def totals(self, channel_id: str) -> db.CatalogueStatusRecord:
+        return store.totals(channel_id)
+
+    def settings(self, channel: ChannelRecord) -> MappingSettings:
+        return MappingSettings.model_validate(channel.settings.as_dict().get("mapping") or {})
+
+    # --- links -------------------------------------------------------------------------------
+
+    def link(self, channel_id: str, sku: str, target: LinkInput) -> ListingRow:
+        channel = self.channel(channel_id)
+        listing = self._listing(channel_id, sku)
+        item = self._item(target)
+        if listing.linked_item_id == item.item_id:
+            return ListingRow(listing, item)
+        if self.settings(channel).one_listing_per_item:
+            others = [other for other in store.channel_links_of(item.item_id, channel_id)
+                      if normalize_sku(other) != listing.sku_key]
+            if others:
+                raise Conflict("This channel allows one listing per item, and the item is already linked",
+                               details={"item_id": item.item_id, "linked_listing_skus": others},
+                               code="item_already_linked")
+        change = ListingChange(listing, link_to=item.item_id, checks=[
+            (ItemRecord, db.item_pk(item.item_id), "ITEM", ItemRecord.PK.exists(), "item_gone")])
+        self._apply_one(channel_id, change, reason="listing_linked")
+        return self.row(channel_id, sku)
+
+    def unlink(self, channel_id: str, sku: str) -> ListingRow:
+        self.channel(channel_id)
+        listing = self._listing(channel_id, sku)
+        if listing.linked_item_id:
+            self._apply_one(channel_id, ListingChange(listing, link_to=None), reason="listing_unlinked")
+        return self.row(channel_id, sku)
+
+    def patch(self, channel_id: str, sku: str, patch: ListingPatch) -> ListingRow:
+        self.channel(channel_id)
+        listing = self._listing(channel_id, sku)
+        actions: list[Any] = []
+        given = patch.model_fields_set
+        if "ignore_sync" in given:
+            if patch.ignore_sync is None:
+                raise InvalidInput("ignore_sync must be true or false", details={"field": "ignore_sync"})
+            actions.append(ListingRecord.ignore_sync.set(patch.ignore_sync))
+        for name in _LIMITS:
+            if name in given:
+                value = getattr(patch, name)
+                attribute = getattr(ListingRecord, name)
+                actions.append(attribute.remove() if value is None else attribute.set(value))
+        if actions:
+            self._apply_one(channel_id, ListingChange(listing, actions=actions), reason="listing_settings_changed")
+        return self.row(channel_id, sku)
+
+    # --- items from listings -----------------------------------------------------------------
+
+    def create_item(self, channel_id: str, sku: str) -> CreatedItem:
+        channel = self.channel(channel_id)
+        refuse_creation(channel)
+        listing = self._listing(channel_id, sku)
+        if listing.linked_item_id:
+            raise Conflict("The listing is already linked to an item; unlink it first",
+                           details={"sku": listing.sku, "item_id": listing.linked_item_id}, code="listing_linked")
+        change = item_creation(listing, self.create_location(channel))
+        result = self.writer.apply(channel_id, [change])
+        if result.refused:
+            if result.refused[0].reason == "sku_taken":
+                raise self.inventory.sku_taken(listing.sku)
+            raise Conflict("The listing changed meanwhile; read it again and retry", code="listing_changed")
+        item = cast(ItemRecord, change.puts[0][0])
+        self.stock_queue.publish([StockChange(reason="item_created_from_listing", item_ids=[item.item_id],
+                                              channel_ids=[channel_id])])
+        return CreatedItem(item, self._listing(channel_id, sku))
+
+    def create_location(self, channel: ChannelRecord) -> str:
+        chosen = self.settings(channel).create_item_location_id
+        if chosen:
+            return self.locations.get(chosen).location_id
+        default = self.locations.default().location_id
+        if not channel.location_ids or default in channel.location_ids:
+            return default
+        return channel.location_ids[0]
+
+    # --- jobs --------------------------------------------------------------------------------
+
+    def start_auto_link(self, channel_id: str) -> db.JobRecord:
+        self.channel(channel_id)
+        job = self.jobs.create(AUTO_LINK_JOB, subject=channel_id, message="Auto-link queued")
+        self.mapping_queue.send(MappingMessage(channel_id=channel_id, reason="requested", job_id=job.job_id))
+        return job
+
+    def start_create_all(self, channel_id: str) -> db.JobRecord:
+        refuse_creation(self.channel(channel_id))
+        job = self.jobs.create(CREATE_ALL_JOB, subject=channel_id, message="Create all queued")
+        self.job_queue.send(JobMessage(job_id=job.job_id, kind=CREATE_ALL_JOB, payload={"channel_id": channel_id}))
+        return job
+
+    # --- channel defaults --------------------------------------------------------------------
+
+    def set_default_limits(self, channel_id: str, limits: ListingLimits) -> ChannelRecord:
+        channel = self.channel(channel_id)
+        mapping = self.settings(channel).model_copy(update={"default_limits": limits}).model_dump(mode="json")
+        updated = self.channels.update(channel_id, ChannelPatch(settings={"mapping": mapping}))
+        self.stock_queue.publish([StockChange(reason="listing_limits_changed", channel_ids=[channel_id],
+                                              all_items=True)])
+        return updated
+
+    # --- internals ---------------------------------------------------------------------------
+
+    def _listing(self, channel_id: str, sku: str) -> ListingRecord:
+        listing = db.get_or_none(ListingRecord, ListingRecord.keys(channel_id, normalize_sku(sku)))
+        if listing is None:
+            raise NotFound(f"No listing with SKU {sku!r} on this channel", details={"sku": sku},
+                           code="listing_not_found")
+        return listing
+
+    def _item(self, target: LinkInput) -> ItemRecord:
+        if target.item_id is not None:
+            item = db.get_or_none(ItemRecord, {"PK": db.item_pk(target.item_id), "SK": "ITEM"})
+            if item is None:
+                raise NotFound(f"No item with id {target.item_id}", details={"item_id": target.item_id},
+                               code="item_not_found")
+            return item
+        item = self.inventory.find_by_sku(target.sku or "")
+        if item is None:
+            raise NotFound(f"No item with SKU {target.sku!r}", details={"sku": target.sku}, code="item_not_found")
+        return item
+
+    def _apply_one(self, channel_id: str, change: ListingChange, *, reason: str) -> None:
+        result = self.writer.apply(channel_id, [change])
+        if result.refused:
+            if result.refused[0].reason == "item_gone":
+                raise NotFound("The item was deleted meanwhile", code="item_not_found")
+            raise Conflict("The listing changed meanwhile; read it again and retry", code="listing_changed")
+        items = change.touched_items()
+        if items:
+            self.stock_queue.publish([StockChange(reason=reason, item_ids=sorted(items), channel_ids=[channel_id])])
+
+    def _rows(self, listings: list[ListingRecord]) -> list[ListingRow]:
+        items = store.items_by_id(listing.linked_item_id for listing in listings if listing.linked_item_id)
+        return [ListingRow(listing, items.get(listing.linked_item_id or "")) for listing in listings]
+
+
+def refuse_creation(channel: ChannelRecord) -> None:
+    if channel.type == ChannelType.RAKUTEN:
+        raise Conflict(RAKUTEN_CREATE_REFUSED, details={"channel_type": channel.type}, code="rakuten_create_refused")
+
+
+def item_creation(listing: ListingRecord, location_id: str, reason: str = "") -> ListingChange:
+    """A new item from a listing, with the seed's defaults, linked to it, with the listing's quantity
+    as its stock at `location_id`: one change, written in one transaction."""
+    data = ItemInput(sku=listing.sku, title=(listing.title or "")[:1000],
+                     retail_price=max(float(listing.price or 0), 0))  # purchase 0, "" description, weight 0, tax -1
+    item, claim = Inventory.new_records(data)
+    puts: list[tuple[Any, Any, str]] = [(item, ItemRecord.PK.does_not_exist(), "item_exists"),
+                                        (claim, UniqueClaim.PK.does_not_exist(), "sku_taken")]
+    quantity = max(int(listing.quantity or 0), 0)
+    if quantity:
+        at = db.now()
+        change_id = db.new_id()
+        puts.append((StockLevelRecord(**StockLevelRecord.keys(item.item_id, location_id), item_id=item.item_id,
+                                      location_id=location_id, level=quantity, updated_at=at), None, "stock"))
+        puts.append((StockHistoryRecord(**StockHistoryRecord.keys(item.item_id, at, change_id), change_id=change_id,
+                                        item_id=item.item_id, location_id=location_id, kind="set", level_before=0,
+                                        level_after=quantity,
+                                        reason=reason or f"created from listing {listing.sku} of {listing.channel_id}",
+                                        at=at), None, "history"))
+    return ListingChange(listing, link_to=item.item_id, puts=puts)
+
+
+def _cursor_key(cursor: str | None) -> str | None:
+    decoded = db.decode_cursor(cursor)
+    if decoded is None:
+        return None
+    after = decoded.get("after")
+    if not isinstance(after, str):
+        raise InvalidInput("The cursor is not one this API gave out", details={"field": "cursor"})
+    return after

@@ -1,0 +1,266 @@
+"""Catalogue files in the bucket become the channel's listings: snapshots, idempotent, never half-applied."""
+
+from __future__ import annotations
+
+import json
+
+import boto3
+import pytest
+from aws_lambda_powertools.utilities.batch.exceptions import BatchProcessingError
+
+from infrastructure.template import load_handler, load_template
+from stocksync import db
+from stocksync.catalogue import loader as loader_module
+from stocksync.catalogue.loader import LoadConfig, handle_ingest_message, loader_from_settings
+from stocksync.db import ListingRecord
+
+HEADER = "sku,title,price,quantity\n"
+
+
+class _Context:
+    function_name = "CatalogueIngestFunction"
+    memory_limit_in_mb = 512
+    invoked_function_arn = "arn:aws:lambda:eu-west-1:123456789012:function:CatalogueIngestFunction"
+    aws_request_id = "req"
+
+
+@pytest.fixture
+def channel(api):
+    answer = api.post("/channels", {"name": "Shop", "type": "generic", "settings": {}})
+    assert answer.status == 201, answer.body
+    return answer.body["channel_id"]
+
+
+@pytest.fixture
+def ingest(stack):
+    """Reads the ingest queue (S3 notifications and fan-out tasks) and runs the handler until it is empty."""
+    sqs = boto3.client("sqs")
+    url = stack.ref("IngestQueue")
+    handler = load_handler(load_template(), "CatalogueIngestFunction")
+
+    def drain(config: LoadConfig | None = None) -> list[dict]:
+        loader_module_loader = loader_from_settings(config)
+        seen = []
+        while True:
+            got = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10, WaitTimeSeconds=0)
+            messages = got.get("Messages", [])
+            if not messages:
+                return seen
+            for message in messages:
+                body = json.loads(message["Body"])
+                seen.append(body)
+                if config is None:
+                    handler(_event(message["Body"]), _Context())
+                else:
+                    handle_ingest_message(loader_module_loader, body)
+                sqs.delete_message(QueueUrl=url, ReceiptHandle=message["ReceiptHandle"])
+
+    drain.handler = handler
+    return drain
+
+
+def _event(body: str) -> dict:
+    return {"Records": [{"messageId": "m0", "receiptHandle": "r0", "body": body, "attributes": {},
+                         "messageAttributes": {}, "md5OfBody": "", "eventSource": "aws:sqs",
+                         "eventSourceARN": "arn:aws:sqs:eu-west-1:123456789012:ingest", "awsRegion": "eu-west-1"}]}
+
+
+def _s3_events(stack) -> list[dict]:
+    """Takes the S3 notifications off the ingest queue (skipping s3:TestEvent) without handling them."""
+    sqs, url = boto3.client("sqs"), stack.ref("IngestQueue")
+    bodies = []
+    for message in sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10).get("Messages", []):
+        sqs.delete_message(QueueUrl=url, ReceiptHandle=message["ReceiptHandle"])
+        body = json.loads(message["Body"])
+        if "Records" in body:
+            bodies.append(body)
+    return bodies
+
+
+def _put(stack, key: str, text: str | bytes) -> None:
+    data = text.encode() if isinstance(text, str) else text
+    boto3.client("s3").put_object(Bucket=stack.ref("CatalogueBucket"), Key=key, Body=data)
+
+
+def _listings(channel_id: str) -> dict[str, ListingRecord]:
+    return {r.sku: r for r in ListingRecord.query(db.channel_pk(channel_id))}
+
+
+def _csv(rows: list[tuple]) -> str:
+    return HEADER + "".join(",".join(str(v) for v in row) + "\n" for row in rows)
+
+
+def test_given_an_uploaded_csv_when_ingested_then_listings_status_job_and_mapping_message_exist(stack, api, channel,
+                                                                                               ingest):
+    _put(stack, f"catalogues/{channel}/seller.csv", _csv([("A-1", "Alpha", "1.50", 3), ("b-2", "Beta", "2", 0)]))
+
+    ingest()
+
+    listings = _listings(channel)
+    assert set(listings) == {"A-1", "b-2"}
+    assert listings["A-1"].price == 1.5 and listings["A-1"].quantity == 3 and listings["A-1"].removed is False
+    status = api.get(f"/channels/{channel}/catalogue").body
+    assert status["last_load"]["status"] == "succeeded"
+    assert status["totals"] == {**status["totals"], "active": 2, "linked": 0, "unlinked": 2}
+    job = api.get(f"/jobs/{status['last_load']['job_id']}").body
+    assert job["status"] == "succeeded" and job["result"]["created"] == 2
+    page = api.get(f"/channels/{channel}/listings").body
+    assert [row["sku"] for row in page["listings"]] == ["A-1", "b-2"]
+    mapping = boto3.client("sqs").receive_message(QueueUrl=stack.ref("MappingQueue"), MaxNumberOfMessages=10)
+    bodies = [json.loads(m["Body"]) for m in mapping["Messages"]]
+    assert bodies == [{"channel_id": channel, "load_id": status["last_load"]["load_id"],
+                       "reason": "catalogue_loaded"}]
+    events = api.get(f"/channels/{channel}/events").body["events"]
+    assert [e["kind"] for e in events] == ["CATALOGUE_LOADED"]
+
+
+def test_given_a_loaded_catalogue_when_the_same_file_is_loaded_again_then_nothing_is_written(stack, api, channel,
+                                                                                            ingest):
+    text = _csv([("A-1", "Alpha", "1.50", 3), ("B-2", "Beta", "2", 0)])
+    _put(stack, f"catalogues/{channel}/one.csv", text)
+    ingest()
+    _put(stack, f"catalogues/{channel}/two.csv", text)
+    ingest()
+
+    job = api.get(f"/jobs/{api.get(f'/channels/{channel}/catalogue').body['last_load']['job_id']}").body
+    assert job["result"]["written"] == 0 and job["result"]["unchanged"] == 2
+
+
+def test_given_a_listing_absent_from_a_complete_load_then_it_is_marked_removed_and_comes_back_when_listed(
+        stack, channel, ingest):
+    _put(stack, f"catalogues/{channel}/one.csv", _csv([("A-1", "Alpha", "1", 3), ("B-2", "Beta", "2", 0)]))
+    ingest()
+    _put(stack, f"catalogues/{channel}/two.csv", _csv([("A-1", "Alpha", "1", 4)]))
+    ingest()
+
+    listings = _listings(channel)
+    assert listings["B-2"].removed is True and listings["B-2"].removed_at is not None
+    assert listings["A-1"].quantity == 4
+
+    _put(stack, f"catalogues/{channel}/three.csv", _csv([("A-1", "Alpha", "1", 4), ("B-2", "Beta", "2", 0)]))
+    ingest()
+    assert _listings(channel)["B-2"].removed is False
+
+
+@pytest.mark.parametrize("bad", [
+    _csv([("A-1", "Alpha", "abc", 3)]),
+    _csv([("A-1", "Alpha", "1", 3), ("a-1", "Again", "1", 3)]),
+    "sku,title,quantity\nA-1,Alpha,3\n",
+    "",
+    "sku,title,price,quantity\n",
+])
+def test_given_a_bad_file_when_ingested_then_nothing_changes_and_the_load_says_why(stack, api, channel, ingest, bad):
+    _put(stack, f"catalogues/{channel}/good.csv", _csv([("Z-9", "Zed", "1", 1)]))
+    ingest()
+
+    _put(stack, f"catalogues/{channel}/bad.csv", bad)
+    ingest()
+
+    listings = _listings(channel)
+    assert set(listings) == {"Z-9"} and listings["Z-9"].removed is False
+    status = api.get(f"/channels/{channel}/catalogue").body
+    assert status["last_load"]["status"] == "failed" and status["last_load"]["message"]
+    errors = api.get(f"/channels/{channel}/catalogue/errors").body
+    assert errors["errors"] and errors["file"].endswith("bad.csv")
+    events = api.get(f"/channels/{channel}/events", kind="CATALOGUE_LOAD_FAILED").body["events"]
+    assert len(events) == 1
+
+
+def test_given_duplicate_skus_when_ingested_then_the_error_names_both_rows(stack, api, channel, ingest):
+    _put(stack, f"catalogues/{channel}/dup.csv", _csv([("A-1", "Alpha", "1", 3), ("B", "B", "1", 1),
+                                                       ("a-1", "Again", "1", 3)]))
+    ingest()
+
+    errors = api.get(f"/channels/{channel}/catalogue/errors").body["errors"]
+    assert errors == [{"row": 4, "field": "sku", "reason": "duplicate SKU 'a-1': rows 2 and 4", "value": ""}]
+
+
+def test_given_the_same_s3_event_twice_when_handled_then_the_file_is_loaded_once(stack, api, channel, ingest):
+    _put(stack, f"catalogues/{channel}/one.csv", _csv([("A-1", "Alpha", "1", 3)]))
+    bodies = ingest()
+    ingest.handler(_event(json.dumps(bodies[0])), _Context())
+
+    events = api.get(f"/channels/{channel}/events").body["events"]
+    assert [e["kind"] for e in events] == ["CATALOGUE_LOADED"]
+
+
+def test_given_an_older_file_event_arriving_late_then_it_does_not_overwrite_the_newer_load(stack, api, channel,
+                                                                                          ingest):
+    _put(stack, f"catalogues/{channel}/old.csv", _csv([("A-1", "Old", "1", 1)]))
+    (old_body,) = _s3_events(stack)
+    _put(stack, f"catalogues/{channel}/new.csv", _csv([("A-1", "New", "1", 2)]))
+    (new_body,) = _s3_events(stack)
+    old_body["Records"][0]["eventTime"] = "2000-01-01T00:00:00.000Z"
+
+    ingest.handler(_event(json.dumps(new_body)), _Context())
+    ingest.handler(_event(json.dumps(old_body)), _Context())
+
+    assert _listings(channel)["A-1"].title == "New"
+    assert api.get(f"/channels/{channel}/catalogue").body["last_load"]["status"] == "superseded"
+
+
+def test_given_a_crash_halfway_through_applying_when_retried_then_the_load_completes_once(stack, api, channel,
+                                                                                         ingest, monkeypatch):
+    _put(stack, f"catalogues/{channel}/one.csv", _csv([(f"S-{i}", "T", "1", i) for i in range(30)]))
+    body = json.dumps(_s3_events(stack)[0])
+    real = loader_module.CatalogueLoader._finish_load
+    monkeypatch.setattr(loader_module.CatalogueLoader, "_finish_load",
+                        lambda self, load: (_ for _ in ()).throw(RuntimeError("crash")))
+    with pytest.raises(BatchProcessingError):  # the only record failed: Lambda returns it to the queue
+        ingest.handler(_event(body), _Context())
+    monkeypatch.setattr(loader_module.CatalogueLoader, "_finish_load", real)
+
+    ingest.handler(_event(body), _Context())
+
+    assert len(_listings(channel)) == 30
+    status = api.get(f"/channels/{channel}/catalogue").body
+    assert status["last_load"]["status"] == "succeeded" and status["totals"]["active"] == 30
+
+
+def test_given_a_file_split_in_byte_ranges_and_partitions_then_the_result_equals_a_single_pass(stack, api, ingest):
+    extra = {7: "\nsecond line"}  # one quoted cell holds a newline: a cut may fall inside it
+    text = HEADER + "".join(f'SKU-{i:04d},"Title ""{i}""{extra.get(i, "")}",{i}.5,{i}\n' for i in range(300))
+    channels = [api.post("/channels", {"name": f"C{n}", "type": "generic", "settings": {}}).body["channel_id"]
+                for n in range(2)]
+    _put(stack, f"catalogues/{channels[0]}/all.csv", text)
+    ingest()
+    _put(stack, f"catalogues/{channels[1]}/all.csv", text)
+    tasks = ingest(LoadConfig(range_bytes=2_000, rows_per_partition=70, run_rows=50))
+
+    assert sum(1 for t in tasks if t.get("catalogue_task") == "range") > 3
+    assert sum(1 for t in tasks if t.get("catalogue_task") == "apply") > 3
+    single, split = _listings(channels[0]), _listings(channels[1])
+    fields = ("title", "price", "quantity", "removed", "state")
+    assert {s: tuple(getattr(r, f) for f in fields) for s, r in single.items()} == {
+        s: tuple(getattr(r, f) for f in fields) for s, r in split.items()}
+    assert len(split) == 300 and split["SKU-0007"].title == 'Title "7"\nsecond line'
+
+
+def test_given_a_linked_listing_whose_reported_quantity_differs_from_the_submitted_one_then_its_item_is_requeued(
+        stack, channel, ingest, stock_messages):
+    _put(stack, f"catalogues/{channel}/one.csv", _csv([("A-1", "Alpha", "1", 3), ("B-2", "Beta", "1", 5)]))
+    ingest()
+    for sku, item in (("a-1", "item-a"), ("b-2", "item-b")):
+        ListingRecord(**ListingRecord.keys(channel, sku)).update(actions=[
+            ListingRecord.linked_item_id.set(item), ListingRecord.submitted_quantity.set(5)])
+    stock_messages()
+
+    _put(stack, f"catalogues/{channel}/two.csv", _csv([("A-1", "Alpha", "1", 3), ("B-2", "Beta", "1", 5)]))
+    ingest()
+
+    assert stock_messages() == [{"reason": "catalogue_drift", "item_ids": ["item-a"], "channel_ids": [channel],
+                                 "all_items": False}]
+    assert _listings(channel)["A-1"].linked_item_id == "item-a"
+
+
+def test_given_a_presigned_upload_url_when_a_file_is_put_then_it_is_ingested(stack, api, channel, ingest):
+    import requests
+
+    answer = api.post(f"/channels/{channel}/catalogue/upload-url", {"filename": "my file.csv"})
+    assert answer.status == 201 and answer.body["key"].startswith(f"catalogues/{channel}/uploads/")
+    put = requests.put(answer.body["url"], data=_csv([("A-1", "Alpha", "1", 3)]).encode(), timeout=10)
+    assert put.status_code == 200
+
+    ingest()
+
+    assert set(_listings(channel)) == {"A-1"}

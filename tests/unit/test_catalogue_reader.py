@@ -1,0 +1,143 @@
+"""The streaming reader: formats, encodings, delimiters, and a clear error for every bad input."""
+
+from __future__ import annotations
+
+import gzip
+import io
+from pathlib import Path
+
+import pytest
+
+from stocksync.catalogue.diff import Current, diff
+from stocksync.catalogue.reader import (
+    MAX_FIELD_CHARS,
+    CatalogueFileError,
+    RangeReport,
+    decompressed,
+    parse_rows,
+    sniff,
+)
+from stocksync.catalogue.staging import MemoryRunStore, merged, validate_sorted, write_runs
+
+SAMPLE = Path("/work/shared/specs/amazon/sample-reports/GET_MERCHANT_LISTINGS_ALL_DATA.synthetic.cp1252.tsv")
+
+
+def read(data: bytes, charset: str | None = None, source: str | None = None):
+    plan = sniff(io.BytesIO(data), charset=charset, source=source)
+    body, _ = decompressed(io.BytesIO(data))
+    body.read(plan.body_offset)
+    report = RangeReport()
+    rows = list(parse_rows(body, plan, report))
+    return plan, rows, report
+
+
+def test_given_the_amazon_sample_gzipped_when_read_then_fba_rows_have_no_quantity_and_cp1252_is_decoded():
+    data = gzip.compress(SAMPLE.read_bytes()) if SAMPLE.exists() else gzip.compress(
+        "item-name\tseller-sku\tprice\tquantity\tfulfillment-channel\nCaf\u00e9\tA\t1\t\tAMAZON_EU\n".encode("cp1252"))
+    plan, rows, report = read(data)
+    assert plan.compressed and plan.encoding == "cp1252" and plan.source == "amazon_merchant_listings"
+    assert report.error_count == 0
+    fba = [row for row in rows if row[10]]
+    assert fba and all(row[6] is None for row in fba)
+    assert any("Caf\u00e9" in row[4] for row in rows)
+
+
+@pytest.mark.parametrize(("prefix", "encoding"), [(b"\xef\xbb\xbf", "utf-8-sig"), (b"", "utf-8")])
+def test_given_utf8_with_or_without_bom_when_sniffed_then_the_encoding_is_found(prefix, encoding):
+    plan, rows, _ = read(prefix + "sku;title;price;quantity\nA;Th\u00e9;1,50;2\n".encode())
+    assert plan.encoding == encoding and plan.delimiter == ";"
+    assert rows[0][3:7] == ("A", "Th\u00e9", 1.5, 2)
+
+
+def test_given_a_declared_charset_when_sniffed_then_it_wins():
+    plan, rows, _ = read("sku,title,price,quantity\nA,\u00e9,1,2\n".encode("latin-1"), charset="ISO-8859-1")
+    assert plan.encoding == "iso8859-1" and rows[0][4] == "\u00e9"
+
+
+def test_given_a_file_declared_utf8_holding_cp1252_when_read_then_the_row_is_named():
+    good = "".join(f"S{i},a,1,2\n" for i in range(10_000))
+    _, _, report = read(f"sku,title,price,quantity\n{good}B,caf\u00e9,1,2\n".encode("cp1252"), charset="utf-8")
+    assert report.fatal and 9_000 < report.errors[0].row <= 10_001 and "utf-8" in report.errors[0].reason
+
+
+def test_given_wrong_encoding_in_the_head_when_sniffed_then_the_file_is_refused():
+    with pytest.raises(CatalogueFileError) as error:
+        sniff(io.BytesIO("sku,title,price,quantity\nB,caf\u00e9,1,2\n".encode("cp1252")), charset="utf-8")
+    assert error.value.code == "wrong_encoding"
+
+
+def test_given_quoted_cells_with_newlines_and_formulas_when_read_then_values_are_kept_as_data():
+    _, rows, report = read(b'sku,title,price,quantity\n"=A1","multi\nline, with comma",1,2\n+B,@x,1,2\n')
+    assert report.error_count == 0
+    assert [(row[3], row[4]) for row in rows] == [("=A1", "multi\nline, with comma"), ("+B", "@x")]
+
+
+def test_given_non_numeric_price_and_quantity_when_read_then_each_error_names_row_and_field():
+    _, rows, report = read(b"sku,title,price,quantity\nA,a,abc,1\nB,b,1,many\nC,c,-1,1\n")
+    assert rows == []
+    assert [(e.row, e.field) for e in report.errors] == [(1, "price"), (2, "quantity"), (3, "price")]
+    assert report.errors[0].value == "abc"
+
+
+def test_given_a_required_column_missing_when_sniffed_then_the_file_is_refused_naming_the_column():
+    with pytest.raises(CatalogueFileError) as error:
+        sniff(io.BytesIO(b"sku,title,quantity\nA,a,1\n"))
+    assert error.value.code == "missing_column" and error.value.field == "price"
+
+
+@pytest.mark.parametrize(("data", "code"), [
+    (b"", "empty_file"),
+    (b"   \n", "empty_file"),
+    (bytes(range(256)) * 20, "not_text"),
+])
+def test_given_empty_or_binary_files_when_sniffed_then_they_are_refused(data, code):
+    with pytest.raises(CatalogueFileError) as error:
+        sniff(io.BytesIO(data))
+    assert error.value.code == code
+
+
+def test_given_a_truncated_gzip_when_read_then_the_load_stops_with_a_cut_short_error():
+    text = "sku,title,price,quantity\n" + "".join(f"S{i},t,1,1\n" for i in range(2_000))
+    data = gzip.compress(text.encode())
+    with pytest.raises(CatalogueFileError, match="cut short"):
+        read(data[:200])
+    big = "sku,title,price,quantity\n" + "".join(f"S{i},title {i * 7919 % 100003},1,{i}\n" for i in range(300_000))
+    compressed = gzip.compress(big.encode())
+    _, _, report = read(compressed[: len(compressed) * 3 // 4])
+    assert report.fatal and "cut short" in report.fatal
+
+
+def test_given_a_1mb_line_when_read_then_it_is_refused_with_its_row():
+    data = b"sku,title,price,quantity\nA,a,1,1\nB," + b"x" * 1_048_576 + b",1,1\n"
+    _, _, report = read(data)
+    assert report.fatal and report.errors[-1].row == 2 and str(MAX_FIELD_CHARS) in report.errors[-1].reason
+
+
+def test_given_duplicate_skus_in_different_runs_when_merged_then_both_rows_are_found():
+    _, rows, _ = read(b"sku,title,price,quantity\nA,a,1,1\nb,b,1,1\nC,c,1,1\na,again,1,1\n")
+    store = MemoryRunStore()
+    runs = write_runs(iter(rows), store, "r-", run_rows=2)
+    checked = validate_sorted(merged(runs, store), rows_per_partition=100)
+    assert checked.duplicate_count == 1
+    first, repeat = checked.duplicates[0]
+    assert (first[2], repeat[2]) == (1, 4)
+
+
+def test_given_sorted_runs_when_read_from_a_key_then_only_that_slice_comes_back():
+    _, rows, _ = read(("sku,title,price,quantity\n" + "".join(f"S{i:03d},t,1,1\n" for i in range(500))).encode())
+    store = MemoryRunStore()
+    runs = write_runs(iter(rows), store, "r-", run_rows=120)
+    keys = [row[0] for row in merged(runs, store, "s100", "s200")]
+    assert keys == [f"s{i:03d}" for i in range(100, 200)]
+
+
+def test_given_a_load_and_current_listings_when_diffed_then_only_differences_are_changes():
+    _, rows, _ = read(b"sku,title,price,quantity\nA,a,1,1\nB,b,2,2\nD,d,4,4\n")
+    current = [Current("a", rows[0][3:14], False, None, None, False),
+               Current("b", ("B", "old", 2.0, 2, None, None, None, False, None, None, "active"), False, "i1", 5,
+                       False),
+               Current("c", ("C", "c", 3.0, 3, None, None, None, False, None, None, "active"), False, None, None,
+                       False)]
+    changes = [(c.kind, (c.row or c.current)[0]) for c in diff(rows, current)]
+    assert changes == [("same", "a"), ("update", "b"), ("remove", "c"), ("create", "d")]
+    assert [change.drift for change in diff(rows, current)] == [False, True, False, False]
