@@ -165,6 +165,7 @@ class ApiGateway:
         return None
 
     def handle(self, request: HttpRequest) -> HttpResponse:
+        request = self._without_stage(request)
         rejection = self.reject_early(request.method, request.path, request)
         if rejection is not None:
             return rejection
@@ -173,6 +174,15 @@ class ApiGateway:
             if path_parameters is not None:
                 return self._invoke(route, request, path_parameters)
         return error_response(404, "not_found", f"no route for {request.method} {request.path}")
+
+    def _without_stage(self, request: HttpRequest) -> HttpRequest:
+        """Serve the API both at the root and under its stage (`/v1/items`), as the deployed URL has it:
+        documents the API generates (Swagger's server) name the stage."""
+        for stage in {route.stage for route in self.routes}:
+            prefix = f"/{stage}"
+            if request.path == prefix or request.path.startswith(f"{prefix}/"):
+                return replace(request, path=request.path[len(prefix):] or "/")
+        return request
 
     def _invoke(self, route: Route, request: HttpRequest, path_parameters: dict[str, str]) -> HttpResponse:
         request_id = str(uuid.uuid4())

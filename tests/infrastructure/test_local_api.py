@@ -106,3 +106,13 @@ def test_given_unknown_route_when_called_then_404(api_key: str, api_runner: Runn
 
     assert response.status_code == 404
     assert response.json()["error"]["code"] == "not_found"
+
+
+def test_given_the_stage_prefix_when_called_then_the_route_is_served_as_at_the_root(
+    api_key: str, api_runner: Runner
+) -> None:
+    at_root = requests.get(f"{api_runner.api_url}/items/abc", headers={"x-api-key": api_key}, timeout=5)
+    under_stage = requests.get(f"{api_runner.api_url}/test/items/abc", headers={"x-api-key": api_key}, timeout=5)
+
+    assert under_stage.status_code == at_root.status_code == 200
+    assert under_stage.json()["event"]["path"] == at_root.json()["event"]["path"] == "/items/abc"
