@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from bench import cold_start, ingest
+from bench import cold_start, ingest, mapping
 
 RESULTS = Path(__file__).parent / "results.json"
 
@@ -13,6 +13,7 @@ RESULTS = Path(__file__).parent / "results.json"
 def main() -> None:
     figures: dict[str, float] = {}
     figures.update(cold_start.measure())
+    figures.update(mapping.measure())
     figures.update(ingest.measure())
     width = max(map(len, figures))
     print(f"{'figure'.ljust(width)}  value")

@@ -18,6 +18,7 @@ class DemoListing:
     barcode: str = ""
     fba: bool = False
     active: bool = True
+    backorders: bool = False  # websites keeping quantity 0 with back-orders allowed
 
 
 def demo_listings(prefix: str, *, products: int = 3, colours: int = 6, extras: int = 4,

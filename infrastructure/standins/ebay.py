@@ -1,6 +1,13 @@
 """eBay stand-in: OAuth refresh-token grant, Sell Feed inventory tasks (LMS_ACTIVE_INVENTORY_REPORT,
 the result a zip of ActiveInventoryReport XML) and Inventory API inventory items. Listings are
-Inventory-API (`kind="inventory_api"`) or legacy Trading ones."""
+Inventory-API (`kind="inventory_api"`) or legacy Trading ones.
+
+Stock: Inventory API bulkUpdatePriceQuantity (at most 25 requests; 200, or 207 when some failed),
+getOffers, withdrawOffer (the listing ends) and publishOffer (a new listing id); the Trading API's
+XML endpoint for ReviseInventoryStatus (at most 4), EndFixedPriceItem and RelistFixedPriceItem (a
+new ItemID; a UUID used before is refused with error 488 naming the listing it made). Trading
+requests are checked against eBay's documented element names and headers: what strays is a
+violation, like a contract violation of the REST APIs."""
 
 from __future__ import annotations
 
@@ -9,6 +16,7 @@ import itertools
 import zipfile
 from datetime import UTC, datetime
 from typing import Any
+from xml.etree.ElementTree import Element, fromstring
 from xml.sax.saxutils import escape
 
 from werkzeug.routing import Rule
@@ -20,6 +28,21 @@ from infrastructure.standins.demo_listings import DemoListing, demo_listings
 
 FEED, INVENTORY = "/sell/feed/v1", "/sell/inventory/v1"
 CLIENT_ID, CLIENT_SECRET, REFRESH_TOKEN = "demo-ebay-app", "demo-ebay-secret", "v^1.1#demo-refresh"
+TRADING, TRADING_NS = "/ws/api.dll", "urn:ebay:apis:eBLBaseComponents"
+MARKETPLACE_ID = "EBAY_GB"
+BULK_LIMIT, REVISE_LIMIT = 25, 4
+COMMON = {"ErrorLanguage", "MessageID", "Version", "WarningLevel", "ErrorHandling"}
+# The request elements eBay documents for each Trading call we serve (children of the root, then of
+# the repeated/nested container), and which of them are required.
+TRADING_CALLS: dict[str, dict[str, Any]] = {
+    "ReviseInventoryStatus": {"root": {"InventoryStatus"}, "container": "InventoryStatus",
+                              "fields": {"ItemID", "SKU", "Quantity", "StartPrice"}},
+    "EndFixedPriceItem": {"root": {"ItemID", "SKU", "EndingReason"}, "container": None, "fields": set()},
+    "RelistFixedPriceItem": {"root": {"Item", "DeletedField"}, "container": "Item",
+                             "fields": {"ItemID", "Quantity", "UUID", "StartPrice", "SKU", "Title"}},
+}
+ENDING_REASONS = {"Incorrect", "LostOrBroken", "NotAvailable", "OtherListingError", "ProductDeleted",
+                  "SellToHighBidder", "Sold"}
 
 
 def ebay_contract() -> RoutedContract:
@@ -31,7 +54,8 @@ def ebay_contract() -> RoutedContract:
 
 class EbayStandIn(StandIn):
     name = "ebay"
-    limits = {"create_task": (1.0, 5), "inventory_items": (20.0, 40)}
+    limits = {"create_task": (1.0, 5), "inventory_items": (20.0, 40), "bulk_update": (10.0, 20),
+              "trading": (10.0, 20)}
 
     def __init__(self, *, listings: list[DemoListing] | None = None, inventory_api_skus: set[str] | None = None,
                  polls_until_done: int = 1, **kwargs: Any) -> None:
@@ -44,6 +68,12 @@ class EbayStandIn(StandIn):
         self.tasks: dict[str, dict[str, Any]] = {}
         self.tokens: set[str] = set()
         self._ids = itertools.count(1)
+        self._item_ids = itertools.count(max((int(i.listing_id) for i in self.listings if i.listing_id.isdigit()),
+                                             default=110000000000) + 1000)
+        self.offers = {item.sku: f"5{n:08d}01" for n, item in enumerate(self.listings)
+                       if item.sku in self.inventory_api_skus}
+        self.relist_uuids: dict[str, str] = {}
+        self.trading_violations: list[str] = []
         kwargs.setdefault("contract", ebay_contract())
         super().__init__(**kwargs)
 
@@ -54,7 +84,18 @@ class EbayStandIn(StandIn):
             Rule(f"{FEED}/inventory_task/<task_id>", endpoint="get_task", methods=["GET"]),
             Rule(f"{FEED}/task/<task_id>/download_result_file", endpoint="result_file", methods=["GET"]),
             Rule(f"{INVENTORY}/inventory_item", endpoint="inventory_items", methods=["GET"]),
+            Rule(f"{INVENTORY}/bulk_update_price_quantity", endpoint="bulk_update", methods=["POST"]),
+            Rule(f"{INVENTORY}/offer", endpoint="get_offers", methods=["GET"]),
+            Rule(f"{INVENTORY}/offer/<offer_id>/withdraw", endpoint="withdraw_offer", methods=["POST"]),
+            Rule(f"{INVENTORY}/offer/<offer_id>/publish", endpoint="publish_offer", methods=["POST"]),
+            Rule(TRADING, endpoint="trading", methods=["POST"]),
         ]
+
+    def violations(self) -> list[str]:
+        return [*super().violations(), *self.trading_violations]
+
+    def listing(self, sku: str) -> DemoListing:
+        return next(item for item in self.listings if item.sku == sku)
 
     def fault_response(self, status: int) -> Response:
         body = {"errors": [{"errorId": 2001 if status == 429 else 2003, "domain": "ACCESS", "category": "REQUEST",
@@ -143,6 +184,233 @@ class EbayStandIn(StandIn):
                                 "availability": {"shipToLocationAvailability": {"quantity": item.quantity}}}
                                for item in page],
         })
+
+
+    # --- Inventory API stock -----------------------------------------------------------------
+
+    def bulk_update(self, request: Request) -> Response:
+        if refused := self._unauthorized(request):
+            return refused
+        requests = (request.get_json(silent=True) or {}).get("requests")
+        if not isinstance(requests, list) or not 1 <= len(requests) <= BULK_LIMIT:
+            return _rest_error(400, 25709, f"Invalid value for requests. 1 to {BULK_LIMIT} are allowed.")
+        responses = []
+        with self.lock:
+            for entry in requests:
+                sku = str(entry.get("sku") or "")
+                quantity = (entry.get("shipToLocationAvailability") or {}).get("quantity")
+                if sku not in self.offers:
+                    responses.append({"sku": sku, "statusCode": 404, "errors": [_error(
+                        25702, f"The SKU {sku} could not be found.")]})
+                elif not isinstance(quantity, int) or quantity < 0:
+                    responses.append({"sku": sku, "statusCode": 400, "errors": [_error(
+                        25709, "Invalid value for shipToLocationAvailability.quantity.")]})
+                else:
+                    self.listing(sku).quantity = quantity
+                    responses.append({"sku": sku, "statusCode": 200})
+        status = 200 if all(r["statusCode"] == 200 for r in responses) else 207
+        return json_response({"responses": responses}, status)
+
+    def get_offers(self, request: Request) -> Response:
+        if refused := self._unauthorized(request):
+            return refused
+        sku = request.args.get("sku", "")
+        with self.lock:
+            if sku not in self.offers:
+                return _rest_error(404, 25713, "This Offer is not available : the SKU has no offer.")
+            item = self.listing(sku)
+            offer = {"offerId": self.offers[sku], "sku": sku, "marketplaceId": MARKETPLACE_ID,
+                     "format": "FIXED_PRICE", "availableQuantity": item.quantity,
+                     "status": "PUBLISHED" if item.active else "UNPUBLISHED"}
+            if item.active:
+                offer["listing"] = {"listingId": item.listing_id, "listingStatus": "ACTIVE"}
+        return json_response({"href": request.url, "limit": 25, "offers": [offer], "size": 1, "total": 1})
+
+    def _offer_item(self, offer_id: str) -> DemoListing | None:
+        sku = next((sku for sku, known in self.offers.items() if known == offer_id), None)
+        return self.listing(sku) if sku is not None else None
+
+    def withdraw_offer(self, request: Request, offer_id: str) -> Response:
+        if refused := self._unauthorized(request):
+            return refused
+        with self.lock:
+            item = self._offer_item(offer_id)
+            if item is None or not item.active:
+                return _rest_error(400, 25713, "This Offer is not available : it is not published.")
+            item.active = False
+            return json_response({"listingId": item.listing_id})
+
+    def publish_offer(self, request: Request, offer_id: str) -> Response:
+        if refused := self._unauthorized(request):
+            return refused
+        with self.lock:
+            item = self._offer_item(offer_id)
+            if item is None:
+                return _rest_error(404, 25713, "This Offer is not available.")
+            if item.quantity <= 0:
+                return _rest_error(400, 25020, "Invalid quantity. The quantity must be greater than 0.")
+            if not item.active:
+                item.listing_id, item.active = str(next(self._item_ids)), True
+            return json_response({"listingId": item.listing_id})
+
+    # --- Trading API (XML) ---------------------------------------------------------------------
+
+    def throttled(self, endpoint: str) -> Response | None:
+        refused = super().throttled(endpoint)
+        if refused is not None and endpoint == "trading" and refused.status_code == 429:
+            # The Trading API says "too many calls" in an Ack Failure, with HTTP 200.
+            return _trading_answer("ReviseInventoryStatus", "", [("518", "Call usage limit has been reached.",
+                                                                   [])])
+        return refused
+
+    def trading(self, request: Request) -> Response:
+        call = request.headers.get("X-EBAY-API-CALL-NAME", "")
+        problems = self._check_trading(request, call)
+        self.trading_violations.extend(f"POST {TRADING} {call}: {p}" for p in problems)
+        if call not in TRADING_CALLS:
+            return _trading_answer(call or "Unknown", "", [("2", f"Unsupported API call {call}.", [])])
+        if request.headers.get("X-EBAY-API-IAF-TOKEN") not in self.tokens:
+            return _trading_answer(call, "", [("21916984", "Invalid IAF token.", [])])
+        try:
+            root = fromstring(request.get_data())  # noqa: S314 - our own client's request
+        except SyntaxError:
+            return _trading_answer(call, "", [("5", "XML Parse error.", [])])
+        with self.lock:
+            return getattr(self, f"_{call}")(root)
+
+    def _check_trading(self, request: Request, call: str) -> list[str]:
+        problems = [f"missing header {h}" for h in ("X-EBAY-API-SITEID", "X-EBAY-API-COMPATIBILITY-LEVEL")
+                    if not request.headers.get(h)]
+        if call not in TRADING_CALLS:
+            return [*problems, f"unknown call name {call!r}"]
+        try:
+            root = fromstring(request.get_data())  # noqa: S314 - our own client's request
+        except SyntaxError as exc:
+            return [*problems, f"unreadable XML: {exc}"]
+        if root.tag != f"{{{TRADING_NS}}}{call}Request":
+            problems.append(f"root element {root.tag} is not {{{TRADING_NS}}}{call}Request")
+        shape = TRADING_CALLS[call]
+        for child in root:
+            name = _local(child.tag)
+            if name not in shape["root"] | COMMON:
+                problems.append(f"unknown element {name}")
+            if name == shape["container"]:
+                problems += [f"unknown element {name}.{_local(g.tag)}" for g in child
+                             if _local(g.tag) not in shape["fields"]]
+        return problems + _call_problems(call, root)
+
+    def _trading_item(self, item_id: str) -> DemoListing | None:
+        return next((i for i in self.listings if i.listing_id == item_id and i.sku not in self.offers), None)
+
+    def _ReviseInventoryStatus(self, root: Element) -> Response:  # noqa: N802 - eBay's call name
+        revised, errors = [], []
+        for status in _all(root, "InventoryStatus"):
+            item_id = _get(status, "ItemID")
+            item = self._trading_item(item_id) or next(
+                (i for i in self.listings if i.sku == _get(status, "SKU") and i.sku not in self.offers), None)
+            if item is None:
+                errors.append(("17", f"Item {item_id} cannot be accessed.", [item_id]))
+            elif not item.active:
+                errors.append(("291", "You are not allowed to revise ended listings.", [item.listing_id]))
+            else:
+                item.quantity = int(_get(status, "Quantity") or item.quantity)
+                revised.append(f"<InventoryStatus><ItemID>{item.listing_id}</ItemID><SKU>{escape(item.sku)}</SKU>"
+                               f"<Quantity>{item.quantity}</Quantity><StartPrice currencyID=\"GBP\">"
+                               f"{item.price:.2f}</StartPrice></InventoryStatus>")
+        return _trading_answer("ReviseInventoryStatus", "".join(revised), errors, partial=bool(revised))
+
+    def _EndFixedPriceItem(self, root: Element) -> Response:  # noqa: N802 - eBay's call name
+        item_id = _get(root, "ItemID")
+        item = self._trading_item(item_id)
+        if item is None:
+            return _trading_answer("EndFixedPriceItem", "", [("17", f"Item {item_id} cannot be accessed.",
+                                                              [item_id])])
+        if not item.active:
+            return _trading_answer("EndFixedPriceItem", "", [("1047", "The auction has already been closed.",
+                                                              [item_id])])
+        item.active = False
+        return _trading_answer("EndFixedPriceItem", f"<EndTime>{_now()}</EndTime>", [])
+
+    def _RelistFixedPriceItem(self, root: Element) -> Response:  # noqa: N802 - eBay's call name
+        node = next(iter(_all(root, "Item")), Element("Item"))
+        item_id, uuid = _get(node, "ItemID"), _get(node, "UUID")
+        if uuid and uuid in self.relist_uuids:
+            made = self.relist_uuids[uuid]
+            return _trading_answer("RelistFixedPriceItem", "", [(
+                "488", f"Duplicate UUID used. This item was already listed as item {made}.", [made])])
+        item = self._trading_item(item_id)
+        if item is None or item.active:
+            return _trading_answer("RelistFixedPriceItem", "", [(
+                "17", f"Item {item_id} cannot be relisted: it is not an ended listing of yours.", [item_id])])
+        item.listing_id, item.active = str(next(self._item_ids)), True
+        if _get(node, "Quantity"):
+            item.quantity = int(_get(node, "Quantity"))
+        if uuid:
+            self.relist_uuids[uuid] = item.listing_id
+        times = f"<StartTime>{_now()}</StartTime><EndTime>{_now()}</EndTime>"
+        return _trading_answer("RelistFixedPriceItem", f"<ItemID>{item.listing_id}</ItemID>{times}", [])
+
+
+def _call_problems(call: str, root: Element) -> list[str]:
+    """What each call requires beyond its element names."""
+    problems: list[str] = []
+    if call == "ReviseInventoryStatus":
+        statuses = _all(root, "InventoryStatus")
+        if not 1 <= len(statuses) <= REVISE_LIMIT:
+            problems.append(f"{len(statuses)} InventoryStatus (1 to {REVISE_LIMIT} allowed)")
+        problems += ["InventoryStatus needs ItemID or SKU, and Quantity or StartPrice" for st in statuses
+                     if not (_get(st, "ItemID") or _get(st, "SKU")) or not (_get(st, "Quantity") or _get(
+                         st, "StartPrice"))]
+    elif call == "EndFixedPriceItem":
+        if not (_get(root, "ItemID") or _get(root, "SKU")):
+            problems.append("ItemID or SKU is required")
+        if _get(root, "EndingReason") not in ENDING_REASONS:
+            problems.append(f"EndingReason {_get(root, 'EndingReason')!r} is not an EndReasonCodeType")
+    elif call == "RelistFixedPriceItem":
+        item = next(iter(_all(root, "Item")), None)
+        if item is None or not _get(item, "ItemID"):
+            problems.append("Item.ItemID is required")
+        elif _get(item, "UUID") and (len(_get(item, "UUID")) != 32 or not all(
+                c in "0123456789ABCDEF" for c in _get(item, "UUID"))):
+            problems.append("Item.UUID must be 32 hexadecimal digits (upper case)")
+    return problems
+
+
+def _rest_error(status: int, error_id: int, message: str) -> Response:
+    return json_response({"errors": [_error(error_id, message)]}, status)
+
+
+def _error(error_id: int, message: str) -> dict[str, Any]:
+    return {"errorId": error_id, "domain": "API_INVENTORY", "category": "REQUEST", "message": message}
+
+
+def _trading_answer(call: str, body: str, errors: list[tuple[str, str, list[str]]], *,
+                    partial: bool = False) -> Response:
+    """A Trading response: Timestamp, Ack, Errors, Version, Build, then the call's own elements."""
+    ack = "Success" if not errors else ("PartialFailure" if partial else "Failure")
+    rendered = "".join(
+        f"<Errors><ShortMessage>{escape(text[:50])}</ShortMessage><LongMessage>{escape(text)}</LongMessage>"
+        f"<ErrorCode>{code}</ErrorCode><SeverityCode>Error</SeverityCode>"
+        + "".join(f'<ErrorParameters ParamID="{n}"><Value>{escape(v)}</Value></ErrorParameters>'
+                  for n, v in enumerate(values))
+        + "<ErrorClassification>RequestError</ErrorClassification></Errors>" for code, text, values in errors)
+    xml = (f'<?xml version="1.0" encoding="UTF-8"?>\n<{call}Response xmlns="{TRADING_NS}">'
+           f"<Timestamp>{_now()}</Timestamp><Ack>{ack}</Ack>{rendered}<Version>1349</Version>"
+           f"<Build>E1349_CORE_API_STANDIN</Build>{body}</{call}Response>")
+    return Response(xml.encode(), 200, content_type="text/xml; charset=utf-8")
+
+
+def _local(tag: str) -> str:
+    return tag.rsplit("}", 1)[-1]
+
+
+def _all(element: Element, name: str) -> list[Element]:
+    return [child for child in element if _local(child.tag) == name]
+
+
+def _get(element: Element, name: str) -> str:
+    found = next(iter(_all(element, name)), None)
+    return (found.text or "").strip() if found is not None else ""
 
 
 def _now() -> str:

@@ -20,14 +20,16 @@ MAX_SKEW_S = 300
 
 class GenericStandIn(StandIn):
     name = "website"
-    limits = {"get_listings": (10.0, 20)}
+    limits = {"get_listings": (10.0, 20), "post_stock": (5.0, 10)}
+    stock_batch = 100
 
     def __init__(self, *, listings: list[DemoListing] | None = None, **kwargs: Any) -> None:
         self.listings = listings if listings is not None else demo_listings("WEBSITE", products=5, colours=3)
         super().__init__(**kwargs)
 
     def rules(self) -> list[Rule]:
-        return [Rule("/stocksync/v1/listings", endpoint="get_listings", methods=["GET"])]
+        return [Rule("/stocksync/v1/listings", endpoint="get_listings", methods=["GET"]),
+                Rule("/stocksync/v1/stock", endpoint="post_stock", methods=["POST"])]
 
     def _unsigned(self, request: Request) -> Response | None:
         timestamp = request.headers.get("X-Stocksync-Timestamp", "")
@@ -53,3 +55,27 @@ class GenericStandIn(StandIn):
                           "listing_id": i.listing_id} for i in chunk],
             "page": page, "per_page": per_page, "has_more": more,
         })
+
+    def post_stock(self, request: Request) -> Response:
+        """Our stock contract: at most 100 items, one result per item; unknown SKUs are refused per item."""
+        if refused := self._unsigned(request):
+            return refused
+        items = (request.get_json(silent=True) or {}).get("items")
+        if not isinstance(items, list) or not 1 <= len(items) <= self.stock_batch:
+            return json_response({"error": f"items must hold 1 to {self.stock_batch} entries"}, 400)
+        results = []
+        with self.lock:
+            by_sku = {listing.sku: listing for listing in self.listings}
+            for item in items:
+                listing = by_sku.get(str(item.get("sku")))
+                quantity = item.get("quantity")
+                if listing is None:
+                    results.append({"sku": item.get("sku"), "status": "error", "message": "unknown SKU"})
+                    continue
+                if not isinstance(quantity, int) or quantity < 0 or item.get("state") not in ("active", "disabled"):
+                    results.append({"sku": listing.sku, "status": "error", "message": "bad quantity or state"})
+                    continue
+                listing.quantity, listing.active = quantity, item["state"] == "active"
+                listing.backorders = bool(item.get("backorders"))
+                results.append({"sku": listing.sku, "status": "ok", "message": ""})
+        return json_response({"results": results})

@@ -1,6 +1,11 @@
 """Magento 2 REST stand-in: products search with searchCriteria (asking past the last page answers
 the last page again, as Magento does), MSI source items and legacy stock items, behind a bearer
-integration token."""
+integration token.
+
+Stock: POST source-items (all or nothing: an unknown SKU or source refuses the whole call, as
+Magento's validation does), PUT products/{sku} (status 1 enabled / 2 disabled), PUT
+products/{sku}/stockItems/{itemId} (qty, is_in_stock, back-orders). A listing's quantity is the
+sum over its sources (MSI) or its stock item's qty (legacy)."""
 
 from __future__ import annotations
 
@@ -18,16 +23,34 @@ ACCESS_TOKEN = "demo-magento-integration-token"  # noqa: S105 - the stand-in's o
 SOURCES = ("default", "overflow")
 
 
+# Adobe's generated schema gives void service methods no 200 response (only 400/401/default, whose
+# body is an error): Magento answers them 200 with `[]`. For those, the request is checked against
+# the document and the answer against that fact.
+VOID_OPERATIONS = {("POST", f"{REST}/inventory/source-items")}
+
+
+class MagentoContract(Contract):
+    def check(self, request: Request, status: int, headers: dict[str, str], body: bytes) -> list[str]:
+        if (request.method, request.path) not in VOID_OPERATIONS or status != 200:
+            return super().check(request, status, headers, body)
+        problems = [p for p in super().check(request, status, headers, body) if not p.startswith("response")]
+        return problems if body.strip() == b"[]" else [*problems, f"response 200 of a void method is {body[:50]!r}"]
+
+
 def magento_contract() -> RoutedContract:
-    return RoutedContract([(REST, Contract(spec("magento", "admin-schema-2.4.8.oas3.json")))])
+    return RoutedContract([(REST, MagentoContract(spec("magento", "admin-schema-2.4.8.oas3.json")))])
 
 
 class MagentoStandIn(StandIn):
     name = "magento"
-    limits = {"products": (20.0, 40), "source_items": (20.0, 40)}
+    limits = {"products": (20.0, 40), "source_items": (20.0, 40), "save_source_items": (20.0, 40),
+              "save_product": (20.0, 40), "save_stock_item": (20.0, 40)}
 
     def __init__(self, *, listings: list[DemoListing] | None = None, **kwargs: Any) -> None:
         self.listings = listings if listings is not None else demo_listings("WEB", products=5, colours=4)
+        # MSI quantity per source: two thirds in the first source, a third in the second
+        self.sources = {item.sku: {SOURCES[0]: item.quantity - item.quantity // 3, SOURCES[1]: item.quantity // 3}
+                        for item in self.listings}
         kwargs.setdefault("contract", magento_contract())
         super().__init__(**kwargs)
 
@@ -36,7 +59,13 @@ class MagentoStandIn(StandIn):
             Rule(f"{REST}/products", endpoint="products", methods=["GET"]),
             Rule(f"{REST}/inventory/source-items", endpoint="source_items", methods=["GET"]),
             Rule(f"{REST}/stockItems/<sku>", endpoint="stock_item", methods=["GET"]),
+            Rule(f"{REST}/inventory/source-items", endpoint="save_source_items", methods=["POST"]),
+            Rule(f"{REST}/products/<sku>", endpoint="save_product", methods=["PUT"]),
+            Rule(f"{REST}/products/<sku>/stockItems/<int:item_id>", endpoint="save_stock_item", methods=["PUT"]),
         ]
+
+    def listing(self, sku: str) -> DemoListing:
+        return next(item for item in self.listings if item.sku == sku)
 
     def fault_response(self, status: int) -> Response:
         return json_response({"message": "Too many requests" if status == 429 else "Internal Error"}, status,
@@ -60,7 +89,7 @@ class MagentoStandIn(StandIn):
         return json_response({
             "items": [{"id": n + 1, "sku": item.sku, "name": item.title, "price": item.price,
                        "status": 1 if item.active else 2, "visibility": 4, "type_id": "simple", "attribute_set_id": 4,
-                       "extension_attributes": {"stock_item": stock_item(n + 1, item.quantity)}}
+                       "extension_attributes": {"stock_item": stock_item(n + 1, item.quantity, item.backorders)}}
                       for n, item in chunk],
             "search_criteria": {"filter_groups": [], "page_size": size, "current_page": page},
             "total_count": len(items),
@@ -74,10 +103,8 @@ class MagentoStandIn(StandIn):
         with self.lock:
             for item in self.listings:
                 if item.sku in wanted:
-                    split = item.quantity // 3
-                    rows += [{"sku": item.sku, "source_code": SOURCES[0], "quantity": item.quantity - split,
-                              "status": 1},
-                             {"sku": item.sku, "source_code": SOURCES[1], "quantity": split, "status": 1}]
+                    rows += [{"sku": item.sku, "source_code": code, "quantity": quantity, "status": int(quantity > 0)}
+                             for code, quantity in self.sources.get(item.sku, {}).items()]
         size = int(request.args.get("searchCriteria[pageSize]", 20))
         last_page = max((len(rows) + size - 1) // size, 1)
         page = min(int(request.args.get("searchCriteria[currentPage]", 1)), last_page)
@@ -93,16 +120,75 @@ class MagentoStandIn(StandIn):
         if item is None:
             return json_response({"message": "The Product with the \"%1\" SKU doesn't exist.",
                                   "parameters": [sku]}, 404)
-        return json_response(stock_item(self.listings.index(item) + 1, item.quantity))
+        return json_response(stock_item(self.listings.index(item) + 1, item.quantity, item.backorders))
+
+    # --- stock -------------------------------------------------------------------------------
+
+    def save_source_items(self, request: Request) -> Response:
+        """InventoryApi SourceItemsSaveInterface: validated as a whole, saved as a whole."""
+        if refused := self._unauthorized(request):
+            return refused
+        rows = (request.get_json(silent=True) or {}).get("sourceItems")
+        if not isinstance(rows, list) or not rows:
+            return _invalid("Input data is invalid")
+        with self.lock:
+            for row in rows:
+                sku, code, quantity = row.get("sku"), row.get("source_code"), row.get("quantity")
+                if sku not in self.sources:
+                    return _invalid('The product that was requested doesn\'t exist. Verify the product and try '
+                                    'again.', [])
+                if code not in SOURCES:
+                    return _invalid("Source item validation failed: source %1 does not exist", [str(code)])
+                if not isinstance(quantity, int | float) or quantity < 0 or row.get("status") not in (0, 1):
+                    return _invalid("Source item validation failed: quantity or status is not valid")
+            for row in rows:
+                self.sources[row["sku"]][row["source_code"]] = int(row["quantity"])
+                self.listing(row["sku"]).quantity = sum(self.sources[row["sku"]].values())
+        return Response(b"[]", 200, content_type="application/json")
+
+    def save_product(self, request: Request, sku: str) -> Response:
+        if refused := self._unauthorized(request):
+            return refused
+        product = (request.get_json(silent=True) or {}).get("product") or {}
+        with self.lock:
+            item = next((i for i in self.listings if i.sku == sku), None)
+            if item is None:
+                return _invalid("The product that was requested doesn't exist. Verify the product and try again.",
+                                status=404)
+            if product.get("status") in (1, 2):
+                item.active = product["status"] == 1
+            n = self.listings.index(item) + 1
+        return json_response({"id": n, "sku": item.sku, "name": item.title, "price": item.price,
+                              "status": 1 if item.active else 2, "visibility": 4, "type_id": "simple",
+                              "attribute_set_id": 4})
+
+    def save_stock_item(self, request: Request, sku: str, item_id: int) -> Response:
+        if refused := self._unauthorized(request):
+            return refused
+        given = (request.get_json(silent=True) or {}).get("stockItem") or {}
+        with self.lock:
+            item = next((i for i in self.listings if i.sku == sku), None)
+            if item is None or self.listings.index(item) + 1 != item_id:
+                return _invalid("The stock item for Product is not found.", status=404)
+            item.quantity = int(given.get("qty", item.quantity))
+            item.backorders = int(given.get("backorders") or 0) > 0 and not given.get("use_config_backorders")
+            if sku in self.sources:  # the legacy qty is the default source's quantity in MSI
+                self.sources[sku] = {SOURCES[0]: item.quantity, SOURCES[1]: 0}
+        return json_response(item_id)
 
 
-def stock_item(product_id: int, quantity: int) -> dict[str, Any]:
+def _invalid(message: str, parameters: list[str] | None = None, status: int = 400) -> Response:
+    return json_response({"message": message, "parameters": parameters or []}, status)
+
+
+def stock_item(product_id: int, quantity: int, backorders: bool = False) -> dict[str, Any]:
     """A legacy CatalogInventory stock item with every field the schema requires."""
     return {
         "item_id": product_id, "product_id": product_id, "stock_id": 1, "qty": quantity,
         "is_in_stock": quantity > 0, "is_qty_decimal": False, "show_default_notification_message": False,
         "use_config_min_qty": True, "min_qty": 0, "use_config_min_sale_qty": 1, "min_sale_qty": 1,
-        "use_config_max_sale_qty": True, "max_sale_qty": 10000, "use_config_backorders": True, "backorders": 0,
+        "use_config_max_sale_qty": True, "max_sale_qty": 10000, "use_config_backorders": not backorders,
+        "backorders": 1 if backorders else 0,
         "use_config_notify_stock_qty": True, "notify_stock_qty": 1, "use_config_qty_increments": True,
         "qty_increments": 0, "use_config_enable_qty_inc": True, "enable_qty_increments": False,
         "use_config_manage_stock": True, "manage_stock": True, "low_stock_date": "", "is_decimal_divided": False,

@@ -1,5 +1,6 @@
 """Rakuten stand-in, following our own contract (docs/channels/rakuten.md): the listings report,
-paged by `page_token`, behind a bearer API key, 429 with Retry-After when called too fast."""
+paged by `page_token`, and the inventory endpoint (at most 100 updates, one result per update,
+200 or 207 when some failed), behind a bearer API key, 429 with Retry-After when called too fast."""
 
 from __future__ import annotations
 
@@ -14,18 +15,55 @@ from infrastructure.standins.demo_listings import DemoListing, demo_listings
 API_KEY = "demo-rakuten-key"
 SHOP_ID = "demo-shop"
 MAX_PAGE_SIZE = 500
+MAX_UPDATES = 100
 
 
 class RakutenStandIn(StandIn):
     name = "rakuten"
-    limits = {"get_listings": (5.0, 10)}
+    limits = {"get_listings": (5.0, 10), "post_inventory": (5.0, 10)}
 
     def __init__(self, *, listings: list[DemoListing] | None = None, **kwargs: Any) -> None:
         self.listings = listings if listings is not None else demo_listings("RAK", products=2, colours=5)
         super().__init__(**kwargs)
 
     def rules(self) -> list[Rule]:
-        return [Rule("/v1/shops/<shop_id>/listings", endpoint="get_listings", methods=["GET"])]
+        return [Rule("/v1/shops/<shop_id>/listings", endpoint="get_listings", methods=["GET"]),
+                Rule("/v1/shops/<shop_id>/inventory", endpoint="post_inventory", methods=["POST"])]
+
+    def listing(self, sku: str) -> DemoListing:
+        return next(item for item in self.listings if item.sku == sku)
+
+    def _refused(self, request: Request, shop_id: str) -> Response | None:
+        if request.headers.get("Authorization") != f"Bearer {API_KEY}":
+            return json_response({"error": {"code": "unauthorized", "message": "Unknown API key"}}, 401)
+        if shop_id != SHOP_ID:
+            return json_response({"error": {"code": "not_found", "message": f"No shop {shop_id}"}}, 404)
+        return None
+
+    def post_inventory(self, request: Request, shop_id: str) -> Response:
+        if refused := self._refused(request, shop_id):
+            return refused
+        updates = (request.get_json(silent=True) or {}).get("updates")
+        if not isinstance(updates, list) or not 1 <= len(updates) <= MAX_UPDATES:
+            return json_response({"error": {"code": "invalid_request",
+                                            "message": f"updates must hold 1 to {MAX_UPDATES} entries"}}, 400)
+        results = []
+        with self.lock:
+            by_sku = {item.sku: item for item in self.listings}
+            for update in updates:
+                item = by_sku.get(str(update.get("sku")))
+                quantity, status = update.get("quantity"), update.get("status")
+                if item is None:
+                    results.append({"sku": update.get("sku"), "status": "error", "message": "unknown SKU"})
+                elif not isinstance(quantity, int) or quantity < 0 or status not in ("active", "disabled") or (
+                        quantity == 0 and status == "active"):
+                    results.append({"sku": item.sku, "status": "error",
+                                    "message": "quantity must be >= 0, status active or disabled (0 is disabled)"})
+                else:
+                    item.quantity, item.active = quantity, status == "active"
+                    results.append({"sku": item.sku, "status": "ok", "message": ""})
+        failed = any(r["status"] != "ok" for r in results)
+        return json_response({"results": results}, 207 if failed else 200)
 
     def fault_response(self, status: int) -> Response:
         code = "rate_limited" if status == 429 else "internal_error"
@@ -33,10 +71,8 @@ class RakutenStandIn(StandIn):
                              {"Retry-After": "1"} if status == 429 else None)
 
     def get_listings(self, request: Request, shop_id: str) -> Response:
-        if request.headers.get("Authorization") != f"Bearer {API_KEY}":
-            return json_response({"error": {"code": "unauthorized", "message": "Unknown API key"}}, 401)
-        if shop_id != SHOP_ID:
-            return json_response({"error": {"code": "not_found", "message": f"No shop {shop_id}"}}, 404)
+        if refused := self._refused(request, shop_id):
+            return refused
         size = min(int(request.args.get("page_size", 100)), MAX_PAGE_SIZE)
         start = int(request.args.get("page_token") or 0)
         with self.lock:

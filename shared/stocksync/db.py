@@ -33,6 +33,7 @@ from pynamodb.attributes import (
     NumberSetAttribute,
     TTLAttribute,
     UnicodeAttribute,
+    UnicodeSetAttribute,
     UTCDateTimeAttribute,
     VersionAttribute,
 )
@@ -548,6 +549,55 @@ class PimProfileRecord(Record, discriminator="pim_profile"):
         if name_key:
             keys |= {"GSI1PK": PIM_PROFILES_PARTITION, "GSI1SK": f"NAME#{name_key}#{profile_id}"}
         return keys
+
+
+# --- stock sync ------------------------------------------------------------------------------
+
+
+class SyncLogRecord(Record, discriminator="sync_log"):
+    """One submission of a listing's quantity to its channel (kept RETENTION; readers filter by time,
+    never trusting TTL to have removed old ones)."""
+
+    channel_id = UnicodeAttribute()
+    sku = UnicodeAttribute()
+    quantity = NumberAttribute()
+    status = UnicodeAttribute()  # ok | pending | error | retrying
+    message = UnicodeAttribute(default="")
+    reason = UnicodeAttribute(default="")
+    at = UTCDateTimeAttribute(default=now)
+
+    @staticmethod
+    def keys(channel_id: str, sku_key: str, at: datetime, entry_id: str) -> dict[str, str]:
+        return {"PK": sync_log_pk(channel_id, sku_key), "SK": f"{at.isoformat()}#{entry_id}"}
+
+
+def sync_log_pk(channel_id: str, sku_key: str) -> str:
+    return f"SYNCLOG#{channel_id}#{sku_key}"
+
+
+class RateBucketRecord(Record, discriminator="rate_bucket"):
+    """A token bucket of one channel account's operation, shared by every concurrent function."""
+
+    tokens = NumberAttribute()
+    refilled_at = NumberAttribute()  # epoch seconds
+
+    @staticmethod
+    def keys(account: str, operation: str) -> dict[str, str]:
+        return {"PK": f"RATE#{account}", "SK": f"OP#{operation}"}
+
+
+class StockSyncStateRecord(Record, discriminator="stock_sync_state"):
+    """A channel's stock sync: the last force update (15-minute guard) and the last scheduled run."""
+
+    channel_id = UnicodeAttribute()
+    last_force_at = UTCDateTimeAttribute(null=True)
+    last_force_job_id = UnicodeAttribute(null=True)
+    last_run_at = UTCDateTimeAttribute(null=True)
+    pending_feeds = UnicodeSetAttribute(default=set)  # Amazon feeds whose processing report is awaited
+
+    @staticmethod
+    def keys(channel_id: str) -> dict[str, str]:
+        return {"PK": channel_pk(channel_id), "SK": "STOCK_SYNC"}
 
 
 # --- paging ----------------------------------------------------------------------------------

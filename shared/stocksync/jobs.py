@@ -28,6 +28,7 @@ JOB_HANDLERS: dict[str, str] = {
     "pim_run": "stocksync.pim.runs:run_pim_job",
     "mapping_create_all": "stocksync.mapping.bulk:run_create_all_job",
     "mapping_import": "stocksync.mapping.bulk:run_mapping_import_job",
+    "stock_force_update": "stocksync.stock_sync.operations:run_force_update_job",
 }
 
 

@@ -105,6 +105,11 @@ class StockBook:
         every_location = [location.location_id for location in self.locations.list()]
         return view, channels, available(item_id, nodes, every_location)
 
+    def stock_nodes(self, item_id: str) -> dict[str, StockNode] | None:
+        """The item's stock tree (its components' too, for a kit), or None when the item is gone."""
+        view = self.inventory.find(item_id)
+        return None if view is None else self._stock_tree(view)
+
     # --- internals -------------------------------------------------------------------------
 
     def _change(self, item_id: str, location_id: str, *, kind: str, reason: str, new_level: Callable[[int], int],

@@ -141,3 +141,31 @@ def test_given_a_load_and_current_listings_when_diffed_then_only_differences_are
     changes = [(c.kind, (c.row or c.current)[0]) for c in diff(rows, current)]
     assert changes == [("same", "a"), ("update", "b"), ("remove", "c"), ("create", "d")]
     assert [change.drift for change in diff(rows, current)] == [False, True, False, False]
+
+
+def test_given_runs_with_interleaved_and_duplicate_keys_when_merged_then_the_order_is_a_full_sort():
+    import random
+
+    rng = random.Random(7)
+    rows = [(f"k{rng.randrange(3_000):05d}", 0, row) for row in range(1, 9_001)]  # many repeated keys
+    store = MemoryRunStore()
+    runs = write_runs(iter(rows), store, "r-", run_rows=700)
+    assert list(merged(runs, store)) == sorted(rows)
+    assert list(merged(runs, store, "k00500", "k02000")) == sorted(r for r in rows if "k00500" <= r[0] < "k02000")
+
+
+def test_given_a_row_when_written_as_a_new_listing_then_the_item_is_what_pynamodb_would_write():
+    from stocksync import db
+    from stocksync.catalogue.loader import _listing_items
+    from stocksync.db import ListingRecord
+
+    at = db.now()
+    item = _listing_items("c1", "load-1", at)
+    for row in [("sku-1", 0, 1, "SKU-1", "T", 1.5, 3, None, "123", None, False, "L1", None, "active"),
+                ("sku-2", 0, 2, "SKU-2", "", None, None, "EUR", None, "B0", True, None, "trading", "ended"),
+                ("sku-3", 0, 3, "SKU-3", "x", 12.0, 0, None, None, None, False, None, None, "active")]:
+        model = ListingRecord(**ListingRecord.keys("c1", row[0]), channel_id="c1", sku=row[3], sku_key=row[0],
+                              title=row[4], price=row[5], quantity=row[6], currency=row[7], barcode=row[8],
+                              asin=row[9], fba=row[10], channel_listing_id=row[11], listing_kind=row[12],
+                              state=row[13], last_load_id="load-1", first_seen_at=at, updated_at=at)
+        assert item(row) == model.serialize()

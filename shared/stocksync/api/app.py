@@ -7,7 +7,18 @@ from typing import Any
 from aws_lambda_powertools.event_handler import APIGatewayRestResolver
 from aws_lambda_powertools.event_handler.openapi.models import APIKey, APIKeyIn
 
-from stocksync.api import catalogue, catalogue_requests, channels, errors, items, jobs, locations, mapping, pim
+from stocksync.api import (
+    catalogue,
+    catalogue_requests,
+    channels,
+    errors,
+    items,
+    jobs,
+    locations,
+    mapping,
+    pim,
+    stock_sync,
+)
 
 OPENAPI: dict[str, Any] = {
     "title": "stocksync API",
@@ -34,7 +45,7 @@ class StockSyncResolver(APIGatewayRestResolver):
 
 def build_app(max_body_bytes: int = 1_000_000) -> StockSyncResolver:
     app = StockSyncResolver(max_body_bytes)
-    for module in (items, locations, channels, jobs, catalogue_requests, catalogue, pim, mapping):
+    for module in (items, locations, channels, jobs, catalogue_requests, catalogue, pim, mapping, stock_sync):
         app.include_router(module.router)
     errors.register(app)
     app.enable_swagger(path="/swagger", **OPENAPI)

@@ -33,25 +33,33 @@ def catalogue_fields(row: Row) -> tuple[Any, ...]:
 
 
 def diff(rows: Iterable[Row], current: Iterable[Current]) -> Iterator[Change]:
-    """Changes that make `current` equal to the load `rows` (both sorted by key, keys unique in rows)."""
+    """Changes that make `current` equal to the load `rows` (both sorted by key, keys unique in rows).
+
+    Called once per row of every load, so it stays lean: stored listings are unpacked as tuples and
+    changes built with tuple.__new__ (a NamedTuple's own __new__ is a Python-level call).
+    """
     stored = iter(current)
     have = next(stored, None)
     for row in rows:
         key = row[KEY]
-        while have is not None and have.key < key:
-            if not have.removed:
-                yield Change(REMOVE, None, have, False)
+        while have is not None and have[0] < key:
+            if not have[2]:  # removed already
+                yield _new(Change, (REMOVE, None, have, False))
             have = next(stored, None)
-        if have is None or have.key != key:
-            yield Change(CREATE, row, None, False)
+        if have is None or have[0] != key:
+            yield _new(Change, (CREATE, row, None, False))
             continue
-        drift = (have.linked_item_id is not None and not have.ignore_sync and not row[FBA]
-                 and row[QUANTITY] is not None and have.submitted_quantity is not None
-                 and row[QUANTITY] != have.submitted_quantity)
-        same = not have.removed and have.fields == row[SKU : STATE + 1]
-        yield Change(SAME if same else UPDATE, row, have, drift)
+        _, fields, removed, linked_item_id, submitted, ignore_sync = have
+        quantity = row[QUANTITY]
+        drift = (linked_item_id is not None and submitted is not None and not ignore_sync and not row[FBA]
+                 and quantity is not None and quantity != submitted)
+        same = fields == row[SKU : STATE + 1] and not removed
+        yield _new(Change, (SAME if same else UPDATE, row, have, drift))
         have = next(stored, None)
     while have is not None:
-        if not have.removed:
-            yield Change(REMOVE, None, have, False)
+        if not have[2]:
+            yield _new(Change, (REMOVE, None, have, False))
         have = next(stored, None)
+
+
+_new = tuple.__new__

@@ -24,6 +24,7 @@ from __future__ import annotations
 import hashlib
 import io
 import json
+import time
 from collections.abc import Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -68,6 +69,7 @@ CATALOGUE_PREFIX = "catalogues/"
 LOADED_EVENT, FAILED_EVENT = "CATALOGUE_LOADED", "CATALOGUE_LOAD_FAILED"
 MAX_STORED_ERRORS = 1000
 _UPDATE_THREADS = 8
+_BATCH_WRITE_ITEMS = 25  # BatchWriteItem's limit
 
 
 @dataclass(frozen=True)
@@ -515,20 +517,59 @@ def _plain(value: Any) -> Any:
 # -- reading and writing listings ---------------------------------------------------------------
 
 
+# What the diff reads of a stored listing: the catalogue fields in the order of row[SKU:], then the rest.
+_CATALOGUE_ATTRIBUTES = ("sku", "title", "price", "quantity", "currency", "barcode", "asin", "fba",
+                         "channel_listing_id", "listing_kind", "state")
+_DIFF_ATTRIBUTES = ("SK", *_CATALOGUE_ATTRIBUTES, "removed", "linked_item_id", "submitted_quantity", "ignore_sync")
+
+
 def stored_listings(channel_id: str, low: str | None, high: str | None) -> Iterator[Current]:
-    """The channel's listings with low <= SKU key < high, in key order, as the diff sees them."""
+    """The channel's listings with low <= SKU key < high, in key order, as the diff sees them.
+
+    Read with the low-level client, projected to the attributes the diff needs (1 MB pages hold
+    more of them) and turned straight into `Current` tuples: no model object per listing. Values
+    are converted as pynamodb would (numbers through json), so a reload compares equal.
+    """
+    from stocksync.aws import client
+
+    names = {f"#a{i}": name for i, name in enumerate(_DIFF_ATTRIBUTES)}
     upper = db.listing_sk(high) if high is not None else db.LISTING_PREFIX[:-1] + "$"
-    for record in ListingRecord.query(db.channel_pk(channel_id),
-                                      ListingRecord.SK.between(db.listing_sk(low or ""), upper)):
-        if high is not None and record.sku_key >= high:
+    arguments: dict[str, Any] = {
+        "TableName": ListingRecord.Meta.table_name,
+        "KeyConditionExpression": "PK = :pk AND SK BETWEEN :low AND :high",
+        "ProjectionExpression": ", ".join(names), "ExpressionAttributeNames": names,
+        "ExpressionAttributeValues": {":pk": {"S": db.channel_pk(channel_id)},
+                                      ":low": {"S": db.listing_sk(low or "")}, ":high": {"S": upper}},
+    }
+    prefix = len(db.LISTING_PREFIX)
+    dynamodb = client("dynamodb")
+    while True:
+        page = dynamodb.query(**arguments)
+        for item in page.get("Items", []):
+            key = item["SK"]["S"][prefix:]
+            if high is not None and key >= high:
+                return
+            fields = tuple(_plain_value(item.get(name)) for name in _CATALOGUE_ATTRIBUTES)
+            yield Current(key=key, fields=(*fields[:3], _int(fields[3]), *fields[4:7], bool(fields[7]),
+                                           *fields[8:]),
+                          removed=bool(_plain_value(item.get("removed"))),
+                          linked_item_id=_plain_value(item.get("linked_item_id")),
+                          submitted_quantity=_int(_plain_value(item.get("submitted_quantity"))),
+                          ignore_sync=bool(_plain_value(item.get("ignore_sync"))))
+        if "LastEvaluatedKey" not in page:
             return
-        yield Current(
-            key=record.sku_key,
-            fields=(record.sku, record.title, record.price, _int(record.quantity), record.currency, record.barcode,
-                    record.asin, bool(record.fba), record.channel_listing_id, record.listing_kind, record.state),
-            removed=bool(record.removed), linked_item_id=record.linked_item_id,
-            submitted_quantity=_int(record.submitted_quantity), ignore_sync=bool(record.ignore_sync),
-        )
+        arguments["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+
+
+def _plain_value(value: dict[str, Any] | None) -> Any:
+    """A DynamoDB attribute value (S, N, BOOL or NULL) as pynamodb reads it; None when absent."""
+    if value is None or "NULL" in value:
+        return None
+    if "S" in value:
+        return value["S"]
+    if "N" in value:
+        return json.loads(value["N"])
+    return value["BOOL"]
 
 
 def _int(value: Any) -> int | None:
@@ -552,13 +593,19 @@ def _set_or_remove(attribute: Any, value: Any) -> Any:
 
 def apply_changes(channel_id: str, load_id: str, rows: Iterator[Row], current: Iterator[Current],
                   stock_queue: StockChangePublisher) -> dict[str, int]:
-    """Write the differences between a slice of the load and the stored listings; count them."""
+    """Write the differences between a slice of the load and the stored listings; count them.
+
+    New listings go out as BatchWriteItem requests of 25 and changed or removed ones as conditional
+    updates of 200, each on a pool of threads while the diff walks on.
+    """
     counts = dict.fromkeys(("created", "updated", "removed", "unchanged", "written", "drift", "active", "linked",
                             "fba"), 0)
     at = db.now()
     drifted: set[str] = set()
+    new_listing = _listing_items(channel_id, load_id, at)
+    creates: list[dict[str, Any]] = []
     updates: list[tuple[ListingRecord, list[Any]]] = []
-    with ThreadPoolExecutor(_UPDATE_THREADS) as pool, ListingRecord.batch_write() as batch:
+    with ThreadPoolExecutor(_UPDATE_THREADS) as pool:
         pending: list[Any] = []
         for change in diff(rows, current):
             if change.kind != REMOVE:
@@ -570,7 +617,7 @@ def apply_changes(channel_id: str, load_id: str, rows: Iterator[Row], current: I
                 counts["unchanged"] += 1
             elif change.kind == CREATE:
                 counts["created"] += 1
-                batch.save(_new_listing(channel_id, load_id, change.row, at))
+                creates.append(new_listing(change.row))
             else:
                 counts["updated" if change.kind == UPDATE else "removed"] += 1
                 record = ListingRecord(**ListingRecord.keys(channel_id, change.current.key))
@@ -582,11 +629,14 @@ def apply_changes(channel_id: str, load_id: str, rows: Iterator[Row], current: I
                 updates.append((record, actions))
             if change.drift and change.current is not None and change.current.linked_item_id:
                 drifted.add(change.current.linked_item_id)
-            if len(updates) >= 200:
+            if len(creates) == _BATCH_WRITE_ITEMS:
+                pending.append(pool.submit(_put_all, creates))
+                creates = []
+            if len(updates) == 200:
                 pending.append(pool.submit(_update_all, updates))
                 updates = []
-        if updates:
-            pending.append(pool.submit(_update_all, updates))
+        pending += [pool.submit(_put_all, creates)] if creates else []
+        pending += [pool.submit(_update_all, updates)] if updates else []
         for future in pending:
             future.result()
     counts["written"] = counts["created"] + counts["updated"] + counts["removed"]
@@ -603,13 +653,49 @@ def _update_all(updates: list[tuple[ListingRecord, list[Any]]]) -> None:
         record.update(actions=actions, condition=ListingRecord.PK.exists())
 
 
-def _new_listing(channel_id: str, load_id: str, row: Row, at: Any) -> ListingRecord:
-    return ListingRecord(
-        **ListingRecord.keys(channel_id, row[0]), channel_id=channel_id, sku=row[SKU], sku_key=row[0],
-        title=row[TITLE], price=row[PRICE], quantity=row[QUANTITY], currency=row[CURRENCY], barcode=row[BARCODE],
-        asin=row[ASIN], fba=row[FBA], channel_listing_id=row[LISTING_ID], listing_kind=row[KIND], state=row[STATE],
-        last_load_id=load_id, first_seen_at=at, updated_at=at,
-    )
+def _listing_items(channel_id: str, load_id: str, at: Any) -> Any:
+    """A function from a row to its new listing as a DynamoDB item, exactly as pynamodb would write it.
+
+    What every new listing of the load shares is serialised once by the model; each row adds only
+    its own attributes (None ones left out, as pynamodb does), through the model's attributes.
+    """
+    base = ListingRecord(**ListingRecord.keys(channel_id, ""), channel_id=channel_id, sku="", sku_key="",
+                         last_load_id=load_id, first_seen_at=at, updated_at=at).serialize()
+    for name in ("SK", "sku", "sku_key", "title"):
+        base.pop(name, None)
+    listing = ListingRecord
+    optional = ((PRICE, "price", listing.price), (QUANTITY, "quantity", listing.quantity),
+                (CURRENCY, "currency", listing.currency), (BARCODE, "barcode", listing.barcode),
+                (ASIN, "asin", listing.asin), (LISTING_ID, "channel_listing_id", listing.channel_listing_id),
+                (KIND, "listing_kind", listing.listing_kind))
+    number_attributes = {"price", "quantity"}
+
+    def item(row: Row) -> dict[str, Any]:
+        attributes = dict(base)
+        attributes.update(SK={"S": db.listing_sk(row[0])}, sku={"S": row[SKU]}, sku_key={"S": row[0]},
+                          title={"S": row[TITLE]}, fba={"BOOL": row[FBA]}, state={"S": row[STATE]})
+        for index, name, attribute in optional:
+            value = row[index]
+            if value is not None:
+                attributes[name] = {"N" if name in number_attributes else "S": attribute.serialize(value)}
+        return attributes
+
+    return item
+
+
+def _put_all(items: list[dict[str, Any]]) -> None:
+    """One BatchWriteItem of up to 25 new listings, retrying what DynamoDB leaves unprocessed."""
+    from stocksync.aws import client
+
+    table = ListingRecord.Meta.table_name
+    requests = [{"PutRequest": {"Item": item}} for item in items]
+    for attempt in range(10):
+        answer = client("dynamodb").batch_write_item(RequestItems={table: requests})
+        requests = answer.get("UnprocessedItems", {}).get(table, [])
+        if not requests:
+            return
+        time.sleep(min(0.05 * 2**attempt, 2.0))
+    raise RuntimeError(f"DynamoDB left {len(requests)} new listings unprocessed after 10 attempts")
 
 
 # -- AWS implementations ------------------------------------------------------------------------

@@ -16,6 +16,7 @@ import csv
 import gzip
 import io
 import math
+import operator
 import zlib
 from collections.abc import Iterator
 from dataclasses import asdict, dataclass, field
@@ -255,36 +256,30 @@ def parse_rows(body: BinaryIO, plan: ParsePlan, report: RangeReport, *, range_in
     reader = csv.reader(text_stream(body, plan), delimiter=plan.delimiter, strict=True,
                         quoting=csv.QUOTE_MINIMAL if plan.quoting else csv.QUOTE_NONE)
     convert = _row_converter(plan, range_index, report)
-    row_number = 0
-    while True:
+    row_number = 0  # records read so far, bad ones included
+    try:
+        for row_number, cells in enumerate(reader, 1):  # row_number is read back after the loop
+            if len(cells) < 2 and not (cells and cells[0].strip()):
+                continue  # a blank line
+            row = convert(cells, row_number)
+            if row is not None:
+                report.rows += 1
+                yield row
+    except UnicodeDecodeError as exc:
+        # Text is decoded in blocks of about 8 KB, so the bad byte is in this row or a few after it.
+        _fatal(report, row_number + 1, "", f"not valid {plan.encoding} text at or shortly after this row "
+               f"({exc.reason}); save the file as UTF-8 or declare its charset")
+    except csv.Error as exc:
+        reason = str(exc)
+        if "field larger than field limit" in reason:
+            reason = f"a cell is longer than {MAX_FIELD_CHARS} characters"
+        elif "unexpected end of data" in reason:
+            reason = "the file ends inside a quoted cell (cut short or an unclosed quote)"
+        _fatal(report, row_number + 1, "", reason)
+    except (EOFError, OSError, zlib.error) as exc:
+        _fatal(report, row_number + 1, "", f"the compressed file is damaged or cut short ({exc})")
+    finally:
         report.records = row_number
-        try:
-            cells = next(reader)
-        except StopIteration:
-            return
-        except UnicodeDecodeError as exc:
-            # Text is decoded in blocks of about 8 KB, so the bad byte is in this row or a few after it.
-            _fatal(report, row_number + 1, "", f"not valid {plan.encoding} text at or shortly after this row "
-                   f"({exc.reason}); save the file as UTF-8 or declare its charset")
-            return
-        except csv.Error as exc:
-            reason = str(exc)
-            if "field larger than field limit" in reason:
-                reason = f"a cell is longer than {MAX_FIELD_CHARS} characters"
-            elif "unexpected end of data" in reason:
-                reason = "the file ends inside a quoted cell (cut short or an unclosed quote)"
-            _fatal(report, row_number + 1, "", reason)
-            return
-        except (EOFError, OSError, zlib.error) as exc:
-            _fatal(report, row_number + 1, "", f"the compressed file is damaged or cut short ({exc})")
-            return
-        row_number += 1
-        if not cells or (len(cells) == 1 and not cells[0].strip()):
-            continue
-        row = convert(cells, row_number)
-        if row is not None:
-            report.rows += 1
-            yield row
 
 
 def _fatal(report: RangeReport, row: int, field: str, reason: str) -> None:
@@ -299,100 +294,119 @@ def _number_text(value: str) -> str:
     return text
 
 
+def _price(text: str) -> float:
+    """A non-negative finite price from a stripped cell ("12.50", "12,50"); ValueError otherwise."""
+    try:
+        price = float(text)
+    except ValueError:
+        price = float(_number_text(text))  # only now worth the rewrite
+    if not 0.0 <= price < math.inf:  # also refuses nan
+        raise ValueError(text)
+    return price
+
+
+def _quantity(text: str) -> int:
+    """A whole number >= 0 from a stripped cell ("3", "3.0", "3,0"); ValueError otherwise."""
+    if text.isdecimal():
+        return int(text)
+    number = float(_number_text(text))
+    if not number.is_integer() or number < 0:
+        raise ValueError(text)
+    return int(number)
+
+
+_FIELD_ORDER = ("sku", "title", "price", "quantity", "currency", "barcode", "asin", "fba", "listing_id",
+                "listing_kind", "state", "fulfillment_channel", "product_id", "product_id_type")
+
+
 def _row_converter(plan: ParsePlan, range_index: int, report: RangeReport):  # noqa: PLR0915
+    """A function from one record's cells to a Row (or None, its errors added to `report`).
+
+    It runs once per row of every file, so it is kept lean: the record is cut or padded to the
+    header's width plus one empty cell, every column the layout lacks points at that empty cell,
+    and one C-level itemgetter takes every field at once.
+    """
     columns = plan.columns
-    i_sku, i_title, i_price, i_qty = (columns.get(name, -1) for name in ("sku", "title", "price", "quantity"))
-    i_cur, i_bar, i_asin, i_fba = (columns.get(name, -1) for name in ("currency", "barcode", "asin", "fba"))
-    i_lid, i_kind, i_state = (columns.get(name, -1) for name in ("listing_id", "listing_kind", "state"))
-    i_ful, i_pid, i_ptype = (columns.get(name, -1) for name in ("fulfillment_channel", "product_id",
-                                                                 "product_id_type"))
+    width = len(plan.header)
+    take = operator.itemgetter(*(columns.get(name, width) for name in _FIELD_ORDER))
+    padding = [""] * (width + 1)
+    i_sku = columns["sku"]
+    has_fulfilment, has_fba = "fulfillment_channel" in columns, "fba" in columns
+    has_product_id = "product_id" in columns and "product_id_type" in columns
     strict_state = plan.source == Source.STOCKSYNC_LISTINGS
+    states = {word: word for word in STATES} if strict_state else dict(_STATE_WORDS)  # grows: cell -> state
     add = report.add
 
-    def cell(cells: list[str], index: int) -> str:
-        return cells[index].strip() if 0 <= index < len(cells) else ""
-
     def convert(cells: list[str], row: int) -> Row | None:  # noqa: PLR0912, PLR0915
-        if len(cells) <= i_sku:  # short rows are fine (spreadsheets drop empty trailing cells) up to the SKU
-            add(RowError(row, "", f"the row has {len(cells)} columns; the header has {len(plan.header)}"))
+        count = len(cells)
+        if count <= i_sku:  # short rows are fine (spreadsheets drop empty trailing cells) up to the SKU
+            add(RowError(row, "", f"the row has {count} columns; the header has {width}"))
             return None
-        sku = cells[i_sku].strip() if i_sku < len(cells) else ""
+        if count == width:
+            cells.append("")
+        else:
+            cells = cells[:width] + padding[min(count, width):]
+        (sku, title, price_text, quantity_text, currency, barcode, asin, fba_text, listing_id, kind, state_text,
+         channel, product_id, product_id_type) = take(cells)
+        sku = sku.strip()
         if not sku:
             add(RowError(row, "sku", "the SKU is empty"))
             return None
         ok = True
-        text = cells[i_price] if i_price < len(cells) else ""
-        price: float | None = None
-        if text.strip():
+        price = None
+        text = price_text.strip()
+        if text:
             try:
-                price = float(_number_text(text))
+                price = _price(text)
             except ValueError:
-                price = None
-            if price is None or not math.isfinite(price) or price < 0:
-                add(RowError(row, "price", "the price is not a non-negative number", text[:100]))
+                add(RowError(row, "price", "the price is not a non-negative number", price_text[:100]))
                 ok = False
         fba = False
-        if i_ful >= 0:
-            channel = cell(cells, i_ful)
-            fba = bool(channel) and channel.upper() != "DEFAULT"
-        elif i_fba >= 0:
-            flag = cell(cells, i_fba).casefold()
+        if has_fulfilment:
+            if channel != "DEFAULT":
+                channel = channel.strip()
+                fba = bool(channel) and channel.upper() != "DEFAULT"
+        elif has_fba:
+            flag = fba_text.strip().casefold()
             if flag in _TRUE:
                 fba = True
             elif flag not in _FALSE:
                 add(RowError(row, "fba", "FBA must be true/false, yes/no or 1/0", flag[:100]))
                 ok = False
-        text = cells[i_qty] if i_qty < len(cells) else ""
-        quantity: int | None = None
-        if fba:
-            quantity = None  # fulfilled by Amazon: the channel holds the stock, we never sync it
-        elif text.strip():
-            stripped = text.strip()
-            if stripped.isdigit():
-                quantity = int(stripped)
-            else:
+        quantity = None  # FBA: the channel holds the stock, we never sync it
+        if not fba:
+            if quantity_text.isdecimal():  # the usual case, and already clean
+                quantity = int(quantity_text)
+            elif text := quantity_text.strip():
                 try:
-                    number = float(_number_text(stripped))
-                    quantity = int(number) if number.is_integer() and number >= 0 else None
+                    quantity = _quantity(text)
                 except ValueError:
-                    quantity = None
-                if quantity is None:
-                    add(RowError(row, "quantity", "the quantity is not a whole number of 0 or more", text[:100]))
+                    add(RowError(row, "quantity", "the quantity is not a whole number of 0 or more",
+                                 quantity_text[:100]))
                     ok = False
-        elif not strict_state:
-            add(RowError(row, "quantity", "the quantity is empty"))
-            ok = False
-        state = "active"
-        if i_state >= 0:
-            word = cell(cells, i_state).casefold()
-            if strict_state:
-                state = word or "active"
-                if state not in STATES:
+            elif not strict_state:
+                add(RowError(row, "quantity", "the quantity is empty"))
+                ok = False
+        state = states.get(state_text)
+        if state is None:
+            word = state_text.strip().casefold()
+            state = states.get(word or "active")
+            if state is None:
+                if strict_state:
                     add(RowError(row, "state", f"state must be one of {', '.join(sorted(STATES))}", word[:100]))
-                    ok = False
-            else:
-                mapped = _STATE_WORDS.get(word)
-                if mapped is None:
-                    add(RowError(row, "state", "unknown listing status", word[:100]))
-                    ok = False
                 else:
-                    state = mapped
+                    add(RowError(row, "state", "unknown listing status", word[:100]))
+                ok = False
+            else:
+                states[state_text] = state  # e.g. "Active": the next rows spelling it so skip the casefold
         if not ok:
             return None
-        barcode = cell(cells, i_bar) if i_bar >= 0 else ""
-        if not barcode and i_pid >= 0 and cell(cells, i_ptype).casefold() in _BARCODE_ID_TYPES:
-            barcode = cell(cells, i_pid)
-        return (
-            normalize_sku(sku), range_index, row, sku,
-            cells[i_title].strip() if 0 <= i_title < len(cells) else "",
-            price, quantity,
-            (cell(cells, i_cur) or None) if i_cur >= 0 else None,
-            barcode or None,
-            (cell(cells, i_asin) or None) if i_asin >= 0 else None,
-            fba,
-            (cell(cells, i_lid) or None) if i_lid >= 0 else None,
-            (cell(cells, i_kind) or None) if i_kind >= 0 else None,
-            state,
-        )
+        barcode = barcode.strip()
+        if not barcode and has_product_id and (product_id_type in _BARCODE_ID_TYPES
+                                               or product_id_type.strip().casefold() in _BARCODE_ID_TYPES):
+            barcode = product_id.strip()
+        return (normalize_sku(sku), range_index, row, sku, title.strip(), price, quantity,
+                currency.strip() or None, barcode or None, asin.strip() or None, fba, listing_id.strip() or None,
+                kind.strip() or None, state)
 
     return convert

@@ -8,8 +8,9 @@ booleans and None come out, so a staged object can never run code.
 
 from __future__ import annotations
 
-import heapq
+import bisect
 import io
+import itertools
 import pickle
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
@@ -18,8 +19,8 @@ from typing import Any, BinaryIO, Protocol
 
 from stocksync.catalogue.reader import KEY, Row
 
-RUN_ROWS = 100_000  # rows sorted in memory before a run is written (about 50 MB of tuples)
-FRAME_ROWS = 2_000
+RUN_ROWS = 50_000  # rows sorted in memory before a run is written (about 30 MB of tuples)
+FRAME_ROWS = 2_000  # rows per pickled frame: a merge holds about one frame per run
 
 
 class RunStore(Protocol):
@@ -70,13 +71,20 @@ def _write_run(rows: list[Row], store: RunStore, name: str) -> Run:
     for start in range(0, len(rows), FRAME_ROWS):
         frame = rows[start : start + FRAME_ROWS]
         index.append((frame[0][KEY], out.tell()))
-        pickle.dump(frame, out, protocol=pickle.HIGHEST_PROTOCOL)
+        pickler = pickle.Pickler(out, protocol=pickle.HIGHEST_PROTOCOL)
+        pickler.fast = True  # no memo: rows are plain, never self-referencing data; twice as fast
+        pickler.dump(frame)
     store.write(name, out.getvalue())
     return Run(name=name, rows=len(rows), index=index)
 
 
 def read_run(run: Run, store: RunStore, low: str | None = None, high: str | None = None) -> Iterator[Row]:
     """The run's rows with low <= key < high (None = unbounded), reading from the right frame on."""
+    return itertools.chain.from_iterable(_frames(run, store, low, high))
+
+
+def _frames(run: Run, store: RunStore, low: str | None, high: str | None) -> Iterator[list[Row]]:
+    """The run's frames, cut to low <= key < high, empty ones skipped."""
     offset = 0
     if low is not None:
         for first_key, frame_offset in run.index:
@@ -85,31 +93,59 @@ def read_run(run: Run, store: RunStore, low: str | None = None, high: str | None
             offset = frame_offset
     stream = store.open(run.name, offset)
     try:
-        unpickler = _DataOnly(stream)
         remaining = run.rows
         while remaining > 0:
             try:
-                frame = unpickler.load()
+                # One unpickler per frame: an unpickler's memo keeps every object it ever loaded.
+                frame = _DataOnly(stream).load()
             except EOFError:
                 return
             remaining -= len(frame)
-            for row in frame:
-                key = row[KEY]
-                if low is not None and key < low:
-                    continue
-                if high is not None and key >= high:
-                    return
-                yield row
+            # (key,) sorts before every row of that key, so bisect finds the first row of a key.
+            if low is not None and frame[0][KEY] < low:
+                frame = frame[bisect.bisect_left(frame, (low,)) :]
+            if high is not None and frame and frame[-1][KEY] >= high:
+                frame = frame[: bisect.bisect_left(frame, (high,))]
+                if frame:
+                    yield frame
+                return
+            if frame:
+                yield frame
     finally:
         stream.close()
 
 
 def merged(runs: list[Run], store: RunStore, low: str | None = None, high: str | None = None) -> Iterator[Row]:
     """Every run's rows in one sorted stream (key, then range and row: duplicates come out adjacent)."""
-    streams = [read_run(run, store, low, high) for run in runs]
-    if len(streams) == 1:
-        return streams[0]
-    return heapq.merge(*streams)
+    sources = [_frames(run, store, low, high) for run in runs]
+    if len(sources) == 1:
+        return itertools.chain.from_iterable(sources[0])
+    return itertools.chain.from_iterable(_merged_batches(sources))
+
+
+def _merged_batches(sources: list[Iterator[list[Row]]]) -> Iterator[list[Row]]:
+    """A k-way merge done by list.sort in C rather than row by row in Python.
+
+    Each step takes, from every run's current frame, the rows up to the smallest of those frames'
+    last rows: no row still unread can sort before it, since each run is sorted. Sorting that
+    batch (a few sorted pieces: timsort merges them) gives the next stretch of the merged stream.
+    """
+    heads = [[frame, source] for source in sources if (frame := next(source, None))]
+    while heads:
+        limit = min(frame[-1] for frame, _ in heads)
+        batch: list[Row] = []
+        for head in heads:
+            frame = head[0]
+            cut = bisect.bisect_right(frame, limit)
+            if cut == len(frame):
+                batch += frame
+                head[0] = next(head[1], None)
+            elif cut:
+                batch += frame[:cut]
+                head[0] = frame[cut:]
+        batch.sort()
+        yield batch
+        heads = [head for head in heads if head[0]]
 
 
 @dataclass
@@ -126,20 +162,20 @@ def validate_sorted(rows: Iterator[Row], rows_per_partition: int, max_duplicates
     duplicates: list[tuple[Row, Row]] = []
     duplicate_count = 0
     bounds: list[str] = []
-    previous: Row | None = None
-    first_of_key: Row | None = None
-    for row in rows:
-        count += 1
+    next_bound = rows_per_partition  # a partition starts on the first new key past this many rows
+    first_of_key: Row = ()
+    previous_key = None
+    for count, row in enumerate(rows, 1):  # count is read after the loop
         key = row[KEY]
-        if previous is not None and key == previous[KEY]:
-            duplicate_count += 1
-            if len(duplicates) < max_duplicates:
-                duplicates.append((first_of_key or previous, row))
-        else:
-            first_of_key = row
-            if count > (len(bounds) + 1) * rows_per_partition:
+        if key != previous_key:
+            previous_key, first_of_key = key, row
+            if count > next_bound:
                 bounds.append(key)  # a partition starts on a new key, so one key never spans two
-        previous = row
+                next_bound += rows_per_partition
+            continue
+        duplicate_count += 1
+        if len(duplicates) < max_duplicates:
+            duplicates.append((first_of_key, row))
     return Validation(rows=count, duplicates=duplicates, duplicate_count=duplicate_count, bounds=bounds)
 
 

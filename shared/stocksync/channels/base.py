@@ -18,11 +18,11 @@ import io
 import json
 import time
 import uuid
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from enum import StrEnum
-from typing import Any, ClassVar
+from typing import Any, ClassVar, Protocol
 
 import requests
 
@@ -203,6 +203,164 @@ def stream_response(response: requests.Response, chunk_bytes: int = CHUNK_BYTES)
         response.close()
 
 
+# --- stock side --------------------------------------------------------------------------------
+
+
+class RateLimiter(Protocol):
+    """Takes `cost` tokens from an account's bucket for `operation`, waiting for them if need be.
+    Raises ChannelThrottled when waiting would take longer than the caller can."""
+
+    def acquire(self, account: str, operation: str, rate: float, burst: int, cost: int = 1) -> None: ...
+
+
+class NoRateLimit:
+    def acquire(self, account: str, operation: str, rate: float, burst: int, cost: int = 1) -> None:
+        return None
+
+
+@dataclass(frozen=True)
+class QuantityUpdate:
+    """Show `quantity` on this listing. `state` is what we last knew of it (active / ended /
+    disabled); `price` is the last loaded catalogue's (Mirakl resubmits it); `locations` the
+    quantity per location of the channel's, for channels that keep stock per source (Magento MSI)."""
+
+    sku: str
+    quantity: int
+    state: str = "active"
+    listing_id: str | None = None
+    listing_kind: str | None = None
+    price: float | None = None
+    locations: Mapping[str, int] = field(default_factory=dict)
+
+
+class QuantityStatus(StrEnum):
+    OK = "ok"  # the channel shows the quantity
+    PENDING = "pending"  # accepted for later processing (an Amazon feed): the result comes later
+    ERROR = "error"  # the channel refused this listing; `message` says why
+    RETRY = "retrying"  # the call was throttled or failed on the channel's side: send again later
+
+
+@dataclass(frozen=True)
+class QuantityResult:
+    sku: str
+    status: QuantityStatus
+    message: str = ""
+    state: str | None = None  # the listing's state on the channel after the call
+    listing_id: str | None = None  # a new listing id (an eBay relist)
+    retry_after: float | None = None
+    reference: str | None = None  # e.g. the Amazon feed id
+
+
+def in_batches(updates: Sequence[QuantityUpdate], size: int) -> Iterator[list[QuantityUpdate]]:
+    for start in range(0, len(updates), size):
+        yield list(updates[start:start + size])
+
+
+def ends_listing(update: QuantityUpdate) -> bool:
+    """Out of stock on a listing still showing: the channel ends / disables it."""
+    return update.quantity <= 0 and update.state == "active"
+
+
+def restores_listing(update: QuantityUpdate) -> bool:
+    """Back in stock on a listing we ended or disabled: the channel relists / enables it."""
+    return update.quantity > 0 and update.state != "active"
+
+
+def shown_state(update: QuantityUpdate, at_zero: str = "disabled") -> str:
+    """The listing's state once the channel shows `update`: active, or `at_zero` when out of stock."""
+    return "active" if update.quantity > 0 else at_zero
+
+
+@dataclass(frozen=True)
+class ItemReply:
+    """A channel's verdict on one listing of a bulk call."""
+
+    ok: bool
+    message: str = ""
+
+
+def batch_results(batch: Sequence[QuantityUpdate], replies: Mapping[str, ItemReply], label: str,
+                  state: Callable[[QuantityUpdate], str | None] = lambda _u: None) -> list[QuantityResult]:
+    """One result per listing of a bulk call from the channel's per-SKU replies; a listing the reply
+    does not name is an error (a bulk answer that skips an item never counts as success)."""
+    results = []
+    for update in batch:
+        reply = replies.get(update.sku)
+        if reply is None:
+            results.append(QuantityResult(update.sku, QuantityStatus.ERROR, f"{label} gave no result for this listing"))
+        elif reply.ok:
+            results.append(QuantityResult(update.sku, QuantityStatus.OK, state=state(update)))
+        else:
+            results.append(QuantityResult(update.sku, QuantityStatus.ERROR, reply.message or f"{label} refused it"))
+    return results
+
+
+class StockSide:
+    """The stock half of an adapter, mixed into ChannelAdapter: batching by the channel's bulk size,
+    the shared rate limit, and one retryable failure of a call turned into RETRY results for its
+    listings (the others of the run still go). Adapters implement `send_quantity_batch`."""
+
+    bulk_size: ClassVar[int] = 1
+    rate: ClassVar[tuple[float, int]] = (5.0, 10)  # requests per second, burst, per account
+    rate_limiter: RateLimiter = NoRateLimit()
+
+    def submit_quantities(self, updates: Sequence[QuantityUpdate]) -> list[QuantityResult]:
+        results: list[QuantityResult] = []
+        for batch in self.quantity_batches(updates):
+            results.extend(self.guarded(batch, self.send_quantity_batch))
+        return results
+
+    @staticmethod
+    def guarded(batch: list[QuantityUpdate],
+                send: Callable[[list[QuantityUpdate]], list[QuantityResult]]) -> list[QuantityResult]:
+        """`send(batch)`, a failure of the call becoming a result on each of its listings: RETRY when
+        throttled or unavailable, ERROR when refused. Also for per-listing follow-up calls."""
+        try:
+            return send(batch)
+        except (ChannelThrottled, ChannelUnavailable) as exc:
+            retry_after = getattr(exc, "retry_after", None)
+            return [QuantityResult(u.sku, QuantityStatus.RETRY, exc.message, retry_after=retry_after) for u in batch]
+        except ChannelError as exc:
+            return [QuantityResult(u.sku, QuantityStatus.ERROR, exc.message) for u in batch]
+
+    def quantity_batches(self, updates: Sequence[QuantityUpdate]) -> Iterator[list[QuantityUpdate]]:
+        return in_batches(updates, self.bulk_size)
+
+    def then_transitions(self, batch: list[QuantityUpdate], results: list[QuantityResult],
+                         transition: Callable[[list[QuantityUpdate]], list[QuantityResult]]) -> list[QuantityResult]:
+        """After a quantity call: each listing it showed that must now end (out of stock) or come back
+        (restock) goes through the channel's `transition([update])`, one listing per call, its own
+        failure on its own listing."""
+        return [self.guarded([u], transition)[0]
+                if r.status == QuantityStatus.OK and (ends_listing(u) or restores_listing(u)) else r
+                for u, r in zip(batch, results, strict=True)]
+
+    def send_quantity_batch(self, batch: list[QuantityUpdate]) -> list[QuantityResult]:
+        """One bulk call. Channels without a stock side yet say so on each listing (never a crash)."""
+        label = getattr(self, "label", "this channel")
+        raise ChannelNotConfigured(f"Stock updates to {label} are not available yet")
+
+    def pending_outcome(self, reference: str) -> dict[str, str] | None:
+        """For a submission the channel processes later (`PENDING` results carrying `reference`):
+        None while it is still processing, else the error text per SKU ("*" = every SKU of it)."""
+        return {}
+
+    def limited(self, operation: str, rate: tuple[float, int] | None = None, cost: int = 1) -> None:
+        """Wait for the account's token bucket of `operation` before a call."""
+        per_second, burst = rate or self.rate
+        account = self.account.channel_id  # type: ignore[attr-defined]
+        self.rate_limiter.acquire(account, operation, per_second, burst, cost)
+
+    def calls_for(self, changed: int) -> int:
+        """The fewest calls `changed` listings take (the benchmark's floor)."""
+        return -(-changed // self.bulk_size)
+
+    def calls_for_updates(self, updates: Sequence[QuantityUpdate]) -> int:
+        """The fewest calls these updates take when none ends or restores a listing: one per bulk
+        batch (channels batching by listing kind, like eBay, count each kind's batches)."""
+        return sum(1 for _batch in self.quantity_batches(updates))
+
+
 # --- the adapter base ------------------------------------------------------------------------
 
 
@@ -224,7 +382,7 @@ class ChannelAccount:
 _TOKENS = TokenCache()  # bearer tokens live for the container's life, shared by every adapter
 
 
-class ChannelAdapter:
+class ChannelAdapter(StockSide):
     """One channel account. Subclasses set `label`, `source`, and implement the hooks they need."""
 
     label: ClassVar[str] = "channel"
@@ -233,8 +391,10 @@ class ChannelAdapter:
 
     def __init__(self, account: ChannelAccount, *, session: requests.Session | None = None,
                  policy: RetryPolicy | None = None, tokens: TokenCache | None = None,
-                 clock: Callable[[], datetime] = lambda: datetime.now(UTC)) -> None:
+                 clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+                 rate_limiter: RateLimiter | None = None) -> None:
         self.account = account
+        self.rate_limiter = rate_limiter or NoRateLimit()
         self.settings = account.settings
         self.credentials = account.credentials
         self.tokens = tokens or _TOKENS
@@ -362,4 +522,5 @@ def expires_in(seconds: Any, default: int = 3600) -> float:
     except (TypeError, ValueError):
         lifetime = float(default)
     return time.monotonic() + lifetime
+
 

@@ -7,17 +7,28 @@ listings CSV.
 Why the feed and not only Inventory API offers: offers are read one SKU at a time (getOffers
 needs `sku`) and never show Trading listings, which the stock issue must revise differently.
 
-Auth: OAuth refresh-token grant at /identity/v1/oauth2/token, cached; `Authorization: Bearer`.
+Stock: Inventory-API listings by bulkUpdatePriceQuantity (25 SKUs a call, the inventory item's
+ship-to-home quantity; every item of a 200/207 answer read); at 0 the offer is withdrawn (the
+listing ends), on restock published again (a new listing id). Legacy Trading listings by
+ReviseInventoryStatus (4 a call), EndFixedPriceItem at 0 and RelistFixedPriceItem on restock, whose
+new ItemID the listing follows. A relist carries a UUID derived from the ended ItemID, so a relist
+sent twice (a crash before the record) is refused as a duplicate naming the listing it made.
+
+Auth: OAuth refresh-token grant at /identity/v1/oauth2/token, cached; `Authorization: Bearer`
+(the Trading API reads the same user token from X-EBAY-API-IAF-TOKEN).
 """
 
 from __future__ import annotations
 
 import base64
+import hashlib
 import tempfile
 import zipfile
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from typing import IO, Any, ClassVar
-from xml.etree.ElementTree import iterparse  # eBay's own report; ElementTree expands no external entities
+from urllib.parse import quote
+from xml.etree.ElementTree import Element, fromstring, iterparse  # eBay's own XML; no external entities
+from xml.sax.saxutils import escape
 
 from stocksync.channels.base import (
     NORMALIZED_CONTENT_TYPE,
@@ -26,11 +37,23 @@ from stocksync.channels.base import (
     CatalogueProgress,
     CatalogueStatus,
     ChannelAdapter,
+    ChannelAuthFailed,
+    ChannelError,
     ChannelRejected,
+    ChannelThrottled,
+    ChannelUnavailable,
+    ItemReply,
     Listing,
+    QuantityResult,
+    QuantityStatus,
+    QuantityUpdate,
+    batch_results,
     decimal_text,
+    ends_listing,
     expires_in,
+    in_batches,
     normalized_csv,
+    restores_listing,
 )
 from stocksync.http_client import CachedToken
 
@@ -48,6 +71,20 @@ _DONE = {"COMPLETED"}
 _FAILED = {"FAILED", "PARTIALLY_PROCESSED", "COMPLETED_WITH_ERROR"}  # a partial report is no snapshot
 KIND_INVENTORY_API = "inventory_api"
 KIND_TRADING = "trading"
+
+INVENTORY_BULK = 25  # bulkUpdatePriceQuantity: at most 25 SKUs a call
+TRADING_BULK = 4  # ReviseInventoryStatus: at most 4 InventoryStatus a call
+TRADING = "/ws/api.dll"
+TRADING_NS = "urn:ebay:apis:eBLBaseComponents"
+COMPATIBILITY_LEVEL = "1349"
+SITE_IDS = {"EBAY_US": "0", "EBAY_CA": "2", "EBAY_GB": "3", "EBAY_AU": "15", "EBAY_FR": "71", "EBAY_DE": "77",
+            "EBAY_IT": "101", "EBAY_ES": "186", "EBAY_IE": "205"}
+# Trading error codes that are about the call, not the listing
+_TRADING_THROTTLED = {"518", "21919144"}  # call usage limit reached
+_TRADING_AUTH = {"931", "932", "16110", "21916984", "21917053"}  # token invalid / expired / revoked
+_TRADING_SYSTEM = {"10007", "10009"}  # internal error, try again
+_ALREADY_ENDED = "1047"  # EndFixedPriceItem on a listing already closed
+_DUPLICATE_UUID = "488"  # RelistFixedPriceItem with a UUID already used: the listing it made is named
 
 
 class EbayAdapter(ChannelAdapter):
@@ -76,7 +113,7 @@ class EbayAdapter(ChannelAdapter):
         return CachedToken(answer["access_token"], expires_in(answer.get("expires_in"), 7200))
 
     def auth_headers(self, token: str | None) -> dict[str, str]:
-        return {"Authorization": f"Bearer {token}"}
+        return {"Authorization": f"Bearer {token}", "X-EBAY-API-IAF-TOKEN": str(token)}
 
     # --- catalogue -----------------------------------------------------------------------
 
@@ -138,6 +175,195 @@ class EbayAdapter(ChannelAdapter):
             for name in archive.namelist():
                 with archive.open(name) as member:
                     yield from _sku_details(member, inventory_titles, currency)
+
+    # --- stock ---------------------------------------------------------------------------
+
+    bulk_size: ClassVar[int] = INVENTORY_BULK
+
+    def quantity_batches(self, updates: Sequence[QuantityUpdate]) -> Iterator[list[QuantityUpdate]]:
+        """Inventory-API SKUs 25 a call; Trading revisions 4 a call; each Trading end or relist alone;
+        Trading listings already ended and still at 0 in one batch that needs no call."""
+        trading = [u for u in updates if u.listing_kind == KIND_TRADING]
+        yield from in_batches([u for u in updates if u.listing_kind != KIND_TRADING], INVENTORY_BULK)
+        yield from in_batches([u for u in trading if u.quantity > 0 and u.state == "active"], TRADING_BULK)
+        yield from ([u] for u in trading if ends_listing(u) or restores_listing(u))
+        settled = [u for u in trading if u.quantity <= 0 and u.state != "active"]
+        if settled:
+            yield settled
+
+    def send_quantity_batch(self, batch: list[QuantityUpdate]) -> list[QuantityResult]:
+        first = batch[0]
+        if first.listing_kind != KIND_TRADING:
+            return self._inventory_quantities(batch)
+        if ends_listing(first):
+            return [self._end_item(first)]
+        if restores_listing(first):
+            return [self._relist_item(first)]
+        if first.quantity <= 0:  # ended already: nothing to show
+            return [QuantityResult(u.sku, QuantityStatus.OK) for u in batch]
+        return self._revise_inventory_status(batch)
+
+    # Inventory API
+
+    def _inventory_quantities(self, batch: list[QuantityUpdate]) -> list[QuantityResult]:
+        self.limited("bulk_update_price_quantity")
+        answer = self.call_json("POST", f"{INVENTORY}/bulk_update_price_quantity", json={"requests": [
+            {"sku": u.sku, "shipToLocationAvailability": {"quantity": max(u.quantity, 0)}} for u in batch]})
+        replies = {str(item.get("sku")): ItemReply(int(item.get("statusCode") or 0) == 200,
+                                                  _rest_errors(item.get("errors")))
+                   for item in (answer or {}).get("responses") or [] if isinstance(item, dict)}
+        return self.then_transitions(batch, batch_results(batch, replies, self.label), self._offer_transition)
+
+    def _offer_transition(self, batch: list[QuantityUpdate]) -> list[QuantityResult]:
+        """Withdraw the SKU's offer (the listing ends) or publish it (a new listing). An offer already
+        in the wanted status (a crash before the record) is taken as it is."""
+        update = batch[0]
+        offer = self._offer(update.sku)
+        offer_id = quote(str(offer.get("offerId")), safe="")
+        published = str(offer.get("status") or "") == "PUBLISHED"
+        listing_id = str((offer.get("listing") or {}).get("listingId") or "") or None
+        if ends_listing(update):
+            if published:
+                self.limited("withdraw_offer")
+                self.call_json("POST", f"{INVENTORY}/offer/{offer_id}/withdraw")
+            return [QuantityResult(update.sku, QuantityStatus.OK, state="ended")]
+        if not published:
+            self.limited("publish_offer")
+            answer = self.call_json("POST", f"{INVENTORY}/offer/{offer_id}/publish")
+            listing_id = str((answer or {}).get("listingId") or "") or None
+        return [QuantityResult(update.sku, QuantityStatus.OK, state="active", listing_id=listing_id)]
+
+    def _offer(self, sku: str) -> Mapping[str, Any]:
+        answer = self.call_json("GET", f"{INVENTORY}/offer", params={
+            "sku": sku, "marketplace_id": self.marketplace_id, "format": "FIXED_PRICE"})
+        offers = [o for o in (answer or {}).get("offers") or []
+                  if isinstance(o, dict) and o.get("marketplaceId", self.marketplace_id) == self.marketplace_id]
+        if not offers or not offers[0].get("offerId"):
+            raise ChannelRejected(f"eBay has no fixed-price offer for SKU {sku} on {self.marketplace_id}")
+        return offers[0]
+
+    # Trading API
+
+    def _revise_inventory_status(self, batch: list[QuantityUpdate]) -> list[QuantityResult]:
+        missing = [u for u in batch if not u.listing_id]
+        batch = [u for u in batch if u.listing_id]
+        results = [QuantityResult(u.sku, QuantityStatus.ERROR, "the listing has no eBay ItemID") for u in missing]
+        if not batch:
+            return results
+        body = "".join(f"<InventoryStatus><ItemID>{escape(str(u.listing_id))}</ItemID><SKU>{escape(u.sku)}</SKU>"
+                       f"<Quantity>{u.quantity}</Quantity></InventoryStatus>" for u in batch)
+        answer = self.trading("ReviseInventoryStatus", body, per_item=True)
+        revised = {_text(s, "ItemID") for s in _children(answer, "InventoryStatus")} | {
+            _text(s, "SKU") for s in _children(answer, "InventoryStatus")}
+        errors = _trading_errors(answer)
+        replies: dict[str, ItemReply] = {}
+        for update in batch:
+            if update.sku in revised or update.listing_id in revised:
+                replies[update.sku] = ItemReply(True)
+                continue
+            named = [e.message for e in errors if {update.sku, update.listing_id} & e.parameters]
+            general = [e.message for e in errors if not e.parameters & _keys(batch)]
+            replies[update.sku] = ItemReply(False, "; ".join(named or general) or "eBay did not revise it")
+        return results + batch_results(batch, replies, self.label)
+
+    def _end_item(self, update: QuantityUpdate) -> QuantityResult:
+        if not update.listing_id:
+            return QuantityResult(update.sku, QuantityStatus.ERROR, "the listing has no eBay ItemID")
+        answer = self.trading("EndFixedPriceItem", f"<ItemID>{escape(update.listing_id)}</ItemID>"
+                                                   "<EndingReason>NotAvailable</EndingReason>", per_item=True)
+        errors = [e for e in _trading_errors(answer) if e.code != _ALREADY_ENDED]
+        if _ack(answer) == "Failure" and errors:
+            return QuantityResult(update.sku, QuantityStatus.ERROR, "; ".join(e.message for e in errors))
+        return QuantityResult(update.sku, QuantityStatus.OK, state="ended")
+
+    def _relist_item(self, update: QuantityUpdate) -> QuantityResult:
+        if not update.listing_id:
+            return QuantityResult(update.sku, QuantityStatus.ERROR, "the listing has no eBay ItemID")
+        answer = self.trading("RelistFixedPriceItem", (
+            f"<Item><ItemID>{escape(update.listing_id)}</ItemID><Quantity>{update.quantity}</Quantity>"
+            f"<UUID>{self.relist_uuid(update.listing_id)}</UUID></Item>"), per_item=True)
+        new_id = _text(answer, "ItemID")
+        errors = _trading_errors(answer)
+        duplicate = next((e for e in errors if e.code == _DUPLICATE_UUID and e.values), None)
+        if not new_id and duplicate is not None:
+            new_id = duplicate.values[0]  # relisted already by an earlier try: follow that listing
+        if not new_id:
+            return QuantityResult(update.sku, QuantityStatus.ERROR,
+                                  "; ".join(e.message for e in errors) or "eBay did not relist it")
+        return QuantityResult(update.sku, QuantityStatus.OK, state="active", listing_id=new_id)
+
+    def relist_uuid(self, item_id: str) -> str:
+        """The relist's idempotency key: one relist per ended listing (32 hex digits, as eBay wants)."""
+        return hashlib.md5(f"{self.account.channel_id}:{item_id}".encode()).hexdigest().upper()  # noqa: S324
+
+    def trading(self, call_name: str, body: str, *, per_item: bool = False) -> Element:
+        """One Trading API call. A failure about the call itself (throttled, token, eBay's side) raises
+        the domain error; `per_item` callers read listing errors from the answer themselves."""
+        self.limited("trading")
+        payload = (f'<?xml version="1.0" encoding="utf-8"?>\n<{call_name}Request xmlns="{TRADING_NS}">'
+                   f"{body}</{call_name}Request>").encode()
+        response = self.call("POST", TRADING, data=payload, headers={
+            "X-EBAY-API-CALL-NAME": call_name, "X-EBAY-API-SITEID": SITE_IDS.get(self.marketplace_id, "3"),
+            "X-EBAY-API-COMPATIBILITY-LEVEL": COMPATIBILITY_LEVEL, "Content-Type": "text/xml; charset=utf-8"})
+        try:
+            answer = fromstring(response.content)  # noqa: S314 - eBay's answer; no external entities
+        except SyntaxError as exc:
+            raise ChannelRejected(f"eBay answered {call_name} with unreadable XML: {exc}") from exc
+        if _ack(answer) == "Failure":
+            raise_call_failure(call_name, _trading_errors(answer), per_item=per_item)
+        return answer
+
+
+class _TradingError:
+    def __init__(self, element: Element) -> None:
+        self.code = _text(element, "ErrorCode")
+        self.severity = _text(element, "SeverityCode")
+        self.message = _text(element, "LongMessage") or _text(element, "ShortMessage") or f"eBay error {self.code}"
+        self.values = [_text(p, "Value") for p in _children(element, "ErrorParameters") if _text(p, "Value")]
+        self.parameters = set(self.values)
+
+
+def raise_call_failure(call_name: str, errors: list[_TradingError], *, per_item: bool) -> None:
+    codes = {e.code for e in errors}
+    text = "; ".join(e.message for e in errors) or f"eBay refused {call_name}"
+    details = {"call": call_name, "codes": sorted(codes)}
+    error: ChannelError | None = None
+    if codes & _TRADING_THROTTLED:
+        error = ChannelThrottled(f"eBay throttled the account: {text}", retry_after=60.0, details=details)
+    elif codes & _TRADING_AUTH:
+        error = ChannelAuthFailed(f"eBay refused the credentials: {text}", details=details)
+    elif codes & _TRADING_SYSTEM:
+        error = ChannelUnavailable(f"eBay is unavailable: {text}", details=details)
+    elif not per_item:
+        error = ChannelRejected(text, details=details)
+    if error is not None:
+        raise error
+
+
+def _trading_errors(answer: Element) -> list[_TradingError]:
+    return [_TradingError(e) for e in _children(answer, "Errors") if _text(e, "SeverityCode") != "Warning"]
+
+
+def _children(element: Element, name: str) -> list[Element]:
+    return [child for child in element if _local(child.tag) == name]
+
+
+def _text(element: Element, name: str) -> str:
+    found = next(iter(_children(element, name)), None)
+    return (found.text or "").strip() if found is not None else ""
+
+
+def _ack(answer: Element) -> str:
+    return _text(answer, "Ack")
+
+
+def _keys(batch: list[QuantityUpdate]) -> set[str]:
+    return {u.sku for u in batch} | {str(u.listing_id) for u in batch if u.listing_id}
+
+
+def _rest_errors(errors: Any) -> str:
+    return "; ".join(str(e.get("longMessage") or e.get("message") or e.get("errorId"))
+                     for e in errors or [] if isinstance(e, dict))
 
 
 def _sku_details(stream: IO[bytes], titles: dict[str, str], currency: str) -> Iterator[Listing]:

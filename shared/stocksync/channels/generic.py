@@ -12,9 +12,19 @@ import hashlib
 import hmac
 import time
 from collections.abc import Iterator
+from typing import Any, ClassVar
 from urllib.parse import urlsplit
 
-from stocksync.channels.base import ChannelNotConfigured, Listing, PagedListingsAdapter
+from stocksync.channels.base import (
+    ChannelNotConfigured,
+    ItemReply,
+    Listing,
+    PagedListingsAdapter,
+    QuantityResult,
+    QuantityUpdate,
+    batch_results,
+    shown_state,
+)
 
 PER_PAGE = 200
 MAX_PAGES = 100_000  # a site that always says has_more must not keep us forever
@@ -22,6 +32,8 @@ MAX_PAGES = 100_000  # a site that always says has_more must not keep us forever
 
 class GenericAdapter(PagedListingsAdapter):
     label = "Website"
+    bulk_size: ClassVar[int] = 100
+    rate: ClassVar[tuple[float, int]] = (5.0, 10)
 
     def base_url(self) -> str:
         if not self.settings.get("base_url"):
@@ -45,9 +57,26 @@ class GenericAdapter(PagedListingsAdapter):
                 return
 
 
+    def send_quantity_batch(self, batch: list[QuantityUpdate]) -> list[QuantityResult]:
+        mode = str(self.settings.get("out_of_stock_mode") or "disable")
+        items = {u.sku: stock_item(u, mode) for u in batch}
+        self.limited("stock")
+        answer = self.call_json("POST", "/stocksync/v1/stock", json={"items": list(items.values())})
+        replies = {str(r.get("sku")): ItemReply(r.get("status") == "ok", str(r.get("message") or ""))
+                   for r in (answer or {}).get("results") or [] if isinstance(r, dict)}
+        return batch_results(batch, replies, "the website", lambda u: items[u.sku]["state"])
+
+
 def signature(secret: str, timestamp: str, method: str, url: str, body: bytes | None) -> str:
     """hex HMAC-SHA256(secret, "{timestamp}\\n{METHOD}\\n{path?query}\\n{sha256(body) hex}")."""
     parts = urlsplit(url)
     target = parts.path + (f"?{parts.query}" if parts.query else "")
     message = "\n".join([timestamp, method.upper(), target, hashlib.sha256(body or b"").hexdigest()])
     return hmac.new(secret.encode(), message.encode(), hashlib.sha256).hexdigest()
+
+
+def stock_item(update: QuantityUpdate, out_of_stock_mode: str) -> dict[str, Any]:
+    """An item of our stock contract: 0 disables the listing, or keeps it active with back-orders."""
+    if update.quantity <= 0 and out_of_stock_mode == "zero_backorder":
+        return {"sku": update.sku, "quantity": 0, "state": "active", "backorders": True}
+    return {"sku": update.sku, "quantity": max(update.quantity, 0), "state": shown_state(update)}

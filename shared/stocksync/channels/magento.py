@@ -3,6 +3,16 @@ currentPage), stopping on total_count because asking past the last page answers 
 again; quantities from MSI source items (summed over the channel's mapped sources, or every
 source) or, for the legacy inventory, the product's stock item.
 
+Stock (settings `inventory_api`: "msi" or "legacy"; `out_of_stock_mode`: "disable" or
+"zero_backorder"; `source_codes`: our location id -> MSI source code):
+- MSI: POST inventory/source-items, every mapped source of each listing, the target split over the
+  sources by their locations' stock (sync_rules.split_quantity); unmapped channels use "default".
+  Magento takes or refuses the whole call: a refused batch is sent again listing by listing so that
+  the error lands on the listing that caused it.
+- legacy: the product's stock item read (its item_id and settings) and PUT back with the quantity.
+- out of stock: the product disabled (PUT products/{sku} status 2), or kept enabled at quantity 0
+  with back-orders allowed on its stock item; a restock enables it / turns back-orders off again.
+
 Auth: an integration access token as `Authorization: Bearer`, or, given consumer key/secret and
 token secret, OAuth 1.0a HMAC-SHA256 signatures (Magento's default for integration tokens).
 """
@@ -12,16 +22,34 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
+import json
 import secrets
 import time
-from collections.abc import Iterator, Mapping
-from typing import Any
+from collections.abc import Iterator, Mapping, Sequence
+from typing import Any, ClassVar
 from urllib.parse import parse_qsl, quote, urlsplit, urlunsplit
 
-from stocksync.channels.base import ChannelNotConfigured, Listing, PagedListingsAdapter, decimal_text
+from stocksync.channels.base import (
+    ChannelNotConfigured,
+    ChannelRejected,
+    Listing,
+    PagedListingsAdapter,
+    QuantityResult,
+    QuantityStatus,
+    QuantityUpdate,
+    decimal_text,
+    in_batches,
+)
+from stocksync.sync_rules import split_quantity
 
 PAGE_SIZE = 100
-ENABLED = 1
+ENABLED, DISABLED = 1, 2
+MSI_BATCH = 100  # listings per source-items call (Magento sets no limit; keeps a call well under a second)
+DEFAULT_SOURCE = "default"
+IN_STOCK, OUT_OF_STOCK = 1, 0
+BACKORDERS_ALLOWED = 1  # \Magento\CatalogInventory\Model\Stock::BACKORDERS_YES_NONOTIFY
+ZERO_BACKORDER = "zero_backorder"
+BACKORDER_STATE = "backorders"  # our listing state: enabled, quantity 0, back-orders allowed
 
 
 class MagentoAdapter(PagedListingsAdapter):
@@ -117,6 +145,105 @@ class MagentoAdapter(PagedListingsAdapter):
                 break
             page += 1
         return totals
+
+
+    # --- stock ---------------------------------------------------------------------------
+
+    bulk_size: ClassVar[int] = MSI_BATCH
+
+    @property
+    def legacy(self) -> bool:
+        return self.settings.get("inventory_api", "msi") == "legacy"
+
+    @property
+    def backorder_mode(self) -> bool:
+        return self.settings.get("out_of_stock_mode") == ZERO_BACKORDER
+
+    def quantity_batches(self, updates: Sequence[QuantityUpdate]) -> Iterator[list[QuantityUpdate]]:
+        return in_batches(updates, 1 if self.legacy else MSI_BATCH)
+
+    def send_quantity_batch(self, batch: list[QuantityUpdate]) -> list[QuantityResult]:
+        results = [self._legacy_quantity(batch[0])] if self.legacy else self._source_items(batch)
+        return self.then_transitions(batch, results, self._transition)
+
+    def _source_items(self, batch: list[QuantityUpdate]) -> list[QuantityResult]:
+        try:
+            self.limited("source_items")
+            self.call_json("POST", "inventory/source-items", json={
+                "sourceItems": [row for u in batch for row in self.source_rows(u)]})
+        except ChannelRejected as exc:
+            if len(batch) == 1:
+                return [QuantityResult(batch[0].sku, QuantityStatus.ERROR, _magento_message(exc))]
+            return [r for u in batch for r in self.guarded([u], self._source_items)]
+        return [QuantityResult(u.sku, QuantityStatus.OK) for u in batch]
+
+    def source_rows(self, update: QuantityUpdate) -> list[dict[str, Any]]:
+        """The listing's source items: the target split over the mapped sources by their stock."""
+        mapping: Mapping[str, str] = self.settings.get("source_codes") or {}
+        shares = dict.fromkeys((str(code) for code in mapping.values()), 0)  # every mapped source, cleared
+        for location_id, available in update.locations.items():
+            if location_id in mapping:
+                shares[str(mapping[location_id])] += max(int(available), 0)
+        split = split_quantity(update.quantity, shares or {DEFAULT_SOURCE: update.quantity})
+        status = IN_STOCK if update.quantity > 0 or self.backorder_mode else OUT_OF_STOCK
+        return [{"sku": update.sku, "source_code": code, "quantity": quantity,
+                 "status": IN_STOCK if quantity > 0 else status} for code, quantity in split.items()]
+
+    def _legacy_quantity(self, update: QuantityUpdate) -> QuantityResult:
+        """The stock item as Magento has it, with our quantity (and back-orders, in that mode)."""
+        try:
+            self._put_stock_item(update, qty=True)
+        except ChannelRejected as exc:
+            return QuantityResult(update.sku, QuantityStatus.ERROR, _magento_message(exc))
+        return QuantityResult(update.sku, QuantityStatus.OK)
+
+    def _put_stock_item(self, update: QuantityUpdate, *, qty: bool) -> None:
+        sku = quote(update.sku, safe="")
+        self.limited("stock_items")
+        item = dict(self.call_json("GET", f"stockItems/{sku}") or {})
+        if "item_id" not in item:
+            raise ChannelRejected(f"Magento has no stock item for {update.sku}")
+        backorders = self.backorder_mode and update.quantity <= 0
+        if qty:
+            item["qty"] = max(update.quantity, 0)
+        item["is_in_stock"] = update.quantity > 0 or backorders
+        if self.backorder_mode:
+            item["use_config_backorders"] = False
+            item["backorders"] = BACKORDERS_ALLOWED if backorders else 0
+        self.call_json("PUT", f"products/{sku}/stockItems/{item['item_id']}", json={"stockItem": item})
+
+    def _transition(self, batch: list[QuantityUpdate]) -> list[QuantityResult]:
+        """Out of stock: disable the product, or allow back-orders at 0. Restock: undo what was done."""
+        update = batch[0]
+        if self.backorder_mode:
+            if not self.legacy:  # back-orders live on the stock item (legacy already wrote it)
+                self._put_stock_item(update, qty=False)
+            if update.state == "disabled" and update.quantity > 0:
+                self._product_status(update.sku, ENABLED)
+            state = "active" if update.quantity > 0 else BACKORDER_STATE
+        else:
+            self._product_status(update.sku, ENABLED if update.quantity > 0 else DISABLED)
+            state = "active" if update.quantity > 0 else "disabled"
+        return [QuantityResult(update.sku, QuantityStatus.OK, state=state)]
+
+    def _product_status(self, sku: str, status: int) -> None:
+        self.limited("products")
+        self.call_json("PUT", f"products/{quote(sku, safe='')}", json={"product": {"sku": sku, "status": status}})
+
+
+def _magento_message(exc: ChannelRejected) -> str:
+    """Magento's own message (its %1 placeholders filled from `parameters`), else ours."""
+    body = str((exc.details or {}).get("body") or "")
+    try:
+        answer = json.loads(body)
+        message = str(answer.get("message") or "")
+        parameters = answer.get("parameters") or []
+        values = parameters.values() if isinstance(parameters, dict) else parameters
+        for n, value in enumerate(values, start=1):
+            message = message.replace(f"%{n}", str(value))
+        return message or exc.message
+    except (ValueError, AttributeError):
+        return exc.message
 
 
 def oauth1_header(method: str, url: str, credentials: Mapping[str, str], *, nonce: str | None = None,

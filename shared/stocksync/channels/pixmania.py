@@ -3,12 +3,21 @@ marketplace URL and a shop API key the poller fetches it: OF52 asks for an async
 export (CSV), OF53 polls it, OF54 downloads the files it names. Several chunk files become one
 document (the header kept once), written exactly as Mirakl serves it otherwise.
 
+Stock goes by offer resubmission: OF24 (POST /api/offers) with every offer's price from the last
+loaded catalogue and its quantity (OF24 resets every field not sent, so nothing is sent that we do
+not know). Quantity 0 disables the offer (its availability ends now); a restock sends no end date,
+which reactivates it. OF24 is asynchronous and allowed once a minute: its results are PENDING under
+the import id until OF02 says the import is done and OF03's error report names the failed SKUs.
+
 Auth: the shop API key in the Authorization header (no scheme), as Mirakl documents.
 """
 
 from __future__ import annotations
 
+import csv
+import io
 from collections.abc import Iterator, Mapping
+from datetime import timedelta
 from typing import Any, ClassVar
 
 from stocksync.channels.base import (
@@ -19,11 +28,19 @@ from stocksync.channels.base import (
     ChannelAdapter,
     ChannelNotConfigured,
     ChannelRejected,
+    QuantityResult,
+    QuantityStatus,
+    QuantityUpdate,
+    shown_state,
     stream_response,
 )
 
 EXPORT = "/api/offers/export/async"
 CSV_CONTENT_TYPE = "text/csv; charset=UTF-8"
+OFFERS = "/api/offers"
+OFFER_BULK = 10_000  # offers per OF24 call: Mirakl allows one call a minute, so one call carries a lot
+OF24_RATE = (1 / 60, 1)  # "Maximum usage: Once per minute"
+_IMPORT_RUNNING = {"WAITING_SYNCHRONIZATION_PRODUCT", "WAITING", "RUNNING"}  # OF02 status enum
 
 
 class PixmaniaAdapter(ChannelAdapter):
@@ -81,6 +98,54 @@ class PixmaniaAdapter(ChannelAdapter):
                 yield from body
             else:
                 yield from _without_first_line(body)
+
+
+    # --- stock ---------------------------------------------------------------------------
+
+    bulk_size: ClassVar[int] = OFFER_BULK
+
+    def send_quantity_batch(self, batch: list[QuantityUpdate]) -> list[QuantityResult]:
+        priced = [u for u in batch if u.price is not None]
+        results = [QuantityResult(u.sku, QuantityStatus.ERROR, "no price from the last loaded catalogue: "
+                                  "OF24 would reset it") for u in batch if u.price is None]
+        if not priced:
+            return results
+        self.limited("of24", OF24_RATE)
+        answer = self.call_json("POST", OFFERS, params=self._shop(), idempotent=False,
+                                json={"offers": [self.offer(u) for u in priced]})
+        import_id = (answer or {}).get("import_id")
+        if import_id is None:
+            raise ChannelRejected("Mirakl accepted the offers but gave no import_id", details={"answer": answer})
+        return results + [QuantityResult(u.sku, QuantityStatus.PENDING, f"in Mirakl offer import {import_id}",
+                                         state=shown_state(u), reference=str(import_id)) for u in priced]
+
+    def offer(self, update: QuantityUpdate) -> dict[str, Any]:
+        """An OF24 offer: every required field, the catalogue's price, and the quantity; at 0 the
+        offer's availability ends now (disabled), a restock sends none (active again)."""
+        offer: dict[str, Any] = {
+            "shop_sku": update.sku, "product_id": update.sku,
+            "product_id_type": str(self.settings.get("product_id_type") or "SHOP_SKU"),
+            "state_code": str(self.settings.get("state_code") or "11"), "update_delete": "update",
+            "price": update.price, "quantity": max(update.quantity, 0),
+        }
+        if update.quantity <= 0:
+            offer["available_ended"] = (self.clock() - timedelta(minutes=1)).strftime("%Y-%m-%dT%H:%M:%SZ")
+        return offer
+
+    def pending_outcome(self, reference: str) -> dict[str, str] | None:
+        """OF02 until the import is done, then OF03's error report: the error text per SKU."""
+        status = self.call_json("GET", f"{OFFERS}/imports/{reference}", params=self._shop()) or {}
+        state = str(status.get("status") or "")
+        if state in _IMPORT_RUNNING:
+            return None
+        if state != "COMPLETE":
+            return {"*": f"Mirakl offer import {reference} ended {state}: {status.get('reason_status') or ''}"}
+        if not status.get("has_error_report"):
+            return {}
+        report = self.call("GET", f"{OFFERS}/imports/{reference}/error_report", params=self._shop())
+        rows = csv.DictReader(io.StringIO(report.content.decode("utf-8-sig")), delimiter=";")
+        return {str(row.get("sku") or row.get("shop-sku")): str(row.get("error-message") or "refused")
+                for row in rows if row.get("sku") or row.get("shop-sku")}
 
 
 def _without_first_line(chunks: Iterator[bytes]) -> Iterator[bytes]:

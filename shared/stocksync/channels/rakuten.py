@@ -2,16 +2,30 @@
 closed in 2016, so the contract is ours). Catalogue: GET /v1/shops/{shop_id}/listings, page by
 page with `page_token`, into the normalized listings CSV. Fetched every 30 minutes by schedule.
 
+Stock: POST /v1/shops/{shop_id}/inventory, at most 100 updates, one result per update; quantity
+0 goes with status `disabled`, a restock with `active`.
+
 Auth: `Authorization: Bearer <api_key>`.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterator
+from typing import ClassVar
 
-from stocksync.channels.base import ChannelNotConfigured, Listing, PagedListingsAdapter
+from stocksync.channels.base import (
+    ChannelNotConfigured,
+    ItemReply,
+    Listing,
+    PagedListingsAdapter,
+    QuantityResult,
+    QuantityUpdate,
+    batch_results,
+    shown_state,
+)
 
 PAGE_SIZE = 500
+INVENTORY_BULK = 100
 
 
 class RakutenAdapter(PagedListingsAdapter):
@@ -37,3 +51,17 @@ class RakutenAdapter(PagedListingsAdapter):
             if not token:
                 return
             params = {"page_size": PAGE_SIZE, "page_token": token}
+
+    # --- stock ---------------------------------------------------------------------------
+
+    bulk_size: ClassVar[int] = INVENTORY_BULK
+    rate: ClassVar[tuple[float, int]] = (5.0, 10)
+
+    def send_quantity_batch(self, batch: list[QuantityUpdate]) -> list[QuantityResult]:
+        self.require("shop_id")
+        self.limited("inventory")
+        answer = self.call_json("POST", f"/v1/shops/{self.settings['shop_id']}/inventory", json={"updates": [
+            {"sku": u.sku, "quantity": max(u.quantity, 0), "status": shown_state(u)} for u in batch]})
+        replies = {str(r.get("sku")): ItemReply(r.get("status") == "ok", str(r.get("message") or ""))
+                   for r in (answer or {}).get("results") or [] if isinstance(r, dict)}
+        return batch_results(batch, replies, self.label, shown_state)

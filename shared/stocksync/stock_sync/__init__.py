@@ -1,0 +1,1 @@
+"""Stock out: the right quantity on every linked listing (issue 5)."""

@@ -1,0 +1,124 @@
+"""What a seller triggers on a channel's stock sync: Force Update (a job through the bulk path,
+guarded against repeats within 15 minutes), the sync summary and a listing's sync log."""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from stocksync import db
+from stocksync.db import ChannelRecord, JobRecord, ListingRecord, StockSyncStateRecord, SyncLogRecord
+from stocksync.errors import NotFound, TooManyRequests
+from stocksync.jobs import JobMessage, JobQueue, Jobs
+from stocksync.rules import normalize_sku
+from stocksync.stock_sync.submitter import sync_log
+
+FORCE_UPDATE_KIND = "stock_force_update"
+FORCE_UPDATE_WINDOW = timedelta(minutes=15)
+
+
+@dataclass(frozen=True)
+class SyncSummary:
+    channel_id: str
+    linked: int
+    pending: int  # to be sent: never sent, or waiting to be retried
+    processing: int  # sent, the channel's result awaited (an Amazon feed)
+    errors: int
+    ok: int
+    last_run_at: datetime | None
+    last_force_at: datetime | None
+    force_allowed_at: datetime | None
+
+
+class StockSyncOperations:
+    def __init__(self, jobs: Jobs, job_queue: JobQueue, *, clock: Callable[[], datetime] = db.now) -> None:
+        self.jobs = jobs
+        self.job_queue = job_queue
+        self.clock = clock
+
+    def force_update(self, channel_id: str, *, confirm: bool = False) -> JobRecord:
+        """Resubmit every linked listing of the channel. Refused (429) within 15 minutes of the last
+        one unless confirmed: it can get the seller's account throttled."""
+        self._channel(channel_id)
+        now = self.clock()
+        state = db.get_or_none(StockSyncStateRecord, StockSyncStateRecord.keys(channel_id))
+        last = state.last_force_at if state else None
+        if last is not None and now < last + FORCE_UPDATE_WINDOW and not confirm:
+            allowed = last + FORCE_UPDATE_WINDOW
+            raise TooManyRequests(
+                f"Force Update ran at {last.strftime('%H:%M UTC')}; running it again before "
+                f"{allowed.strftime('%H:%M UTC')} can get the account throttled by the channel. "
+                "Send confirm=true to run it anyway.",
+                retry_after=int((allowed - now).total_seconds()) + 1, code="force_update_too_soon",
+                details={"allowed_at": allowed.isoformat(), "last_force_at": last.isoformat()},
+            )
+        job = self.jobs.create(FORCE_UPDATE_KIND, subject=channel_id, message="Force Update")
+        record = StockSyncStateRecord(**StockSyncStateRecord.keys(channel_id))
+        record.update(actions=[StockSyncStateRecord.channel_id.set(channel_id),
+                               StockSyncStateRecord.last_force_at.set(now),
+                               StockSyncStateRecord.last_force_job_id.set(job.job_id)])
+        self.job_queue.send(JobMessage(job_id=job.job_id, kind=FORCE_UPDATE_KIND, payload={"channel_id": channel_id}))
+        return job
+
+    def summary(self, channel_id: str) -> SyncSummary:
+        self._channel(channel_id)
+        counts: Counter[str] = Counter()
+        for listing in ListingRecord.query(
+                db.channel_pk(channel_id), ListingRecord.SK.startswith(db.LISTING_PREFIX),
+                filter_condition=ListingRecord.linked_item_id.exists(),
+                attributes_to_get=["PK", "SK", "entity", "fba", "ignore_sync", "removed", "update_status",
+                                   "submitted_quantity"]):
+            if listing.fba or listing.ignore_sync or listing.removed:
+                continue
+            counts["linked"] += 1
+            status = listing.update_status
+            if status == "pending":
+                counts["processing"] += 1
+            elif status == "error":
+                counts["errors"] += 1
+            elif status == "retrying" or listing.submitted_quantity is None:
+                counts["pending"] += 1
+            else:
+                counts["ok"] += 1
+        state = db.get_or_none(StockSyncStateRecord, StockSyncStateRecord.keys(channel_id))
+        last_force = state.last_force_at if state else None
+        return SyncSummary(channel_id, counts["linked"], counts["pending"], counts["processing"], counts["errors"],
+                           counts["ok"], state.last_run_at if state else None, last_force,
+                           last_force + FORCE_UPDATE_WINDOW if last_force else None)
+
+    def sync_log(self, channel_id: str, sku: str, *, limit: int,
+                 cursor: str | None) -> tuple[list[SyncLogRecord], str | None]:
+        self._channel(channel_id)
+        if db.get_or_none(ListingRecord, ListingRecord.keys(channel_id, normalize_sku(sku))) is None:
+            raise NotFound(f"No listing {sku} on channel {channel_id}", details={"sku": sku})
+        return sync_log(channel_id, normalize_sku(sku), limit=limit, cursor=cursor)
+
+    @staticmethod
+    def _channel(channel_id: str) -> ChannelRecord:
+        channel = db.get_or_none(ChannelRecord, ChannelRecord.keys(channel_id, ""))
+        if channel is None:
+            raise NotFound(f"No channel with id {channel_id}", details={"channel_id": channel_id})
+        return channel
+
+
+def run_force_update_job(message: JobMessage) -> None:
+    """The jobs worker's handler: every linked listing of the channel, forced, in bulk calls."""
+    from stocksync.secrets import SecretsManagerStore
+    from stocksync.stock_sync.rate_limit import TableRateLimiter
+    from stocksync.stock_sync.scheduled import sync_channel
+    from stocksync.stock_sync.submitter import StockSubmitter
+
+    jobs = Jobs()
+    channel_id = str(message.payload["channel_id"])
+    if jobs.get(message.job_id).status in ("succeeded", "failed"):
+        return  # a redelivered message of a finished job
+    jobs.start(message.job_id)
+    submitter = StockSubmitter(SecretsManagerStore(), rate_limiter=TableRateLimiter())
+    outcome = sync_channel(submitter, channel_id, now=db.now(), reason="force_update", force=True)
+    result: dict[str, Any] = {"sent": outcome.sent, "pending": outcome.pending, "errors": outcome.errors,
+                              "retrying": outcome.retrying, "calls": outcome.calls}
+    jobs.progress(message.job_id, done=outcome.sent + outcome.pending + outcome.errors)
+    jobs.finish(message.job_id, succeeded=True, result=result)

@@ -1,0 +1,325 @@
+"""The stock submitter: from "these items changed" to the right quantity on every linked listing.
+
+Messages name what to reconcile, never quantities. A run coalesces what its messages name, reads
+the current availability and each listing's last submission, and sends only listings whose target
+differs (or that are forced, or whose last try failed), per channel in that channel's bulk calls.
+A crash between the channel call and the record makes the next delivery compute and send the same
+target again (or a newer one): never a stale value taken from a message.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from pynamodb.exceptions import UpdateError
+
+from stocksync import db
+from stocksync.channels import build_adapter
+from stocksync.channels.base import (
+    ChannelAccount,
+    ChannelAdapter,
+    ChannelError,
+    QuantityResult,
+    QuantityStatus,
+    QuantityUpdate,
+    RateLimiter,
+)
+from stocksync.db import ChannelRecord, ListingRecord, StockSyncStateRecord, SyncLogRecord
+from stocksync.inventory import Inventory
+from stocksync.locations import Locations
+from stocksync.messages import RecordingQueue, StockChange
+from stocksync.observability import logger
+from stocksync.rules import StockNode, available
+from stocksync.secrets import CredentialStore
+from stocksync.stock import StockBook
+from stocksync.sync_rules import Limits, is_synced, needs_submission, target_quantity
+
+ListingKey = tuple[str, str]  # (channel id, sku key)
+
+
+@dataclass
+class Scope:
+    """What a batch of messages names, coalesced; `named_by` says which messages named each listing."""
+
+    items_everywhere: set[str] = field(default_factory=set)
+    items_on: dict[str, set[str]] = field(default_factory=lambda: defaultdict(set))
+    whole_channels: set[str] = field(default_factory=set)
+    every_channel: bool = False
+    messages: dict[str, StockChange] = field(default_factory=dict)
+
+    @classmethod
+    def of(cls, messages: Mapping[str, StockChange]) -> Scope:
+        scope = cls(messages=dict(messages))
+        for change in messages.values():
+            if change.all_items:
+                if change.channel_ids:
+                    scope.whole_channels.update(change.channel_ids)
+                else:
+                    scope.every_channel = True
+            elif change.channel_ids:
+                for channel_id in change.channel_ids:
+                    scope.items_on[channel_id].update(change.item_ids)
+            else:
+                scope.items_everywhere.update(change.item_ids)
+        return scope
+
+    def items(self) -> set[str]:
+        return set(self.items_everywhere).union(*self.items_on.values())
+
+    def names(self, message: StockChange, channel_id: str, item_id: str) -> bool:
+        if message.channel_ids and channel_id not in message.channel_ids:
+            return False
+        return message.all_items or item_id in message.item_ids
+
+    def wants(self, channel_id: str, item_id: str) -> bool:
+        return (self.every_channel or channel_id in self.whole_channels or item_id in self.items_everywhere
+                or item_id in self.items_on.get(channel_id, ()))
+
+
+@dataclass
+class SyncOutcome:
+    sent: int = 0
+    unchanged: int = 0
+    errors: int = 0
+    pending: int = 0
+    retrying: int = 0
+    calls: dict[str, int] = field(default_factory=dict)  # channel id -> listings sent
+    retry: dict[str, float] = field(default_factory=dict)  # message id -> seconds to wait before again
+
+    @property
+    def failed_messages(self) -> set[str]:
+        return set(self.retry)
+
+
+AdapterFactory = Callable[[ChannelRecord, RateLimiter | None], ChannelAdapter]
+
+
+class StockSubmitter:
+    def __init__(self, credentials: CredentialStore, *, rate_limiter: RateLimiter | None = None,
+                 adapter_factory: AdapterFactory | None = None, clock: Callable[[], datetime] = db.now) -> None:
+        self.credentials = credentials
+        self.rate_limiter = rate_limiter
+        self.adapter_factory = adapter_factory or self._build_adapter
+        self.clock = clock
+        self.book = StockBook(RecordingQueue(), Inventory(RecordingQueue()), Locations())
+
+    # --- entry points ----------------------------------------------------------------------
+
+    def reconcile(self, messages: Mapping[str, StockChange], *, force: bool = False,
+                  reason: str = "") -> SyncOutcome:
+        """Bring every listing the messages name to its target; `messages` is keyed by message id."""
+        scope = Scope.of(messages)
+        listings = self._listings(scope)
+        return self.submit(listings, scope=scope, force=force, reason=reason or _reasons(messages.values()))
+
+    def submit(self, listings: Iterable[ListingRecord], *, scope: Scope | None = None, force: bool = False,
+               reason: str = "", force_keys: set[ListingKey] | None = None) -> SyncOutcome:
+        """Send these listings' targets (only those that differ, unless forced), per channel."""
+        outcome = SyncOutcome()
+        by_channel: dict[str, list[ListingRecord]] = defaultdict(list)
+        for listing in listings:
+            by_channel[listing.channel_id].append(listing)
+        nodes: dict[str, dict[str, StockNode] | None] = {}
+        for channel_id, channel_listings in sorted(by_channel.items()):
+            channel = db.get_or_none(ChannelRecord, ChannelRecord.keys(channel_id, ""))
+            if channel is None or not channel.enabled:
+                continue
+            defaults = _channel_defaults(channel)
+            work: list[tuple[ListingRecord, QuantityUpdate]] = []
+            for listing in channel_listings:
+                item_id = listing.linked_item_id
+                if not item_id or not is_synced(fba=bool(listing.fba), ignore_sync=bool(listing.ignore_sync),
+                                                linked=True, removed=bool(listing.removed)):
+                    continue
+                if item_id not in nodes:
+                    nodes[item_id] = self.book.stock_nodes(item_id)
+                tree = nodes[item_id]
+                if tree is None:
+                    continue  # the item was deleted; the mapping issue unlinks its listings
+                locations = list(channel.location_ids or [])
+                limits = _listing_limits(listing).over(defaults)
+                target = target_quantity(available(item_id, tree, locations), limits)
+                forced = force or (force_keys is not None and (channel_id, listing.sku_key) in force_keys)
+                if not needs_submission(target, _int(listing.submitted_quantity), status=listing.update_status,
+                                        forced=forced):
+                    outcome.unchanged += 1
+                    continue
+                work.append((listing, QuantityUpdate(
+                    sku=listing.sku, quantity=target, state=listing.state or "active",
+                    listing_id=listing.channel_listing_id, listing_kind=listing.listing_kind,
+                    price=float(listing.price) if listing.price is not None else None,
+                    locations={loc: available(item_id, tree, [loc]) for loc in locations},
+                )))
+            if work:
+                self._send(channel, work, outcome, scope, reason)
+        return outcome
+
+    def settle_pending(self, channel_id: str) -> int:
+        """Read the outcome of the channel's submissions still processing (Amazon feeds) and put it
+        on their listings: errors with the channel's text, the rest ok. Returns the feeds settled."""
+        state = db.get_or_none(StockSyncStateRecord, StockSyncStateRecord.keys(channel_id))
+        channel = db.get_or_none(ChannelRecord, ChannelRecord.keys(channel_id, ""))
+        if state is None or channel is None or not state.pending_feeds:
+            return 0
+        adapter = self.adapter_factory(channel, self.rate_limiter)
+        settled = 0
+        for reference in sorted(state.pending_feeds):
+            issues = adapter.pending_outcome(reference)
+            if issues is None:
+                continue
+            now = self.clock()
+            log: list[SyncLogRecord] = []
+            waiting = ListingRecord.query(db.channel_pk(channel_id), ListingRecord.SK.startswith(db.LISTING_PREFIX),
+                                          filter_condition=ListingRecord.update_status == QuantityStatus.PENDING.value)
+            for listing in waiting:
+                error = issues.get(listing.sku) or issues.get("*")
+                result = QuantityResult(listing.sku, QuantityStatus.ERROR if error else QuantityStatus.OK, error or "")
+                update = QuantityUpdate(listing.sku, int(listing.submitted_quantity or 0))
+                self._record(listing, update, result, now)
+                log.append(_log_entry(listing, update, result, now, f"feed {reference}"))
+            with SyncLogRecord.batch_write() as batch:
+                for entry in log:
+                    batch.save(entry)
+            StockSyncStateRecord(**StockSyncStateRecord.keys(channel_id)).update(
+                actions=[StockSyncStateRecord.pending_feeds.delete({reference})])
+            settled += 1
+        return settled
+
+    # --- internals -------------------------------------------------------------------------
+
+    def _listings(self, scope: Scope) -> list[ListingRecord]:
+        found: dict[ListingKey, ListingRecord] = {}
+        for item_id in sorted(scope.items()):
+            for record in ListingRecord.gsi2.query(db.item_pk(item_id), ListingRecord.GSI2SK.startswith(
+                    db.LISTING_PREFIX)):
+                if isinstance(record, ListingRecord) and scope.wants(record.channel_id, item_id):
+                    found[(record.channel_id, record.sku_key)] = record
+        channels = set(scope.whole_channels)
+        if scope.every_channel:
+            channels |= {c.channel_id for c in ChannelRecord.gsi1.query(db.CHANNELS_PARTITION)
+                         if isinstance(c, ChannelRecord)}
+        for channel_id in sorted(channels):
+            for record in ListingRecord.query(db.channel_pk(channel_id), ListingRecord.SK.startswith(
+                    db.LISTING_PREFIX), filter_condition=ListingRecord.linked_item_id.exists()):
+                found[(record.channel_id, record.sku_key)] = record
+        return list(found.values())
+
+    def _send(self, channel: ChannelRecord, work: list[tuple[ListingRecord, QuantityUpdate]],
+              outcome: SyncOutcome, scope: Scope | None, reason: str) -> None:
+        try:
+            adapter = self.adapter_factory(channel, self.rate_limiter)
+            results = adapter.submit_quantities([update for _listing, update in work])
+        except ChannelError as exc:  # not configured, bad credentials: every listing shows why
+            results = [QuantityResult(u.sku, QuantityStatus.ERROR, exc.message) for _l, u in work]
+        by_sku = {result.sku: result for result in results}
+        now = self.clock()
+        log: list[SyncLogRecord] = []
+        outcome.calls[channel.channel_id] = outcome.calls.get(channel.channel_id, 0) + len(work)
+        for listing, update in work:
+            result = by_sku.get(update.sku) or QuantityResult(update.sku, QuantityStatus.ERROR,
+                                                              "the channel gave no result for this listing")
+            self._record(listing, update, result, now)
+            log.append(_log_entry(listing, update, result, now, reason))
+            if result.status == QuantityStatus.RETRY:
+                outcome.retrying += 1
+                self._retry_messages(outcome, scope, listing, result)
+            elif result.status == QuantityStatus.ERROR:
+                outcome.errors += 1
+            elif result.status == QuantityStatus.PENDING:
+                outcome.pending += 1
+            else:
+                outcome.sent += 1
+        with SyncLogRecord.batch_write() as batch:
+            for entry in log:
+                batch.save(entry)
+        references = sorted({r.reference for r in results if r.status == QuantityStatus.PENDING and r.reference})
+        if references:
+            StockSyncStateRecord(**StockSyncStateRecord.keys(channel.channel_id)).update(actions=[
+                StockSyncStateRecord.channel_id.set(channel.channel_id),
+                StockSyncStateRecord.pending_feeds.add(set(references))])
+        if outcome.errors or outcome.retry:
+            logger.info("Stock sync problems", extra={"channel_id": channel.channel_id, "errors": outcome.errors,
+                                                      "retry_messages": len(outcome.retry)})
+
+    @staticmethod
+    def _retry_messages(outcome: SyncOutcome, scope: Scope | None, listing: ListingRecord,
+                        result: QuantityResult) -> None:
+        if scope is None:
+            return
+        wait = result.retry_after or 30.0
+        for message_id, message in scope.messages.items():
+            if scope.names(message, listing.channel_id, listing.linked_item_id or ""):
+                outcome.retry[message_id] = max(outcome.retry.get(message_id, 0.0), wait)
+
+    @staticmethod
+    def _record(listing: ListingRecord, update: QuantityUpdate, result: QuantityResult, now: datetime) -> None:
+        """Named attributes only (UpdateItem): catalogue loads own the other fields of the listing."""
+        actions: list[Any] = [ListingRecord.last_update.set(now), ListingRecord.update_status.set(result.status.value)]
+        if result.status in (QuantityStatus.OK, QuantityStatus.PENDING):
+            actions.append(ListingRecord.submitted_quantity.set(update.quantity))
+            actions.append(ListingRecord.update_error.remove())
+            if _int(listing.submitted_quantity) != update.quantity:
+                actions.append(ListingRecord.update_date.set(now))
+        else:
+            actions.append(ListingRecord.update_error.set(result.message[:1000] or result.status.value))
+        if result.state:
+            actions.append(ListingRecord.state.set(result.state))
+        if result.listing_id and result.listing_id != listing.channel_listing_id:
+            actions.append(ListingRecord.channel_listing_id.set(result.listing_id))
+        target = ListingRecord(**ListingRecord.keys(listing.channel_id, listing.sku_key))
+        try:
+            target.update(actions=actions, condition=ListingRecord.PK.exists())
+        except UpdateError as exc:
+            if not db.is_condition_failure(exc):
+                raise  # a listing that vanished meanwhile has nothing left to record
+
+    def _build_adapter(self, channel: ChannelRecord, limiter: RateLimiter | None) -> ChannelAdapter:
+        secret = self.credentials.get(channel.credentials_secret) if channel.credentials_secret else {}
+        account = ChannelAccount(channel.channel_id, channel.type, channel.settings.as_dict(), secret or {})
+        return build_adapter(account, rate_limiter=limiter)
+
+
+def _channel_defaults(channel: ChannelRecord) -> Limits:
+    settings = channel.settings.as_dict() if channel.settings else {}
+    limits = (settings.get("mapping") or {}).get("default_limits") or {}
+    return Limits(max_listed=_int(limits.get("max_listed")), end_when=_int(limits.get("end_when")),
+                  percentage=_float(limits.get("percentage")))
+
+
+def _listing_limits(listing: ListingRecord) -> Limits:
+    return Limits(max_listed=_int(listing.max_listed), end_when=_int(listing.end_when),
+                  percentage=_float(listing.percentage))
+
+
+def _log_entry(listing: ListingRecord, update: QuantityUpdate, result: QuantityResult, now: datetime,
+               reason: str) -> SyncLogRecord:
+    return SyncLogRecord(
+        **SyncLogRecord.keys(listing.channel_id, listing.sku_key, now, db.new_id()), channel_id=listing.channel_id,
+        sku=listing.sku, quantity=update.quantity, status=result.status.value, message=result.message[:1000],
+        reason=reason[:200], at=now, expires_at=now + db.RETENTION,
+    )
+
+
+def _reasons(messages: Iterable[StockChange]) -> str:
+    return ",".join(sorted({m.reason for m in messages}))[:200]
+
+
+def _int(value: Any) -> int | None:
+    return None if value is None else int(value)
+
+
+def _float(value: Any) -> float | None:
+    return None if value is None else float(value)
+
+
+def sync_log(channel_id: str, sku_key: str, *, limit: int, cursor: str | None,
+             since: datetime | None = None) -> tuple[list[SyncLogRecord], str | None]:
+    """A listing's sync log, newest first, only the last RETENTION (TTL may not have removed older ones)."""
+    oldest = since or db.now() - db.RETENTION
+    return db.newest_first(SyncLogRecord, db.sync_log_pk(channel_id, sku_key), limit=limit, cursor=cursor,
+                           filter_condition=SyncLogRecord.at >= oldest)
+

@@ -1,0 +1,77 @@
+"""Helpers of the stock sync tests: channels on stand-ins, items with stock, linked listings, and
+SQS events for the stock submitter."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from infrastructure.template import load_handler, load_template
+from stocksync import db
+from stocksync.db import ListingRecord
+from stocksync.http_client import RetryPolicy, TokenCache
+from stocksync.messages import StockChange
+from stocksync.rules import normalize_sku
+
+NO_WAIT = RetryPolicy(max_attempts=2, base_delay=0.0, sleep=lambda _s: None)
+
+
+class Context:
+    function_name = "StockSubmitterFunction"
+    memory_limit_in_mb = 1024
+    invoked_function_arn = "arn:aws:lambda:eu-west-1:123456789012:function:StockSubmitterFunction"
+    aws_request_id = "req"
+
+    @staticmethod
+    def get_remaining_time_in_millis() -> int:
+        return 59_000
+
+
+def submitter_handler() -> Any:
+    return load_handler(load_template(), "StockSubmitterFunction")
+
+
+def sqs_event(*changes: StockChange, first: int = 0) -> dict[str, Any]:
+    return {"Records": [
+        {"messageId": f"m{first + i}", "receiptHandle": f"r{first + i}", "body": change.model_dump_json(),
+         "attributes": {}, "messageAttributes": {}, "md5OfBody": "", "eventSource": "aws:sqs",
+         "eventSourceARN": "arn:aws:sqs:eu-west-1:123456789012:stock", "awsRegion": "eu-west-1"}
+        for i, change in enumerate(changes)
+    ]}
+
+
+def item_with_stock(api: Any, sku: str, level: int) -> str:
+    item_id = api.post("/items", {"sku": sku, "title": sku}).body["item_id"]
+    api.put(f"/items/{item_id}/stock/default", {"level": level})
+    return item_id
+
+
+def set_stock(api: Any, item_id: str, level: int) -> None:
+    assert api.put(f"/items/{item_id}/stock/default", {"level": level}).status == 200
+
+
+def listing(channel_id: str, sku: str, item_id: str | None, **fields: Any) -> ListingRecord:
+    record = ListingRecord(**ListingRecord.keys(channel_id, normalize_sku(sku), sku, item_id), channel_id=channel_id,
+                           sku=sku, sku_key=normalize_sku(sku), linked_item_id=item_id, title=sku, **fields)
+    record.save()
+    return record
+
+
+def read_listing(channel_id: str, sku: str) -> ListingRecord:
+    found = db.get_or_none(ListingRecord, ListingRecord.keys(channel_id, normalize_sku(sku)))
+    assert found is not None
+    return found
+
+
+def fast_adapter_factory(**kwargs: Any):
+    """Adapters with no waiting between retries and a fresh token cache (the stand-ins are local)."""
+    from stocksync.channels import build_adapter
+    from stocksync.channels.base import ChannelAccount
+
+    def factory(channel, limiter):
+        secret = json.loads(__import__("boto3").client("secretsmanager").get_secret_value(
+            SecretId=channel.credentials_secret)["SecretString"]) if channel.credentials_secret else {}
+        account = ChannelAccount(channel.channel_id, channel.type, channel.settings.as_dict(), secret)
+        return build_adapter(account, policy=NO_WAIT, tokens=TokenCache(), rate_limiter=limiter, **kwargs)
+
+    return factory

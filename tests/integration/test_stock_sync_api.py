@@ -1,0 +1,135 @@
+"""Force Update, the sync summary and a listing's sync log through the API; Amazon's feed path and
+the scheduled sync run through the submitter, against the stand-ins."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import boto3
+import pytest
+from stock_sync_support import fast_adapter_factory, item_with_stock, listing, read_listing, set_stock
+
+from infrastructure.standins import amazon
+from infrastructure.standins.demo_listings import DemoListing
+from infrastructure.standins.generic import API_KEY, GenericStandIn
+from stocksync import db
+from stocksync.jobs import handler_for, parse_job_message
+from stocksync.secrets import SecretsManagerStore
+from stocksync.stock_sync.scheduled import run_scheduled_sync
+from stocksync.stock_sync.submitter import StockSubmitter
+
+
+@pytest.fixture
+def website():
+    with GenericStandIn() as standin:
+        yield standin
+
+
+@pytest.fixture
+def shop(api, website):
+    return api.post("/channels", {"name": "Web", "type": "generic", "settings": {"base_url": website.url},
+                                  "credentials": {"api_key": API_KEY}}).body["channel_id"]
+
+
+@pytest.fixture
+def fast_jobs(monkeypatch):
+    """The force-update job with adapters that never sleep between retries."""
+    original = StockSubmitter.__init__
+
+    def init(self, credentials, **kwargs):
+        original(self, credentials, **{**kwargs, "adapter_factory": fast_adapter_factory()})
+
+    monkeypatch.setattr(StockSubmitter, "__init__", init)
+
+
+def run_queued_jobs(stack):
+    sqs, url = boto3.client("sqs"), stack.ref("JobsQueue")
+    while messages := sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10).get("Messages", []):
+        for message in messages:
+            job = parse_job_message(message["Body"])
+            handler_for(job.kind)(job)
+            sqs.delete_message(QueueUrl=url, ReceiptHandle=message["ReceiptHandle"])
+
+
+def test_given_force_update_when_run_then_every_linked_listing_is_resubmitted_and_logged(
+        api, stack, website, shop, fast_jobs):
+    mug = item_with_stock(api, "MUG-BLACK", 5)
+    listing(shop, "MUG-BLACK", mug, submitted_quantity=5, update_status="ok")  # already right
+    listing(shop, "MUG-WHITE", mug, fba=False, ignore_sync=True)
+
+    answer = api.post(f"/channels/{shop}/force-update")
+    run_queued_jobs(stack)
+
+    assert answer.status == 202 and answer.body["kind"] == "stock_force_update"
+    job = api.get(f"/jobs/{answer.body['job_id']}").body
+    assert job["status"] == "succeeded" and job["result"]["sent"] == 1
+    log = api.get(f"/channels/{shop}/listings/MUG-BLACK/sync-log").body["entries"]
+    assert [(e["quantity"], e["status"], e["reason"]) for e in log] == [(5, "ok", "force_update")]
+    assert api.get(f"/channels/{shop}/listings/mug-white/sync-log").body["entries"] == []
+    summary = api.get(f"/channels/{shop}/sync").body
+    assert (summary["linked"], summary["ok"], summary["errors"]) == (1, 1, 0)
+
+
+def test_given_a_force_update_when_repeated_within_15_minutes_then_429_unless_confirmed(api, stack, shop):
+    assert api.post(f"/channels/{shop}/force-update").status == 202
+
+    again = api.post(f"/channels/{shop}/force-update")
+    confirmed = api.post(f"/channels/{shop}/force-update", {"confirm": True})
+
+    assert again.status == 429
+    assert again.body["error"]["code"] == "force_update_too_soon"
+    assert "allowed_at" in again.body["error"]["details"] and int(again.headers["Retry-After"]) > 800
+    assert confirmed.status == 202
+
+
+def test_given_an_unknown_listing_or_channel_when_its_sync_log_is_asked_then_404(api, shop):
+    assert api.get(f"/channels/{shop}/listings/NOPE/sync-log").status == 404
+    assert api.get("/channels/nope/sync").status == 404
+
+
+def test_given_many_amazon_changes_when_submitted_then_one_feed_and_the_scheduled_run_puts_its_errors_on_listings(
+        api, stack):
+    listings = [DemoListing(f"A-{n}", "x", 1.0, 0, str(n)) for n in range(4)]
+    with amazon.AmazonStandIn(listings=listings, polls_until_done=1) as standin:
+        channel = api.post("/channels", {"name": "Amazon", "type": "amazon", "settings": {
+            "sp_api_endpoint": standin.url, "lwa_endpoint": f"{standin.url}/auth/o2/token",
+            "seller_id": amazon.SELLER_ID, "feed_threshold": 2}, "credentials": {
+            "lwa_client_id": amazon.CLIENT_ID, "lwa_client_secret": amazon.CLIENT_SECRET,
+            "refresh_token": amazon.REFRESH_TOKEN}}).body["channel_id"]
+        item = item_with_stock(api, "A-ITEM", 9)
+        for n in range(4):
+            listing(channel, f"A-{n}", item)
+        listing(channel, "A-GONE", item)  # not on Amazon: the processing report names it
+        listing(channel, "A-FBA", item, fba=True)
+        submitter = StockSubmitter(SecretsManagerStore(), adapter_factory=fast_adapter_factory())
+
+        first = submitter.submit(db.ListingRecord.query(db.channel_pk(channel)))
+        assert (first.pending, first.sent) == (5, 0)
+        assert api.get(f"/channels/{channel}/sync").body["processing"] == 5
+
+        run_scheduled_sync(submitter)
+
+        assert [item.quantity for item in standin.listings] == [9, 9, 9, 9]
+        assert read_listing(channel, "A-0").update_status == "ok"
+        gone = read_listing(channel, "A-GONE")
+        assert gone.update_status == "error" and "not in the seller's catalogue" in gone.update_error
+        assert read_listing(channel, "A-FBA").submitted_quantity is None
+        assert standin.violations() == []
+        assert len([e for e in standin.exchanges if e.path.endswith("/feeds")]) == 1
+
+
+def test_given_stale_levels_when_the_scheduled_run_comes_then_they_are_re_asserted_zeros_first(
+        api, stack, website, shop):
+    sold_out = item_with_stock(api, "MUG-BLACK", 0)
+    stocked = item_with_stock(api, "MUG-WHITE", 4)
+    old = db.now() - timedelta(hours=7)
+    listing(shop, "MUG-WHITE", stocked, submitted_quantity=4, update_status="ok", last_update=old)
+    listing(shop, "MUG-BLACK", sold_out, submitted_quantity=0, update_status="ok", last_update=old)
+    set_stock(api, stocked, 4)
+
+    run_scheduled_sync(StockSubmitter(SecretsManagerStore(), adapter_factory=fast_adapter_factory()))
+
+    [post] = [e for e in website.exchanges if e.path == "/stocksync/v1/stock"]
+    assert [i["sku"] for i in post.json()["items"]] == ["MUG-BLACK", "MUG-WHITE"]
+    assert read_listing(shop, "MUG-WHITE").last_update > old
+

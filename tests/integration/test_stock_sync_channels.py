@@ -1,0 +1,121 @@
+"""The stock submitter on the embedded AWS with a linked listing of each marketplace channel: the
+stand-in shows what a buyer would see, and the listing record follows what the channel did."""
+
+from __future__ import annotations
+
+import pytest
+from stock_sync_support import fast_adapter_factory, item_with_stock, listing, read_listing, set_stock
+
+from infrastructure.standins import ebay, magento, mirakl, rakuten
+from infrastructure.standins.demo_listings import DemoListing
+from stocksync.messages import StockChange
+from stocksync.secrets import SecretsManagerStore
+from stocksync.stock_sync.submitter import StockSubmitter
+
+
+@pytest.fixture
+def submitter(stack):
+    return StockSubmitter(SecretsManagerStore(), adapter_factory=fast_adapter_factory())
+
+
+def channel(api, kind: str, settings: dict, credentials: dict) -> str:
+    answer = api.post("/channels", {"name": kind, "type": kind, "settings": settings, "credentials": credentials})
+    assert answer.status == 201, answer.body
+    return answer.body["channel_id"]
+
+
+def sync(submitter: StockSubmitter, item_id: str) -> None:
+    outcome = submitter.reconcile({"m": StockChange(reason="t", item_ids=[item_id])})
+    assert outcome.retry == {} and outcome.errors == 0
+
+
+def test_given_linked_ebay_trading_listing_when_stock_runs_out_and_returns_then_ended_and_relisted_under_the_new_id(
+        api, submitter):
+    mug = DemoListing("MUG-BLACK", "Mug", 9.5, 4, "110000000077")
+    with ebay.EbayStandIn(listings=[mug], inventory_api_skus=set()) as standin:
+        shop = channel(api, "ebay", {"api_base_url": standin.url, "marketplace_id": "EBAY_GB"},
+                       {"client_id": ebay.CLIENT_ID, "client_secret": ebay.CLIENT_SECRET,
+                        "refresh_token": ebay.REFRESH_TOKEN})
+        item = item_with_stock(api, "MUG-BLACK", 6)
+        listing(shop, "MUG-BLACK", item, channel_listing_id="110000000077", listing_kind="trading")
+
+        sync(submitter, item)
+        assert (standin.listing("MUG-BLACK").quantity, standin.listing("MUG-BLACK").active) == (6, True)
+
+        set_stock(api, item, 0)
+        sync(submitter, item)
+        assert standin.listing("MUG-BLACK").active is False
+        assert read_listing(shop, "MUG-BLACK").state == "ended"
+
+        set_stock(api, item, 3)
+        sync(submitter, item)
+
+        shown = standin.listing("MUG-BLACK")
+        recorded = read_listing(shop, "MUG-BLACK")
+        assert (shown.active, shown.quantity) == (True, 3)
+        assert recorded.channel_listing_id == shown.listing_id != "110000000077"
+        assert (recorded.state, recorded.submitted_quantity, recorded.update_status) == ("active", 3, "ok")
+        assert standin.violations() == []
+
+
+def test_given_linked_magento_product_when_stock_runs_out_and_returns_then_disabled_then_enabled_on_its_source(
+        api, submitter):
+    tee = DemoListing("TEE-RED", "Tee", 12.0, 9, "1")
+    with magento.MagentoStandIn(listings=[tee]) as standin:
+        shop = channel(api, "magento", {"base_url": standin.url}, {"access_token": magento.ACCESS_TOKEN})
+        location = api.get(f"/channels/{shop}").body["location_ids"][0]
+        assert api.patch(f"/channels/{shop}", {"settings": {"base_url": standin.url,
+                                                             "source_codes": {location: "overflow"}}}).status == 200
+        item = item_with_stock(api, "TEE-RED", 5)
+        listing(shop, "TEE-RED", item, channel_listing_id="1")
+
+        sync(submitter, item)
+        assert standin.sources["TEE-RED"] == {"default": 6, "overflow": 5}  # only the mapped source is ours
+
+        set_stock(api, item, 0)
+        sync(submitter, item)
+        assert (standin.listing("TEE-RED").active, read_listing(shop, "TEE-RED").state) == (False, "disabled")
+
+        set_stock(api, item, 2)
+        sync(submitter, item)
+
+        assert standin.listing("TEE-RED").active is True and standin.sources["TEE-RED"]["overflow"] == 2
+        assert read_listing(shop, "TEE-RED").state == "active"
+        assert standin.violations() == []
+
+
+def test_given_linked_pixmania_offer_when_stock_runs_out_then_of24_carries_the_catalogue_price_and_disables_it(
+        api, submitter):
+    lamp = DemoListing("LAMP-1", "Lamp", 30.0, 2, "2001")
+    with mirakl.MiraklStandIn(listings=[lamp]) as standin:
+        shop = channel(api, "pixmania", {"base_url": standin.url}, {"api_key": mirakl.API_KEY})
+        item = item_with_stock(api, "LAMP-1", 0)
+        listing(shop, "LAMP-1", item, price=27.5, channel_listing_id="2001")
+
+        outcome = submitter.reconcile({"m": StockChange(reason="t", item_ids=[item])})
+
+        assert outcome.pending == 1 and read_listing(shop, "LAMP-1").update_status == "pending"
+        assert submitter.settle_pending(shop) == 1
+        shown = standin.listing("LAMP-1")
+        assert (shown.quantity, shown.active, shown.price) == (0, False, 27.5)
+        recorded = read_listing(shop, "LAMP-1")
+        assert (recorded.update_status, recorded.submitted_quantity, recorded.state) == ("ok", 0, "disabled")
+        assert standin.violations() == []
+
+
+def test_given_linked_rakuten_listing_when_stock_runs_out_and_returns_then_disabled_then_active_again(
+        api, submitter):
+    with rakuten.RakutenStandIn(listings=[DemoListing("RK-1", "x", 5.0, 3, "1")]) as standin:
+        shop = channel(api, "rakuten", {"base_url": standin.url, "shop_id": rakuten.SHOP_ID},
+                       {"api_key": rakuten.API_KEY})
+        item = item_with_stock(api, "RK-1", 0)
+        listing(shop, "RK-1", item)
+
+        sync(submitter, item)
+        assert (standin.listing("RK-1").active, read_listing(shop, "RK-1").state) == (False, "disabled")
+
+        set_stock(api, item, 8)
+        sync(submitter, item)
+
+        assert (standin.listing("RK-1").quantity, standin.listing("RK-1").active) == (8, True)
+        assert read_listing(shop, "RK-1").state == "active"
