@@ -4,6 +4,11 @@ moto's threaded server runs concurrent requests against one in-memory backend wi
 so two conditional writes (or transactions) racing on one item can both pass their condition and
 one write is lost. DynamoDB never does that, and stocksync's correctness rests on it (optimistic
 versions, unique claims, idempotency keys). Serialising moto's DynamoDB writes restores it.
+
+moto's reads are not all read-only either: `Table.get_item` of a missing partition key on a table
+with a sort key adds an empty partition (its items are a defaultdict), so a GetItem racing a
+TransactWriteItems (which deep-copies the table first) failed it with "dictionary changed size
+during iteration". Item reads take the same lock.
 """
 
 from __future__ import annotations
@@ -13,20 +18,23 @@ import threading
 from typing import Any
 
 from moto.dynamodb.models import DynamoDBBackend
+from moto.dynamodb.models.table import Table
 from moto.server import ThreadedMotoServer
 
 LOCAL_HOST = "127.0.0.1"
 _WRITES = ("put_item", "update_item", "delete_item", "transact_write_items", "batch_write_item")
+_TABLE_READS = ("get_item",)  # mutates the table on a miss (see above)
 _lock = threading.RLock()
 
 
 def serialise_dynamodb_writes() -> None:
     """Make every DynamoDB write (and transaction) atomic with respect to the others. Idempotent."""
-    for name in _WRITES:
-        method = getattr(DynamoDBBackend, name)
-        if getattr(method, "_stocksync_serialised", False):
-            continue
-        setattr(DynamoDBBackend, name, _serialised(method))
+    for owner, names in ((DynamoDBBackend, _WRITES), (Table, _TABLE_READS)):
+        for name in names:
+            method = getattr(owner, name)
+            if getattr(method, "_stocksync_serialised", False):
+                continue
+            setattr(owner, name, _serialised(method))
 
 
 def _serialised(method: Any) -> Any:

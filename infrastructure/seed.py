@@ -84,7 +84,7 @@ def seed_demo_seller(standins: Mapping[str, StandIn] | None = None, seed: int = 
             settings={"api_base_url": urls["ebay"]} if "ebay" in urls else {}, credentials=_demo_credentials("ebay"),
         )
     )
-    marketplaces = _demo_marketplace_channels(urls)
+    marketplaces = _demo_marketplace_channels(urls, main.location_id, overflow.location_id)
     for channel in marketplaces:
         app.channels.create(channel)
     pim = _seed_pim(app, standins or {})
@@ -106,20 +106,27 @@ def _demo_credentials(standin: str) -> dict[str, str] | None:
     }.get(standin)
 
 
-def _demo_marketplace_channels(urls: Mapping[str, str]) -> list[ChannelInput]:
-    """Amazon, Magento, Pixmania (Mirakl) and Rakuten channels, for each stand-in that runs."""
-    from infrastructure.standins import rakuten
+def _demo_marketplace_channels(urls: Mapping[str, str], main: str, overflow: str) -> list[ChannelInput]:
+    """Amazon, Magento, Pixmania (Mirakl) and Rakuten channels, for each stand-in that runs.
+
+    Magento sells from both locations, each mapped to the stand-in's MSI source of that name: a
+    buyer sees the sum over sources, so a source left unmapped would keep selling stale stock."""
+    from infrastructure.standins import amazon, magento, rakuten
 
     settings = {
         "amazon": ("Amazon UK", ChannelType.AMAZON,
-                   lambda url: {"sp_api_endpoint": url, "lwa_endpoint": f"{url}/auth/o2/token"}),
-        "magento": ("Magento store", ChannelType.MAGENTO, lambda url: {"base_url": url}),
+                   lambda url: {"sp_api_endpoint": url, "lwa_endpoint": f"{url}/auth/o2/token",
+                                "seller_id": amazon.SELLER_ID}),
+        "magento": ("Magento store", ChannelType.MAGENTO,
+                    lambda url: {"base_url": url, "source_codes": dict(zip((main, overflow), magento.SOURCES,
+                                                                              strict=True))}),
         "mirakl": ("Pixmania", ChannelType.PIXMANIA, lambda url: {"base_url": url}),
         "rakuten": ("Rakuten UK", ChannelType.RAKUTEN, lambda url: {"base_url": url, "shop_id": rakuten.SHOP_ID}),
     }
+    locations = {"magento": [main, overflow]}
     return [
         ChannelInput(name=name, type=channel_type, settings=build(urls[standin]),
-                     credentials=_demo_credentials(standin))
+                     credentials=_demo_credentials(standin), location_ids=locations.get(standin))
         for standin, (name, channel_type, build) in settings.items()
         if standin in urls
     ]

@@ -4,11 +4,21 @@ API's OpenAPI document.
 
 A stand-in subclass declares `rules()` (werkzeug Rules whose endpoint names a method) and keeps
 its state (listings, products...) in plain attributes guarded by `self.lock`.
+
+Tests driving a stand-in in another process (the local stack) use its control routes under
+`/_standin/`, which no real API has: they are neither recorded, checked against the contract,
+rate-limited nor faulted.
+- `GET /_standin/listings`: what a buyer sees of each listing (quantity, active, listing id...).
+- `GET /_standin/violations`: every contract violation seen so far.
+- `POST /_standin/faults` `{"rate": 0.3, "statuses": [500, 503, 429], "endpoints": [...], "seed": 1}`:
+  that share of calls (to those endpoints; all when omitted) answers one of those statuses;
+  `{"rate": 0}` switches it off. Answers the switch's setting and the faults served so far.
 """
 
 from __future__ import annotations
 
 import json
+import random
 import threading
 import time
 from dataclasses import dataclass, field
@@ -22,6 +32,7 @@ from werkzeug.wrappers import Request, Response
 from infrastructure.standins.contract import Contract, RoutedContract
 
 LOCAL_HOST = "127.0.0.1"
+CONTROL_PREFIX = "/_standin/"
 
 
 @dataclass(frozen=True)
@@ -42,6 +53,14 @@ class Exchange:
         return json.loads(self.body) if self.body else None
 
 
+@dataclass(frozen=True)
+class RandomFaults:
+    rate: float
+    statuses: tuple[int, ...]
+    endpoints: frozenset[str] | None
+    chance: random.Random
+
+
 def json_response(data: Any, status: int = 200, headers: dict[str, str] | None = None) -> Response:
     return Response(json.dumps(data), status=status, headers=headers, content_type="application/json")
 
@@ -56,6 +75,8 @@ class StandIn:
         self.lock = threading.RLock()
         self.contract = contract
         self._faults: dict[str, list[int]] = {}
+        self._random_faults: RandomFaults | None = None
+        self.faults_served = 0
         self._buckets: dict[str, tuple[float, float]] = {}
         self.exchanges: list[Exchange] = []
         self._map = Map(self.rules(), strict_slashes=False)
@@ -102,6 +123,8 @@ class StandIn:
 
     def _wsgi(self, environ: dict[str, Any], start_response: Any) -> Any:
         request = Request(environ)
+        if request.path.startswith(CONTROL_PREFIX):
+            return self._control(request)(environ, start_response)
         response = self._dispatch(request)
         body = response.get_data()
         violations = (
@@ -121,6 +144,13 @@ class StandIn:
 
     # --- faults and limits (tests script failures; `limits` makes overload answer 429) ------
 
+    def fail_randomly(self, rate: float, statuses: tuple[int, ...] = (500, 503, 429),
+                      endpoints: frozenset[str] | None = None, seed: int | None = None) -> None:
+        """From now on, `rate` of the calls (to `endpoints`, or every one) answer one of `statuses`."""
+        with self.lock:
+            self._random_faults = (RandomFaults(rate, tuple(statuses), endpoints, random.Random(seed))  # noqa: S311
+                                   if rate > 0 else None)
+
     def fail_next(self, endpoint: str, *statuses: int) -> None:
         """The next calls to `endpoint` answer these statuses (e.g. 500, then 429) before working again."""
         with self.lock:
@@ -133,6 +163,11 @@ class StandIn:
             if faults:
                 status = faults.pop(0)
                 return self.fault_response(status)
+            chaos = self._random_faults
+            if chaos is not None and (chaos.endpoints is None or endpoint in chaos.endpoints) and (
+                    chaos.chance.random() < chaos.rate):
+                self.faults_served += 1
+                return self.fault_response(chaos.chance.choice(chaos.statuses))
             limit = self.limits.get(endpoint)
             if limit is None:
                 return None
@@ -150,6 +185,42 @@ class StandIn:
         """How this API says `status` (subclasses shape the body and headers of their real API)."""
         headers = {"Retry-After": "1"} if status == 429 else None
         return json_response({"message": f"{self.name} answered {status}"}, status, headers)
+
+    # --- control routes (tests in another process) -------------------------------------------
+
+    def listings_state(self) -> list[dict[str, Any]]:
+        """What a buyer sees of each listing; stand-ins without `listings` show none."""
+        with self.lock:
+            return [{"sku": item.sku, "quantity": item.quantity, "active": item.active,
+                     "listing_id": item.listing_id, "fba": item.fba, "backorders": item.backorders}
+                    for item in getattr(self, "listings", [])]
+
+    def _control(self, request: Request) -> Response:
+        route = request.path.removeprefix(CONTROL_PREFIX).strip("/")
+        if route == "listings" and request.method == "GET":
+            return json_response({"standin": self.name, "listings": self.listings_state()})
+        if route == "violations" and request.method == "GET":
+            return json_response({"standin": self.name, "violations": self.violations()})
+        if route == "faults" and request.method == "POST":
+            body = request.get_json(silent=True) or {}
+            try:
+                rate = float(body.get("rate", 0))
+                statuses = tuple(int(s) for s in body.get("statuses") or (500, 503, 429))
+                endpoints = frozenset(map(str, body["endpoints"])) if body.get("endpoints") else None
+                seed = None if body.get("seed") is None else int(body["seed"])
+            except (TypeError, ValueError) as exc:
+                return json_response({"message": f"bad fault switch: {exc}"}, 400)
+            if not 0 <= rate <= 1 or not statuses:
+                return json_response({"message": "rate must be within 0..1, statuses not empty"}, 400)
+            self.fail_randomly(rate, statuses, endpoints, seed)
+        if route == "faults" and request.method in ("GET", "POST"):
+            with self.lock:
+                chaos = self._random_faults
+                return json_response({"rate": chaos.rate if chaos else 0.0,
+                                      "statuses": list(chaos.statuses) if chaos else [],
+                                      "endpoints": sorted(chaos.endpoints or ()) if chaos else [],
+                                      "served": self.faults_served})
+        return json_response({"message": f"{self.name} has no control route {request.method} {request.path}"}, 404)
 
     def _dispatch(self, request: Request) -> Response:
         adapter = self._map.bind_to_environ(request.environ)

@@ -294,6 +294,10 @@ class ListingRecord(Record, discriminator="listing"):
     removed = BooleanAttribute(default=False)  # absent from the last complete load
     removed_at = UTCDateTimeAttribute(null=True)
     last_load_id = UnicodeAttribute(null=True)  # the load that last wrote the catalogue fields
+    # The catalogue fields only loads write (all but channel_listing_id and state, which the stock
+    # submitter may change), as a JSON list in the order of the load's row: the next load's diff reads
+    # this one attribute instead of nine (catalogue/loader.py).
+    load_fields = UnicodeAttribute(null=True)
     first_seen_at = UTCDateTimeAttribute(default=now)
     updated_at = UTCDateTimeAttribute(default=now)
     # mapping (filled by the mapping issue)

@@ -1,14 +1,20 @@
-"""The local stack, started as `make run` starts it, in a subprocess; tests talk to it over HTTP."""
+"""The local stack, started as `make run` starts it, in a subprocess; tests talk to it over HTTP.
+
+Schedules run SCHEDULE_SPEEDUP times faster than on AWS (STOCKSYNC_SCHEDULE_SPEEDUP), so the
+demo channels' catalogues load, link and sync within seconds: the 5-minute report poller every
+1.25 s, Rakuten's 30-minute retrieval every 7.5 s, the 15-minute scheduled stock sync every 3.75 s.
+The stand-ins' URLs, by name, are read from the banner (`LocalStack.standins`)."""
 
 from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import sys
 import threading
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
@@ -17,6 +23,8 @@ import requests
 ROOT = Path(__file__).parents[2]
 READY = "STOCKSYNC_READY "
 START_TIMEOUT_S = 90
+SCHEDULE_SPEEDUP = 240
+_STANDIN_LINE = re.compile(r"^\s+(\w+)\s+(http://\S+)\s+\(stand-in\)$")
 
 
 @dataclass(frozen=True)
@@ -25,6 +33,7 @@ class LocalStack:
     aws_endpoint: str
     api_key: str
     output: list[str]
+    standins: dict[str, str] = field(default_factory=dict)  # name -> base URL, from the banner
 
     def session(self) -> requests.Session:
         session = requests.Session()
@@ -35,7 +44,8 @@ class LocalStack:
 @pytest.fixture(scope="session")
 def local_stack() -> Iterator[LocalStack]:
     env = {name: value for name, value in os.environ.items() if name != "AWS_ENDPOINT_URL"}
-    env.update(STOCKSYNC_API_PORT="0", STOCKSYNC_AWS_PORT="0", STOCKSYNC_API_KEY="e2e-key", PYTHONUNBUFFERED="1")
+    env.update(STOCKSYNC_API_PORT="0", STOCKSYNC_AWS_PORT="0", STOCKSYNC_API_KEY="e2e-key", PYTHONUNBUFFERED="1",
+               STOCKSYNC_SCHEDULE_SPEEDUP=str(SCHEDULE_SPEEDUP))
     process = subprocess.Popen(
         [sys.executable, "-m", "infrastructure.local_stack"],
         cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
@@ -58,7 +68,8 @@ def local_stack() -> Iterator[LocalStack]:
     if not ready:
         process.kill()
         pytest.fail("the local stack did not start:\n" + "\n".join(output[-40:]))
-    yield LocalStack(ready["api_url"], ready["aws_endpoint"], ready["api_key"], output)
+    standins = {m[1]: m[2] for line in list(output) if (m := _STANDIN_LINE.match(line))}
+    yield LocalStack(ready["api_url"], ready["aws_endpoint"], ready["api_key"], output, standins)
     process.terminate()
     try:
         process.wait(timeout=20)

@@ -156,7 +156,7 @@ def test_given_runs_with_interleaved_and_duplicate_keys_when_merged_then_the_ord
 
 def test_given_a_row_when_written_as_a_new_listing_then_the_item_is_what_pynamodb_would_write():
     from stocksync import db
-    from stocksync.catalogue.loader import _listing_items
+    from stocksync.catalogue.loader import _listing_items, load_fields
     from stocksync.db import ListingRecord
 
     at = db.now()
@@ -167,5 +167,6 @@ def test_given_a_row_when_written_as_a_new_listing_then_the_item_is_what_pynamod
         model = ListingRecord(**ListingRecord.keys("c1", row[0]), channel_id="c1", sku=row[3], sku_key=row[0],
                               title=row[4], price=row[5], quantity=row[6], currency=row[7], barcode=row[8],
                               asin=row[9], fba=row[10], channel_listing_id=row[11], listing_kind=row[12],
-                              state=row[13], last_load_id="load-1", first_seen_at=at, updated_at=at)
+                              state=row[13], load_fields=load_fields(row), last_load_id="load-1",
+                              first_seen_at=at, updated_at=at)
         assert item(row) == model.serialize()

@@ -359,6 +359,8 @@ class MappingListingOut(BaseModel):
     removed: bool
     barcode: str | None
     asin: str | None
+    listing_id: str | None = Field(default=None, description="The channel's id of the listing (eBay ItemID, "
+                                                              "Amazon listing id...); follows an eBay relist")
     linked_item: LinkedItemOut | None
     limits: ListingLimitsOut
     sync: SyncStatusOut
@@ -375,7 +377,8 @@ class MappingListingOut(BaseModel):
         return cls(
             sku=listing.sku, title=listing.title or "", price=listing.price, quantity=whole(listing.quantity),
             fba=bool(listing.fba), ignore_sync=bool(listing.ignore_sync), state=listing.state or "active",
-            removed=bool(listing.removed), barcode=listing.barcode, asin=listing.asin, linked_item=linked,
+            removed=bool(listing.removed), barcode=listing.barcode, asin=listing.asin,
+            listing_id=listing.channel_listing_id, linked_item=linked,
             limits=ListingLimitsOut(max_listed=whole(listing.max_listed), end_when=whole(listing.end_when),
                                     percentage=listing.percentage),
             sync=SyncStatusOut(update_date=listing.update_date, last_update=listing.last_update,

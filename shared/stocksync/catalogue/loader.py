@@ -517,18 +517,24 @@ def _plain(value: Any) -> Any:
 # -- reading and writing listings ---------------------------------------------------------------
 
 
-# What the diff reads of a stored listing: the catalogue fields in the order of row[SKU:], then the rest.
-_CATALOGUE_ATTRIBUTES = ("sku", "title", "price", "quantity", "currency", "barcode", "asin", "fba",
-                         "channel_listing_id", "listing_kind", "state")
-_DIFF_ATTRIBUTES = ("SK", *_CATALOGUE_ATTRIBUTES, "removed", "linked_item_id", "submitted_quantity", "ignore_sync")
+# What the diff reads of a stored listing. The catalogue fields only loads write come in one JSON
+# attribute (`load_fields`); the two the stock submitter may change too are read on their own.
+_DIFF_ATTRIBUTES = ("SK", "load_fields", "channel_listing_id", "state", "removed", "linked_item_id",
+                    "submitted_quantity", "ignore_sync")
+
+
+def load_fields(row: Row) -> str:
+    """`ListingRecord.load_fields` of a row: sku, title, price, quantity, currency, barcode, asin, fba, kind."""
+    return json.dumps([*row[SKU:LISTING_ID], row[KIND]], ensure_ascii=False, separators=(",", ":"))
 
 
 def stored_listings(channel_id: str, low: str | None, high: str | None) -> Iterator[Current]:
     """The channel's listings with low <= SKU key < high, in key order, as the diff sees them.
 
-    Read with the low-level client, projected to the attributes the diff needs (1 MB pages hold
-    more of them) and turned straight into `Current` tuples: no model object per listing. Values
-    are converted as pynamodb would (numbers through json), so a reload compares equal.
+    Read with the low-level client, projected to the few attributes the diff needs (a page holds
+    more listings, and each attribute costs to send and to parse), turned straight into `Current`
+    tuples with no model object per listing. A listing written before `load_fields` existed reads
+    as changed, so the next load rewrites it once.
     """
     from stocksync.aws import client
 
@@ -549,10 +555,13 @@ def stored_listings(channel_id: str, low: str | None, high: str | None) -> Itera
             key = item["SK"]["S"][prefix:]
             if high is not None and key >= high:
                 return
-            fields = tuple(_plain_value(item.get(name)) for name in _CATALOGUE_ATTRIBUTES)
-            yield Current(key=key, fields=(*fields[:3], _int(fields[3]), *fields[4:7], bool(fields[7]),
-                                           *fields[8:]),
-                          removed=bool(_plain_value(item.get("removed"))),
+            written = _plain_value(item.get("load_fields"))
+            fields = None
+            if written is not None:
+                *loaded, kind = json.loads(written)
+                fields = (*loaded, _plain_value(item.get("channel_listing_id")), kind,
+                          _plain_value(item.get("state")))
+            yield Current(key=key, fields=fields, removed=bool(_plain_value(item.get("removed"))),
                           linked_item_id=_plain_value(item.get("linked_item_id")),
                           submitted_quantity=_int(_plain_value(item.get("submitted_quantity"))),
                           ignore_sync=bool(_plain_value(item.get("ignore_sync"))))
@@ -583,8 +592,8 @@ def _catalogue_actions(row: Row, load_id: str, at: Any) -> list[Any]:
             _set_or_remove(listing.barcode, row[BARCODE]), _set_or_remove(listing.asin, row[ASIN]),
             listing.fba.set(row[FBA]), _set_or_remove(listing.channel_listing_id, row[LISTING_ID]),
             _set_or_remove(listing.listing_kind, row[KIND]), listing.state.set(row[STATE]),
-            listing.removed.set(False), listing.removed_at.remove(), listing.last_load_id.set(load_id),
-            listing.updated_at.set(at)]
+            listing.load_fields.set(load_fields(row)), listing.removed.set(False), listing.removed_at.remove(),
+            listing.last_load_id.set(load_id), listing.updated_at.set(at)]
 
 
 def _set_or_remove(attribute: Any, value: Any) -> Any:
@@ -661,7 +670,7 @@ def _listing_items(channel_id: str, load_id: str, at: Any) -> Any:
     """
     base = ListingRecord(**ListingRecord.keys(channel_id, ""), channel_id=channel_id, sku="", sku_key="",
                          last_load_id=load_id, first_seen_at=at, updated_at=at).serialize()
-    for name in ("SK", "sku", "sku_key", "title"):
+    for name in ("SK", "sku", "sku_key", "title", "load_fields"):
         base.pop(name, None)
     listing = ListingRecord
     optional = ((PRICE, "price", listing.price), (QUANTITY, "quantity", listing.quantity),
@@ -673,7 +682,8 @@ def _listing_items(channel_id: str, load_id: str, at: Any) -> Any:
     def item(row: Row) -> dict[str, Any]:
         attributes = dict(base)
         attributes.update(SK={"S": db.listing_sk(row[0])}, sku={"S": row[SKU]}, sku_key={"S": row[0]},
-                          title={"S": row[TITLE]}, fba={"BOOL": row[FBA]}, state={"S": row[STATE]})
+                          title={"S": row[TITLE]}, fba={"BOOL": row[FBA]}, state={"S": row[STATE]},
+                          load_fields={"S": load_fields(row)})
         for index, name, attribute in optional:
             value = row[index]
             if value is not None:

@@ -43,7 +43,8 @@ from stocksync.observability import logger
 from stocksync.rules import normalize_sku
 
 CLAIMS_UP_TO = 2000  # fewer unlinked listings than this: look their SKUs up; more: read every item once
-WRITE_CHUNK = 990  # listing changes per progress step (about ten transactions)
+WRITE_CHUNK = 990  # listing changes per writer call (ten transactions of up to 99 listings)
+PROGRESS_STEPS = 10  # auto-link reports its progress at most this many times (each report is a write)
 AUTO_LINK_EVENT, CREATE_ALL_EVENT, IMPORT_EVENT = "AUTO_LINK", "CREATE_ALL", "MAPPING_IMPORT"
 LIMITS_IMPORT_EVENT = "LISTING_LIMITS_IMPORT"
 MAX_REPORTED = 1000
@@ -89,11 +90,13 @@ def auto_link(mapping: Mapping, channel: ChannelRecord, job_id: str, *, reason: 
                for link in plan.links]
     linked: list[str] = []
     changed_meanwhile = 0
-    for chunk in _chunks(changes, WRITE_CHUNK):
-        result = mapping.writer.apply(channel_id, chunk)
-        linked.extend(change.link_to for change in result.applied)
-        changed_meanwhile += len(result.refused)
-        mapping.jobs.progress(job_id, done=len(chunk))
+    step = max(WRITE_CHUNK, -(-len(changes) // PROGRESS_STEPS))
+    for start in range(0, len(changes), step):
+        for chunk in _chunks(changes[start : start + step], WRITE_CHUNK):
+            result = mapping.writer.apply(channel_id, chunk)
+            linked.extend(change.link_to for change in result.applied)
+            changed_meanwhile += len(result.refused)
+        mapping.jobs.progress(job_id, done=len(changes[start : start + step]))
     if linked:
         mapping.stock_queue.publish([StockChange(reason="auto_linked", item_ids=linked, channel_ids=[channel_id])])
     counts = plan.counts() | {"linked": len(linked), "changed_meanwhile": changed_meanwhile}
