@@ -9,7 +9,10 @@ from __future__ import annotations
 
 import importlib
 import json
+import logging
+import os
 import sys
+import warnings
 from pathlib import Path
 
 RESULTS = Path(__file__).parent / "results.json"
@@ -17,6 +20,11 @@ DEFAULT = ("cold_start", "ingest")
 
 
 def main(names: list[str]) -> None:
+    # The table is the output: moto's request lines, handler logs and empty-metrics warnings are noise.
+    logging.basicConfig(level=logging.WARNING)
+    logging.getLogger("werkzeug").setLevel(logging.WARNING)
+    os.environ.setdefault("POWERTOOLS_LOG_LEVEL", "WARNING")
+    warnings.filterwarnings("ignore", message="No application metrics to publish")
     figures: dict[str, float] = {}
     for name in names or DEFAULT:
         figures.update(importlib.import_module(f"bench.{name}").measure())
