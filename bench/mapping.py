@@ -321,12 +321,12 @@ def _measure_here() -> dict[str, float]:
 
         stack = provision(load_template())
         os.environ.update(stack.environment)
-        from stocksync.api.services import services
         from stocksync.channel_store import ChannelInput
         from stocksync.channel_types import ChannelType
         from stocksync.config import get_settings
         from stocksync.mapping.bulk import AUTO_LINK_JOB, auto_link
         from stocksync.mapping.store import recount
+        from stocksync.services import services
 
         get_settings.cache_clear()
         mapping = services().mapping

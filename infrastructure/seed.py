@@ -6,11 +6,11 @@ import random
 from collections.abc import Mapping
 
 from infrastructure.standins.base import StandIn
-from stocksync.api.services import Services, services
 from stocksync.channel_store import ChannelInput
 from stocksync.channel_types import ChannelType
 from stocksync.inventory import ComponentInput, ItemInput
 from stocksync.locations import LocationInput, LocationPatch
+from stocksync.services import Services, services
 from stocksync.stock import StockSet
 
 PRODUCTS = [

@@ -7,8 +7,8 @@ from aws_lambda_powertools.utilities.batch.exceptions import BatchProcessingErro
 
 from infrastructure.template import load_handler, load_template
 from stocksync import jobs as jobs_module
-from stocksync.api.services import services
 from stocksync.jobs import JobMessage
+from stocksync.services import services
 
 RAN: list[str] = []
 

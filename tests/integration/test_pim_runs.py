@@ -11,8 +11,8 @@ from pim_support import JobsWorker, connection_body, contract_violations, full_p
 
 from infrastructure.standins.akeneo import AkeneoStandIn, demo_product, demo_products
 from infrastructure.template import load_handler, load_template
-from stocksync.api.services import services
 from stocksync.http_client import RetryPolicy
+from stocksync.services import services
 
 
 @pytest.fixture(scope="module")

@@ -10,7 +10,6 @@ import pytest
 from infrastructure.standins import amazon, rakuten
 from infrastructure.standins.contract import SPECS
 from stocksync import db
-from stocksync.api.services import services
 from stocksync.automation_log import AutomationLog
 from stocksync.catalogue_documents import CatalogueBucket
 from stocksync.catalogue_requests import CatalogueRequests
@@ -21,6 +20,7 @@ from stocksync.config import get_settings
 from stocksync.db import ReportRequestRecord
 from stocksync.http_client import RetryPolicy, TokenCache
 from stocksync.secrets import SecretsManagerStore
+from stocksync.services import services
 
 pytestmark = pytest.mark.skipif(not SPECS.exists(), reason="the channel specs (../shared/specs) are not beside us")
 

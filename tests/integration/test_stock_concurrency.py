@@ -6,9 +6,9 @@ from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
-from stocksync.api.services import services
 from stocksync.inventory import ItemInput
 from stocksync.messages import RecordingQueue
+from stocksync.services import services
 from stocksync.stock import StockAdjustment, StockSet
 
 

@@ -12,12 +12,12 @@ from aws_lambda_powertools.event_handler.openapi.params import Body, Path, Query
 from pydantic import BaseModel, ConfigDict, Field
 
 from stocksync import db
-from stocksync.api.services import services
 from stocksync.catalogue.formats import Source
 from stocksync.catalogue.loader import range_offsets
 from stocksync.config import get_settings
 from stocksync.db import CatalogueLoadRecord, CatalogueStatusRecord, ListingRecord, LoadErrorRecord
 from stocksync.errors import NotFound
+from stocksync.services import services
 
 router = Router()
 

@@ -19,8 +19,8 @@ from stocksync.api.schemas import (
     StockChangeOut,
     StockLevelOut,
 )
-from stocksync.api.services import services
 from stocksync.inventory import ComponentInput, ItemInput, ItemPatch, ItemView
+from stocksync.services import services
 from stocksync.stock import StockAdjustment, StockResult, StockSet
 
 router = Router()

@@ -8,7 +8,7 @@ from aws_lambda_powertools.event_handler.api_gateway import Router
 from aws_lambda_powertools.event_handler.openapi.params import Path
 
 from stocksync.api.schemas import JobOut
-from stocksync.api.services import services
+from stocksync.services import services
 
 router = Router()
 

@@ -27,13 +27,13 @@ from stocksync.api.schemas import (
     MappingListingPage,
     MappingTotalsOut,
 )
-from stocksync.api.services import services
 from stocksync.errors import InvalidInput
 from stocksync.jobs import JobMessage
 from stocksync.mapping import bulk
 from stocksync.mapping.csv_io import LIMITS_ALIASES, LIMITS_COLUMNS, ColumnMapping, parse_export_fields
 from stocksync.mapping.rules import ListingLimits
 from stocksync.mapping.service import IMPORT_JOB, LinkInput, ListingFilter, ListingPatch, ListingRow
+from stocksync.services import services
 
 router = Router()
 

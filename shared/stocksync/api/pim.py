@@ -20,12 +20,12 @@ from stocksync.api.schemas import (
     PimProfileList,
     PimProfileOut,
 )
-from stocksync.api.services import services
 from stocksync.db import PimProfileRecord
 from stocksync.http_client import RemoteError
 from stocksync.pim.akeneo import PimError, problem_of
 from stocksync.pim.model import ProfileInput, ProfileSettings
 from stocksync.pim.profiles import ConnectionInput, ConnectionPatch, settings_of
+from stocksync.services import services
 
 router = Router()
 

@@ -11,8 +11,8 @@ from aws_lambda_powertools.event_handler.openapi.params import Body, Path, Query
 from pydantic import BaseModel, ConfigDict, Field
 
 from stocksync.api.schemas import JobOut
-from stocksync.api.services import services
 from stocksync.db import SyncLogRecord
+from stocksync.services import services
 from stocksync.stock_sync.operations import StockSyncOperations
 
 router = Router()

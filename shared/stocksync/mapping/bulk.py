@@ -349,13 +349,13 @@ def _chunks(values: Iterable[Any], size: int) -> Iterator[list[Any]]:
 
 
 def run_create_all_job(message: JobMessage) -> None:
-    from stocksync.api.services import services
+    from stocksync.services import services
 
     run_create_all(services().mapping, message)
 
 
 def run_mapping_import_job(message: JobMessage) -> None:
-    from stocksync.api.services import services
+    from stocksync.services import services
 
     run_import_job(services().mapping, message)
 

@@ -386,6 +386,6 @@ def _plain(value: Any) -> Any:
 
 def run_pim_job(message: JobMessage) -> None:
     """The jobs worker's entry for `pim_run` jobs."""
-    from stocksync.api.services import services
+    from stocksync.services import services
 
     services().pim.runner.run(message)

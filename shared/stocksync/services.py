@@ -1,4 +1,4 @@
-"""The services the API calls, built once per container from the function's settings."""
+"""The composition root: every service a handler calls, built once per container from its settings."""
 
 from __future__ import annotations
 
