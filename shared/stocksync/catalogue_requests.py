@@ -22,8 +22,6 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any, Protocol
 
-from pynamodb.exceptions import PutError
-
 from stocksync import db
 from stocksync.automation_log import AutomationLog
 from stocksync.catalogue_documents import CatalogueBucket, document_prefix
@@ -305,12 +303,8 @@ class CatalogueRequests:
 
     def _save(self, state: ReportRequestRecord) -> None:
         state.updated_at = self.clock()
-        try:
-            state.save()  # the version attribute makes this conditional on what we read
-        except PutError as exc:
-            if db.is_condition_failure(exc):
-                raise Busy(state.channel_id) from exc
-            raise
+        if not db.save_if(state):  # the version attribute makes this conditional on what we read
+            raise Busy(state.channel_id)
 
     def _fail(self, channel: ChannelRecord, state: ReportRequestRecord, message: str, *, retry: bool) -> None:
         state.status, state.lease_until, state.message = "failed", None, message[:500]

@@ -665,3 +665,25 @@ def failed_conditions(error: TransactWriteError) -> list[bool]:
 
 def is_condition_failure(error: PutError | UpdateError | DeleteError) -> bool:
     return error.cause_response_code == "ConditionalCheckFailedException"
+
+
+def update_if(record: Record, actions: list[Any], condition: Condition) -> bool:
+    """UpdateItem under `condition`: False when the condition did not hold; other failures raise."""
+    try:
+        record.update(actions=actions, condition=condition)
+    except UpdateError as exc:
+        if not is_condition_failure(exc):
+            raise
+        return False
+    return True
+
+
+def save_if(record: Record, condition: Condition | None = None) -> bool:
+    """PutItem under `condition` (and the record's version, if it has one): False when it did not hold."""
+    try:
+        record.save(condition=condition)
+    except PutError as exc:
+        if not is_condition_failure(exc):
+            raise
+        return False
+    return True

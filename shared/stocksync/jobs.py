@@ -72,13 +72,7 @@ class Jobs:
         job = JobRecord(**JobRecord.keys(job_id, subject, created), job_id=job_id, kind=kind, subject=subject,
                         total=total, bytes_total=bytes_total, message=message, created_at=created,
                         updated_at=created, expires_at=created + db.RETENTION)
-        try:
-            job.save(condition=JobRecord.PK.does_not_exist())
-        except db.PutError as exc:
-            if not db.is_condition_failure(exc):
-                raise
-            return self.get(job_id)
-        return job
+        return job if db.save_if(job, JobRecord.PK.does_not_exist()) else self.get(job_id)
 
     def get(self, job_id: str) -> JobRecord:
         job = db.get_or_none(JobRecord, JobRecord.keys(job_id))
@@ -126,10 +120,5 @@ class Jobs:
 
     @staticmethod
     def _update(job_id: str, actions: list[Any]) -> None:
-        job = JobRecord(**JobRecord.keys(job_id))
-        try:
-            job.update(actions=actions, condition=JobRecord.PK.exists())
-        except db.UpdateError as exc:
-            if db.is_condition_failure(exc):
-                raise NotFound(f"No job with id {job_id}", details={"job_id": job_id}) from exc
-            raise
+        if not db.update_if(JobRecord(**JobRecord.keys(job_id)), actions, JobRecord.PK.exists()):
+            raise NotFound(f"No job with id {job_id}", details={"job_id": job_id})

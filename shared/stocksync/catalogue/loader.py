@@ -253,12 +253,8 @@ class CatalogueLoader:
         ]
         if report.fatal:
             actions.append(CatalogueLoadRecord.fatal.set(report.fatal))
-        try:
-            load.update(actions=actions, condition=(CatalogueLoadRecord.phase == "parsing")
-                        & ~CatalogueLoadRecord.done_ranges.contains(index))
-        except db.UpdateError as exc:
-            if not db.is_condition_failure(exc):
-                raise
+        if not db.update_if(load, actions, (CatalogueLoadRecord.phase == "parsing")
+                            & ~CatalogueLoadRecord.done_ranges.contains(index)):
             self.runs.delete(run.name for run in runs if run.name not in _run_names(load))
             return self._resume(self._reload(load), finish_only=True)
         self.jobs.progress(load.load_id, done=report.rows, bytes_done=length)
@@ -314,17 +310,13 @@ class CatalogueLoader:
     def _read_in_one_pass(self, load: CatalogueLoadRecord) -> None:
         names = _run_names(load)
         plan = ParsePlan.of(_plain(load.plan))
-        try:
-            load.update(actions=[CatalogueLoadRecord.ranges.set([[plan.body_offset, -1]]),
-                                 CatalogueLoadRecord.done_ranges.remove(), CatalogueLoadRecord.runs.set([]),
-                                 CatalogueLoadRecord.range_rows.set({}), CatalogueLoadRecord.range_errors.set(0),
-                                 CatalogueLoadRecord.fatal.remove()],
-                        condition=(CatalogueLoadRecord.phase == "parsing")
-                        & (CatalogueLoadRecord.ranges == _plain(load.ranges)))
-        except db.UpdateError as exc:
-            if db.is_condition_failure(exc):
-                return
-            raise
+        reset = [CatalogueLoadRecord.ranges.set([[plan.body_offset, -1]]),
+                 CatalogueLoadRecord.done_ranges.remove(), CatalogueLoadRecord.runs.set([]),
+                 CatalogueLoadRecord.range_rows.set({}), CatalogueLoadRecord.range_errors.set(0),
+                 CatalogueLoadRecord.fatal.remove()]
+        if not db.update_if(load, reset, (CatalogueLoadRecord.phase == "parsing")
+                            & (CatalogueLoadRecord.ranges == _plain(load.ranges))):
+            return
         self.runs.delete(names)
         with LoadErrorRecord.batch_write() as batch:
             for error in LoadErrorRecord.query(db.load_pk(load.load_id),
@@ -351,12 +343,8 @@ class CatalogueLoader:
                                stored_listings(load.channel_id, low, high), self.stock_queue)
         actions = [CatalogueLoadRecord.done_partitions.add({index})]
         actions += [getattr(CatalogueLoadRecord, name).add(value) for name, value in counts.items() if value]
-        try:
-            load.update(actions=actions, condition=(CatalogueLoadRecord.phase == "applying")
-                        & ~CatalogueLoadRecord.done_partitions.contains(index))
-        except db.UpdateError as exc:
-            if not db.is_condition_failure(exc):
-                raise
+        if not db.update_if(load, actions, (CatalogueLoadRecord.phase == "applying")
+                            & ~CatalogueLoadRecord.done_partitions.contains(index)):
             return self._resume(self._reload(load), finish_only=True)
         self.jobs.progress(load.load_id, done=0)
         if len(load.done_partitions) == len(load.bounds) + 1:
@@ -409,14 +397,10 @@ class CatalogueLoader:
                 self._dispatch("apply", load, pending)
 
     def _create(self, load: CatalogueLoadRecord) -> bool:
-        try:
-            load.save(condition=CatalogueLoadRecord.PK.does_not_exist())
-        except db.PutError as exc:
-            if not db.is_condition_failure(exc):
-                raise
-            self._resume(self._reload(load))
-            return False
-        return True
+        if db.save_if(load, CatalogueLoadRecord.PK.does_not_exist()):
+            return True
+        self._resume(self._reload(load))
+        return False
 
     @staticmethod
     def _reload(load: CatalogueLoadRecord) -> CatalogueLoadRecord:
@@ -427,32 +411,21 @@ class CatalogueLoader:
 
     @staticmethod
     def _transition(load: CatalogueLoadRecord, before: str, after: str, *actions: Any) -> bool:
-        try:
-            load.update(actions=[CatalogueLoadRecord.phase.set(after), *actions],
-                        condition=CatalogueLoadRecord.phase == before)
-        except db.UpdateError as exc:
-            if db.is_condition_failure(exc):
-                return False
-            raise
-        return True
+        return db.update_if(load, [CatalogueLoadRecord.phase.set(after), *actions],
+                            CatalogueLoadRecord.phase == before)
 
     @staticmethod
     def _claim_channel(load: CatalogueLoadRecord) -> bool:
         """Mark this load as the channel's newest; False when a newer file was already applied."""
         status = CatalogueStatusRecord(**CatalogueStatusRecord.keys(load.channel_id))
-        try:
-            status.update(
-                actions=[CatalogueStatusRecord.channel_id.set(load.channel_id),
-                         CatalogueStatusRecord.applied_load_id.set(load.load_id),
-                         CatalogueStatusRecord.applied_source_time.set(load.source_time)],
-                condition=CatalogueStatusRecord.applied_source_time.does_not_exist()
-                | (CatalogueStatusRecord.applied_source_time <= load.source_time),
-            )
-        except db.UpdateError as exc:
-            if db.is_condition_failure(exc):
-                return False
-            raise
-        return True
+        return db.update_if(
+            status,
+            [CatalogueStatusRecord.channel_id.set(load.channel_id),
+             CatalogueStatusRecord.applied_load_id.set(load.load_id),
+             CatalogueStatusRecord.applied_source_time.set(load.source_time)],
+            CatalogueStatusRecord.applied_source_time.does_not_exist()
+            | (CatalogueStatusRecord.applied_source_time <= load.source_time),
+        )
 
     @staticmethod
     def _update_status(channel_id: str, *actions: Any) -> None:

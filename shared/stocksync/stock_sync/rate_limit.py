@@ -7,8 +7,6 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 
-from pynamodb.exceptions import PutError
-
 from stocksync import db
 from stocksync.channels.base import ChannelThrottled
 from stocksync.db import RateBucketRecord
@@ -42,10 +40,6 @@ class TableRateLimiter:
             record = RateBucketRecord(**keys, tokens=tokens - cost, refilled_at=now)
             condition = (RateBucketRecord.PK.does_not_exist() if current is None
                          else RateBucketRecord.refilled_at == current.refilled_at)
-            try:
-                record.save(condition=condition)
+            if db.save_if(record, condition):
                 return
-            except PutError as exc:
-                if not db.is_condition_failure(exc):
-                    raise
         raise ChannelThrottled(f"the account's {operation} budget is contended", retry_after=1.0)

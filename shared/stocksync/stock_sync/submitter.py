@@ -15,8 +15,6 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from pynamodb.exceptions import UpdateError
-
 from stocksync import db
 from stocksync.channels import build_adapter
 from stocksync.channels.base import (
@@ -271,11 +269,7 @@ class StockSubmitter:
         if result.listing_id and result.listing_id != listing.channel_listing_id:
             actions.append(ListingRecord.channel_listing_id.set(result.listing_id))
         target = ListingRecord(**ListingRecord.keys(listing.channel_id, listing.sku_key))
-        try:
-            target.update(actions=actions, condition=ListingRecord.PK.exists())
-        except UpdateError as exc:
-            if not db.is_condition_failure(exc):
-                raise  # a listing that vanished meanwhile has nothing left to record
+        db.update_if(target, actions, ListingRecord.PK.exists())  # a listing gone meanwhile: nothing to record
 
     def _build_adapter(self, channel: ChannelRecord, limiter: RateLimiter | None) -> ChannelAdapter:
         secret = self.credentials.get(channel.credentials_secret) if channel.credentials_secret else {}
