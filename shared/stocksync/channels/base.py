@@ -26,6 +26,7 @@ from typing import Any, ClassVar, Protocol
 
 import requests
 
+from stocksync.channels.order_side import OrderSide
 from stocksync.errors import ChannelError
 from stocksync.http_client import (
     CachedToken,
@@ -382,7 +383,7 @@ class ChannelAccount:
 _TOKENS = TokenCache()  # bearer tokens live for the container's life, shared by every adapter
 
 
-class ChannelAdapter(StockSide):
+class ChannelAdapter(StockSide, OrderSide):
     """One channel account. Subclasses set `label`, `source`, and implement the hooks they need."""
 
     label: ClassVar[str] = "channel"
