@@ -3,6 +3,9 @@
   orders_configured()                    -> bool       (the account has what order download needs)
   fetch_orders(updated_after, page)      -> OrderPage  (orders changed after a time, page by page)
   fetch_order(order_id)                  -> ChannelOrder | None  (one order, for a notification)
+  ensure_order_notifications(dest_arn)   -> str | None (subscribe the account's order changes to our
+                                                        SQS queue once; channels that push only)
+  notified_orders(message)               -> list[NotifiedOrder]  (read one pushed notification)
 
 Adapters translate the channel's own order document into ChannelOrder: one status of ours, lines
 keyed by the channel SKU, and a revision that orders two downloads of the same order. Everything
@@ -56,6 +59,14 @@ class ChannelOrder:
 
 
 @dataclass(frozen=True)
+class NotifiedOrder:
+    """What a pushed notification names: whose account (to find our channel) and which order."""
+
+    account_id: str  # Amazon SellerId; matched against the channel's `seller_id` setting
+    order_id: str
+
+
+@dataclass(frozen=True)
 class OrderPage:
     orders: list[ChannelOrder]
     next_page: str | None = None  # pass back as `page` to continue the same window; None = done
@@ -77,3 +88,12 @@ class OrderSide:
 
     def fetch_order(self, order_id: str) -> ChannelOrder | None:
         raise NotImplementedError(f"{type(self).__name__} has no order lookup")
+
+    def ensure_order_notifications(self, destination_arn: str) -> str | None:
+        """Subscribe order changes to the SQS queue `destination_arn` (idempotent); None where the
+        channel cannot push. Returns the channel's subscription id."""
+        return None
+
+    @staticmethod
+    def notified_orders(message: dict[str, Any]) -> list[NotifiedOrder]:
+        return []
