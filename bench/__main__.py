@@ -32,7 +32,9 @@ def main(names: list[str]) -> None:
     print(f"{'figure'.ljust(width)}  value")
     for name, value in figures.items():
         print(f"{name.ljust(width)}  {value}")
-    RESULTS.write_text(json.dumps(figures, indent=2, sort_keys=True) + "\n")
+    # A partial run (`python -m bench mapping`) refreshes its own figures and keeps the others.
+    previous = json.loads(RESULTS.read_text()) if names and RESULTS.exists() else {}
+    RESULTS.write_text(json.dumps(previous | figures, indent=2, sort_keys=True) + "\n")
     print(f"\nwritten to {RESULTS}")
 
 
