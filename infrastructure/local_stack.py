@@ -112,7 +112,7 @@ def main() -> int:
         template = load_template()
         stack = provision(template)
         os.environ.update(stack.environment)
-        standins = start_standins()
+        standins = start_standins(aws_endpoint)  # Amazon's ORDER_CHANGE goes to moto's SQS
         try:
             seed_summary = _seed(standins) if settings.seed else "not seeded (STOCKSYNC_SEED=0)"
             runner = Runner(template, stack, settings.api_port, settings.api_key, settings.speedup)

@@ -1,13 +1,26 @@
 """Amazon SP-API stand-in: Login with Amazon tokens, Reports 2021-06-30 (createReport, getReport,
 getReports, getReportDocument) and the pre-signed document download, served Cp1252 (optionally
 gzip) like GET_MERCHANT_LISTINGS_ALL_DATA. A report is IN_QUEUE, then IN_PROGRESS, then DONE as
-it is polled (`polls_until_done`)."""
+it is polled (`polls_until_done`).
+
+Orders: Orders API v2026-01-01 searchOrders (lastUpdatedAfter or createdAfter, marketplaceIds,
+includedData, maxResultsPerPage, paginationToken) and getOrder, over the orders buyers placed
+(`/_standin/orders`). Notifications API v1: destinations (grantless: an LWA client_credentials
+token with scope sellingpartnerapi::notifications) and the ORDER_CHANGE subscription (the
+seller's token). With a subscription and an SQS endpoint (`sqs_endpoint_url`, the local stack's
+moto), every order placed, shipped or cancelled sends an ORDER_CHANGE notification to the
+destination's queue, from a worker thread (a slow queue never holds a buyer's request)."""
 
 from __future__ import annotations
 
 import gzip
 import itertools
 import json
+import logging
+import queue
+import threading
+import uuid
+import zlib
 from datetime import UTC, datetime
 from functools import cache
 from typing import Any
@@ -15,10 +28,19 @@ from typing import Any
 from werkzeug.routing import Rule
 from werkzeug.wrappers import Request, Response
 
-from infrastructure.standins.base import StandIn, json_response
+from infrastructure.standins.base import PlacedOrder, StandIn, json_response
 from infrastructure.standins.contract import Contract, RoutedContract, spec
 from infrastructure.standins.demo_listings import DemoListing, demo_listings, with_fba
 
+logger = logging.getLogger(__name__)
+
+ORDERS = "/orders/2026-01-01"
+NOTIFICATIONS = "/notifications/v1"
+MARKETPLACE_ID = "A1F83G8C2ARO7P"  # Amazon.co.uk
+GRANTLESS_SCOPE = "sellingpartnerapi::notifications"
+APPLICATION_ID = "amzn1.sellerapps.app.demo-stocksync"
+_AMAZON_STATUS = {"open": "UNSHIPPED", "shipped": "SHIPPED", "cancelled": "CANCELLED"}
+_NOTIFIED_STATUS = {"open": "Unshipped", "shipped": "Shipped", "cancelled": "Canceled"}
 REPORTS = "/reports/2021-06-30"
 LISTINGS = "/listings/2021-08-01"
 FEEDS = "/feeds/2021-06-30"
@@ -36,7 +58,9 @@ CONTENT_TYPE = "text/plain; charset=Cp1252"
 def amazon_contract() -> RoutedContract:
     return RoutedContract([(REPORTS, Contract(spec("amazon", "reports_2021-06-30.oas3.json"))),
                            (LISTINGS, Contract(spec("amazon", "listingsItems_2021-08-01.oas3.json"))),
-                           (FEEDS, Contract(spec("amazon", "feeds_2021-06-30.oas3.json")))])
+                           (FEEDS, Contract(spec("amazon", "feeds_2021-06-30.oas3.json"))),
+                           (ORDERS, Contract(spec("amazon", "orders_2026-01-01.oas3.json"))),
+                           (NOTIFICATIONS, Contract(spec("amazon", "notifications.oas3.json")))])
 
 
 @cache
@@ -46,14 +70,34 @@ def _feed_validator() -> Any:
     return Draft7Validator(json.loads(spec("amazon", "listings-feed-schema-v2.json").read_text()))
 
 
+@cache
+def _notification_validator() -> Any:
+    from jsonschema import Draft7Validator
+
+    return Draft7Validator(json.loads(spec("amazon", "OrderChangeNotification.json").read_text()))
+
+
+def queue_url(arn: str, endpoint_url: str) -> tuple[str, str]:
+    """(region, queue URL) of an SQS queue ARN at `endpoint_url` (moto takes the standard path form)."""
+    parts = arn.split(":")
+    if len(parts) != 6 or parts[:3] != ["arn", "aws", "sqs"]:
+        raise ValueError(f"not an SQS queue ARN: {arn}")
+    region, account, name = parts[3], parts[4], parts[5]
+    return region, f"{endpoint_url.rstrip('/')}/{account}/{name}"
+
+
 class AmazonStandIn(StandIn):
     name = "amazon"
     # The usage plans in the models (requests per second, burst)
     limits = {"create_report": (0.0167, 15), "get_report": (2.0, 15), "patch_listing": (5.0, 10),
-              "create_feed_document": (0.5, 15), "create_feed": (0.0083, 15), "get_feed": (2.0, 15)}
+              "create_feed_document": (0.5, 15), "create_feed": (0.0083, 15), "get_feed": (2.0, 15),
+              "search_orders": (0.0056, 20), "get_order": (0.5, 30),
+              "get_destinations": (1.0, 5), "create_destination": (1.0, 5), "get_subscription": (1.0, 5),
+              "create_subscription": (1.0, 5), "delete_subscription": (1.0, 5)}
+    serves_orders = True
 
     def __init__(self, *, listings: list[DemoListing] | None = None, gzip_documents: bool = True,
-                 polls_until_done: int = 2, **kwargs: Any) -> None:
+                 polls_until_done: int = 2, sqs_endpoint_url: str | None = None, **kwargs: Any) -> None:
         self.listings = listings if listings is not None else with_fba(demo_listings("AMZ"), 3)
         self.gzip_documents = gzip_documents
         self.polls_until_done = polls_until_done
@@ -64,6 +108,15 @@ class AmazonStandIn(StandIn):
         self.uploads: dict[str, bytes | None] = {}
         self.feed_violations: list[str] = []
         self._ids = itertools.count(50001)
+        self.grantless_tokens: set[str] = set()
+        self.destinations: dict[str, dict[str, Any]] = {}
+        self.subscriptions: dict[str, dict[str, Any]] = {}  # notification type -> subscription
+        self.sqs_endpoint_url = sqs_endpoint_url
+        self.notifications_sent: list[tuple[str, dict[str, Any]]] = []  # (queue URL, notification)
+        self.notification_violations: list[str] = []
+        self.delivery_errors: list[str] = []
+        self._outbox: queue.Queue[tuple[str, dict[str, Any]] | None] = queue.Queue()
+        self._courier: threading.Thread | None = None
         kwargs.setdefault("contract", amazon_contract())
         super().__init__(**kwargs)
 
@@ -81,10 +134,33 @@ class AmazonStandIn(StandIn):
             Rule(f"{FEEDS}/feeds/<feed_id>", endpoint="get_feed", methods=["GET"]),
             Rule(f"{FEEDS}/documents/<document_id>", endpoint="get_feed_document", methods=["GET"]),
             Rule("/uploads/<document_id>", endpoint="upload", methods=["PUT"]),
+            Rule(f"{ORDERS}/orders", endpoint="search_orders", methods=["GET"]),
+            Rule(f"{ORDERS}/orders/<order_id>", endpoint="get_order", methods=["GET"]),
+            Rule(f"{NOTIFICATIONS}/destinations", endpoint="get_destinations", methods=["GET"]),
+            Rule(f"{NOTIFICATIONS}/destinations", endpoint="create_destination", methods=["POST"]),
+            Rule(f"{NOTIFICATIONS}/subscriptions/<notification_type>", endpoint="get_subscription",
+                 methods=["GET"]),
+            Rule(f"{NOTIFICATIONS}/subscriptions/<notification_type>", endpoint="create_subscription",
+                 methods=["POST"]),
+            Rule(f"{NOTIFICATIONS}/subscriptions/<notification_type>/<subscription_id>",
+                 endpoint="delete_subscription", methods=["DELETE"]),
         ]
 
     def violations(self) -> list[str]:
-        return [*super().violations(), *self.feed_violations]
+        return [*super().violations(), *self.feed_violations, *self.notification_violations]
+
+    def start(self) -> AmazonStandIn:
+        super().start()
+        self._courier = threading.Thread(target=self._deliver, name=f"{self.name}-notifications", daemon=True)
+        self._courier.start()
+        return self
+
+    def stop(self) -> None:
+        if self._courier is not None:
+            self._outbox.put(None)
+            self._courier.join(timeout=5)
+            self._courier = None
+        super().stop()
 
     def listing(self, sku: str) -> DemoListing:
         return next(item for item in self.listings if item.sku == sku)
@@ -98,6 +174,15 @@ class AmazonStandIn(StandIn):
 
     def token(self, request: Request) -> Response:
         form = request.form
+        if form.get("grant_type") == "client_credentials":  # grantless: the application's own token
+            if (form.get("client_id"), form.get("client_secret")) != (CLIENT_ID, CLIENT_SECRET) or (
+                    form.get("scope") != GRANTLESS_SCOPE):
+                return json_response({"error": "invalid_scope" if form.get("client_id") == CLIENT_ID
+                                      else "invalid_client", "error_description": "Grantless token refused"}, 401)
+            token = f"Atc|demo-{next(self._ids)}"
+            with self.lock:
+                self.grantless_tokens.add(token)
+            return json_response({"access_token": token, "token_type": "bearer", "expires_in": 3600})
         if (form.get("client_id"), form.get("client_secret"), form.get("refresh_token")) != (
                 CLIENT_ID, CLIENT_SECRET, REFRESH_TOKEN) or form.get("grant_type") != "refresh_token":
             return json_response({"error": "invalid_client", "error_description": "Client authentication failed"}, 401)
@@ -105,6 +190,13 @@ class AmazonStandIn(StandIn):
         with self.lock:
             self.tokens.add(token)
         return json_response({"access_token": token, "token_type": "bearer", "expires_in": 3600})
+
+    def _not_grantless(self, request: Request) -> Response | None:
+        if request.headers.get("x-amz-access-token") in self.grantless_tokens:
+            return None
+        return json_response({"errors": [{"code": "Unauthorized", "message": "Access to requested resource is denied.",
+                                          "details": "This operation needs a grantless token "
+                                                     f"(scope {GRANTLESS_SCOPE})."}]}, 403)
 
     def _unauthorized(self, request: Request) -> Response | None:
         if request.headers.get("x-amz-access-token") in self.tokens:
@@ -278,6 +370,226 @@ class AmazonStandIn(StandIn):
             return json_response({"errors": [{"code": "NotFound", "message": "Document not found"}]}, 404)
         return json_response({"feedDocumentId": document_id, "url": f"{self.url}/documents-store/{document_id}"})
 
+    # --- Orders API v2026-01-01 --------------------------------------------------------------
+
+    def order_id_for(self, number: int) -> str:
+        return f"202-{4000000 + number:07d}-{7100000 + number:07d}"
+
+    def line_id_for(self, number: int, index: int) -> str:
+        return f"{60000000 + number:08d}{index:06d}"
+
+    def take_units(self, item: Any, quantity: int) -> None:
+        item.quantity -= quantity
+        item.active = item.quantity > 0  # at 0 the offer is out of stock (inactive)
+
+    def return_units(self, item: Any, quantity: int) -> None:
+        item.quantity += quantity
+        item.active = item.quantity > 0
+
+    def order_document(self, placed: PlacedOrder, included: set[str]) -> dict[str, Any]:
+        """An Order of the 2026-01-01 model, with the datasets asked for."""
+        status = _AMAZON_STATUS[placed.status]
+        document: dict[str, Any] = {
+            "orderId": placed.order_id, "createdTime": _iso(placed.created), "lastUpdatedTime": _iso(placed.updated),
+            "salesChannel": {"channelName": "AMAZON", "marketplaceId": MARKETPLACE_ID,
+                             "marketplaceName": "Amazon.co.uk"},
+            "orderItems": [],
+        }
+        for line in placed.lines:
+            item: dict[str, Any] = {
+                "orderItemId": line.line_id, "quantityOrdered": line.quantity,
+                "product": {"asin": f"B0DEMO{zlib.crc32(line.sku.encode()) % 10000:04d}", "title": line.title,
+                            "sellerSku": line.sku,
+                            "price": {"unitPrice": {"amount": f"{line.unit_price:.2f}", "currencyCode": "GBP"}}},
+            }
+            if "FULFILLMENT" in included:
+                shipped = line.quantity if placed.status == "shipped" else 0
+                item["fulfillment"] = {"quantityFulfilled": shipped, "quantityUnfulfilled": line.quantity - shipped}
+            document["orderItems"].append(item)
+        if "FULFILLMENT" in included:
+            document["fulfillment"] = {"fulfillmentStatus": status,
+                                       "fulfilledBy": "AMAZON" if placed.fulfilled_by_channel else "MERCHANT",
+                                       "fulfillmentServiceLevel": "STANDARD"}
+        if "PROCEEDS" in included:
+            total = sum(line.unit_price * line.quantity for line in placed.lines if not line.cancelled)
+            document["proceeds"] = {"grandTotal": {"amount": f"{total:.2f}", "currencyCode": "GBP"}}
+        return document
+
+    def search_orders(self, request: Request) -> Response:
+        if refused := self._unauthorized(request):
+            return refused
+        args = request.args
+        given = [name for name in ("createdAfter", "lastUpdatedAfter") if args.get(name)]
+        marketplaces = set((args.get("marketplaceIds") or "").split(",")) - {""}
+        if len(given) != 1 or not marketplaces:
+            return _invalid("Exactly one of createdAfter and lastUpdatedAfter, and marketplaceIds, are required")
+        since = _parse(args[given[0]])
+        size = int(args.get("maxResultsPerPage") or 100)
+        if since is None or not 1 <= size <= 100:
+            return _invalid("A date is not ISO 8601, or maxResultsPerPage is not within 1..100")
+        start = int(args.get("paginationToken") or 0) if (args.get("paginationToken") or "0").isdigit() else -1
+        if start < 0:
+            return _invalid("Invalid paginationToken")
+        included = set((args.get("includedData") or "").split(","))
+        chosen = self.orders_changed_since(since) if given[0] == "lastUpdatedAfter" else sorted(
+            (o for o in self.orders_changed_since(None) if o.created >= since), key=lambda o: o.number)
+        if MARKETPLACE_ID not in marketplaces:
+            chosen = []
+        page = chosen[start:start + size]
+        with self.lock:
+            answer: dict[str, Any] = {"orders": [self.order_document(o, included) for o in page]}
+        if start + size < len(chosen):
+            answer["pagination"] = {"nextToken": str(start + size)}
+        return json_response(answer, headers={"x-amzn-RateLimit-Limit": "0.0056"})
+
+    def get_order(self, request: Request, order_id: str) -> Response:
+        if refused := self._unauthorized(request):
+            return refused
+        with self.lock:
+            placed = self.orders.get(order_id)
+            if placed is None:
+                return json_response({"errors": [{"code": "NotFound", "message": f"Order {order_id} not found"}]}, 404)
+            document = self.order_document(placed, set((request.args.get("includedData") or "").split(",")))
+        return json_response({"order": document}, headers={"x-amzn-RateLimit-Limit": "0.5"})
+
+    # --- Notifications API v1 ---------------------------------------------------------------
+
+    def get_destinations(self, request: Request) -> Response:
+        if refused := self._not_grantless(request):
+            return refused
+        with self.lock:
+            return json_response({"payload": list(self.destinations.values())})
+
+    def create_destination(self, request: Request) -> Response:
+        if refused := self._not_grantless(request):
+            return refused
+        body = request.get_json(silent=True) or {}
+        arn = ((body.get("resourceSpecification") or {}).get("sqs") or {}).get("arn")
+        if not body.get("name") or not arn:
+            return _invalid("name and resourceSpecification.sqs.arn are required")
+        with self.lock:
+            if any(d["resource"]["sqs"]["arn"] == arn for d in self.destinations.values()):
+                return json_response({"errors": [{"code": "Conflict",
+                                                  "message": "A destination for this resource exists already"}]}, 409)
+            destination_id = str(uuid.uuid4())
+            self.destinations[destination_id] = {"name": body["name"], "destinationId": destination_id,
+                                                 "resource": {"sqs": {"arn": arn}}}
+            return json_response({"payload": self.destinations[destination_id]})
+
+    def get_subscription(self, request: Request, notification_type: str) -> Response:
+        if refused := self._unauthorized(request):
+            return refused
+        with self.lock:
+            subscription = self.subscriptions.get(notification_type)
+        if subscription is None:
+            return json_response({"errors": [{"code": "NotFound", "message": "The subscription was not found."}]}, 404)
+        return json_response({"payload": subscription})
+
+    def create_subscription(self, request: Request, notification_type: str) -> Response:
+        if refused := self._unauthorized(request):
+            return refused
+        body = request.get_json(silent=True) or {}
+        with self.lock:
+            if body.get("destinationId") not in self.destinations or not body.get("payloadVersion"):
+                return _invalid("An existing destinationId and a payloadVersion are required")
+            if notification_type in self.subscriptions:
+                return json_response({"errors": [{"code": "Conflict", "message": "A subscription exists already "
+                                                  "for this notification type and payload version"}]}, 409)
+            subscription = {"subscriptionId": str(uuid.uuid4()), "payloadVersion": body["payloadVersion"],
+                            "destinationId": body["destinationId"]}
+            if body.get("processingDirective"):
+                subscription["processingDirective"] = body["processingDirective"]
+            self.subscriptions[notification_type] = subscription
+        return json_response({"payload": subscription})
+
+    def delete_subscription(self, request: Request, notification_type: str, subscription_id: str) -> Response:
+        if refused := self._not_grantless(request):
+            return refused
+        with self.lock:
+            if (self.subscriptions.get(notification_type) or {}).get("subscriptionId") != subscription_id:
+                return json_response({"errors": [{"code": "NotFound", "message": "The subscription was not found."}]},
+                                     404)
+            del self.subscriptions[notification_type]
+        return json_response({})
+
+    def order_changed(self, placed: PlacedOrder) -> None:
+        """ORDER_CHANGE to the subscribed destination's queue, sent by the courier thread."""
+        with self.lock:
+            subscription = self.subscriptions.get("ORDER_CHANGE")
+            destination = self.destinations.get((subscription or {}).get("destinationId", ""))
+            if subscription is None or destination is None:
+                return
+            notification = self.order_change_notification(placed, subscription["subscriptionId"])
+        problems = [f"ORDER_CHANGE {placed.order_id}: {e.message}"
+                    for e in _notification_validator().iter_errors(notification)]
+        self.notification_violations.extend(problems)
+        self._outbox.put((destination["resource"]["sqs"]["arn"], notification))
+
+    def order_change_notification(self, placed: PlacedOrder, subscription_id: str) -> dict[str, Any]:
+        shipped = placed.status == "shipped"
+        items = [{"OrderItemId": line.line_id, "SellerSKU": line.sku, "SupplySourceId": None,
+                  "OrderItemStatus": _NOTIFIED_STATUS["cancelled" if line.cancelled else placed.status],
+                  "Quantity": line.quantity, "QuantityShipped": line.quantity if shipped else 0}
+                 for line in placed.lines]
+        count = sum(line.quantity for line in placed.lines)
+        now = _iso(datetime.now(UTC))
+        return {
+            "NotificationVersion": "1.0", "NotificationType": "ORDER_CHANGE", "PayloadVersion": "1.0",
+            "EventTime": now,
+            "Payload": {"OrderChangeNotification": {
+                "NotificationLevel": "OrderLevel", "SellerId": SELLER_ID, "AmazonOrderId": placed.order_id,
+                "OrderChangeType": "OrderStatusChange",
+                "OrderChangeTrigger": {"TimeOfOrderChange": _iso(placed.updated),
+                                       "ChangeReason": "Order status changed"},
+                "Summary": {
+                    "MarketplaceId": MARKETPLACE_ID, "OrderStatus": _NOTIFIED_STATUS[placed.status],
+                    "PurchaseDate": _iso(placed.created), "DestinationPostalCode": None,
+                    "FulfillmentType": "AFN" if placed.fulfilled_by_channel else "MFN", "OrderType": "StandardOrder",
+                    "NumberOfItemsShipped": count if shipped else 0, "NumberOfItemsUnshipped": 0 if shipped else count,
+                    "OrderItems": items,
+                },
+            }},
+            "NotificationMetadata": {"ApplicationId": APPLICATION_ID, "SubscriptionId": subscription_id,
+                                     "PublishTime": now, "NotificationId": str(uuid.uuid4())},
+        }
+
+    def _deliver(self) -> None:
+        """The courier: each queued notification to its SQS queue, in order, until stopped."""
+        clients: dict[str, Any] = {}
+        while True:
+            task = self._outbox.get()
+            if task is None:
+                self._outbox.task_done()
+                return
+            arn, notification = task
+            try:
+                if not self.sqs_endpoint_url:
+                    raise RuntimeError("the stand-in has no sqs_endpoint_url")
+                region, url = queue_url(arn, self.sqs_endpoint_url)
+                client = clients.get(region)
+                if client is None:
+                    import boto3  # the local stack's SQS (moto) only: fixed fake credentials, explicit endpoint
+
+                    client = clients[region] = boto3.client(
+                        "sqs", region_name=region, endpoint_url=self.sqs_endpoint_url,
+                        aws_access_key_id="standin", aws_secret_access_key="standin")  # noqa: S106
+                client.send_message(QueueUrl=url, MessageBody=json.dumps(notification))
+                with self.lock:
+                    self.notifications_sent.append((url, notification))
+            except Exception as exc:  # a failed delivery is recorded; the courier goes on
+                logger.warning("ORDER_CHANGE delivery to %s failed: %s", arn, exc)
+                self.delivery_errors.append(f"{arn}: {exc}")
+            finally:
+                self._outbox.task_done()
+
+    def wait_for_deliveries(self, timeout: float = 5.0) -> None:
+        """Tests: until every notification queued so far has been sent (or failed)."""
+        import time
+
+        deadline = time.monotonic() + timeout
+        while self._outbox.unfinished_tasks and time.monotonic() < deadline:
+            time.sleep(0.02)
+
     def report_tsv(self) -> bytes:
         """GET_MERCHANT_LISTINGS_ALL_DATA as Amazon writes it: tab-separated, CRLF, Cp1252."""
         lines = ["\t".join(HEADER)]
@@ -302,6 +614,22 @@ def _public(report: dict[str, Any]) -> dict[str, Any]:
 
 def _now() -> str:
     return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def _iso(moment: datetime) -> str:
+    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}Z"
+
+
+def _parse(value: str) -> datetime | None:
+    try:
+        parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+
+
+def _invalid(message: str) -> Response:
+    return json_response({"errors": [{"code": "InvalidInput", "message": message}]}, 400)
 
 
 

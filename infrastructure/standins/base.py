@@ -13,15 +13,26 @@ rate-limited nor faulted.
 - `POST /_standin/faults` `{"rate": 0.3, "statuses": [500, 503, 429], "endpoints": [...], "seed": 1}`:
   that share of calls (to those endpoints; all when omitted) answers one of those statuses;
   `{"rate": 0}` switches it off. Answers the switch's setting and the faults served so far.
+- `POST /_standin/orders` `{"sku", "quantity", ["fulfilled_by_channel"]}` (or `{"lines": [{"sku",
+  "quantity"}, ...]}`): a buyer's order. It takes the units off the listings as the marketplace
+  would, and is refused with 409 when a listing shows fewer units than asked or is not active (a
+  buyer cannot buy what is not shown); 404 for an unknown SKU. Answers the order, 201.
+- `GET /_standin/orders`: every order placed, with its status and lines.
+- `POST /_standin/orders/{order_id}/ship` and `.../cancel` (`{"line_ids": [...]}` cancels only those
+  lines): the seller ships / the order is cancelled (its units go back on the listing, as channels
+  restock a cancelled sale). 404 for an unknown order, 409 once it is shipped or cancelled.
+Orders placed by stand-ins that serve order APIs (`serves_orders`) are what those APIs answer.
 """
 
 from __future__ import annotations
 
+import itertools
 import json
 import random
 import threading
 import time
 from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from werkzeug.exceptions import HTTPException, NotFound
@@ -61,6 +72,47 @@ class RandomFaults:
     chance: random.Random
 
 
+@dataclass
+class PlacedLine:
+    """One line of a buyer's order at a stand-in."""
+
+    line_id: str
+    sku: str
+    quantity: int
+    title: str
+    unit_price: float
+    listing_id: str
+    cancelled: bool = False
+
+
+@dataclass
+class PlacedOrder:
+    """A buyer's order at a stand-in: `status` is open, shipped or cancelled; `number` counts orders
+    from 1 (stand-ins build their channel's order ids from it)."""
+
+    order_id: str
+    number: int
+    lines: list[PlacedLine]
+    created: datetime
+    updated: datetime
+    status: str = "open"
+    fulfilled_by_channel: bool = False
+
+    def summary(self) -> dict[str, Any]:
+        return {"order_id": self.order_id, "status": self.status, "fulfilled_by_channel": self.fulfilled_by_channel,
+                "created": self.created.isoformat(), "updated": self.updated.isoformat(),
+                "lines": [{"line_id": line.line_id, "sku": line.sku, "quantity": line.quantity,
+                           "cancelled": line.cancelled} for line in self.lines]}
+
+
+class OrderRefused(Exception):
+    """A control call on orders the marketplace would not allow (`status`: 404 or 409)."""
+
+    def __init__(self, message: str, status: int = 409) -> None:
+        super().__init__(message)
+        self.message, self.status = message, status
+
+
 def json_response(data: Any, status: int = 200, headers: dict[str, str] | None = None) -> Response:
     return Response(json.dumps(data), status=status, headers=headers, content_type="application/json")
 
@@ -70,9 +122,13 @@ class StandIn:
 
     name = "stand-in"
     limits: dict[str, tuple[float, int]] = {}  # endpoint -> (requests per second, burst)
+    serves_orders = False  # True where the stand-in serves its channel's order API
 
     def __init__(self, *, port: int = 0, contract: Contract | RoutedContract | None = None) -> None:
         self.lock = threading.RLock()
+        self.orders: dict[str, PlacedOrder] = {}
+        self._order_numbers = itertools.count(1)
+        self._last_order_change: datetime | None = None
         self.contract = contract
         self._faults: dict[str, list[int]] = {}
         self._random_faults: RandomFaults | None = None
@@ -195,8 +251,139 @@ class StandIn:
                      "listing_id": item.listing_id, "fba": item.fba, "backorders": item.backorders}
                     for item in getattr(self, "listings", [])]
 
-    def _control(self, request: Request) -> Response:
+    # --- buyers' orders -----------------------------------------------------------------------
+
+    def place_order(self, lines: list[tuple[str, int]], *, fulfilled_by_channel: bool = False) -> PlacedOrder:
+        """A buyer orders `lines` ((SKU, units) pairs): every listing must be active and show the units,
+        else nothing is taken and OrderRefused says why. Orders the channel fulfils from its own stock
+        (Amazon FBA) take nothing off the seller's listings."""
+        if not lines or any(quantity < 1 for _sku, quantity in lines):
+            raise OrderRefused("an order needs lines of at least one unit", 400)
+        with self.lock:
+            by_sku = {item.sku: item for item in getattr(self, "listings", [])}
+            for sku, quantity in lines:
+                item = by_sku.get(sku)
+                if item is None:
+                    raise OrderRefused(f"{self.name} has no listing {sku}", 404)
+                if fulfilled_by_channel:
+                    continue
+                if not item.active:
+                    raise OrderRefused(f"listing {sku} is not active: a buyer cannot buy it")
+                if item.quantity < quantity:
+                    raise OrderRefused(f"listing {sku} shows {item.quantity} units, {quantity} asked")
+            number = next(self._order_numbers)
+            now = self._order_clock()
+            placed = PlacedOrder(self.order_id_for(number), number, [], now, now,
+                                 fulfilled_by_channel=fulfilled_by_channel)
+            for index, (sku, quantity) in enumerate(lines, start=1):
+                item = by_sku[sku]
+                if not fulfilled_by_channel:
+                    self.take_units(item, quantity)
+                placed.lines.append(PlacedLine(self.line_id_for(number, index), sku, quantity, item.title,
+                                               item.price, item.listing_id))
+            self.orders[placed.order_id] = placed
+        self.order_changed(placed)
+        return placed
+
+    def ship_order(self, order_id: str) -> PlacedOrder:
+        return self._change_order(order_id, "shipped")
+
+    def cancel_order(self, order_id: str, line_ids: list[str] | None = None) -> PlacedOrder:
+        """Cancel the order, or only `line_ids` of it (the order is cancelled once every line is);
+        the cancelled units go back on their listings."""
+        return self._change_order(order_id, "cancelled", line_ids)
+
+    def _change_order(self, order_id: str, status: str, line_ids: list[str] | None = None) -> PlacedOrder:
+        with self.lock:
+            placed = self.orders.get(order_id)
+            if placed is None:
+                raise OrderRefused(f"{self.name} has no order {order_id}", 404)
+            if placed.status != "open":
+                raise OrderRefused(f"order {order_id} is {placed.status} already")
+            by_sku = {item.sku: item for item in getattr(self, "listings", [])}
+            if status == "cancelled":
+                chosen = [line for line in placed.lines if line_ids is None or line.line_id in line_ids]
+                if line_ids is not None and len(chosen) != len(set(line_ids)):
+                    raise OrderRefused(f"order {order_id} has no line {sorted(set(line_ids))}", 404)
+                for line in chosen:
+                    if not line.cancelled and not placed.fulfilled_by_channel and line.sku in by_sku:
+                        self.return_units(by_sku[line.sku], line.quantity)
+                    line.cancelled = True
+                if all(line.cancelled for line in placed.lines):
+                    placed.status = "cancelled"
+            else:
+                placed.status = status
+            placed.updated = self._order_clock()
+        self.order_changed(placed)
+        return placed
+
+    def _order_clock(self) -> datetime:
+        """Now, strictly after the last order change (two changes never share a revision), to the
+        millisecond."""
+        now = datetime.now(UTC)
+        now = now.replace(microsecond=now.microsecond // 1000 * 1000)
+        if self._last_order_change is not None and now <= self._last_order_change:
+            now = self._last_order_change + timedelta(milliseconds=1)
+        self._last_order_change = now
+        return now
+
+    def orders_changed_since(self, since: datetime | None, *, inclusive: bool = True) -> list[PlacedOrder]:
+        """Orders changed at or after `since` (after, unless `inclusive`), oldest change first."""
+        with self.lock:
+            chosen = [o for o in self.orders.values()
+                      if since is None or o.updated > since or (inclusive and o.updated == since)]
+        return sorted(chosen, key=lambda o: (o.updated, o.number))
+
+    # Hooks: channels name orders their own way and keep stock their own way.
+
+    def order_id_for(self, number: int) -> str:
+        return f"{number:06d}"
+
+    def line_id_for(self, number: int, index: int) -> str:
+        return f"{number}{index:03d}"
+
+    def take_units(self, item: Any, quantity: int) -> None:
+        item.quantity -= quantity
+
+    def return_units(self, item: Any, quantity: int) -> None:
+        item.quantity += quantity
+
+    def order_changed(self, placed: PlacedOrder) -> None:
+        """Called (outside the lock) after an order is placed, shipped or cancelled."""
+
+    def order_summary(self, placed: PlacedOrder) -> dict[str, Any]:
+        return placed.summary()
+
+    def _order_control(self, request: Request, route: str) -> Response:
+        parts = route.split("/")
+        body = request.get_json(silent=True) or {}
+        try:
+            if parts == ["orders"] and request.method == "GET":
+                with self.lock:
+                    return json_response({"standin": self.name,
+                                          "orders": [self.order_summary(o) for o in self.orders.values()]})
+            if parts == ["orders"] and request.method == "POST":
+                given = body.get("lines") or [{"sku": body.get("sku"), "quantity": body.get("quantity", 1)}]
+                lines = [(str(line.get("sku")), int(line.get("quantity", 1))) for line in given]
+                placed = self.place_order(lines, fulfilled_by_channel=bool(body.get("fulfilled_by_channel")))
+                return json_response(self.order_summary(placed), 201)
+            if len(parts) == 3 and parts[0] == "orders" and parts[2] in ("ship", "cancel") and request.method == "POST":
+                if parts[2] == "ship":
+                    placed = self.ship_order(parts[1])
+                else:
+                    line_ids = body.get("line_ids")
+                    placed = self.cancel_order(parts[1], [str(i) for i in line_ids] if line_ids else None)
+                return json_response(self.order_summary(placed))
+        except OrderRefused as refused:
+            return json_response({"message": refused.message}, refused.status)
+        except (TypeError, ValueError) as exc:
+            return json_response({"message": f"bad order request: {exc}"}, 400)
+        return json_response({"message": f"{self.name} has no control route {request.method} {request.path}"}, 404)
+
+    def _control(self, request: Request) -> Response:  # noqa: PLR0911 - one answer per control route
         route = request.path.removeprefix(CONTROL_PREFIX).strip("/")
+        if route == "orders" or route.startswith("orders/"):
+            return self._order_control(request, route)
         if route == "listings" and request.method == "GET":
             return json_response({"standin": self.name, "listings": self.listings_state()})
         if route == "violations" and request.method == "GET":
@@ -234,3 +421,31 @@ class StandIn:
             return json_response({"message": f"{self.name} has no route {request.method} {request.path}"}, 404)
         except HTTPException as exc:
             return json_response({"message": exc.description}, exc.code or 500)
+
+
+def contract_order_document(placed: PlacedOrder, status: str, currency: str) -> dict[str, Any]:
+    """An order as our own contracts spell it (docs/channels/rakuten.md and generic.md): a
+    cancelled line keeps its quantity and says it in quantity_cancelled."""
+    return {
+        "order_id": placed.order_id, "status": status, "created_at": _iso(placed.created),
+        "updated_at": _iso(placed.updated), "currency": currency, "buyer_name": "Demo Buyer",
+        "total": round(sum(line.unit_price * line.quantity for line in placed.lines if not line.cancelled), 2),
+        "lines": [{"line_id": line.line_id, "sku": line.sku, "title": line.title, "quantity": line.quantity,
+                   "quantity_cancelled": line.quantity if line.cancelled else 0, "unit_price": line.unit_price}
+                  for line in placed.lines],
+    }
+
+
+def _iso(moment: datetime) -> str:
+    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}Z"
+
+
+def parse_iso(value: str | None) -> datetime | None:
+    """An ISO 8601 query value (`Z` or an offset) as an aware datetime; None when absent or unreadable."""
+    if not value:
+        return None
+    try:
+        parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)

@@ -7,12 +7,17 @@ getOffers, withdrawOffer (the listing ends) and publishOffer (a new listing id);
 XML endpoint for ReviseInventoryStatus (at most 4), EndFixedPriceItem and RelistFixedPriceItem (a
 new ItemID; a UUID used before is refused with error 488 naming the listing it made). Trading
 requests are checked against eBay's documented element names and headers: what strays is a
-violation, like a contract violation of the REST APIs."""
+violation, like a contract violation of the REST APIs.
+
+Orders: the Fulfillment API's getOrders (filter lastmodifieddate:[from..to], limit up to 200,
+offset; orderIds) and getOrder, over the orders buyers placed (`/_standin/orders`). A line of a
+listing without SKU (a legacy Trading listing) carries only legacyItemId."""
 
 from __future__ import annotations
 
 import io
 import itertools
+import re
 import zipfile
 from datetime import UTC, datetime
 from typing import Any
@@ -22,11 +27,14 @@ from xml.sax.saxutils import escape
 from werkzeug.routing import Rule
 from werkzeug.wrappers import Request, Response
 
-from infrastructure.standins.base import StandIn, json_response
+from infrastructure.standins.base import PlacedOrder, StandIn, json_response
 from infrastructure.standins.contract import Contract, RoutedContract, spec
 from infrastructure.standins.demo_listings import DemoListing, demo_listings
 
 FEED, INVENTORY = "/sell/feed/v1", "/sell/inventory/v1"
+FULFILLMENT = "/sell/fulfillment/v1"
+ORDERS_LIMIT = 200
+_MODIFIED = re.compile(r"lastmodifieddate:\[([^\]]*?)\.\.([^\]]*)\]")
 CLIENT_ID, CLIENT_SECRET, REFRESH_TOKEN = "demo-ebay-app", "demo-ebay-secret", "v^1.1#demo-refresh"
 TRADING, TRADING_NS = "/ws/api.dll", "urn:ebay:apis:eBLBaseComponents"
 MARKETPLACE_ID = "EBAY_GB"
@@ -49,13 +57,15 @@ def ebay_contract() -> RoutedContract:
     return RoutedContract([
         (FEED, Contract(spec("ebay", "sell_feed_v1_oas3.json"), f"https://api.ebay.com{FEED}")),
         (INVENTORY, Contract(spec("ebay", "sell_inventory_v1_oas3.json"), f"https://api.ebay.com{INVENTORY}")),
+        (FULFILLMENT, Contract(spec("ebay", "sell_fulfillment_v1_oas3.json"), f"https://api.ebay.com{FULFILLMENT}")),
     ])
 
 
 class EbayStandIn(StandIn):
     name = "ebay"
     limits = {"create_task": (1.0, 5), "inventory_items": (20.0, 40), "bulk_update": (10.0, 20),
-              "trading": (10.0, 20)}
+              "trading": (10.0, 20), "get_orders": (5.0, 20), "get_order": (5.0, 20)}
+    serves_orders = True
 
     def __init__(self, *, listings: list[DemoListing] | None = None, inventory_api_skus: set[str] | None = None,
                  polls_until_done: int = 1, **kwargs: Any) -> None:
@@ -89,6 +99,8 @@ class EbayStandIn(StandIn):
             Rule(f"{INVENTORY}/offer/<offer_id>/withdraw", endpoint="withdraw_offer", methods=["POST"]),
             Rule(f"{INVENTORY}/offer/<offer_id>/publish", endpoint="publish_offer", methods=["POST"]),
             Rule(TRADING, endpoint="trading", methods=["POST"]),
+            Rule(f"{FULFILLMENT}/order", endpoint="get_orders", methods=["GET"]),
+            Rule(f"{FULFILLMENT}/order/<order_id>", endpoint="get_order", methods=["GET"]),
         ]
 
     def violations(self) -> list[str]:
@@ -253,6 +265,79 @@ class EbayStandIn(StandIn):
                 item.listing_id, item.active = str(next(self._item_ids)), True
             return json_response({"listingId": item.listing_id})
 
+    # --- Fulfillment API (orders) -------------------------------------------------------------
+
+    def order_id_for(self, number: int) -> str:
+        return f"27-{13000 + number:05d}-{42000 + number:05d}"
+
+    def line_id_for(self, number: int, index: int) -> str:
+        return str(10000000000 + number * 100 + index)
+
+    def order_document(self, placed: PlacedOrder) -> dict[str, Any]:
+        """A Fulfillment API Order."""
+        cancelled, shipped = placed.status == "cancelled", placed.status == "shipped"
+        lines = []
+        for line in placed.lines:
+            cost = _amount(line.unit_price * line.quantity)
+            item: dict[str, Any] = {
+                "lineItemId": line.line_id, "legacyItemId": line.listing_id, "title": line.title,
+                "quantity": line.quantity, "lineItemCost": cost, "total": cost, "soldFormat": "FIXED_PRICE",
+                "listingMarketplaceId": MARKETPLACE_ID, "purchaseMarketplaceId": MARKETPLACE_ID,
+                "lineItemFulfillmentStatus": "FULFILLED" if shipped else "NOT_STARTED",
+                "appliedPromotions": [], "taxes": [], "refunds": [],
+            }
+            if line.sku:
+                item["sku"] = line.sku
+            lines.append(item)
+        total = _amount(sum(line.unit_price * line.quantity for line in placed.lines))
+        cancel_status: dict[str, Any] = {"cancelState": "CANCELED" if cancelled else "NONE_REQUESTED",
+                                         "cancelRequests": []}
+        if cancelled:
+            cancel_status["cancelledDate"] = _stamp(placed.updated)
+        return {
+            "orderId": placed.order_id, "creationDate": _stamp(placed.created),
+            "lastModifiedDate": _stamp(placed.updated),
+            "orderFulfillmentStatus": "FULFILLED" if shipped else "NOT_STARTED",
+            "orderPaymentStatus": "FULLY_REFUNDED" if cancelled else "PAID", "sellerId": "demo-seller",
+            "buyer": {"username": "demo-buyer"}, "salesRecordReference": str(placed.number),
+            "pricingSummary": {"priceSubtotal": total, "total": total}, "cancelStatus": cancel_status,
+            "fulfillmentHrefs": [], "lineItems": lines,
+        }
+
+    def get_orders(self, request: Request) -> Response:
+        if refused := self._unauthorized(request):
+            return refused
+        limit, offset = int(request.args.get("limit", 50)), int(request.args.get("offset", 0))
+        if not 1 <= limit <= ORDERS_LIMIT or offset < 0:
+            return _fulfillment_error(400, 30700, f"The limit must be within 1..{ORDERS_LIMIT}.")
+        if request.args.get("orderIds"):
+            wanted = request.args["orderIds"].split(",")
+            chosen = [o for o in self.orders_changed_since(None) if o.order_id in wanted]
+        else:
+            found = _MODIFIED.search(request.args.get("filter", ""))
+            since = _parse(found.group(1)) if found else None
+            until = _parse(found.group(2)) if found and found.group(2) else None
+            if found and since is None:
+                return _fulfillment_error(400, 30850, "The lastmodifieddate filter is not a valid date range.")
+            chosen = [o for o in self.orders_changed_since(since) if until is None or o.updated <= until]
+        page = chosen[offset:offset + limit]
+        with self.lock:
+            documents = [self.order_document(o) for o in page]
+        answer: dict[str, Any] = {"href": request.url, "limit": limit, "offset": offset, "total": len(chosen),
+                                  "orders": documents, "warnings": []}
+        if offset + limit < len(chosen):
+            answer["next"] = f"{self.url}{FULFILLMENT}/order?limit={limit}&offset={offset + limit}"
+        return json_response(answer)
+
+    def get_order(self, request: Request, order_id: str) -> Response:
+        if refused := self._unauthorized(request):
+            return refused
+        with self.lock:
+            placed = self.orders.get(order_id)
+            if placed is None:
+                return _fulfillment_error(404, 32100, f"Order {order_id} was not found.")
+            return json_response(self.order_document(placed))
+
     # --- Trading API (XML) ---------------------------------------------------------------------
 
     def throttled(self, endpoint: str) -> Response | None:
@@ -374,6 +459,27 @@ def _call_problems(call: str, root: Element) -> list[str]:
                 c in "0123456789ABCDEF" for c in _get(item, "UUID"))):
             problems.append("Item.UUID must be 32 hexadecimal digits (upper case)")
     return problems
+
+
+def _fulfillment_error(status: int, error_id: int, message: str) -> Response:
+    return json_response({"errors": [{"errorId": error_id, "domain": "API_FULFILLMENT", "category": "REQUEST",
+                                      "message": message}]}, status)
+
+
+def _amount(value: float) -> dict[str, str]:
+    return {"value": f"{value:.2f}", "currency": "GBP"}
+
+
+def _stamp(moment: datetime) -> str:
+    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}Z"
+
+
+def _parse(value: str) -> datetime | None:
+    try:
+        parsed = datetime.fromisoformat(value.strip().replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
 
 
 def _rest_error(status: int, error_id: int, message: str) -> Response:

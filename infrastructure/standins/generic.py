@@ -1,5 +1,7 @@
 """The bespoke website stand-in, following our contract (docs/channels/generic.md): the listings
-endpoint, paged, refusing requests whose HMAC signature does not verify."""
+endpoint, paged, the stock endpoint and the orders endpoints (changed after a time, paged, and one
+by id, over the orders buyers placed at `/_standin/orders`), refusing requests whose HMAC signature
+does not verify."""
 
 from __future__ import annotations
 
@@ -10,17 +12,19 @@ from typing import Any
 from werkzeug.routing import Rule
 from werkzeug.wrappers import Request, Response
 
-from infrastructure.standins.base import StandIn, json_response
+from infrastructure.standins.base import PlacedOrder, StandIn, contract_order_document, json_response, parse_iso
 from infrastructure.standins.demo_listings import DemoListing, demo_listings
 from stocksync.channels.generic import signature
 
 API_KEY = "demo-website-shared-secret"
 MAX_SKEW_S = 300
+MAX_ORDERS_PER_PAGE = 100
 
 
 class GenericStandIn(StandIn):
     name = "website"
-    limits = {"get_listings": (10.0, 20), "post_stock": (5.0, 10)}
+    limits = {"get_listings": (10.0, 20), "post_stock": (5.0, 10), "get_orders": (5.0, 10), "get_order": (5.0, 10)}
+    serves_orders = True
     stock_batch = 100
 
     def __init__(self, *, listings: list[DemoListing] | None = None, **kwargs: Any) -> None:
@@ -29,7 +33,9 @@ class GenericStandIn(StandIn):
 
     def rules(self) -> list[Rule]:
         return [Rule("/stocksync/v1/listings", endpoint="get_listings", methods=["GET"]),
-                Rule("/stocksync/v1/stock", endpoint="post_stock", methods=["POST"])]
+                Rule("/stocksync/v1/stock", endpoint="post_stock", methods=["POST"]),
+                Rule("/stocksync/v1/orders", endpoint="get_orders", methods=["GET"]),
+                Rule("/stocksync/v1/orders/<order_id>", endpoint="get_order", methods=["GET"])]
 
     def _unsigned(self, request: Request) -> Response | None:
         timestamp = request.headers.get("X-Stocksync-Timestamp", "")
@@ -79,3 +85,37 @@ class GenericStandIn(StandIn):
                 listing.backorders = bool(item.get("backorders"))
                 results.append({"sku": listing.sku, "status": "ok", "message": ""})
         return json_response({"results": results})
+
+    # --- orders -------------------------------------------------------------------------------
+
+    def order_id_for(self, number: int) -> str:
+        return f"W{1000 + number}"
+
+    def order_document(self, placed: PlacedOrder) -> dict[str, Any]:
+        document = contract_order_document(placed, placed.status, "GBP")
+        for line in document["lines"]:  # our contract: quantity is the units still ordered
+            line["quantity"] -= line.pop("quantity_cancelled")
+        return document
+
+    def get_orders(self, request: Request) -> Response:
+        if refused := self._unsigned(request):
+            return refused
+        since = parse_iso(request.args.get("updated_after"))
+        page = max(int(request.args.get("page", 1)), 1)
+        per_page = int(request.args.get("per_page", 50))
+        if since is None or not 1 <= per_page <= MAX_ORDERS_PER_PAGE:
+            return json_response({"error": f"updated_after is required, per_page 1..{MAX_ORDERS_PER_PAGE}"}, 400)
+        chosen = self.orders_changed_since(since)
+        with self.lock:
+            documents = [self.order_document(o) for o in chosen[(page - 1) * per_page: page * per_page]]
+        return json_response({"orders": documents, "page": page, "per_page": per_page,
+                              "has_more": page * per_page < len(chosen)})
+
+    def get_order(self, request: Request, order_id: str) -> Response:
+        if refused := self._unsigned(request):
+            return refused
+        with self.lock:
+            placed = self.orders.get(order_id)
+            if placed is None:
+                return json_response({"error": f"no order {order_id}"}, 404)
+            return json_response(self.order_document(placed))

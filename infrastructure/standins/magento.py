@@ -5,16 +5,22 @@ integration token.
 Stock: POST source-items (all or nothing: an unknown SKU or source refuses the whole call, as
 Magento's validation does), PUT products/{sku} (status 1 enabled / 2 disabled), PUT
 products/{sku}/stockItems/{itemId} (qty, is_in_stock, back-orders). A listing's quantity is the
-sum over its sources (MSI) or its stock item's qty (legacy)."""
+sum over its sources (MSI) or its stock item's qty (legacy).
+
+Orders: GET orders (searchCriteria on updated_at, increment_id or entity_id with eq / gt / gteq,
+sorted by updated_at or entity_id, pages as products) and GET orders/{id}, over the orders buyers
+placed (`/_standin/orders`). A SKU of a configurable product (`configurables`: simple SKU ->
+parent SKU) is ordered as Magento records it: the configurable parent item and its simple child."""
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import Any
 
 from werkzeug.routing import Rule
 from werkzeug.wrappers import Request, Response
 
-from infrastructure.standins.base import StandIn, json_response
+from infrastructure.standins.base import PlacedOrder, StandIn, json_response
 from infrastructure.standins.contract import Contract, RoutedContract, spec
 from infrastructure.standins.demo_listings import DemoListing, demo_listings
 
@@ -44,10 +50,16 @@ def magento_contract() -> RoutedContract:
 class MagentoStandIn(StandIn):
     name = "magento"
     limits = {"products": (20.0, 40), "source_items": (20.0, 40), "save_source_items": (20.0, 40),
-              "save_product": (20.0, 40), "save_stock_item": (20.0, 40)}
+              "save_product": (20.0, 40), "save_stock_item": (20.0, 40), "list_orders": (20.0, 40),
+              "get_order": (20.0, 40)}
+    serves_orders = True
 
-    def __init__(self, *, listings: list[DemoListing] | None = None, **kwargs: Any) -> None:
+    def __init__(self, *, listings: list[DemoListing] | None = None, configurables: dict[str, str] | None = None,
+                 **kwargs: Any) -> None:
         self.listings = listings if listings is not None else demo_listings("WEB", products=5, colours=4)
+        # The demo catalogue: "MUG-BLACK" is a colour of the configurable "MUG"; "WEB-ONLY-001" is simple.
+        self.configurables = configurables if configurables is not None else {
+            item.sku: item.sku.rsplit("-", 1)[0] for item in self.listings if "-ONLY-" not in item.sku}
         # MSI quantity per source: two thirds in the first source, a third in the second
         self.sources = {item.sku: {SOURCES[0]: item.quantity - item.quantity // 3, SOURCES[1]: item.quantity // 3}
                         for item in self.listings}
@@ -62,6 +74,8 @@ class MagentoStandIn(StandIn):
             Rule(f"{REST}/inventory/source-items", endpoint="save_source_items", methods=["POST"]),
             Rule(f"{REST}/products/<sku>", endpoint="save_product", methods=["PUT"]),
             Rule(f"{REST}/products/<sku>/stockItems/<int:item_id>", endpoint="save_stock_item", methods=["PUT"]),
+            Rule(f"{REST}/orders", endpoint="list_orders", methods=["GET"]),
+            Rule(f"{REST}/orders/<int:entity_id>", endpoint="get_order", methods=["GET"]),
         ]
 
     def listing(self, sku: str) -> DemoListing:
@@ -122,6 +136,92 @@ class MagentoStandIn(StandIn):
                                   "parameters": [sku]}, 404)
         return json_response(stock_item(self.listings.index(item) + 1, item.quantity, item.backorders))
 
+    # --- orders ------------------------------------------------------------------------------
+
+    def order_id_for(self, number: int) -> str:
+        return f"{number:09d}"  # increment_id: what the seller sees
+
+    def take_units(self, item: Any, quantity: int) -> None:
+        """Salable quantity goes down by the order, taken from the sources in order."""
+        item.quantity -= quantity
+        left = quantity
+        for code in SOURCES:
+            taken = min(left, self.sources.get(item.sku, {}).get(code, 0))
+            if taken:
+                self.sources[item.sku][code] -= taken
+                left -= taken
+
+    def return_units(self, item: Any, quantity: int) -> None:
+        item.quantity += quantity
+        if item.sku in self.sources:
+            self.sources[item.sku][SOURCES[0]] += quantity
+
+    def order_document(self, placed: PlacedOrder) -> dict[str, Any]:
+        """A salesDataOrderInterface; a configurable's line is its parent item and the child under it."""
+        state = {"open": "processing", "shipped": "complete", "cancelled": "canceled"}[placed.status]
+        items: list[dict[str, Any]] = []
+        for index, line in enumerate(placed.lines, start=1):
+            item_id = placed.number * 1000 + index * 2
+            ordered = float(line.quantity)
+            quantities = {"qty_ordered": ordered, "qty_canceled": ordered if line.cancelled else 0.0,
+                          "qty_refunded": 0.0,
+                          "qty_shipped": ordered if placed.status == "shipped" and not line.cancelled else 0.0}
+            common = {"order_id": placed.number, "created_at": _stamp(placed.created),
+                      "updated_at": _stamp(placed.updated), "store_id": 1, "is_virtual": 0}
+            parent_sku = self.configurables.get(line.sku)
+            if parent_sku:
+                parent = {"item_id": item_id, "sku": line.sku, "name": line.title.split(" (")[0],
+                          "product_type": "configurable", "price": line.unit_price, **quantities, **common}
+                items.append(parent)
+                items.append({"item_id": item_id + 1, "sku": line.sku, "name": line.title, "product_type": "simple",
+                              "parent_item_id": item_id, "price": 0.0, **quantities, **common})
+            else:
+                items.append({"item_id": item_id, "sku": line.sku, "name": line.title, "product_type": "simple",
+                              "price": line.unit_price, **quantities, **common})
+        total = round(sum(line.unit_price * line.quantity for line in placed.lines if not line.cancelled), 2)
+        return {
+            "entity_id": placed.number, "increment_id": placed.order_id, "state": state, "status": state,
+            "created_at": _stamp(placed.created), "updated_at": _stamp(placed.updated), "store_id": 1,
+            "customer_email": "buyer@example.com", "customer_firstname": "Demo", "customer_lastname": "Buyer",
+            "customer_is_guest": 1, "order_currency_code": "GBP", "base_currency_code": "GBP",
+            "grand_total": total, "base_grand_total": total, "total_qty_ordered": float(
+                sum(line.quantity for line in placed.lines)), "items": items,
+        }
+
+    def list_orders(self, request: Request) -> Response:
+        if refused := self._unauthorized(request):
+            return refused
+        args = request.args
+        prefix = "searchCriteria[filterGroups][0][filters][0]"
+        field, value = args.get(f"{prefix}[field]"), args.get(f"{prefix}[value]", "")
+        condition = args.get(f"{prefix}[conditionType]", "eq")
+        with self.lock:
+            documents = [self.order_document(o) for o in self.orders.values()]
+        if field:
+            if field not in ("updated_at", "created_at", "increment_id", "entity_id") or condition not in (
+                    "eq", "gt", "gteq", "lt", "lteq"):
+                return _invalid('"%1" is not a supported search field or condition.', [f"{field} {condition}"])
+            documents = [d for d in documents if _matches(str(d[field]), condition, value, field == "entity_id")]
+        order_by = args.get("searchCriteria[sortOrders][0][field]", "entity_id")
+        descending = args.get("searchCriteria[sortOrders][0][direction]", "ASC").upper() == "DESC"
+        documents.sort(key=lambda d: (str(d.get(order_by, "")).zfill(20), d["entity_id"]), reverse=descending)
+        size = int(args.get("searchCriteria[pageSize]", 20))
+        last_page = max((len(documents) + size - 1) // size, 1)
+        page = min(int(args.get("searchCriteria[currentPage]", 1)), last_page)  # Magento's quirk
+        return json_response({"items": documents[(page - 1) * size: page * size],
+                              "search_criteria": {"filter_groups": [], "page_size": size, "current_page": page},
+                              "total_count": len(documents)})
+
+    def get_order(self, request: Request, entity_id: int) -> Response:
+        if refused := self._unauthorized(request):
+            return refused
+        with self.lock:
+            placed = next((o for o in self.orders.values() if o.number == entity_id), None)
+            if placed is None:
+                return _invalid("The entity that was requested doesn't exist. Verify the entity and try again.",
+                                status=404)
+            return json_response(self.order_document(placed))
+
     # --- stock -------------------------------------------------------------------------------
 
     def save_source_items(self, request: Request) -> Response:
@@ -175,6 +275,16 @@ class MagentoStandIn(StandIn):
             if sku in self.sources:  # the legacy qty is the default source's quantity in MSI
                 self.sources[sku] = {SOURCES[0]: item.quantity, SOURCES[1]: 0}
         return json_response(item_id)
+
+
+def _stamp(moment: datetime) -> str:
+    return moment.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S")
+
+
+def _matches(actual: str, condition: str, wanted: str, numeric: bool) -> bool:
+    left, right = (int(actual), int(wanted or 0)) if numeric else (actual, wanted)
+    return {"eq": left == right, "gt": left > right, "gteq": left >= right, "lt": left < right,
+            "lteq": left <= right}[condition]
 
 
 def _invalid(message: str, parameters: list[str] | None = None, status: int = 400) -> Response:

@@ -3,7 +3,12 @@
 
 Stock: OF24 offers update (every required field per offer, once a minute), processed when OF02 is
 polled (`polls_until_done`), OF03's error report naming the lines that failed. An offer whose
-availability has ended is inactive; one without an end date and with quantity is active."""
+availability has ended is inactive; one without an end date and with quantity is active.
+
+Orders: OR11 (GET /api/orders: order_ids, order_state_codes, start_update_date / end_update_date,
+offset pagination by max (at most 100) and offset, sorted by creation date) over the orders buyers
+placed (`/_standin/orders`), accepted at once (SHIPPING); a cancelled line is CANCELED with its
+cancelation, the order CANCELED once every line is."""
 
 from __future__ import annotations
 
@@ -16,11 +21,14 @@ from typing import Any
 from werkzeug.routing import Rule
 from werkzeug.wrappers import Request, Response
 
-from infrastructure.standins.base import StandIn, json_response
+from infrastructure.standins.base import PlacedLine, PlacedOrder, StandIn, json_response
 from infrastructure.standins.contract import Contract, RoutedContract, spec
 from infrastructure.standins.demo_listings import DemoListing, demo_listings
 
 EXPORT = "/api/offers/export/async"
+ORDERS = "/api/orders"
+ORDERS_MAX = 100
+_MIRAKL_STATE = {"open": "SHIPPING", "shipped": "SHIPPED", "cancelled": "CANCELED"}
 OFFERS = "/api/offers"
 OF24_REQUIRED = ("price", "product_id", "product_id_type", "shop_sku", "state_code", "update_delete")
 ERROR_COLUMNS = ("sku", "product-id", "product-id-type", "price", "quantity", "state", "update-delete",
@@ -33,12 +41,14 @@ COLUMNS = ("offer-id", "product-sku", "shop-sku", "price", "quantity", "state-co
 def mirakl_contract() -> RoutedContract:
     # OF54's URL comes from OF53: the document's placeholder path is not a route to check against.
     document = Contract(spec("mirakl", "mirakl-mmp-seller-openapi.json"))
-    return RoutedContract([(f"{EXPORT}/file/", None), (EXPORT, document), (OFFERS, document)])
+    return RoutedContract([(f"{EXPORT}/file/", None), (EXPORT, document), (OFFERS, document), (ORDERS, document)])
 
 
 class MiraklStandIn(StandIn):
     name = "mirakl"
-    limits = {"create_export": (0.1, 3), "update_offers": (1 / 60, 1)}  # OF24: "Maximum usage: once per minute"
+    # OF24 and OR11: "Maximum usage: once per minute" (OR11 with a burst for the pages of one poll)
+    limits = {"create_export": (0.1, 3), "update_offers": (1 / 60, 1), "list_orders": (1 / 60, 5)}
+    serves_orders = True
 
     def __init__(self, *, listings: list[DemoListing] | None = None, chunk_rows: int = 10,
                  polls_until_done: int = 1, **kwargs: Any) -> None:
@@ -61,6 +71,7 @@ class MiraklStandIn(StandIn):
             Rule(OFFERS, endpoint="update_offers", methods=["POST"]),
             Rule(f"{OFFERS}/imports/<int:import_id>", endpoint="import_status", methods=["GET"]),
             Rule(f"{OFFERS}/imports/<int:import_id>/error_report", endpoint="error_report", methods=["GET"]),
+            Rule(ORDERS, endpoint="list_orders", methods=["GET"]),
         ]
 
     def listing(self, sku: str) -> DemoListing:
@@ -115,6 +126,74 @@ class MiraklStandIn(StandIn):
                              "11", "true" if item.active else "false", "EUR", f"{item.title}; offer {n}"])
         return Response(buffer.getvalue().encode(), 200, content_type="text/csv; charset=UTF-8")
 
+
+    # --- OR11 --------------------------------------------------------------------------------
+
+    def order_id_for(self, number: int) -> str:
+        return f"PIX-{100000 + number}-A"
+
+    def line_id_for(self, number: int, index: int) -> str:
+        return f"PIX-{100000 + number}-A-{index}"
+
+    def order_document(self, placed: PlacedOrder) -> dict[str, Any]:
+        """An OR11 order with every field the document requires."""
+        state = _MIRAKL_STATE[placed.status]
+        lines = [self._order_line(placed, line, index, state) for index, line in enumerate(placed.lines)]
+        price = round(sum(line.unit_price * line.quantity for line in placed.lines if not line.cancelled), 2)
+        address = {"city": "Lyon", "country": "France", "country_iso_code": "FRA", "firstname": "Demo",
+                   "lastname": "Acheteur", "street_1": "1 rue de la Paix", "zip_code": "69001"}
+        return {
+            "order_id": placed.order_id, "commercial_id": placed.order_id.removesuffix("-A"),
+            "order_state": state, "created_date": _stamp(placed.created), "last_updated_date": _stamp(placed.updated),
+            "acceptance_decision_date": _stamp(placed.created), "can_cancel": placed.status == "open",
+            "can_shop_ship": placed.status == "open", "currency_iso_code": "EUR",
+            "customer": {"customer_id": "demo-customer", "firstname": "Demo", "lastname": "Acheteur",
+                         "billing_address": address, "shipping_address": address},
+            "fulfillment": {"center": {"code": "DEFAULT"}}, "fully_refunded": False, "has_customer_message": False,
+            "has_incident": False, "has_invoice": False, "leadtime_to_ship": 2, "order_lines": lines,
+            "order_tax_mode": "TAX_INCLUDED", "paymentType": "CREDIT_CARD", "payment_type": "CREDIT_CARD",
+            "price": price, "shipping_price": 0.0, "shipping_type_code": "STD", "shipping_type_label": "Standard",
+            "shipping_zone_code": "FR", "shipping_zone_label": "France", "total_commission": 0.0,
+            "total_price": price,
+        }
+
+    @staticmethod
+    def _order_line(placed: PlacedOrder, line: PlacedLine, index: int, state: str) -> dict[str, Any]:
+        line_state = "CANCELED" if line.cancelled else state
+        cancelations = [{"id": f"{line.line_id}-C", "created_date": _stamp(placed.updated), "quantity": line.quantity,
+                         "amount": round(line.unit_price * line.quantity, 2), "commission_amount": 0.0,
+                         "commission_taxes": [], "commission_total_amount": 0.0, "reason_code": "34"}
+                        ] if line.cancelled else []
+        return {
+            "order_line_id": line.line_id, "order_line_index": index + 1, "order_line_state": line_state,
+            "offer_id": 3000 + index, "offer_sku": line.sku, "offer_state_code": "11", "product_sku": line.sku,
+            "product_title": line.title, "quantity": line.quantity, "price_unit": line.unit_price,
+            "price": round(line.unit_price * line.quantity, 2),
+            "total_price": round(line.unit_price * line.quantity, 2),
+            "shipping_price": 0.0, "can_refund": False, "cancelations": cancelations, "refunds": [],
+            "category_code": "demo", "category_label": "Demo", "commission_fee": 0.0, "commission_rate_vat": 0.0,
+            "commission_vat": 0.0, "total_commission": 0.0, "created_date": _stamp(placed.created),
+            "last_updated_date": _stamp(placed.updated), "description": line.title, "order_line_additional_fields": [],
+            "product_medias": [],
+        }
+
+    def list_orders(self, request: Request) -> Response:
+        if refused := self._unauthorized(request):
+            return refused
+        args = request.args
+        size, offset = int(args.get("max", 10)), int(args.get("offset", 0))
+        if not 1 <= size <= ORDERS_MAX or offset < 0:
+            return json_response({"status": 400, "message": f"max must be within 1..{ORDERS_MAX}"}, 400)
+        since, until = _parse(args.get("start_update_date")), _parse(args.get("end_update_date"))
+        chosen = sorted((o for o in self.orders_changed_since(since) if until is None or o.updated <= until),
+                        key=lambda o: (o.created, o.number))  # sorted by creation date, Mirakl's default
+        if args.get("order_ids"):
+            chosen = [o for o in chosen if o.order_id in args["order_ids"].split(",")]
+        with self.lock:
+            documents = [self.order_document(o) for o in chosen]
+        if args.get("order_state_codes"):
+            documents = [d for d in documents if d["order_state"] in args["order_state_codes"].split(",")]
+        return json_response({"orders": documents[offset:offset + size], "total_count": len(documents)})
 
     # --- OF24 / OF02 / OF03 --------------------------------------------------------------------
 
@@ -193,3 +272,17 @@ class MiraklStandIn(StandIn):
 
 def _now() -> str:
     return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.000Z")
+
+
+def _stamp(moment: datetime) -> str:
+    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}Z"
+
+
+def _parse(value: str | None) -> datetime | None:
+    if not value:
+        return None
+    try:
+        parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)

@@ -1,6 +1,8 @@
 """Rakuten stand-in, following our own contract (docs/channels/rakuten.md): the listings report,
 paged by `page_token`, and the inventory endpoint (at most 100 updates, one result per update,
-200 or 207 when some failed), behind a bearer API key, 429 with Retry-After when called too fast."""
+200 or 207 when some failed), behind a bearer API key, 429 with Retry-After when called too fast.
+Orders: changed after a time, paged by `page_token`, and one by id, over the orders buyers placed
+(`/_standin/orders`)."""
 
 from __future__ import annotations
 
@@ -9,18 +11,21 @@ from typing import Any
 from werkzeug.routing import Rule
 from werkzeug.wrappers import Request, Response
 
-from infrastructure.standins.base import StandIn, json_response
+from infrastructure.standins.base import PlacedOrder, StandIn, contract_order_document, json_response, parse_iso
 from infrastructure.standins.demo_listings import DemoListing, demo_listings
 
 API_KEY = "demo-rakuten-key"
 SHOP_ID = "demo-shop"
 MAX_PAGE_SIZE = 500
 MAX_UPDATES = 100
+MAX_ORDERS_PAGE = 100
+_RAKUTEN_STATUS = {"open": "paid", "shipped": "shipped", "cancelled": "cancelled"}
 
 
 class RakutenStandIn(StandIn):
     name = "rakuten"
-    limits = {"get_listings": (5.0, 10), "post_inventory": (5.0, 10)}
+    limits = {"get_listings": (5.0, 10), "post_inventory": (5.0, 10), "get_orders": (5.0, 10), "get_order": (5.0, 10)}
+    serves_orders = True
 
     def __init__(self, *, listings: list[DemoListing] | None = None, **kwargs: Any) -> None:
         self.listings = listings if listings is not None else demo_listings("RAK", products=2, colours=5)
@@ -28,7 +33,9 @@ class RakutenStandIn(StandIn):
 
     def rules(self) -> list[Rule]:
         return [Rule("/v1/shops/<shop_id>/listings", endpoint="get_listings", methods=["GET"]),
-                Rule("/v1/shops/<shop_id>/inventory", endpoint="post_inventory", methods=["POST"])]
+                Rule("/v1/shops/<shop_id>/inventory", endpoint="post_inventory", methods=["POST"]),
+                Rule("/v1/shops/<shop_id>/orders", endpoint="get_orders", methods=["GET"]),
+                Rule("/v1/shops/<shop_id>/orders/<order_id>", endpoint="get_order", methods=["GET"])]
 
     def listing(self, sku: str) -> DemoListing:
         return next(item for item in self.listings if item.sku == sku)
@@ -84,3 +91,35 @@ class RakutenStandIn(StandIn):
                           "unlimited": False} for i in page],
             "next_page_token": str(start + size) if more else None,
         })
+
+    # --- orders -------------------------------------------------------------------------------
+
+    def order_id_for(self, number: int) -> str:
+        return f"RK-{500000 + number}"
+
+    def order_document(self, placed: PlacedOrder) -> dict[str, Any]:
+        return contract_order_document(placed, _RAKUTEN_STATUS[placed.status], "GBP")
+
+    def get_orders(self, request: Request, shop_id: str) -> Response:
+        if refused := self._refused(request, shop_id):
+            return refused
+        since = parse_iso(request.args.get("updated_after"))
+        size = int(request.args.get("page_size", 50))
+        if since is None or not 1 <= size <= MAX_ORDERS_PAGE:
+            return json_response({"error": {"code": "invalid_request", "message": "updated_after (ISO 8601) is "
+                                            f"required, page_size is 1..{MAX_ORDERS_PAGE}"}}, 400)
+        start = int(request.args.get("page_token") or 0)
+        chosen = self.orders_changed_since(since)
+        with self.lock:
+            page = [self.order_document(o) for o in chosen[start:start + size]]
+        more = start + size < len(chosen)
+        return json_response({"orders": page, "next_page_token": str(start + size) if more else None})
+
+    def get_order(self, request: Request, shop_id: str, order_id: str) -> Response:
+        if refused := self._refused(request, shop_id):
+            return refused
+        with self.lock:
+            placed = self.orders.get(order_id)
+            if placed is None:
+                return json_response({"error": {"code": "not_found", "message": f"No order {order_id}"}}, 404)
+            return json_response(self.order_document(placed))

@@ -1,9 +1,11 @@
 """The stand-ins `make run` starts, by name. Each entry is "module:Class" of a StandIn subclass,
-built with no arguments (its demo state) and started on a free port on 127.0.0.1."""
+built with its demo state and started on a free port on 127.0.0.1. `aws_endpoint` (the embedded
+AWS) is where stand-ins that push to AWS deliver: Amazon's ORDER_CHANGE notifications to SQS."""
 
 from __future__ import annotations
 
 import importlib
+from typing import Any
 
 from infrastructure.standins.base import StandIn
 
@@ -18,12 +20,18 @@ STANDINS: dict[str, str] = {
 }
 
 
-def start_standins() -> dict[str, StandIn]:
+def standin_options(aws_endpoint: str | None) -> dict[str, dict[str, Any]]:
+    """Constructor options per stand-in name."""
+    return {"amazon": {"sqs_endpoint_url": aws_endpoint}} if aws_endpoint else {}
+
+
+def start_standins(aws_endpoint: str | None = None) -> dict[str, StandIn]:
     started: dict[str, StandIn] = {}
+    options = standin_options(aws_endpoint)
     try:
         for name, target in STANDINS.items():
             module, _, cls = target.partition(":")
-            started[name] = getattr(importlib.import_module(module), cls)().start()
+            started[name] = getattr(importlib.import_module(module), cls)(**options.get(name, {})).start()
     except BaseException:
         stop_standins(started)
         raise

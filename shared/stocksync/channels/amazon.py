@@ -1,6 +1,17 @@
 """Amazon (SP-API). Catalogue: Reports 2021-06-30 GET_MERCHANT_LISTINGS_ALL_DATA, the document kept
 exactly as Amazon serves it (gzip or not, usually Cp1252): the ingestion decodes it.
 
+Orders: Orders API v2026-01-01. `searchOrders` by lastUpdatedAfter for the account's marketplaces,
+100 a page, following `pagination.nextToken`; `getOrder` for one order (a notification). Both ask
+for the FULFILLMENT dataset (the fulfilment status and who fulfils: AMAZON = FBA, which never
+touches our stock) and PROCEEDS (the order total). fulfillmentStatus PENDING_AVAILABILITY,
+PENDING, UNSHIPPED and PARTIALLY_SHIPPED are open (the buyer has the units), SHIPPED shipped,
+CANCELLED and UNFULFILLABLE cancelled (nothing will leave our stock). searchOrders allows 0.0056
+requests/s (burst 20): one poll every 3 minutes. The fast path is the ORDER_CHANGE notification
+to our SQS queue (Notifications API v1): the destination calls are grantless (an LWA
+client_credentials token with scope sellingpartnerapi::notifications), the subscription calls
+carry the seller's token.
+
 Auth: Login with Amazon exchanges the refresh token for an access token (about an hour), cached
 per credential set and sent as x-amz-access-token.
 """
@@ -23,10 +34,24 @@ from stocksync.channels.base import (
     QuantityResult,
     QuantityStatus,
     QuantityUpdate,
+    channel_error,
     expires_in,
     stream_response,
 )
-from stocksync.http_client import CachedToken
+from stocksync.channels.order_side import (
+    ChannelOrder,
+    ChannelOrderLine,
+    NotifiedOrder,
+    OrderPage,
+    OrderStatus,
+    is_not_found,
+    iso_z,
+    money,
+    parse_time,
+    required_time,
+    units,
+)
+from stocksync.http_client import CachedToken, RemoteError
 
 SP_API_ENDPOINTS = {
     "na": "https://sellingpartnerapi-na.amazon.com",
@@ -48,6 +73,23 @@ DEFAULT_FEED_THRESHOLD = 50
 PATCH_RATE = (5.0, 10)
 CREATE_FEED_DOCUMENT_RATE = (0.5, 15)
 CREATE_FEED_RATE = (0.0083, 15)
+
+ORDERS = "/orders/2026-01-01"
+NOTIFICATIONS = "/notifications/v1"
+ORDER_DATA = "FULFILLMENT,PROCEEDS"  # includedData: fulfilment status and fulfiller, order total
+ORDERS_PAGE = 100  # searchOrders maxResultsPerPage: 1..100
+SEARCH_ORDERS_RATE = (0.0056, 20)
+GET_ORDER_RATE = (0.5, 30)
+NOTIFICATIONS_RATE = (1.0, 5)
+ORDER_CHANGE = "ORDER_CHANGE"
+ORDER_CHANGE_PAYLOAD = "1.0"
+GRANTLESS_SCOPE = "sellingpartnerapi::notifications"
+DESTINATION_NAME = "stocksync-orders"
+_ORDER_STATUSES = {
+    "PENDING_AVAILABILITY": OrderStatus.OPEN, "PENDING": OrderStatus.OPEN, "UNSHIPPED": OrderStatus.OPEN,
+    "PARTIALLY_SHIPPED": OrderStatus.OPEN, "SHIPPED": OrderStatus.SHIPPED, "CANCELLED": OrderStatus.CANCELLED,
+    "UNFULFILLABLE": OrderStatus.CANCELLED,
+}
 
 _IN_PROGRESS = {"IN_QUEUE", "IN_PROGRESS"}
 _FAILED_MESSAGES = {
@@ -191,6 +233,149 @@ class AmazonAdapter(ChannelAdapter):
                 issues[str(issue["sku"])] = "; ".join(filter(None, [issues.get(str(issue["sku"])), text]))
         return issues
 
+    # --- orders --------------------------------------------------------------------------
+
+    order_poll_minutes: ClassVar[int] = 3  # searchOrders: 0.0056 requests/s
+    notifies_orders: ClassVar[bool] = True
+
+    def orders_configured(self) -> bool:
+        return bool(self.settings.get("marketplace_ids") and self.settings.get("seller_id")
+                    and self.credentials.get("refresh_token"))
+
+    def fetch_orders(self, updated_after: datetime, page: str | None = None) -> OrderPage:
+        params: dict[str, Any] = {"marketplaceIds": ",".join(self.settings.get("marketplace_ids") or []),
+                                  "includedData": ORDER_DATA, "maxResultsPerPage": ORDERS_PAGE}
+        if page:
+            params["paginationToken"] = page
+        params["lastUpdatedAfter"] = iso_z(updated_after)
+        self.limited("searchOrders", SEARCH_ORDERS_RATE)
+        answer = self.call_json("GET", f"{ORDERS}/orders", params=params) or {}
+        orders = [self.channel_order(order) for order in answer.get("orders") or [] if isinstance(order, dict)]
+        next_token = (answer.get("pagination") or {}).get("nextToken")
+        return OrderPage(orders, str(next_token) if next_token else None)
+
+    def fetch_order(self, order_id: str) -> ChannelOrder | None:
+        self.limited("getOrder", GET_ORDER_RATE)
+        try:
+            answer = self.call_json("GET", f"{ORDERS}/orders/{quote(order_id, safe='')}",
+                                    params={"includedData": ORDER_DATA}) or {}
+        except ChannelRejected as exc:
+            if is_not_found(exc):
+                return None
+            raise
+        order = answer.get("order")
+        return self.channel_order(order) if isinstance(order, dict) else None
+
+    def channel_order(self, order: Mapping[str, Any]) -> ChannelOrder:
+        """An Orders API v2026-01-01 Order (with FULFILLMENT and PROCEEDS) as ours."""
+        order_id = str(_field(order, "orderId"))
+        fulfillment = order.get("fulfillment") or {}
+        status_word = str(fulfillment.get("fulfillmentStatus") or "")
+        status = _ORDER_STATUSES.get(status_word)
+        if status is None:
+            raise ChannelRejected(f"Amazon order {order_id} has an unknown fulfillment status {status_word!r}",
+                                  details={"orderId": order_id})
+        lines = []
+        for item in order.get("orderItems") or []:
+            product = item.get("product") or {}
+            unit_price = (product.get("price") or {}).get("unitPrice") or {}
+            lines.append(ChannelOrderLine(
+                line_id=str(item.get("orderItemId") or ""), sku=str(product.get("sellerSku") or ""),
+                quantity=units(item.get("quantityOrdered")), title=str(product.get("title") or ""),
+                unit_price=money(unit_price.get("amount"))))
+        total = (order.get("proceeds") or {}).get("grandTotal") or {}
+        channel = order.get("salesChannel") or {}
+        try:
+            updated = required_time(order.get("lastUpdatedTime"), f"Amazon order {order_id}")
+        except ValueError as exc:
+            raise ChannelRejected(str(exc), details={"orderId": order_id}) from exc
+        return ChannelOrder(
+            order_id=order_id, status=status, fulfilled_by_channel=fulfillment.get("fulfilledBy") == "AMAZON",
+            updated_at=updated, lines=tuple(lines), placed_at=parse_time(order.get("createdTime")),
+            currency=total.get("currencyCode") or unit_price_currency(order), total=money(total.get("amount")),
+            channel_status=status_word,
+            raw_reference={k: v for k, v in {"marketplaceId": channel.get("marketplaceId"),
+                                             "fulfilledBy": fulfillment.get("fulfilledBy")}.items() if v},
+        )
+
+    # --- order notifications ----------------------------------------------------------------
+    # Destinations are the application's (grantless); the subscription is the seller's.
+
+    def ensure_order_notifications(self, destination_arn: str) -> str | None:
+        destination_id = self._destination_for(destination_arn)
+        self.limited("notifications", NOTIFICATIONS_RATE)
+        try:
+            answer = self.call_json("GET", f"{NOTIFICATIONS}/subscriptions/{ORDER_CHANGE}",
+                                    params={"payloadVersion": ORDER_CHANGE_PAYLOAD}) or {}
+            existing = answer.get("payload") or {}
+        except ChannelRejected as exc:
+            if not is_not_found(exc):
+                raise
+            existing = {}
+        if existing.get("subscriptionId") and existing.get("destinationId") == destination_id:
+            return str(existing["subscriptionId"])
+        if existing.get("subscriptionId"):  # to another destination: Amazon allows one per payload version
+            self.limited("notifications", NOTIFICATIONS_RATE)
+            self.call("DELETE", f"{NOTIFICATIONS}/subscriptions/{ORDER_CHANGE}/{existing['subscriptionId']}",
+                      authenticated=False, headers=self._grantless_headers())
+        self.limited("notifications", NOTIFICATIONS_RATE)
+        created = self.call_json("POST", f"{NOTIFICATIONS}/subscriptions/{ORDER_CHANGE}", idempotent=False, json={
+            "payloadVersion": ORDER_CHANGE_PAYLOAD, "destinationId": destination_id,
+            "processingDirective": {"eventFilter": {"eventFilterType": ORDER_CHANGE,
+                                                    "orderChangeTypes": ["OrderStatusChange",
+                                                                         "BuyerRequestedChange"]}},
+        }) or {}
+        return str(_field(created.get("payload") or {}, "subscriptionId"))
+
+    def _destination_for(self, destination_arn: str) -> str:
+        """The application's destination for this SQS queue, created once."""
+        self.limited("notifications", NOTIFICATIONS_RATE)
+        answer = self.call_json("GET", f"{NOTIFICATIONS}/destinations", authenticated=False,
+                                headers=self._grantless_headers()) or {}
+        for destination in answer.get("payload") or []:
+            if ((destination.get("resource") or {}).get("sqs") or {}).get("arn") == destination_arn:
+                return str(_field(destination, "destinationId"))
+        self.limited("notifications", NOTIFICATIONS_RATE)
+        created = self.call_json("POST", f"{NOTIFICATIONS}/destinations", authenticated=False, idempotent=False,
+                                 headers=self._grantless_headers(),
+                                 json={"name": DESTINATION_NAME,
+                                       "resourceSpecification": {"sqs": {"arn": destination_arn}}})
+        return str(_field((created or {}).get("payload") or {}, "destinationId"))
+
+    def _grantless_headers(self) -> dict[str, str]:
+        key = f"{self.account.credentials_key()}:grantless"
+        return {"x-amz-access-token": self.tokens.get(key, self._fetch_grantless_token)}
+
+    def _fetch_grantless_token(self, previous: CachedToken | None) -> CachedToken:
+        self.require("lwa_client_id", "lwa_client_secret")
+        try:
+            response = self.http.request("POST", str(self.settings.get("lwa_endpoint") or LWA_ENDPOINT), data={
+                "grant_type": "client_credentials", "scope": GRANTLESS_SCOPE,
+                "client_id": self.credentials["lwa_client_id"],
+                "client_secret": self.credentials["lwa_client_secret"],
+            })
+        except RemoteError as exc:
+            raise channel_error(exc, f"{self.label} (grantless token)") from exc
+        answer = response.json()
+        return CachedToken(answer["access_token"], expires_in(answer.get("expires_in")))
+
+    @staticmethod
+    def notified_orders(message: Mapping[str, Any]) -> list[NotifiedOrder]:
+        """The order an ORDER_CHANGE notification names. `message` is the notification, or an SQS
+        record / message whose `body` (or `Body`) is its JSON; other notification types name none."""
+        notification: Any = message
+        body = message.get("body", message.get("Body")) if isinstance(message, Mapping) else None
+        if isinstance(body, str | bytes):
+            try:
+                notification = json.loads(body)
+            except ValueError:
+                return []
+        if not isinstance(notification, Mapping) or notification.get("NotificationType") != ORDER_CHANGE:
+            return []
+        change = (notification.get("Payload") or {}).get("OrderChangeNotification") or {}
+        seller, order_id = change.get("SellerId"), change.get("AmazonOrderId")
+        return [NotifiedOrder(str(seller), str(order_id))] if seller and order_id else []
+
     def _progress(self, report: Mapping[str, Any]) -> CatalogueProgress:
         report_id = str(_field(report, "reportId"))
         status = str(report.get("processingStatus") or "")
@@ -208,6 +393,15 @@ def quantity_patch(quantity: int) -> dict[str, Any]:
     """The merge of fulfillment_availability a patch or a feed message carries (merchant-fulfilled)."""
     return {"op": "merge", "path": "/attributes/fulfillment_availability",
             "value": [{"fulfillment_channel_code": "DEFAULT", "quantity": max(int(quantity), 0)}]}
+
+
+def unit_price_currency(order: Mapping[str, Any]) -> str | None:
+    """The order's currency from its first priced item, when the order total is not given."""
+    for item in order.get("orderItems") or []:
+        currency = (((item.get("product") or {}).get("price") or {}).get("unitPrice") or {}).get("currencyCode")
+        if currency:
+            return str(currency)
+    return None
 
 
 def _field(answer: Any, name: str) -> Any:

@@ -2,6 +2,9 @@
 GET {base_url}/stocksync/v1/listings?page=N&per_page=M until `has_more` is false, into the
 normalized listings CSV.
 
+Orders: GET {base_url}/stocksync/v1/orders?updated_after=...&page=N&per_page=M until `has_more` is
+false; GET .../orders/{order_id} for one. Status words are ours: open, shipped, cancelled.
+
 Auth: every request carries X-Stocksync-Timestamp and X-Stocksync-Signature, an HMAC-SHA256 with
 the channel's api_key over timestamp, method, path with query, and the body's SHA-256.
 """
@@ -12,11 +15,13 @@ import hashlib
 import hmac
 import time
 from collections.abc import Iterator
+from datetime import datetime
 from typing import Any, ClassVar
-from urllib.parse import urlsplit
+from urllib.parse import quote, urlsplit
 
 from stocksync.channels.base import (
     ChannelNotConfigured,
+    ChannelRejected,
     ItemReply,
     Listing,
     PagedListingsAdapter,
@@ -25,8 +30,18 @@ from stocksync.channels.base import (
     batch_results,
     shown_state,
 )
+from stocksync.channels.order_side import (
+    ChannelOrder,
+    OrderPage,
+    OrderStatus,
+    contract_order,
+    is_not_found,
+    iso_z,
+)
 
 PER_PAGE = 200
+ORDERS_PER_PAGE = 100
+ORDER_STATUSES = {"open": OrderStatus.OPEN, "shipped": OrderStatus.SHIPPED, "cancelled": OrderStatus.CANCELLED}
 MAX_PAGES = 100_000  # a site that always says has_more must not keep us forever
 
 
@@ -56,6 +71,37 @@ class GenericAdapter(PagedListingsAdapter):
             if not answer.get("has_more") or not answer.get("listings"):
                 return
 
+    # --- orders --------------------------------------------------------------------------
+
+    order_poll_minutes: ClassVar[int] = 2
+
+    def orders_configured(self) -> bool:
+        return bool(self.settings.get("base_url") and self.credentials.get("api_key"))
+
+    def fetch_orders(self, updated_after: datetime, page: str | None = None) -> OrderPage:
+        number = int(page or 1)
+        self.limited("orders")
+        answer = self.call_json("GET", "/stocksync/v1/orders", params={
+            "updated_after": iso_z(updated_after), "page": number, "per_page": ORDERS_PER_PAGE}) or {}
+        orders = [self.channel_order(o) for o in answer.get("orders") or []]
+        more = bool(answer.get("has_more")) and bool(orders) and number < MAX_PAGES
+        return OrderPage(orders, str(number + 1) if more else None)
+
+    def fetch_order(self, order_id: str) -> ChannelOrder | None:
+        self.limited("orders")
+        try:
+            answer = self.call_json("GET", f"/stocksync/v1/orders/{quote(order_id, safe='')}") or {}
+        except ChannelRejected as exc:
+            if is_not_found(exc):
+                return None
+            raise
+        return self.channel_order(answer)
+
+    def channel_order(self, document: Any) -> ChannelOrder:
+        try:
+            return contract_order(document, ORDER_STATUSES, "the website")
+        except ValueError as exc:
+            raise ChannelRejected(str(exc)) from exc
 
     def send_quantity_batch(self, batch: list[QuantityUpdate]) -> list[QuantityResult]:
         mode = str(self.settings.get("out_of_stock_mode") or "disable")

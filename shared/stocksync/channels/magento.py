@@ -13,6 +13,18 @@ Stock (settings `inventory_api`: "msi" or "legacy"; `out_of_stock_mode`: "disabl
 - out of stock: the product disabled (PUT products/{sku} status 2), or kept enabled at quantity 0
   with back-orders allowed on its stock item; a restock enables it / turns back-orders off again.
 
+Orders: GET orders with searchCriteria updated_at gteq (Magento keeps whole seconds: an order
+changed within the cursor's second is read again rather than missed; importing is idempotent),
+sorted by updated_at, 50 a page until total_count. Our order id is the increment_id the seller
+sees (fetch_order searches by it); the entity_id is kept in raw_reference. The status comes from
+`state`: new, pending_payment, payment_review, processing and holded are open; complete is
+shipped; canceled is cancelled; closed (fully refunded) is shipped when anything was shipped
+(the units left the warehouse; a return is the seller's to book) and cancelled otherwise. A
+configurable product is two items (the configurable parent, the simple child): they are one line,
+the child's SKU with the parent's quantities. A bundle's children are its lines (each is its own
+stock), the bundle parent none. A line's units are qty_ordered - qty_canceled - qty_refunded;
+once shipped, qty_shipped.
+
 Auth: an integration access token as `Authorization: Bearer`, or, given consumer key/secret and
 token secret, OAuth 1.0a HMAC-SHA256 signatures (Magento's default for integration tokens).
 """
@@ -26,6 +38,7 @@ import json
 import secrets
 import time
 from collections.abc import Iterator, Mapping, Sequence
+from datetime import UTC, datetime
 from typing import Any, ClassVar
 from urllib.parse import parse_qsl, quote, urlsplit, urlunsplit
 
@@ -40,6 +53,15 @@ from stocksync.channels.base import (
     decimal_text,
     in_batches,
 )
+from stocksync.channels.order_side import (
+    ChannelOrder,
+    ChannelOrderLine,
+    OrderPage,
+    OrderStatus,
+    money,
+    parse_time,
+    units,
+)
 from stocksync.sync_rules import split_quantity
 
 PAGE_SIZE = 100
@@ -50,6 +72,8 @@ IN_STOCK, OUT_OF_STOCK = 1, 0
 BACKORDERS_ALLOWED = 1  # \Magento\CatalogInventory\Model\Stock::BACKORDERS_YES_NONOTIFY
 ZERO_BACKORDER = "zero_backorder"
 BACKORDER_STATE = "backorders"  # our listing state: enabled, quantity 0, back-orders allowed
+ORDERS_PAGE = 50
+_OPEN_STATES = {"new", "pending_payment", "payment_review", "processing", "holded"}
 
 
 class MagentoAdapter(PagedListingsAdapter):
@@ -147,6 +171,65 @@ class MagentoAdapter(PagedListingsAdapter):
         return totals
 
 
+    # --- orders --------------------------------------------------------------------------
+
+    order_poll_minutes: ClassVar[int] = 2
+
+    def orders_configured(self) -> bool:
+        return bool(self.settings.get("base_url"))
+
+    def fetch_orders(self, updated_after: datetime, page: str | None = None) -> OrderPage:
+        current = int(page or 1)
+        answer = self._search_orders({
+            "searchCriteria[filterGroups][0][filters][0][field]": "updated_at",
+            "searchCriteria[filterGroups][0][filters][0][value]": magento_time(updated_after),
+            "searchCriteria[filterGroups][0][filters][0][conditionType]": "gteq",
+            "searchCriteria[sortOrders][0][field]": "updated_at",
+            "searchCriteria[sortOrders][0][direction]": "ASC",
+            "searchCriteria[pageSize]": ORDERS_PAGE, "searchCriteria[currentPage]": current,
+        })
+        total = int(answer.get("total_count") or 0)
+        seen = (current - 1) * ORDERS_PAGE
+        items = list(answer.get("items") or [])[: max(total - seen, 0)]  # past the last page: none
+        more = bool(items) and seen + len(items) < total
+        return OrderPage([self.channel_order(o) for o in items if isinstance(o, dict)],
+                         str(current + 1) if more else None)
+
+    def fetch_order(self, order_id: str) -> ChannelOrder | None:
+        answer = self._search_orders({
+            "searchCriteria[filterGroups][0][filters][0][field]": "increment_id",
+            "searchCriteria[filterGroups][0][filters][0][value]": order_id,
+            "searchCriteria[filterGroups][0][filters][0][conditionType]": "eq",
+            "searchCriteria[pageSize]": 1, "searchCriteria[currentPage]": 1,
+        })
+        found = [o for o in answer.get("items") or [] if isinstance(o, dict) and str(o.get("increment_id")) == order_id]
+        return self.channel_order(found[0]) if found and int(answer.get("total_count") or 0) else None
+
+    def _search_orders(self, params: dict[str, Any]) -> Mapping[str, Any]:
+        self.limited("orders")
+        return self.call_json("GET", "orders", params=params) or {}
+
+    def channel_order(self, order: Mapping[str, Any]) -> ChannelOrder:
+        """A sales order (salesDataOrderInterface) as ours."""
+        order_id = str(order.get("increment_id") or order.get("entity_id") or "")
+        updated = parse_time(order.get("updated_at") or order.get("created_at"))
+        if not order_id or updated is None:
+            raise ChannelRejected("Magento answered an order without increment_id or updated_at",
+                                  details={"entity_id": order.get("entity_id")})
+        items = [i for i in order.get("items") or [] if isinstance(i, dict)]
+        state = str(order.get("state") or "")
+        shipped_any = any(units(i.get("qty_shipped")) for i in items)
+        status = order_status(state, shipped_any)
+        name = " ".join(str(order.get(k) or "") for k in ("customer_firstname", "customer_lastname")).strip()
+        return ChannelOrder(
+            order_id=order_id, status=status, fulfilled_by_channel=False, updated_at=updated,
+            lines=order_lines(items, shipped=status == OrderStatus.SHIPPED),
+            placed_at=parse_time(order.get("created_at")), currency=order.get("order_currency_code"),
+            total=money(order.get("grand_total")), buyer_name=name,
+            channel_status=str(order.get("status") or state),
+            raw_reference={"entity_id": str(order.get("entity_id") or ""), "store_id": order.get("store_id")},
+        )
+
     # --- stock ---------------------------------------------------------------------------
 
     bulk_size: ClassVar[int] = MSI_BATCH
@@ -229,6 +312,47 @@ class MagentoAdapter(PagedListingsAdapter):
     def _product_status(self, sku: str, status: int) -> None:
         self.limited("products")
         self.call_json("PUT", f"products/{quote(sku, safe='')}", json={"product": {"sku": sku, "status": status}})
+
+
+def magento_time(moment: datetime) -> str:
+    """Magento's `YYYY-MM-DD HH:MM:SS` (UTC, whole seconds)."""
+    return moment.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S")
+
+
+def order_status(state: str, shipped_any: bool) -> OrderStatus:
+    if state in _OPEN_STATES:
+        return OrderStatus.OPEN
+    if state == "complete":
+        return OrderStatus.SHIPPED
+    if state == "canceled":
+        return OrderStatus.CANCELLED
+    if state == "closed":
+        return OrderStatus.SHIPPED if shipped_any else OrderStatus.CANCELLED
+    raise ChannelRejected(f"Magento answered an unknown order state {state!r}")
+
+
+def order_lines(items: list[Mapping[str, Any]], *, shipped: bool) -> tuple[ChannelOrderLine, ...]:
+    """One line per unit of stock: a configurable's parent and child once (the child's SKU, the
+    parent's quantities), a bundle's children (not the bundle)."""
+    by_id = {str(i.get("item_id")): i for i in items if i.get("item_id") is not None}
+    children: dict[str, Mapping[str, Any]] = {}
+    for item in items:
+        if item.get("parent_item_id") is not None:
+            children.setdefault(str(item["parent_item_id"]), item)
+    lines = []
+    for item in items:
+        parent = by_id.get(str(item.get("parent_item_id"))) if item.get("parent_item_id") is not None else None
+        if parent is not None and parent.get("product_type") == "configurable":
+            continue  # counted on its configurable parent
+        if item.get("product_type") == "bundle" and str(item.get("item_id")) in children:
+            continue  # its children are the stock
+        child = children.get(str(item.get("item_id"))) if item.get("product_type") == "configurable" else None
+        net = units(item.get("qty_ordered")) - units(item.get("qty_canceled")) - units(item.get("qty_refunded"))
+        quantity = units(item.get("qty_shipped")) if shipped and units(item.get("qty_shipped")) else max(net, 0)
+        lines.append(ChannelOrderLine(
+            line_id=str(item.get("item_id") or ""), sku=str((child or item).get("sku") or ""), quantity=quantity,
+            title=str(item.get("name") or ""), unit_price=money(item.get("price"))))
+    return tuple(lines)
 
 
 def _magento_message(exc: ChannelRejected) -> str:

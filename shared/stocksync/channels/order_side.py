@@ -16,8 +16,8 @@ in an adapter.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime
-from decimal import Decimal
+from datetime import UTC, datetime
+from decimal import Decimal, InvalidOperation
 from enum import StrEnum
 from typing import Any, ClassVar
 
@@ -97,3 +97,87 @@ class OrderSide:
     @staticmethod
     def notified_orders(message: dict[str, Any]) -> list[NotifiedOrder]:
         return []
+
+
+# --- helpers the adapters' order sides share -------------------------------------------------
+
+
+def parse_time(value: Any) -> datetime | None:
+    """A channel's timestamp as an aware UTC datetime: ISO 8601 with `Z` or an offset, or Magento's
+    `YYYY-MM-DD HH:MM:SS` (UTC). None for an empty or unreadable value."""
+    if isinstance(value, datetime):
+        return value if value.tzinfo else value.replace(tzinfo=UTC)
+    text = str(value or "").strip()
+    if not text:
+        return None
+    try:
+        parsed = datetime.fromisoformat(text.replace("Z", "+00:00").replace(" ", "T", 1))
+    except ValueError:
+        return None
+    return (parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)).astimezone(UTC)
+
+
+def required_time(value: Any, what: str) -> datetime:
+    """`parse_time`, refusing a document without the time (an order's revision rests on it)."""
+    parsed = parse_time(value)
+    if parsed is None:
+        raise ValueError(f"{what} has no readable time: {value!r}")
+    return parsed
+
+
+def iso_z(moment: datetime, *, millis: bool = False) -> str:
+    """UTC ISO 8601 with `Z` (`2026-01-02T03:04:05Z`, or `.000Z` with `millis`)."""
+    utc = (moment if moment.tzinfo else moment.replace(tzinfo=UTC)).astimezone(UTC)
+    if millis:
+        return utc.strftime("%Y-%m-%dT%H:%M:%S.") + f"{utc.microsecond // 1000:03d}Z"
+    return utc.strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def money(value: Any) -> Decimal | None:
+    """A price as the channel sends it (number or string) as a Decimal; None when absent or unreadable."""
+    if value is None or value == "" or isinstance(value, bool):
+        return None
+    try:
+        return Decimal(str(value))
+    except InvalidOperation:
+        return None
+
+
+def units(value: Any) -> int:
+    """A quantity (Magento sends `1.0000`) as whole units, never below 0."""
+    try:
+        return max(int(Decimal(str(value or 0))), 0)
+    except (InvalidOperation, ValueError):
+        return 0
+
+
+def is_not_found(error: Exception) -> bool:
+    """A channel error that is the channel's 404 (an order lookup that finds nothing)."""
+    details = getattr(error, "details", None)
+    return isinstance(details, dict) and details.get("status") == 404
+
+
+def contract_order(document: Any, statuses: dict[str, OrderStatus], label: str, *,
+                   cancelled_field: bool = False) -> ChannelOrder:
+    """An order of our own contracts (docs/channels/rakuten.md, generic.md): `order_id`, `status`,
+    `created_at`, `updated_at`, `currency`, `total`, `buyer_name`, and `lines` of `line_id`, `sku`,
+    `title`, `quantity` and `unit_price` (and, with `cancelled_field`, `quantity_cancelled` taken
+    off the quantity). Raises ValueError when the document is not one."""
+    if not isinstance(document, dict):
+        raise ValueError(f"{label} answered an order that is not an object")
+    order_id = str(document.get("order_id") or "")
+    word = str(document.get("status") or "").lower()
+    if not order_id or word not in statuses:
+        raise ValueError(f"{label} answered order {order_id or '?'} with an unknown status {word!r}")
+    lines = tuple(
+        ChannelOrderLine(line_id=str(line.get("line_id") or ""), sku=str(line.get("sku") or ""),
+                         quantity=max(units(line.get("quantity"))
+                                      - (units(line.get("quantity_cancelled")) if cancelled_field else 0), 0),
+                         title=str(line.get("title") or ""), unit_price=money(line.get("unit_price")))
+        for line in document.get("lines") or [] if isinstance(line, dict))
+    return ChannelOrder(
+        order_id=order_id, status=statuses[word], fulfilled_by_channel=False,
+        updated_at=required_time(document.get("updated_at"), f"{label} order {order_id}"), lines=lines,
+        placed_at=parse_time(document.get("created_at")), currency=document.get("currency") or None,
+        total=money(document.get("total")), buyer_name=str(document.get("buyer_name") or ""), channel_status=word,
+    )

@@ -9,6 +9,14 @@ not know). Quantity 0 disables the offer (its availability ends now); a restock 
 which reactivates it. OF24 is asynchronous and allowed once a minute: its results are PENDING under
 the import id until OF02 says the import is done and OF03's error report names the failed SKUs.
 
+Orders: OR11 (GET /api/orders) by start_update_date (Mirakl subtracts a delta of its own so that
+nothing is missed), 100 a page by max/offset until total_count; fetch_order is OR11 with
+order_ids. order_state STAGING, WAITING_ACCEPTANCE, WAITING_DEBIT, WAITING_DEBIT_PAYMENT and
+SHIPPING are open (the buyer has the units), SHIPPED, TO_COLLECT, RECEIVED and CLOSED shipped,
+REFUSED and CANCELED cancelled. A line refused or cancelled (order_line_state) counts no units;
+the quantity of its partial cancelations is taken off the others. OR11's "maximum usage" is once
+a minute (recommended every 5): a poll every 2 minutes leaves room for a few pages and lookups.
+
 Auth: the shop API key in the Authorization header (no scheme), as Mirakl documents.
 """
 
@@ -17,7 +25,7 @@ from __future__ import annotations
 import csv
 import io
 from collections.abc import Iterator, Mapping
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any, ClassVar
 
 from stocksync.channels.base import (
@@ -34,6 +42,16 @@ from stocksync.channels.base import (
     shown_state,
     stream_response,
 )
+from stocksync.channels.order_side import (
+    ChannelOrder,
+    ChannelOrderLine,
+    OrderPage,
+    OrderStatus,
+    iso_z,
+    money,
+    parse_time,
+    units,
+)
 
 EXPORT = "/api/offers/export/async"
 CSV_CONTENT_TYPE = "text/csv; charset=UTF-8"
@@ -41,6 +59,16 @@ OFFERS = "/api/offers"
 OFFER_BULK = 10_000  # offers per OF24 call: Mirakl allows one call a minute, so one call carries a lot
 OF24_RATE = (1 / 60, 1)  # "Maximum usage: Once per minute"
 _IMPORT_RUNNING = {"WAITING_SYNCHRONIZATION_PRODUCT", "WAITING", "RUNNING"}  # OF02 status enum
+ORDERS = "/api/orders"
+ORDERS_PAGE = 100  # OR11 `max`: at most 100
+OR11_RATE = (1 / 60, 5)  # "Maximum usage: once per minute"; a burst for the pages of one poll
+_ORDER_STATES = {
+    **dict.fromkeys(("STAGING", "WAITING_ACCEPTANCE", "WAITING_DEBIT", "WAITING_DEBIT_PAYMENT", "SHIPPING"),
+                    OrderStatus.OPEN),
+    **dict.fromkeys(("SHIPPED", "TO_COLLECT", "RECEIVED", "CLOSED"), OrderStatus.SHIPPED),
+    **dict.fromkeys(("REFUSED", "CANCELED"), OrderStatus.CANCELLED),
+}
+_LINE_WITHOUT_UNITS = {"REFUSED", "CANCELED"}
 
 
 class PixmaniaAdapter(ChannelAdapter):
@@ -100,6 +128,50 @@ class PixmaniaAdapter(ChannelAdapter):
                 yield from _without_first_line(body)
 
 
+    # --- orders --------------------------------------------------------------------------
+
+    order_poll_minutes: ClassVar[int] = 2
+
+    def orders_configured(self) -> bool:
+        return self.catalogue_configured()
+
+    def fetch_orders(self, updated_after: datetime, page: str | None = None) -> OrderPage:
+        offset = int(page or 0)
+        answer = self._or11({"start_update_date": iso_z(updated_after), "max": ORDERS_PAGE, "offset": offset,
+                             "paginate": "true"})
+        found = [o for o in answer.get("orders") or [] if isinstance(o, dict)]
+        offset += len(found)
+        more = bool(found) and offset < int(answer.get("total_count") or 0)
+        return OrderPage([self.channel_order(o) for o in found], str(offset) if more else None)
+
+    def fetch_order(self, order_id: str) -> ChannelOrder | None:
+        answer = self._or11({"order_ids": order_id})
+        found = [o for o in answer.get("orders") or [] if isinstance(o, dict) and str(o.get("order_id")) == order_id]
+        return self.channel_order(found[0]) if found else None
+
+    def _or11(self, params: dict[str, Any]) -> Mapping[str, Any]:
+        self.limited("or11", OR11_RATE)
+        return self.call_json("GET", ORDERS, params={**params, **self._shop()}) or {}
+
+    def channel_order(self, order: Mapping[str, Any]) -> ChannelOrder:
+        """An OR11 order as ours."""
+        order_id = str(order.get("order_id") or "")
+        state = str(order.get("order_state") or "")
+        updated = parse_time(order.get("last_updated_date"))
+        if not order_id or updated is None or state not in _ORDER_STATES:
+            raise ChannelRejected(f"Mirakl answered order {order_id or '?'} with state {state!r} and update date "
+                                  f"{order.get('last_updated_date')!r}", details={"order_id": order_id})
+        customer = order.get("customer") or {}
+        return ChannelOrder(
+            order_id=order_id, status=_ORDER_STATES[state], fulfilled_by_channel=False, updated_at=updated,
+            lines=tuple(order_line(line) for line in order.get("order_lines") or [] if isinstance(line, dict)),
+            placed_at=parse_time(order.get("created_date")), currency=order.get("currency_iso_code"),
+            total=money(order.get("total_price")),
+            buyer_name=" ".join(str(customer.get(k) or "") for k in ("firstname", "lastname")).strip(),
+            channel_status=state,
+            raw_reference={k: v for k, v in {"commercial_id": order.get("commercial_id")}.items() if v},
+        )
+
     # --- stock ---------------------------------------------------------------------------
 
     bulk_size: ClassVar[int] = OFFER_BULK
@@ -146,6 +218,18 @@ class PixmaniaAdapter(ChannelAdapter):
         rows = csv.DictReader(io.StringIO(report.content.decode("utf-8-sig")), delimiter=";")
         return {str(row.get("sku") or row.get("shop-sku")): str(row.get("error-message") or "refused")
                 for row in rows if row.get("sku") or row.get("shop-sku")}
+
+
+def order_line(line: Mapping[str, Any]) -> ChannelOrderLine:
+    """An OR11 order line: no units once refused or cancelled, partial cancelations taken off."""
+    if str(line.get("order_line_state") or "") in _LINE_WITHOUT_UNITS:
+        quantity = 0
+    else:
+        cancelled = sum(units(c.get("quantity")) for c in line.get("cancelations") or [] if isinstance(c, dict))
+        quantity = max(units(line.get("quantity")) - cancelled, 0)
+    return ChannelOrderLine(line_id=str(line.get("order_line_id") or ""), sku=str(line.get("offer_sku") or ""),
+                            quantity=quantity, title=str(line.get("product_title") or ""),
+                            unit_price=money(line.get("price_unit")))
 
 
 def _without_first_line(chunks: Iterator[bytes]) -> Iterator[bytes]:
