@@ -58,6 +58,7 @@ class ChannelStore:
 
     def create(self, data: ChannelInput) -> ChannelRecord:
         settings = validate_settings(data.type, data.settings or {})
+        self._check_order_location(settings)
         if data.credentials is not None:
             validate_credentials(data.type, data.credentials)
         location_ids = _unique(data.location_ids or [self.locations.default().location_id])
@@ -85,6 +86,8 @@ class ChannelStore:
         channel_type = ChannelType(channel.type)
         settings = validate_settings(channel_type, {**channel.settings.as_dict(), **(patch.settings or {})}) \
             if patch.settings is not None else None
+        if settings is not None:
+            self._check_order_location(settings)
         if patch.credentials is not None:
             validate_credentials(channel_type, patch.credentials)
         if patch.location_ids is not None:
@@ -135,6 +138,10 @@ class ChannelStore:
             tx.delete(_name_claim(channel))
         if channel.credentials_secret:
             self.credentials.delete(channel.credentials_secret)
+
+    def _check_order_location(self, settings: dict[str, Any]) -> None:
+        if settings.get("order_location_id"):
+            self.locations.require([settings["order_location_id"]], "settings.order_location_id")
 
     def _store_credentials(self, channel: ChannelRecord, credentials: dict[str, str]) -> None:
         name = channel.credentials_secret or f"{self.secrets_prefix}channels/{channel.channel_id}"

@@ -27,6 +27,9 @@ class _Settings(BaseModel):
     model_config = ConfigDict(extra="forbid")
     mapping: MappingSettings = Field(default_factory=MappingSettings,
                                      description="Auto-link, default listing limits, where created items go")
+    order_location_id: str | None = Field(
+        default=None, min_length=1, max_length=64,
+        description="Where this channel's orders allocate and ship stock from; null = the default location")
 
 
 class AmazonSettings(_Settings):

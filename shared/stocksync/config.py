@@ -16,6 +16,10 @@ class Settings(BaseModel):
     mapping_queue_url: str = ""
     ingest_queue_url: str = ""
     secrets_prefix: str = "stocksync/"
+    order_notification_queue_arn: str = ""
+    # The local stack's STOCKSYNC_SCHEDULE_SPEEDUP: each channel's order poll cadence runs this many
+    # times faster, as its schedules do. Never set on AWS (1).
+    order_poll_speedup: float = Field(default=1.0, gt=0)
 
 
 @cache
@@ -29,4 +33,6 @@ def get_settings() -> Settings:
         mapping_queue_url=env.get("MAPPING_QUEUE_URL", ""),
         ingest_queue_url=env.get("INGEST_QUEUE_URL", ""),
         secrets_prefix=env.get("SECRETS_PREFIX", "stocksync/"),
+        order_notification_queue_arn=env.get("ORDER_NOTIFICATION_QUEUE_ARN", ""),
+        order_poll_speedup=float(env.get("ORDER_POLL_SPEEDUP") or 1),
     )

@@ -11,6 +11,9 @@ Access patterns (docs/data-model.md has the full table):
   CHANNEL#<id> / LISTING#<sku key> listings           GSI2: ITEM#<linked item> / LISTING#<channel>#<sku>
   CHANNEL#<id> / CATALOGUE         catalogue status (last load, totals, report poller state)
   LOAD#<id> / LOAD, ERROR#<row>#n  a catalogue load's coordination state and its row errors
+  ORDER#<id> / ORDER               orders      GSI1: ORDERS / <placed>#<id>  GSI2: ORDERS_OF#<channel> / <placed>#<id>
+  UNMAPPED_LINES#<channel> / <sku key>#<order id>   open orders' unlinked lines (re-linked when the listing is)
+  CHANNEL#<id> / ORDER_POLL        the order poller's state of a channel
 One item collection (PK ITEM#<id>) holds everything needed to compute an item's availability.
 """
 
@@ -18,6 +21,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import hashlib
 import json
 import uuid
 from collections.abc import Iterator
@@ -313,6 +317,11 @@ class ListingRecord(Record, discriminator="listing"):
     last_update = UTCDateTimeAttribute(null=True)
     update_status = UnicodeAttribute(null=True)
     update_error = UnicodeAttribute(null=True)
+    # when the recorded submission's stock was read: an older submission finishing late never records
+    # over a newer one (stock_sync/submitter.py)
+    submitted_as_of = UTCDateTimeAttribute(null=True)
+    # what a channel keeping stock per place (Magento MSI sources) was sent per place, when it matters
+    submitted_split = UnicodeAttribute(null=True)
 
     @staticmethod
     def keys(channel_id: str, sku_key: str, sku: str = "", linked_item_id: str | None = None) -> dict[str, str]:
@@ -385,6 +394,9 @@ class CatalogueLoadRecord(Record, discriminator="catalogue_load"):
     active = NumberAttribute(default=0)
     linked = NumberAttribute(default=0)
     fba = NumberAttribute(default=0)
+    # The channel's `totals_at` when the apply phase began: the totals the load counted are set only if
+    # nothing (a link, an unlink...) moved them since; otherwise they are counted again.
+    totals_seen = UTCDateTimeAttribute(null=True)
     created_at = UTCDateTimeAttribute(default=now)
 
     @staticmethod
@@ -602,6 +614,111 @@ class StockSyncStateRecord(Record, discriminator="stock_sync_state"):
     @staticmethod
     def keys(channel_id: str) -> dict[str, str]:
         return {"PK": channel_pk(channel_id), "SK": "STOCK_SYNC"}
+
+
+# --- orders ----------------------------------------------------------------------------------
+
+ORDERS_PARTITION = "ORDERS"
+
+
+def order_id_of(channel_id: str, channel_order_id: str) -> str:
+    """Our id of a channel's order: stable (the same order always gets it), URL-safe, 32 hex digits."""
+    return hashlib.sha256(f"{channel_id}\n{channel_order_id}".encode()).hexdigest()[:32]
+
+
+def order_time_key(moment: datetime) -> str:
+    """A time as the order indexes sort it (UTC, fixed width)."""
+    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%f")
+
+
+class OrderRecord(Record, discriminator="order"):
+    """One channel order as last downloaded, with what it holds of our stock line by line.
+
+    `lines` are plain maps (see orders/rules.py StoredLine): the channel SKU, the linked item, the
+    location and the parts (item, units per line unit) frozen when the line first held stock, and how
+    many line units are allocated / taken out of the level now, so releases are exact whatever the
+    mapping becomes. `revision` is the channel's updated_at of the download applied last.
+    `pending_announce` holds items changed by a committed write and not yet put on the stock queue."""
+
+    order_id = UnicodeAttribute()
+    channel_id = UnicodeAttribute()
+    channel_type = UnicodeAttribute(default="")
+    channel_order_id = UnicodeAttribute()
+    status = UnicodeAttribute()  # open | shipped | cancelled
+    channel_status = UnicodeAttribute(default="")
+    revision = UTCDateTimeAttribute()
+    placed_at = UTCDateTimeAttribute()
+    fulfilled_by_channel = BooleanAttribute(default=False)
+    location_id = UnicodeAttribute(null=True)
+    currency = UnicodeAttribute(null=True)
+    total = UnicodeAttribute(null=True)  # a decimal as text
+    buyer_name = UnicodeAttribute(default="")
+    reference = MapAttribute[str, Any](default=dict)
+    lines = ListAttribute[dict](default=list)
+    unmapped = BooleanAttribute(default=False)
+    oversold = BooleanAttribute(default=False)
+    oversold_at = ListAttribute[dict](default=list)  # [{item_id, location_id, available}] when it happened
+    cancelled_after_shipping = BooleanAttribute(default=False)
+    pending_announce = UnicodeSetAttribute(default=set)
+    created_at = UTCDateTimeAttribute(default=now)
+    updated_at = UTCDateTimeAttribute(default=now)
+    version = VersionAttribute()
+
+    @staticmethod
+    def keys(order_id: str, channel_id: str = "", placed_at: datetime | None = None) -> dict[str, str]:
+        keys = {"PK": order_pk(order_id), "SK": "ORDER"}
+        if channel_id and placed_at is not None:
+            sort = f"{order_time_key(placed_at)}#{order_id}"
+            keys |= {"GSI1PK": ORDERS_PARTITION, "GSI1SK": sort,
+                     "GSI2PK": orders_of_pk(channel_id), "GSI2SK": sort}
+        return keys
+
+
+def order_pk(order_id: str) -> str:
+    return f"ORDER#{order_id}"
+
+
+def orders_of_pk(channel_id: str) -> str:
+    return f"ORDERS_OF#{channel_id}"
+
+
+class UnmappedLineRecord(Record, discriminator="unmapped_order_line"):
+    """An open order's line whose listing is not linked: one Query per channel finds them all when
+    listings get linked (orders/importer.py relink)."""
+
+    channel_id = UnicodeAttribute()
+    sku_key = UnicodeAttribute()
+    order_id = UnicodeAttribute()
+
+    @staticmethod
+    def keys(channel_id: str, sku_key: str, order_id: str) -> dict[str, str]:
+        return {"PK": unmapped_lines_pk(channel_id), "SK": f"{sku_key}#{order_id}"}
+
+
+def unmapped_lines_pk(channel_id: str) -> str:
+    return f"UNMAPPED_LINES#{channel_id}"
+
+
+class OrderPollStateRecord(Record, discriminator="order_poll_state"):
+    """A channel's order download: how far it got (versioned, so doubled ticks never both advance it)."""
+
+    channel_id = UnicodeAttribute()
+    high_water = UTCDateTimeAttribute()  # newest channel updated_at of the windows finished so far
+    window_start = UTCDateTimeAttribute(null=True)  # updated_after of an unfinished window
+    window_max = UTCDateTimeAttribute(null=True)  # newest updated_at seen in the unfinished window
+    page_token = UnicodeAttribute(null=True)  # where the unfinished window goes on
+    initial = BooleanAttribute(default=True)  # the first sweep imports open orders only
+    last_polled_at = UTCDateTimeAttribute(null=True)
+    last_success_at = UTCDateTimeAttribute(null=True)
+    last_error = UnicodeAttribute(null=True)
+    last_error_at = UTCDateTimeAttribute(null=True)
+    subscription_id = UnicodeAttribute(null=True)  # the channel's order notification subscription
+    subscribed_to = UnicodeAttribute(null=True)  # the queue it delivers to
+    version = VersionAttribute()
+
+    @staticmethod
+    def keys(channel_id: str) -> dict[str, str]:
+        return {"PK": channel_pk(channel_id), "SK": "ORDER_POLL"}
 
 
 # --- paging ----------------------------------------------------------------------------------

@@ -14,7 +14,7 @@ from typing import Any
 
 from pydantic import BaseModel, Field
 
-from stocksync import db
+from stocksync import db, raw_table
 from stocksync.aws import client
 from stocksync.db import JobRecord
 from stocksync.errors import NotFound
@@ -108,6 +108,14 @@ class Jobs:
                 actions.append(JobRecord.errors.set(JobRecord.errors.append(errors[:room])))
             actions.append(JobRecord.error_count.add(len(errors)))
         self._update(job_id, actions)
+
+    @staticmethod
+    def progress_update(job_id: str, done: int) -> dict[str, Any]:
+        """`progress(job_id, done=done)` as a raw Update for a transaction (`raw_table`): work that commits
+        in transactions reports its progress in them, exactly and without a request of its own."""
+        return raw_table.update_request(JobRecord(**JobRecord.keys(job_id)),
+                                        [JobRecord.updated_at.set(db.now()), JobRecord.done.add(done)],
+                                        JobRecord.PK.exists())
 
     def finish(self, job_id: str, *, succeeded: bool, result: dict[str, Any] | None = None,
                message: str = "") -> None:

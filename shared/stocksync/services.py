@@ -12,6 +12,8 @@ from stocksync.jobs import JobQueue, Jobs
 from stocksync.locations import Locations
 from stocksync.mapping.service import Mapping, SqsMappingQueue
 from stocksync.messages import SqsStockQueue
+from stocksync.orders.importer import OrderBook
+from stocksync.orders.service import OrderQueries
 from stocksync.pim.service import Pim, build_pim
 from stocksync.runtime import bind_table_from_settings
 from stocksync.secrets import SecretsManagerStore
@@ -29,6 +31,8 @@ class Services:
     automation_log: AutomationLog
     pim: Pim
     mapping: Mapping
+    orders: OrderQueries
+    order_book: OrderBook
 
 
 @cache
@@ -39,6 +43,7 @@ def services() -> Services:
     locations = Locations()
     channels = ChannelStore(queue, SecretsManagerStore(), locations, settings.secrets_prefix)
     jobs, job_queue = Jobs(), JobQueue(settings.jobs_queue_url)
+    order_book = OrderBook(queue, inventory, locations)
     return Services(
         inventory=inventory,
         locations=locations,
@@ -52,5 +57,7 @@ def services() -> Services:
                       channel_ids=lambda: {channel.channel_id for channel in channels.list()}),
         mapping=Mapping(channels=channels, inventory=inventory, locations=locations, stock_queue=queue, jobs=jobs,
                         job_queue=job_queue, mapping_queue=SqsMappingQueue(settings.mapping_queue_url),
-                        bucket=settings.catalogue_bucket),
+                        bucket=settings.catalogue_bucket, links_committed=order_book.relink),
+        orders=OrderQueries(),
+        order_book=order_book,
     )

@@ -222,3 +222,35 @@ def test_given_the_whole_flow_then_no_stand_in_saw_a_call_outside_its_contract(d
     seen = {channel: [v for v in demo.standin(channel, "violations")["violations"] if "response 429" not in v]
             for channel in STANDIN_OF}
     assert not any(seen.values()), seen
+
+
+FAULTY = {"Web shop": "post_stock", "Rakuten UK": "post_inventory"}  # each stand-in's stock-update endpoint
+MAX_FAULT_ROUNDS = 12
+
+
+def test_given_stand_ins_failing_30_percent_of_stock_calls_when_stock_changes_then_every_listing_converges(demo):
+    """Each stand-in answers 30 % of its stock calls with 500, 503 or 429 (seeded: its first one
+    fails). Rounds of changes go on until each has really served faults (a round sends a call or two
+    per channel, so a few rounds at most); every round must converge within the usual wait. Last in
+    the module: the other tests see stand-ins that do not fail."""
+    skus = {"MUG-RED", "TEE-BLACK", "TEE-WHITE"}  # linked on both
+    served: dict[str, int] = {}
+    try:
+        for channel, endpoint in FAULTY.items():
+            switched = demo.standin(channel, "faults", {"rate": 0.3, "statuses": [500, 503, 429],
+                                                        "endpoints": [endpoint], "seed": 1})
+            assert switched["rate"] == 0.3 and switched["endpoints"] == [endpoint], switched
+        for round_ in range(1, MAX_FAULT_ROUNDS + 1):
+            for n, sku in enumerate(sorted(skus)):
+                demo.set_stock(sku, main=10 + 3 * round_ + n, overflow=0)
+            wait_for(f"round {round_} of changes through failing stand-ins",
+                     lambda: demo.mismatches(skus, set(FAULTY)), timeout=WAIT_S)
+            served = {channel: demo.standin(channel, "faults")["served"] for channel in FAULTY}
+            if all(served.values()):
+                break
+    finally:
+        for channel in FAULTY:
+            demo.standin(channel, "faults", {"rate": 0})
+    assert all(served.values()), f"faults served after {MAX_FAULT_ROUNDS} rounds: {served}"
+    for channel, endpoint in FAULTY.items():
+        assert demo.standin(channel, "faults")["rate"] == 0.0, f"{channel}'s faults are still on ({endpoint})"

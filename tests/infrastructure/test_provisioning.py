@@ -104,7 +104,7 @@ def test_given_dead_letter_queues_when_provisioned_then_each_has_an_alarm(stack:
     alarms = boto3.client("cloudwatch").describe_alarms()["MetricAlarms"]
 
     watched = {alarm["Dimensions"][0]["Value"]: alarm for alarm in alarms}
-    for dead_letter_queue in ("Ingest", "Mapping", "Stock", "Jobs"):
+    for dead_letter_queue in ("Ingest", "Mapping", "Stock", "Jobs", "OrderNotification"):
         alarm = watched[stack.attribute(f"{dead_letter_queue}DeadLetterQueue", "QueueName")]
         assert alarm["AlarmActions"] == [stack.ref("AlarmTopic")]
         assert alarm["MetricName"] == "ApproximateNumberOfMessagesVisible"

@@ -264,3 +264,28 @@ def test_given_a_presigned_upload_url_when_a_file_is_put_then_it_is_ingested(sta
     ingest()
 
     assert set(_listings(channel)) == {"A-1"}
+
+
+def test_given_a_listing_linked_while_a_load_applies_then_the_totals_keep_the_link(stack, api, channel, ingest,
+                                                                                   monkeypatch):
+    from stocksync.mapping import store
+
+    _put(stack, f"catalogues/{channel}/first.csv", _csv([("A-1", "Alpha", "1", 1), ("b-2", "Beta", "2", 2)]))
+    ingest()
+    api.post("/items", {"sku": "A-1"})
+    apply_changes = loader_module.apply_changes
+
+    def link_meanwhile(*args, **kwargs):
+        counts = apply_changes(*args, **kwargs)  # the load has counted A-1 as unlinked
+        assert api.put(f"/channels/{channel}/listings/A-1/link", {"sku": "A-1"}).status == 200
+        return counts
+
+    monkeypatch.setattr(loader_module, "apply_changes", link_meanwhile)
+    _put(stack, f"catalogues/{channel}/second.csv",
+         _csv([("A-1", "Alpha", "1", 1), ("b-2", "Beta", "2", 2), ("c-3", "Gamma", "3", 3)]))
+
+    ingest()
+
+    totals = api.get(f"/channels/{channel}/listings").body["totals"]
+    assert {k: totals[k] for k in ("active", "linked", "unlinked")} == {"active": 3, "linked": 1, "unlinked": 2}
+    assert {k: totals[k] for k in ("active", "linked", "unlinked", "fba")} == store.recount(channel)

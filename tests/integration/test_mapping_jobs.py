@@ -141,3 +141,28 @@ def test_given_unlinked_listings_when_create_all_runs_then_items_are_created_lin
     assert totals_are_true(api, channel) == {"active": 26, "linked": 25, "unlinked": 1, "fba": 0}
     assert len(stock_messages()[0]["item_ids"]) == 25
     assert len(store.item_ids_by_sku_key(f"n-{i}" for i in range(25))) == 25
+
+
+def test_given_listings_changed_after_the_plan_when_links_are_written_then_they_are_skipped_and_the_rest_linked(
+        api, stack):
+    from stocksync.jobs import Jobs
+    from stocksync.mapping.rules import Link
+
+    channel = api.post("/channels", {"name": "Shop", "type": "generic"}).body["channel_id"]
+    items = {sku: api.post("/items", {"sku": sku}).body["item_id"] for sku in ("A", "B", "C")}
+    add_listings(channel, {"sku": "a"}, {"sku": "b"}, {"sku": "c"})
+    job = Jobs().create("mapping_auto_link", subject=channel)
+    api.put(f"/channels/{channel}/listings/b/link", {"item_id": items["C"]})  # linked by hand meanwhile
+    ListingRecord(**ListingRecord.keys(channel, "c")).update(actions=[ListingRecord.removed.set(True)])
+    plan = [Link(sku.lower(), sku.lower(), items[sku], "sku") for sku in ("A", "B", "C")]
+
+    written = store.ListingWriter().link(channel, plan, progress=lambda n: Jobs.progress_update(job.job_id, n))
+
+    assert [link.sku for link in written.applied] == ["a"]
+    assert [(refused.change.sku, refused.reason) for refused in written.refused] == [
+        ("b", "listing_changed"), ("c", "listing_changed")]
+    assert _linked(channel) == {"a": items["A"], "b": items["C"], "c": None}
+    linked = ListingRecord.get(f"CHANNEL#{channel}", "LISTING#a")
+    assert (f"ITEM#{items['A']}", f"LISTING#{channel}#a") == (linked.GSI2PK, linked.GSI2SK)
+    assert Jobs().get(job.job_id).done == 1
+    assert store.totals(channel).total_linked == 2  # b by hand, a here (c is removed: counts in none)

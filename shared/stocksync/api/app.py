@@ -16,6 +16,7 @@ from stocksync.api import (
     jobs,
     locations,
     mapping,
+    orders,
     pim,
     stock_sync,
 )
@@ -45,7 +46,8 @@ class StockSyncResolver(APIGatewayRestResolver):
 
 def build_app(max_body_bytes: int = 1_000_000) -> StockSyncResolver:
     app = StockSyncResolver(max_body_bytes)
-    for module in (items, locations, channels, jobs, catalogue_requests, catalogue, pim, mapping, stock_sync):
+    for module in (items, locations, channels, jobs, catalogue_requests, catalogue, pim, mapping, stock_sync,
+                   orders):
         app.include_router(module.router)
     errors.register(app)
     app.enable_swagger(path="/swagger", **OPENAPI)

@@ -12,10 +12,12 @@ from stocksync.db import (
     ChannelRecord,
     JobRecord,
     LocationRecord,
+    OrderRecord,
     StockHistoryRecord,
     StockLevelRecord,
 )
 from stocksync.inventory import ItemView
+from stocksync.orders.rules import StoredLine, is_unmapped
 from stocksync.stock import ChannelAvailability
 
 
@@ -411,3 +413,77 @@ class ExportLinkOut(BaseModel):
     url: str = Field(description="Presigned GET URL of the CSV")
     key: str
     expires_in: int
+
+
+# --- orders ----------------------------------------------------------------------------------
+
+
+class OrderPartOut(BaseModel):
+    item_id: str
+    per_unit: int = Field(description="Units of this item per unit of the line (a kit's components)")
+
+
+class OrderLineOut(BaseModel):
+    line_id: str
+    sku: str = Field(description="The listing's SKU as the channel spells it")
+    title: str
+    quantity: int
+    unit_price: str | None
+    item_id: str | None = Field(description="The linked item; null when the listing is not linked")
+    unmapped: bool = Field(description="No linked item: the line reserves nothing until its listing is linked")
+    location_id: str | None = Field(description="Where the line's stock is allocated and shipped from")
+    parts: list[OrderPartOut] = Field(description="What the line holds stock of (fixed when it first held some)")
+    allocated: int = Field(description="Line units allocated now")
+    shipped: int = Field(description="Line units taken out of the stock level")
+
+
+class OrderOut(BaseModel):
+    order_id: str = Field(description="Ours: stable for a channel's order id (see the README)")
+    channel_id: str
+    channel_type: str
+    channel_order_id: str
+    status: str = Field(description="open, shipped or cancelled")
+    channel_status: str
+    placed_at: datetime
+    revision: datetime = Field(description="The channel's last-modified time of the download applied last")
+    fulfilled_by_channel: bool = Field(description="Amazon FBA and the like: recorded, never touches our stock")
+    location_id: str | None
+    currency: str | None
+    total: str | None
+    buyer_name: str
+    unmapped: bool
+    oversold: bool = Field(description="An allocation of this order took available below 0 at a location")
+    oversold_at: list[dict[str, Any]]
+    cancelled_after_shipping: bool = Field(
+        description="Cancelled (refunded) after it shipped: its units were not put back; restock them by hand")
+    announced: bool = Field(description="Every stock change of this order is on the stock queue")
+    created_at: datetime
+    updated_at: datetime
+    lines: list[OrderLineOut] | None = Field(default=None, description="Given on the order's own page")
+
+    @classmethod
+    def of(cls, record: OrderRecord, *, detail: bool = True) -> OrderOut:
+        out = cls(
+            order_id=record.order_id, channel_id=record.channel_id, channel_type=record.channel_type,
+            channel_order_id=record.channel_order_id, status=record.status, channel_status=record.channel_status,
+            placed_at=record.placed_at, revision=record.revision,
+            fulfilled_by_channel=bool(record.fulfilled_by_channel), location_id=record.location_id,
+            currency=record.currency, total=record.total, buyer_name=record.buyer_name,
+            unmapped=bool(record.unmapped), oversold=bool(record.oversold), oversold_at=list(record.oversold_at or []),
+            cancelled_after_shipping=bool(record.cancelled_after_shipping),
+            announced=not record.pending_announce, created_at=record.created_at, updated_at=record.updated_at,
+        )
+        if detail:
+            out.lines = [OrderLineOut(
+                line_id=line.line_id, sku=line.sku, title=line.title, quantity=line.quantity,
+                unit_price=line.unit_price, item_id=line.item_id,
+                unmapped=is_unmapped(line, bool(record.fulfilled_by_channel)), location_id=line.location_id,
+                parts=[OrderPartOut(item_id=part.item_id, per_unit=part.per_unit) for part in line.parts],
+                allocated=line.allocated, shipped=line.taken,
+            ) for line in (StoredLine.of(raw) for raw in record.lines or [])]
+        return out
+
+
+class OrderPage(BaseModel):
+    orders: list[OrderOut]
+    next_cursor: str | None = Field(description="Pass as ?cursor= for the next page; null on the last page")

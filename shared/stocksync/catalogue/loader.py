@@ -33,7 +33,7 @@ from urllib.parse import unquote_plus
 
 from pydantic import BaseModel
 
-from stocksync import db
+from stocksync import db, raw_table
 from stocksync.automation_log import AutomationLog
 from stocksync.catalogue import staging
 from stocksync.catalogue.diff import CREATE, REMOVE, SAME, UPDATE, Current, diff
@@ -70,6 +70,7 @@ LOADED_EVENT, FAILED_EVENT = "CATALOGUE_LOADED", "CATALOGUE_LOAD_FAILED"
 MAX_STORED_ERRORS = 1000
 _UPDATE_THREADS = 8
 _BATCH_WRITE_ITEMS = 25  # BatchWriteItem's limit
+_TOTALS_ATTEMPTS = 5  # conditional tries; then the last count is set as it is
 
 
 @dataclass(frozen=True)
@@ -301,8 +302,10 @@ class CatalogueLoader:
             if self._transition(load, "parsing", "superseded"):
                 self._fail(load, "A newer catalogue file of this channel was loaded meanwhile", status="superseded")
             return
+        status = db.get_or_none(CatalogueStatusRecord, CatalogueStatusRecord.keys(load.channel_id))
+        seen = [CatalogueLoadRecord.totals_seen.set(status.totals_at)] if status and status.totals_at else []
         if not self._transition(load, "parsing", "applying", CatalogueLoadRecord.bounds.set(bounds),
-                                CatalogueLoadRecord.rows.set(rows)):
+                                CatalogueLoadRecord.rows.set(rows), *seen):
             return
         self.jobs.start(load.load_id, total=rows)
         self._dispatch("apply", load, range(len(bounds) + 1))
@@ -354,14 +357,11 @@ class CatalogueLoader:
     def _finish_load(self, load: CatalogueLoadRecord) -> None:
         counts = {name: int(getattr(load, name)) for name in ("rows", "created", "updated", "removed", "unchanged",
                                                               "written", "drift")}
-        active, linked, fba = int(load.active), int(load.linked), int(load.fba)
+        self._set_totals(load)
         self._update_status(
             load.channel_id, CatalogueStatusRecord.last_status.set("succeeded"),
             CatalogueStatusRecord.last_counts.set(counts),
             CatalogueStatusRecord.last_message.set(f"{counts['rows']} listings loaded"),
-            CatalogueStatusRecord.total_active.set(active), CatalogueStatusRecord.total_linked.set(linked),
-            CatalogueStatusRecord.total_unlinked.set(active - linked), CatalogueStatusRecord.total_fba.set(fba),
-            CatalogueStatusRecord.totals_at.set(db.now()),
         )
         message = (f"{counts['rows']} listings: {counts['created']} new, {counts['updated']} changed, "
                    f"{counts['removed']} removed, {counts['unchanged']} unchanged")
@@ -370,6 +370,27 @@ class CatalogueLoader:
         self.mapping.loaded(load.channel_id, load.load_id)
         self._transition(load, "applying", "succeeded")
         self._drop_staging(load)
+
+    @staticmethod
+    def _set_totals(load: CatalogueLoadRecord) -> None:
+        """Set the channel's totals to what the load counted, unless something moved them since the load
+        began applying (a link, an unlink or an item created from a listing ADDs to them in its own
+        transaction, and setting over it would lose that): then count them from the listings again,
+        and set those, on the same condition, until nothing moves them in between."""
+        from stocksync.mapping.store import recount  # only when a link raced the load
+
+        status = CatalogueStatusRecord(**CatalogueStatusRecord.keys(load.channel_id))
+        seen = load.totals_seen
+        counts = {"active": int(load.active), "linked": int(load.linked), "fba": int(load.fba)}
+        for _ in range(_TOTALS_ATTEMPTS):
+            if db.update_if(status, _totals_actions(load.channel_id, counts),
+                            (CatalogueStatusRecord.totals_at == seen) if seen
+                            else CatalogueStatusRecord.totals_at.does_not_exist()):
+                return
+            current = db.get_or_none(CatalogueStatusRecord, CatalogueStatusRecord.keys(load.channel_id))
+            seen = current.totals_at if current else None
+            counts = recount(load.channel_id)
+        status.update(actions=_totals_actions(load.channel_id, counts))  # still moving: the last count it is
 
     # -- shared steps -------------------------------------------------------------------------
 
@@ -464,6 +485,13 @@ class CatalogueLoader:
         return range_offsets(load)
 
 
+def _totals_actions(channel_id: str, counts: dict[str, int]) -> list[Any]:
+    status = CatalogueStatusRecord
+    return [status.channel_id.set(channel_id), status.total_active.set(counts["active"]),
+            status.total_linked.set(counts["linked"]), status.total_unlinked.set(counts["active"] - counts["linked"]),
+            status.total_fba.set(counts["fba"]), status.totals_at.set(db.now())]
+
+
 def range_offsets(load: CatalogueLoadRecord) -> list[int]:
     offsets, total = [], 1
     for index in range(len(load.ranges)):
@@ -504,54 +532,28 @@ def load_fields(row: Row) -> str:
 def stored_listings(channel_id: str, low: str | None, high: str | None) -> Iterator[Current]:
     """The channel's listings with low <= SKU key < high, in key order, as the diff sees them.
 
-    Read with the low-level client, projected to the few attributes the diff needs (a page holds
-    more listings, and each attribute costs to send and to parse), turned straight into `Current`
-    tuples with no model object per listing. A listing written before `load_fields` existed reads
-    as changed, so the next load rewrites it once.
+    Read with the low-level client (`raw_table`), projected to the few attributes the diff needs (a
+    page holds more listings, and each attribute costs to send and to parse), turned straight into
+    `Current` tuples with no model object per listing. A listing written before `load_fields` existed
+    reads as changed, so the next load rewrites it once.
     """
-    from stocksync.aws import client
-
-    names = {f"#a{i}": name for i, name in enumerate(_DIFF_ATTRIBUTES)}
     upper = db.listing_sk(high) if high is not None else db.LISTING_PREFIX[:-1] + "$"
-    arguments: dict[str, Any] = {
-        "TableName": ListingRecord.Meta.table_name,
-        "KeyConditionExpression": "PK = :pk AND SK BETWEEN :low AND :high",
-        "ProjectionExpression": ", ".join(names), "ExpressionAttributeNames": names,
-        "ExpressionAttributeValues": {":pk": {"S": db.channel_pk(channel_id)},
-                                      ":low": {"S": db.listing_sk(low or "")}, ":high": {"S": upper}},
-    }
+    values = {":pk": {"S": db.channel_pk(channel_id)}, ":low": {"S": db.listing_sk(low or "")}, ":high": {"S": upper}}
     prefix = len(db.LISTING_PREFIX)
-    dynamodb = client("dynamodb")
-    while True:
-        page = dynamodb.query(**arguments)
-        for item in page.get("Items", []):
-            key = item["SK"]["S"][prefix:]
-            if high is not None and key >= high:
-                return
-            written = _plain_value(item.get("load_fields"))
-            fields = None
-            if written is not None:
-                *loaded, kind = json.loads(written)
-                fields = (*loaded, _plain_value(item.get("channel_listing_id")), kind,
-                          _plain_value(item.get("state")))
-            yield Current(key=key, fields=fields, removed=bool(_plain_value(item.get("removed"))),
-                          linked_item_id=_plain_value(item.get("linked_item_id")),
-                          submitted_quantity=_int(_plain_value(item.get("submitted_quantity"))),
-                          ignore_sync=bool(_plain_value(item.get("ignore_sync"))))
-        if "LastEvaluatedKey" not in page:
+    plain = raw_table.plain
+    for item in raw_table.query("PK = :pk AND SK BETWEEN :low AND :high", values, _DIFF_ATTRIBUTES):
+        key = item["SK"]["S"][prefix:]
+        if high is not None and key >= high:
             return
-        arguments["ExclusiveStartKey"] = page["LastEvaluatedKey"]
-
-
-def _plain_value(value: dict[str, Any] | None) -> Any:
-    """A DynamoDB attribute value (S, N, BOOL or NULL) as pynamodb reads it; None when absent."""
-    if value is None or "NULL" in value:
-        return None
-    if "S" in value:
-        return value["S"]
-    if "N" in value:
-        return json.loads(value["N"])
-    return value["BOOL"]
+        written = plain(item.get("load_fields"))
+        fields = None
+        if written is not None:
+            *loaded, kind = json.loads(written)
+            fields = (*loaded, plain(item.get("channel_listing_id")), kind, plain(item.get("state")))
+        yield Current(key=key, fields=fields, removed=bool(plain(item.get("removed"))),
+                      linked_item_id=plain(item.get("linked_item_id")),
+                      submitted_quantity=_int(plain(item.get("submitted_quantity"))),
+                      ignore_sync=bool(plain(item.get("ignore_sync"))))
 
 
 def _int(value: Any) -> int | None:

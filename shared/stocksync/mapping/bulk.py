@@ -12,10 +12,11 @@ import io
 import time
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
+from functools import partial
 from typing import Any
 
 from stocksync import db
-from stocksync.db import ChannelRecord, ItemRecord, ListingRecord
+from stocksync.db import ChannelRecord, ListingRecord
 from stocksync.errors import StockSyncError
 from stocksync.jobs import JobMessage
 from stocksync.mapping import store
@@ -44,7 +45,7 @@ from stocksync.rules import normalize_sku
 
 CLAIMS_UP_TO = 2000  # fewer unlinked listings than this: look their SKUs up; more: read every item once
 WRITE_CHUNK = 990  # listing changes per writer call (ten transactions of up to 99 listings)
-PROGRESS_STEPS = 10  # auto-link reports its progress at most this many times (each report is a write)
+PROGRESS_STEPS = 10  # auto-link reports its progress about this many times (in its transactions)
 AUTO_LINK_EVENT, CREATE_ALL_EVENT, IMPORT_EVENT = "AUTO_LINK", "CREATE_ALL", "MAPPING_IMPORT"
 LIMITS_IMPORT_EVENT = "LISTING_LIMITS_IMPORT"
 MAX_REPORTED = 1000
@@ -77,31 +78,36 @@ def handle_mapping_message(mapping: Mapping, message: MappingMessage) -> dict[st
 
 
 def auto_link(mapping: Mapping, channel: ChannelRecord, job_id: str, *, reason: str = "requested") -> dict[str, Any]:
+    """Link every unlinked, non-removed listing of the channel that matches exactly one item.
+
+    Requests: the listings' Query pages, the items' (GSI1 pages, or BatchGetItem of the SKU claims for
+    few candidates), one transaction per 99 links (with the totals, and the job's progress in the last
+    of each step), and the job's start and finish and the automation event."""
     channel_id = channel.channel_id
     settings = mapping.settings(channel)
+    by = settings.auto_link_by
     started = time.monotonic()
-    listings = [_facts(record) for record in
-                store.channel_listings(channel_id, ["linked_item_id", "removed", "barcode", "asin"])]
+    listings = list(store.listing_facts(channel_id, barcode=by == "barcode", asin=by == "asin"))
     candidates = [facts for facts in listings if not facts.linked_item_id and not facts.removed]
     mapping.jobs.start(job_id, total=len(candidates))
-    index = _item_index(candidates, settings.auto_link_by)
+    index = _item_index(candidates, by)
     plan = plan_auto_links(listings, index, one_listing_per_item=settings.one_listing_per_item)
-    changes = [ListingChange(_as_read(channel_id, link.sku_key, link.sku), link_to=link.item_id)
-               for link in plan.links]
-    linked: list[str] = []
+    committed: dict[str, str] = {}  # sku key -> item id of every link this run committed
     changed_meanwhile = 0
-    step = max(WRITE_CHUNK, -(-len(changes) // PROGRESS_STEPS))
-    for start in range(0, len(changes), step):
-        for chunk in _chunks(changes[start : start + step], WRITE_CHUNK):
-            result = mapping.writer.apply(channel_id, chunk)
-            linked.extend(change.link_to for change in result.applied)
-            changed_meanwhile += len(result.refused)
-        mapping.jobs.progress(job_id, done=len(changes[start : start + step]))
-    if linked:
-        mapping.stock_queue.publish([StockChange(reason="auto_linked", item_ids=linked, channel_ids=[channel_id])])
-    counts = plan.counts() | {"linked": len(linked), "changed_meanwhile": changed_meanwhile}
+    step = _step_size(len(plan.links))
+    for start in range(0, len(plan.links), step):
+        written = mapping.writer.link(channel_id, plan.links[start : start + step],
+                                      progress=partial(mapping.jobs.progress_update, job_id))
+        committed.update((link.sku_key, link.item_id) for link in written.applied)
+        changed_meanwhile += len(written.refused)
+    # Every committed link is known here, and only here: what follows a link happens once per run.
+    if committed:
+        mapping.stock_queue.publish([StockChange(reason="auto_linked", item_ids=list(committed.values()),
+                                                 channel_ids=[channel_id])])
+        mapping.links_committed(channel_id, committed)
+    counts = plan.counts() | {"linked": len(committed), "changed_meanwhile": changed_meanwhile}
     result = counts | {"ambiguous_listings": plan.ambiguous[:MAX_REPORTED],
-                       "seconds": round(time.monotonic() - started, 3), "matched_by": settings.auto_link_by}
+                       "seconds": round(time.monotonic() - started, 3), "matched_by": by}
     message = (f"Auto-link: {counts['linked']} linked, {counts['ambiguous']} ambiguous, "
                f"{counts['unmatched']} unmatched of {counts['candidates']} unlinked listings")
     mapping.log.record(channel_id, AUTO_LINK_EVENT, message, counts | {"job_id": job_id, "reason": reason})
@@ -109,15 +115,12 @@ def auto_link(mapping: Mapping, channel: ChannelRecord, job_id: str, *, reason: 
     return result
 
 
-def _facts(record: ListingRecord) -> ListingFacts:
-    return ListingFacts(sku=record.sku, sku_key=record.sku_key, linked_item_id=record.linked_item_id,
-                        removed=bool(record.removed), barcode=record.barcode, asin=record.asin)
-
-
-def _as_read(channel_id: str, sku_key: str, sku: str) -> ListingRecord:
-    """An unlinked, non-removed listing as the plan saw it (the write is conditioned on exactly that)."""
-    return ListingRecord(**ListingRecord.keys(channel_id, sku_key), channel_id=channel_id, sku=sku, sku_key=sku_key,
-                         linked_item_id=None, removed=False)
+def _step_size(links: int) -> int:
+    """Links per progress step: about a tenth of them, in whole transactions of 99 links but the last,
+    98 links and the job's progress, so that reporting progress costs no transaction of its own."""
+    tenth = -(-links // PROGRESS_STEPS)  # rounded up
+    transactions = -(-(tenth + 1) // store.LINKS_PER_TRANSACTION)  # rounded up, the progress update included
+    return transactions * store.LINKS_PER_TRANSACTION - 1
 
 
 def _item_index(candidates: list[ListingFacts], by: str) -> ItemIndex:
@@ -126,13 +129,7 @@ def _item_index(candidates: list[ListingFacts], by: str) -> ItemIndex:
         return ItemIndex((ItemFacts(item_id, key) for key, item_id in owners.items()), by="sku")
     if not candidates:
         return ItemIndex()
-    return ItemIndex((ItemFacts(item.item_id, item.sku, item.barcode, _asin_of(item))
-                      for item in store.all_items(["barcode", "extended_properties"])), by=by)  # type: ignore[arg-type]
-
-
-def _asin_of(item: ItemRecord) -> str | None:
-    properties = item.extended_properties.as_dict() if item.extended_properties else {}
-    return next((str(value) for name, value in properties.items() if name.strip().upper() == "ASIN"), None)
+    return ItemIndex(store.item_facts(barcode=by == "barcode", asin=by == "asin"), by=by)  # type: ignore[arg-type]
 
 
 # --- create all --------------------------------------------------------------------------------
@@ -174,6 +171,7 @@ def run_create_all(mapping: Mapping, message: JobMessage) -> None:
     if created:
         mapping.stock_queue.publish([StockChange(reason="items_created_from_listings", item_ids=created,
                                                  channel_ids=[channel_id])])
+        mapping.links_committed(channel_id, {change.listing.sku_key: change.link_to for change in changes})
     counts = {"created": len(created), "skipped": len(errors), "listings": len(todo)}
     text = f"Create all: {len(created)} items created and linked, {len(errors)} listings skipped"
     mapping.log.record(channel_id, CREATE_ALL_EVENT, text, counts | {"job_id": job.job_id})
@@ -225,6 +223,7 @@ def import_mapping(mapping: Mapping, channel_id: str, text: str, columns: Column
     if items:
         mapping.stock_queue.publish([StockChange(reason=f"{kind}_imported", item_ids=items,
                                                  channel_ids=[channel_id])])
+        mapping.links_committed(channel_id, {c.listing.sku_key: c.link_to for c in applied if c.link_to})
     report.applied = True
     if refused:
         report.errors = [RowError(r.change.tag, "", "the listing changed while the file was applied; import it "

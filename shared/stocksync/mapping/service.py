@@ -50,6 +50,17 @@ class MappingQueue(Protocol):
     def send(self, message: MappingMessage) -> None: ...
 
 
+class LinksListener(Protocol):
+    """Told once per batch of committed links of a channel (sku key -> item id): open orders whose
+    lines waited for those listings re-link and allocate (orders/importer.py OrderBook.relink)."""
+
+    def __call__(self, channel_id: str, links: dict[str, str], /) -> object: ...
+
+
+def no_listener(channel_id: str, links: dict[str, str], /) -> None:
+    return None
+
+
 class SqsMappingQueue:
     def __init__(self, queue_url: str) -> None:
         self.queue_url = queue_url
@@ -136,6 +147,7 @@ class Mapping:
     log: AutomationLog = field(default_factory=AutomationLog)
     writer: ListingWriter = field(default_factory=ListingWriter)
     bucket: str = ""
+    links_committed: LinksListener = no_listener
 
     # --- reading -----------------------------------------------------------------------------
 
@@ -194,6 +206,7 @@ class Mapping:
         change = ListingChange(listing, link_to=item.item_id, checks=[
             (ItemRecord, db.item_pk(item.item_id), "ITEM", ItemRecord.PK.exists(), "item_gone")])
         self._apply_one(channel_id, change, reason="listing_linked")
+        self.links_committed(channel_id, {listing.sku_key: item.item_id})
         return self.row(channel_id, sku)
 
     def unlink(self, channel_id: str, sku: str) -> ListingRow:
@@ -239,6 +252,7 @@ class Mapping:
         item = cast(ItemRecord, change.puts[0][0])
         self.stock_queue.publish([StockChange(reason="item_created_from_listing", item_ids=[item.item_id],
                                               channel_ids=[channel_id])])
+        self.links_committed(channel_id, {listing.sku_key: item.item_id})
         return CreatedItem(item, self._listing(channel_id, sku))
 
     def create_location(self, channel: ChannelRecord) -> str:

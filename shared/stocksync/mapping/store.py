@@ -1,30 +1,42 @@
 """Reading listings and items in bulk, and writing listing changes with the channel's totals.
 
-Every change of a listing's link goes through `ListingWriter.apply`: listing updates (each
-conditioned on the link and removed state it was read with) and the channel's totals (ADD) in one
-transaction of up to 100 operations, so the totals are always true. A change whose condition fails
-(someone else changed the listing meanwhile) is reported, never applied half-way.
+Every change of a listing's link goes through `ListingWriter.apply` (or, for the auto-mapper's
+bulk links, `ListingWriter.link`): listing updates (each conditioned on the link and removed state
+it was read with) and the channel's totals (ADD) in one transaction of up to 100 operations, so the
+totals are always true. A change whose condition fails (someone else changed the listing meanwhile)
+is reported, never applied half-way.
+
+The auto-mapper's reads and links go through the low-level API (`stocksync.raw_table`): at 100,000
+listings a pynamodb model object per listing costs more than everything else together.
 """
 
 from __future__ import annotations
 
 import random
 import time
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from functools import partial
+from typing import Any, Generic, TypeVar
 
 from pynamodb.exceptions import TransactWriteError
 from pynamodb.expressions.condition import Condition
 
-from stocksync import db
+from stocksync import db, raw_table
 from stocksync.db import CatalogueStatusRecord, ItemRecord, ListingRecord, Record, UniqueClaim
 from stocksync.inventory import SKU_CLAIM
-from stocksync.mapping.rules import TotalsDelta, link_delta
+from stocksync.mapping.rules import ItemFacts, Link, ListingFacts, TotalsDelta, link_delta
+from stocksync.rules import normalize_sku
 
 BATCH_GET = 100
 TRANSACTION_OPS = 100
+LINKS_PER_TRANSACTION = TRANSACTION_OPS - 1  # and the totals
 MAX_ATTEMPTS = 6
+
+T = TypeVar("T")
+# A transaction about to be sent: for each of its operations, (index of its change, label), in the
+# order DynamoDB reports cancellation reasons (index -1: not a change's, e.g. the totals); and the send.
+Built = tuple[list[tuple[int, str]], Callable[[], None]]
 
 _KEEP = object()
 
@@ -62,43 +74,84 @@ class ListingChange:
 
 
 @dataclass
-class Refused:
-    change: ListingChange
+class Refused(Generic[T]):
+    change: T  # a ListingChange (`apply`) or a Link (`link`)
     reason: str  # "listing_changed", or the label of the put / check whose condition failed
 
 
 @dataclass
-class ApplyResult:
-    applied: list[ListingChange] = field(default_factory=list)
-    refused: list[Refused] = field(default_factory=list)
+class ApplyResult(Generic[T]):
+    applied: list[T] = field(default_factory=list)
+    refused: list[Refused[T]] = field(default_factory=list)
     transactions: int = 0
 
 
 class ListingWriter:
-    def apply(self, channel_id: str, changes: Sequence[ListingChange]) -> ApplyResult:
-        result = ApplyResult()
+    def apply(self, channel_id: str, changes: Sequence[ListingChange]) -> ApplyResult[ListingChange]:
+        result: ApplyResult[ListingChange] = ApplyResult()
         group: list[ListingChange] = []
         ops = 1  # the totals update
+
+        def build(pending: list[ListingChange]) -> Built:
+            owners, tx = self._build(channel_id, pending)
+            return owners, partial(_send, tx)
+
         for change in changes:
             if group and ops + change.op_count() > TRANSACTION_OPS:
-                self._commit(channel_id, group, result)
+                self._commit(group, build, result)
                 group, ops = [], 1
             group.append(change)
             ops += change.op_count()
         if group:
-            self._commit(channel_id, group, result)
+            self._commit(group, build, result)
         return result
 
-    def _commit(self, channel_id: str, group: list[ListingChange], result: ApplyResult) -> None:
+    def link(self, channel_id: str, links: Sequence[Link],
+             progress: Callable[[int], dict[str, Any]] | None = None) -> ApplyResult[Link]:
+        """Link unlinked, non-removed listings: 99 a transaction with the channel's totals (ADD).
+
+        Each listing's update is conditioned on it still being unlinked and not removed: one linked,
+        unlinked or removed meanwhile is refused ("listing_changed") and the others go in. Built as raw
+        requests: no model object per listing. `progress(n)`, when given, is a raw Update adding n to a
+        job's progress; it rides in the call's last transaction with n = the links the call committed,
+        so the progress is exactly what was linked and costs no request of its own when that
+        transaction has room (98 links or fewer)."""
+        result: ApplyResult[Link] = ApplyResult()
+        at = {"S": ListingRecord.updated_at.serialize(db.now())}
+        groups = [list(links[start : start + LINKS_PER_TRANSACTION])
+                  for start in range(0, len(links), LINKS_PER_TRANSACTION)]
+        if progress is not None and (not groups or len(groups[-1]) == LINKS_PER_TRANSACTION):
+            groups.append([])
+        for number, group in enumerate(groups):
+            last = progress is not None and number == len(groups) - 1
+
+            def build(pending: list[Link], last: bool = last) -> Built:
+                updates = [_link_update(channel_id, link, at) for link in pending]
+                owners = [(index, "listing_changed") for index in range(len(pending))]
+                if pending:
+                    updates.append(_totals_update(channel_id, TotalsDelta(len(pending), -len(pending))))
+                    owners.append((-1, "totals"))
+                if last and progress is not None:
+                    updates.append(progress(len(result.applied) + len(pending)))
+                    owners.append((-1, "progress"))
+                return owners, lambda: raw_table.transact_updates(updates)
+
+            self._commit(group, build, result, send_empty=last)
+        return result
+
+    @staticmethod
+    def _commit(group: list[T], build: Callable[[list[T]], Built], result: ApplyResult[T], *,
+                send_empty: bool = False) -> None:
+        """Send one transaction of `group`; changes whose condition fails are refused and the others sent
+        again. `send_empty`: send it even when no change is left (it carries other operations)."""
         pending = list(group)
         for attempt in range(MAX_ATTEMPTS):
-            if not pending:
+            if not pending and not send_empty:
                 return
-            owners, tx = self._build(channel_id, pending)
+            owners, send = build(pending)
             result.transactions += 1
             try:
-                with tx:
-                    pass
+                send()
             except TransactWriteError as exc:
                 failed = db.failed_conditions(exc) if exc.cancellation_reasons else []
                 losers = {owners[i] for i, bad in enumerate(failed) if bad and owners[i][0] >= 0}
@@ -138,14 +191,44 @@ class ListingWriter:
             updates.append((index, "listing_changed"))
             total = total + change.delta()
         if total:
-            status = CatalogueStatusRecord(**CatalogueStatusRecord.keys(channel_id))
-            tx.update(status, actions=[CatalogueStatusRecord.channel_id.set(channel_id),
-                                       CatalogueStatusRecord.total_linked.add(total.linked),
-                                       CatalogueStatusRecord.total_unlinked.add(total.unlinked),
-                                       CatalogueStatusRecord.totals_at.set(at)])
+            tx.update(CatalogueStatusRecord(**CatalogueStatusRecord.keys(channel_id)),
+                      actions=_totals_actions(channel_id, total))
             updates.append((-1, "totals"))
         # pynamodb sends condition checks, then deletes, puts and updates, in that order.
         return [*checks, *puts, *updates], tx
+
+
+def _send(tx: db.TransactWrite) -> None:
+    with tx:  # a TransactWrite commits when its block ends
+        pass
+
+
+def _totals_actions(channel_id: str, total: TotalsDelta) -> list[Any]:
+    return [CatalogueStatusRecord.channel_id.set(channel_id), CatalogueStatusRecord.total_linked.add(total.linked),
+            CatalogueStatusRecord.total_unlinked.add(total.unlinked), CatalogueStatusRecord.totals_at.set(db.now())]
+
+
+def _totals_update(channel_id: str, total: TotalsDelta) -> dict[str, Any]:
+    return raw_table.update_request(CatalogueStatusRecord(**CatalogueStatusRecord.keys(channel_id)),
+                                    _totals_actions(channel_id, total))
+
+
+# The raw update of `ListingWriter.link`: what `apply` writes for a ListingChange(link_to=...) of an
+# unlinked, non-removed listing (`_link_actions`, `_as_read`), spelt out once for every link. None of
+# the names is a reserved word, so they go without placeholders (a smaller request to build and send).
+_LINK = "SET linked_item_id = :item, GSI2PK = :gsi2pk, GSI2SK = :gsi2sk, updated_at = :at"
+_NOT_REMOVED = "(removed = :false OR attribute_not_exists (removed))"
+_STILL_UNLINKED = f"attribute_exists (PK) AND attribute_not_exists (linked_item_id) AND {_NOT_REMOVED}"
+_FALSE = {"BOOL": False}
+
+
+def _link_update(channel_id: str, link: Link, at: dict[str, str]) -> dict[str, Any]:
+    keys = ListingRecord.keys(channel_id, link.sku_key, link.sku, link.item_id)
+    return {"TableName": ListingRecord.Meta.table_name,
+            "Key": {"PK": {"S": keys["PK"]}, "SK": {"S": keys["SK"]}},
+            "UpdateExpression": _LINK, "ConditionExpression": _STILL_UNLINKED,
+            "ExpressionAttributeValues": {":item": {"S": link.item_id}, ":gsi2pk": {"S": keys["GSI2PK"]},
+                                          ":gsi2sk": {"S": keys["GSI2SK"]}, ":at": at, ":false": _FALSE}}
 
 
 def _link_actions(channel_id: str, change: ListingChange) -> list[Any]:
@@ -213,12 +296,41 @@ def channel_listings(channel_id: str, attributes: Sequence[str] | None = None,
                                    attributes_to_get=wanted, last_evaluated_key=start)
 
 
-def all_items(attributes: Sequence[str]) -> Iterator[ItemRecord]:
-    """Every item (the ITEMS partition of GSI1), only the given attributes."""
-    wanted = sorted({"PK", "SK", "GSI1PK", "GSI1SK", "entity", "item_id", "sku", *attributes})
-    for record in ItemRecord.gsi1.query(db.ITEMS_PARTITION, attributes_to_get=wanted):
-        if isinstance(record, ItemRecord):
-            yield record
+def listing_facts(channel_id: str, *, barcode: bool = False, asin: bool = False) -> Iterator[ListingFacts]:
+    """Every listing of the channel that auto-link looks at (not removed), read with the low-level client
+    (no model object per listing) and only what it needs: the SKU (its key is derived, as the listing's
+    own key was), the link, and the barcode or the ASIN when asked. Removed listings are filtered out
+    by DynamoDB: they are neither candidates nor links that count."""
+    listing = ListingRecord
+    wanted = [listing.sku.attr_name, listing.linked_item_id.attr_name,
+              *([listing.barcode.attr_name] if barcode else []), *([listing.asin.attr_name] if asin else [])]
+    plain = raw_table.plain
+    for found in _raw_listings(channel_id, wanted, not_removed=True):
+        sku = found["sku"]["S"]
+        yield ListingFacts(sku=sku, sku_key=normalize_sku(sku), linked_item_id=plain(found.get("linked_item_id")),
+                           barcode=plain(found.get("barcode")), asin=plain(found.get("asin")))
+
+
+def _raw_listings(channel_id: str, attributes: list[str], *, not_removed: bool = False) -> Iterator[dict[str, Any]]:
+    values = {":pk": {"S": db.channel_pk(channel_id)}, ":prefix": {"S": db.LISTING_PREFIX}}
+    if not_removed:
+        values[":false"] = _FALSE
+    return raw_table.query("PK = :pk AND begins_with(SK, :prefix)", values, attributes,
+                           filter_expression=_NOT_REMOVED if not_removed else None)
+
+
+def item_facts(*, barcode: bool = False, asin: bool = False) -> Iterator[ItemFacts]:
+    """Every item (the ITEMS partition of GSI1, in SKU key order) as auto-link matches it: id and SKU,
+    and the barcode or the ASIN (an extended property) when asked. Low-level reads, as `listing_facts`."""
+    item = ItemRecord
+    wanted = [item.item_id.attr_name, item.sku.attr_name, *([item.barcode.attr_name] if barcode else []),
+              *([item.extended_properties.attr_name] if asin else [])]
+    plain = raw_table.plain
+    for found in raw_table.query("GSI1PK = :pk", {":pk": {"S": db.ITEMS_PARTITION}}, wanted, index="GSI1"):
+        properties = found.get("extended_properties", {}).get("M", {})
+        yield ItemFacts(found["item_id"]["S"], found["sku"]["S"], plain(found.get("barcode")),
+                        next((str(plain(value)) for name, value in properties.items()
+                              if name.strip().upper() == "ASIN"), None))
 
 
 def channel_links_of(item_id: str, channel_id: str) -> list[str]:
@@ -234,12 +346,15 @@ def totals(channel_id: str) -> CatalogueStatusRecord:
 
 
 def recount(channel_id: str) -> dict[str, int]:
-    """The totals counted from the listings themselves (for checks and repairs)."""
+    """The totals counted from the listings themselves (checks, repairs, a catalogue load that raced a link)."""
     counts = {"active": 0, "linked": 0, "unlinked": 0, "fba": 0}
-    for listing in channel_listings(channel_id, ["linked_item_id", "removed", "fba"]):
-        if listing.removed:
+    plain = raw_table.plain
+    listing = ListingRecord
+    wanted = [listing.linked_item_id.attr_name, listing.removed.attr_name, listing.fba.attr_name]
+    for found in _raw_listings(channel_id, wanted):
+        if plain(found.get("removed")):
             continue
         counts["active"] += 1
-        counts["linked" if listing.linked_item_id else "unlinked"] += 1
-        counts["fba"] += bool(listing.fba)
+        counts["linked" if plain(found.get("linked_item_id")) else "unlinked"] += 1
+        counts["fba"] += bool(plain(found.get("fba")))
     return counts

@@ -1,9 +1,10 @@
 """A token bucket per channel account and operation, kept in the table so that every concurrent
 submitter shares one budget. Optimistic: read, refill by elapsed time, take under a condition on
-the refill time read; a lost race reads again."""
+the bucket as read (its tokens and refill time); a lost race waits a moment and reads again."""
 
 from __future__ import annotations
 
+import random
 import time
 from collections.abc import Callable
 
@@ -12,6 +13,7 @@ from stocksync.channels.base import ChannelThrottled
 from stocksync.db import RateBucketRecord
 
 MAX_RACES = 20
+RACE_BACKOFF_S = 0.005
 
 
 class TableRateLimiter:
@@ -22,14 +24,16 @@ class TableRateLimiter:
         self.sleep = sleep
 
     def acquire(self, account: str, operation: str, rate: float, burst: int, cost: int = 1) -> None:
-        cost = min(cost, burst)
+        cost = min(cost, burst)  # a call dearer than the burst takes the whole bucket, never waits forever
+        if cost <= 0:
+            return
+        keys = RateBucketRecord.keys(account, operation)
         waited = 0.0
-        for _ in range(MAX_RACES):
-            keys = RateBucketRecord.keys(account, operation)
+        for race in range(MAX_RACES):
             current = db.get_or_none(RateBucketRecord, keys)
             now = self.clock()
             tokens = float(burst) if current is None else min(
-                float(burst), float(current.tokens) + (now - float(current.refilled_at)) * rate)
+                float(burst), float(current.tokens) + max(0.0, now - float(current.refilled_at)) * rate)
             if tokens < cost:
                 wait = (cost - tokens) / rate
                 if waited + wait > self.max_wait_s:
@@ -37,9 +41,17 @@ class TableRateLimiter:
                 self.sleep(wait)
                 waited += wait
                 continue
-            record = RateBucketRecord(**keys, tokens=tokens - cost, refilled_at=now)
+            record = RateBucketRecord(**keys, tokens=tokens - cost, refilled_at=max(now, _refilled(current)))
+            # Both attributes as read: a rival's take at the same clock reading changes the tokens,
+            # one at a later reading the refill time, so a stale read never passes.
             condition = (RateBucketRecord.PK.does_not_exist() if current is None
-                         else RateBucketRecord.refilled_at == current.refilled_at)
+                         else (RateBucketRecord.refilled_at == current.refilled_at)
+                         & (RateBucketRecord.tokens == current.tokens))
             if db.save_if(record, condition):
                 return
+            self.sleep(random.uniform(0, RACE_BACKOFF_S * (race + 1)))  # noqa: S311 - jitter, not crypto
         raise ChannelThrottled(f"the account's {operation} budget is contended", retry_after=1.0)
+
+
+def _refilled(current: RateBucketRecord | None) -> float:
+    return 0.0 if current is None else float(current.refilled_at)

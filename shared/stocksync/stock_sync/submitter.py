@@ -10,12 +10,14 @@ target again (or a newer one): never a stale value taken from a message.
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from stocksync import db
+from pynamodb.exceptions import TransactWriteError
+
+from stocksync import db, raw_table
 from stocksync.channels import build_adapter
 from stocksync.channels.base import (
     ChannelAccount,
@@ -27,16 +29,21 @@ from stocksync.channels.base import (
     RateLimiter,
 )
 from stocksync.db import ChannelRecord, ListingRecord, StockSyncStateRecord, SyncLogRecord
-from stocksync.inventory import Inventory
-from stocksync.locations import Locations
-from stocksync.messages import RecordingQueue, StockChange
+from stocksync.messages import StockChange
 from stocksync.observability import logger
-from stocksync.rules import StockNode, available
+from stocksync.rules import available
 from stocksync.secrets import CredentialStore
-from stocksync.stock import StockBook
+from stocksync.stock_sync.stock_reads import stock_nodes
 from stocksync.sync_rules import Limits, is_synced, needs_submission, target_quantity
 
 ListingKey = tuple[str, str]  # (channel id, sku key)
+TRANSACTION_ITEMS = 100  # DynamoDB's TransactWriteItems limit
+# What the submitter reads of a listing: bulk paths project their queries to these.
+LISTING_ATTRIBUTES = ["PK", "SK", "entity", "channel_id", "sku", "sku_key", "linked_item_id", "fba", "ignore_sync",
+                      "removed", "state", "channel_listing_id", "listing_kind", "price", "max_listed", "end_when",
+                      "percentage", "submitted_quantity", "update_status", "last_update", "submitted_as_of",
+                      "submitted_split"]
+CONCURRENT_SUBMISSION = "a newer submission was recorded while this one ran; sending the target again"
 
 
 @dataclass
@@ -103,7 +110,6 @@ class StockSubmitter:
         self.rate_limiter = rate_limiter
         self.adapter_factory = adapter_factory or self._build_adapter
         self.clock = clock
-        self.book = StockBook(RecordingQueue(), Inventory(RecordingQueue()), Locations())
 
     # --- entry points ----------------------------------------------------------------------
 
@@ -115,33 +121,41 @@ class StockSubmitter:
         return self.submit(listings, scope=scope, force=force, reason=reason or _reasons(messages.values()))
 
     def submit(self, listings: Iterable[ListingRecord], *, scope: Scope | None = None, force: bool = False,
-               reason: str = "", force_keys: set[ListingKey] | None = None) -> SyncOutcome:
-        """Send these listings' targets (only those that differ, unless forced), per channel."""
+               reason: str = "", force_keys: set[ListingKey] | None = None,
+               forced_since: datetime | None = None) -> SyncOutcome:
+        """Send these listings' targets (only those that differ, unless forced), per channel.
+
+        The stock of every item they name is read in BatchGetItems (stock_reads), the results recorded
+        in transactions of up to 100 listings and logged in BatchWriteItems of 25. With `forced_since`,
+        a listing recorded at or after it is not forced again: a page of a Force Update redone after a
+        crash resends only what the first try did not record."""
         outcome = SyncOutcome()
         by_channel: dict[str, list[ListingRecord]] = defaultdict(list)
         for listing in listings:
             by_channel[listing.channel_id].append(listing)
-        nodes: dict[str, dict[str, StockNode] | None] = {}
-        for channel_id, channel_listings in sorted(by_channel.items()):
+        channels: dict[str, ChannelRecord] = {}
+        for channel_id in sorted(by_channel):
             channel = db.get_or_none(ChannelRecord, ChannelRecord.keys(channel_id, ""))
-            if channel is None or not channel.enabled:
-                continue
+            if channel is not None and channel.enabled:
+                channels[channel_id] = channel
+                by_channel[channel_id] = [listing for listing in by_channel[channel_id] if _synced(listing)]
+        as_of = self.clock()  # before the stock is read: what the recorded submissions are as of
+        nodes = stock_nodes({listing.linked_item_id for channel_id in channels for listing in by_channel[channel_id]
+                             if listing.linked_item_id},
+                            {location for channel in channels.values() for location in channel.location_ids or []})
+        for channel_id, channel in channels.items():
             defaults = _channel_defaults(channel)
+            locations = list(channel.location_ids or [])
             work: list[tuple[ListingRecord, QuantityUpdate]] = []
-            for listing in channel_listings:
-                item_id = listing.linked_item_id
-                if not item_id or not is_synced(fba=bool(listing.fba), ignore_sync=bool(listing.ignore_sync),
-                                                linked=True, removed=bool(listing.removed)):
-                    continue
-                if item_id not in nodes:
-                    nodes[item_id] = self.book.stock_nodes(item_id)
-                tree = nodes[item_id]
-                if tree is None:
+            for listing in by_channel[channel_id]:
+                item_id = str(listing.linked_item_id)
+                if nodes.get(item_id) is None:
                     continue  # the item was deleted; the mapping issue unlinks its listings
-                locations = list(channel.location_ids or [])
                 limits = _listing_limits(listing).over(defaults)
-                target = target_quantity(available(item_id, tree, locations), limits)
-                forced = force or (force_keys is not None and (channel_id, listing.sku_key) in force_keys)
+                target = target_quantity(available(item_id, nodes, locations), limits)  # type: ignore[arg-type]
+                done = forced_since is not None and listing.last_update is not None \
+                    and listing.last_update >= forced_since
+                forced = (force and not done) or (channel_id, listing.sku_key) in (force_keys or ())
                 if not needs_submission(target, _int(listing.submitted_quantity), status=listing.update_status,
                                         forced=forced):
                     outcome.unchanged += 1
@@ -150,10 +164,10 @@ class StockSubmitter:
                     sku=listing.sku, quantity=target, state=listing.state or "active",
                     listing_id=listing.channel_listing_id, listing_kind=listing.listing_kind,
                     price=float(listing.price) if listing.price is not None else None,
-                    locations={loc: available(item_id, tree, [loc]) for loc in locations},
+                    locations={loc: available(item_id, nodes, [loc]) for loc in locations},  # type: ignore[arg-type]
                 )))
             if work:
-                self._send(channel, work, outcome, scope, reason)
+                self._send(channel, work, outcome, scope, reason=reason, as_of=as_of)
         return outcome
 
     def settle_pending(self, channel_id: str) -> int:
@@ -170,18 +184,17 @@ class StockSubmitter:
             if issues is None:
                 continue
             now = self.clock()
-            log: list[SyncLogRecord] = []
+            recorded: list[Recorded] = []
             waiting = ListingRecord.query(db.channel_pk(channel_id), ListingRecord.SK.startswith(db.LISTING_PREFIX),
-                                          filter_condition=ListingRecord.update_status == QuantityStatus.PENDING.value)
+                                          filter_condition=ListingRecord.update_status == QuantityStatus.PENDING.value,
+                                          attributes_to_get=LISTING_ATTRIBUTES)
             for listing in waiting:
                 error = issues.get(listing.sku) or issues.get("*")
                 result = QuantityResult(listing.sku, QuantityStatus.ERROR if error else QuantityStatus.OK, error or "")
                 update = QuantityUpdate(listing.sku, int(listing.submitted_quantity or 0))
-                self._record(listing, update, result, now)
-                log.append(_log_entry(listing, update, result, now, f"feed {reference}"))
-            with SyncLogRecord.batch_write() as batch:
-                for entry in log:
-                    batch.save(entry)
+                recorded.append(Recorded(listing, update, result, listing.submitted_as_of))
+            self._record(recorded, now)
+            _write_log([_log_entry(r.listing, r.update, r.result, now, f"feed {reference}") for r in recorded])
             StockSyncStateRecord(**StockSyncStateRecord.keys(channel_id)).update(
                 actions=[StockSyncStateRecord.pending_feeds.delete({reference})])
             settled += 1
@@ -202,12 +215,13 @@ class StockSubmitter:
                          if isinstance(c, ChannelRecord)}
         for channel_id in sorted(channels):
             for record in ListingRecord.query(db.channel_pk(channel_id), ListingRecord.SK.startswith(
-                    db.LISTING_PREFIX), filter_condition=ListingRecord.linked_item_id.exists()):
+                    db.LISTING_PREFIX), filter_condition=ListingRecord.linked_item_id.exists(),
+                    attributes_to_get=LISTING_ATTRIBUTES):
                 found[(record.channel_id, record.sku_key)] = record
         return list(found.values())
 
     def _send(self, channel: ChannelRecord, work: list[tuple[ListingRecord, QuantityUpdate]],
-              outcome: SyncOutcome, scope: Scope | None, reason: str) -> None:
+              outcome: SyncOutcome, scope: Scope | None, *, reason: str, as_of: datetime) -> None:
         try:
             adapter = self.adapter_factory(channel, self.rate_limiter)
             results = adapter.submit_quantities([update for _listing, update in work])
@@ -215,25 +229,22 @@ class StockSubmitter:
             results = [QuantityResult(u.sku, QuantityStatus.ERROR, exc.message) for _l, u in work]
         by_sku = {result.sku: result for result in results}
         now = self.clock()
-        log: list[SyncLogRecord] = []
         outcome.calls[channel.channel_id] = outcome.calls.get(channel.channel_id, 0) + len(work)
-        for listing, update in work:
-            result = by_sku.get(update.sku) or QuantityResult(update.sku, QuantityStatus.ERROR,
-                                                              "the channel gave no result for this listing")
-            self._record(listing, update, result, now)
-            log.append(_log_entry(listing, update, result, now, reason))
-            if result.status == QuantityStatus.RETRY:
+        recorded = [Recorded(listing, update, by_sku.get(update.sku) or QuantityResult(
+            update.sku, QuantityStatus.ERROR, "the channel gave no result for this listing"), as_of)
+            for listing, update in work]
+        self._record(recorded, now)
+        for entry in recorded:
+            if entry.result.status == QuantityStatus.RETRY:
                 outcome.retrying += 1
-                self._retry_messages(outcome, scope, listing, result)
-            elif result.status == QuantityStatus.ERROR:
+                self._retry_messages(outcome, scope, entry.listing, entry.result)
+            elif entry.result.status == QuantityStatus.ERROR:
                 outcome.errors += 1
-            elif result.status == QuantityStatus.PENDING:
+            elif entry.result.status == QuantityStatus.PENDING:
                 outcome.pending += 1
             else:
                 outcome.sent += 1
-        with SyncLogRecord.batch_write() as batch:
-            for entry in log:
-                batch.save(entry)
+        _write_log([_log_entry(r.listing, r.update, r.result, now, reason) for r in recorded])
         references = sorted({r.reference for r in results if r.status == QuantityStatus.PENDING and r.reference})
         if references:
             StockSyncStateRecord(**StockSyncStateRecord.keys(channel.channel_id)).update(actions=[
@@ -254,27 +265,87 @@ class StockSubmitter:
                 outcome.retry[message_id] = max(outcome.retry.get(message_id, 0.0), wait)
 
     @staticmethod
-    def _record(listing: ListingRecord, update: QuantityUpdate, result: QuantityResult, now: datetime) -> None:
-        """Named attributes only (UpdateItem): catalogue loads own the other fields of the listing."""
-        actions: list[Any] = [ListingRecord.last_update.set(now), ListingRecord.update_status.set(result.status.value)]
-        if result.status in (QuantityStatus.OK, QuantityStatus.PENDING):
-            actions.append(ListingRecord.submitted_quantity.set(update.quantity))
-            actions.append(ListingRecord.update_error.remove())
-            if _int(listing.submitted_quantity) != update.quantity:
-                actions.append(ListingRecord.update_date.set(now))
-        else:
-            actions.append(ListingRecord.update_error.set(result.message[:1000] or result.status.value))
-        if result.state:
-            actions.append(ListingRecord.state.set(result.state))
-        if result.listing_id and result.listing_id != listing.channel_listing_id:
-            actions.append(ListingRecord.channel_listing_id.set(result.listing_id))
-        target = ListingRecord(**ListingRecord.keys(listing.channel_id, listing.sku_key))
-        db.update_if(target, actions, ListingRecord.PK.exists())  # a listing gone meanwhile: nothing to record
+    def _record(recorded: Sequence[Recorded], now: datetime) -> None:
+        """Put each result on its listing: TransactWriteItems of up to 100 conditional UpdateItems
+        (named attributes only: catalogue loads own the other fields of the listing).
+
+        Each update holds only if the listing still exists and no submission whose stock was read
+        later (`submitted_as_of`) has been recorded on it meanwhile: two submitters finishing out of
+        order never let the late one record its older target over the newer one. A transaction
+        cancelled by such a listing is applied listing by listing instead."""
+        for start in range(0, len(recorded), TRANSACTION_ITEMS):
+            chunk = recorded[start:start + TRANSACTION_ITEMS]
+            requests = [raw_table.update_request(*_record_update(entry, now)) for entry in chunk]
+            try:
+                raw_table.transact_updates(requests)
+            except TransactWriteError:
+                for entry in chunk:
+                    if not db.update_if(*_record_update(entry, now)):
+                        _after_newer_submission(entry, now)
 
     def _build_adapter(self, channel: ChannelRecord, limiter: RateLimiter | None) -> ChannelAdapter:
         secret = self.credentials.get(channel.credentials_secret) if channel.credentials_secret else {}
         account = ChannelAccount(channel.channel_id, channel.type, channel.settings.as_dict(), secret or {})
         return build_adapter(account, rate_limiter=limiter)
+
+
+@dataclass(frozen=True)
+class Recorded:
+    """One listing's submission to record: what was sent, the channel's answer, and when the stock it
+    was computed from was read (None: an outcome settled later, recorded over the same submission)."""
+
+    listing: ListingRecord
+    update: QuantityUpdate
+    result: QuantityResult
+    as_of: datetime | None
+
+
+def _record_update(entry: Recorded, now: datetime) -> tuple[ListingRecord, list[Any], Any]:
+    listing, update, result = entry.listing, entry.update, entry.result
+    actions: list[Any] = [ListingRecord.last_update.set(now), ListingRecord.update_status.set(result.status.value)]
+    if result.status in (QuantityStatus.OK, QuantityStatus.PENDING):
+        actions.append(ListingRecord.submitted_quantity.set(update.quantity))
+        actions.append(ListingRecord.update_error.remove())
+        if entry.as_of is not None:
+            actions.append(ListingRecord.submitted_as_of.set(entry.as_of))
+        if _int(listing.submitted_quantity) != update.quantity:
+            actions.append(ListingRecord.update_date.set(now))
+    else:
+        actions.append(ListingRecord.update_error.set(result.message[:1000] or result.status.value))
+    if result.state:
+        actions.append(ListingRecord.state.set(result.state))
+    if result.listing_id and result.listing_id != listing.channel_listing_id:
+        actions.append(ListingRecord.channel_listing_id.set(result.listing_id))
+    condition = ListingRecord.PK.exists()  # a listing gone meanwhile: nothing to record
+    if entry.as_of is not None:
+        condition &= ListingRecord.submitted_as_of.does_not_exist() | (ListingRecord.submitted_as_of <= entry.as_of)
+    return ListingRecord(**ListingRecord.keys(listing.channel_id, listing.sku_key)), actions, condition
+
+
+def _after_newer_submission(entry: Recorded, now: datetime) -> None:
+    """Our record was refused: the listing is gone, or a submission of newer stock was recorded while
+    ours ran. If ours sent another quantity, the channel may show either (whichever call it got last):
+    mark the listing to be sent again, so the next run sends the current target whatever it shows."""
+    if entry.result.status not in (QuantityStatus.OK, QuantityStatus.PENDING):
+        return
+    current = db.get_or_none(ListingRecord, ListingRecord.keys(entry.listing.channel_id, entry.listing.sku_key))
+    if current is None or _int(current.submitted_quantity) == entry.update.quantity:
+        return
+    db.update_if(current, [ListingRecord.update_status.set(QuantityStatus.RETRY.value),
+                           ListingRecord.update_error.set(CONCURRENT_SUBMISSION), ListingRecord.last_update.set(now)],
+                 ListingRecord.PK.exists())
+
+
+def _write_log(entries: list[SyncLogRecord]) -> None:
+    """BatchWriteItems of 25 (unprocessed ones sent again by pynamodb)."""
+    with SyncLogRecord.batch_write() as batch:
+        for entry in entries:
+            batch.save(entry)
+
+
+def _synced(listing: ListingRecord) -> bool:
+    return bool(listing.linked_item_id) and is_synced(fba=bool(listing.fba), ignore_sync=bool(listing.ignore_sync),
+                                                      linked=True, removed=bool(listing.removed))
 
 
 def _channel_defaults(channel: ChannelRecord) -> Limits:

@@ -1,0 +1,91 @@
+"""Seeding a benchmark's table fast: records built and serialised by our pynamodb models (so they
+have the shapes and sizes the code writes), copied with their own keys and values, and put straight
+into the embedded AWS's DynamoDB backend (moto, in the benchmark's own process). Not measured.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterable
+from typing import Any
+
+
+def moto_table(table_name: str) -> Any:
+    """The moto Table object behind `table_name` (the embedded AWS runs in this process)."""
+    from moto.dynamodb.models import dynamodb_backends
+
+    from infrastructure.template import ACCOUNT_ID
+
+    return dynamodb_backends[ACCOUNT_ID][os.environ["AWS_DEFAULT_REGION"]].get_table(table_name)
+
+
+def put_records(table: Any, records: Iterable[dict[str, Any]]) -> int:
+    """Put serialised records (`Model.serialize()` shapes) into the moto table; returns how many."""
+    from moto.dynamodb.models.dynamo_type import DynamoType, Item, LimitedSizeDict
+
+    count = 0
+    for attributes in records:
+        item = Item.__new__(Item)
+        item.hash_key, item.range_key = DynamoType(attributes["PK"]), DynamoType(attributes["SK"])
+        item.attrs = LimitedSizeDict.__new__(LimitedSizeDict)
+        for name, value in attributes.items():
+            dict.__setitem__(item.attrs, name, DynamoType(value))
+        table.items[item.hash_key][item.range_key] = item
+        count += 1
+    return count
+
+
+def like(template: dict[str, Any], **values: Any) -> dict[str, Any]:
+    """A copy of a serialised record with some attributes replaced (str -> S, int/float -> N)."""
+    replaced = {name: {"N": str(value)} if isinstance(value, int | float) and not isinstance(value, bool)
+                else {"S": value} for name, value in values.items()}
+    return template | replaced
+
+
+def stocked_items(n: int, location_id: str, level: int, *, sku_format: str = "SKU-{:06d}") -> Iterable[
+        tuple[str, str, list[dict[str, Any]]]]:
+    """n items with `level` units at `location_id`: (item id, SKU, their records: item, SKU claim, level)."""
+    from stocksync import db
+    from stocksync.db import ItemRecord, StockLevelRecord, UniqueClaim
+    from stocksync.inventory import SKU_CLAIM
+    from stocksync.rules import normalize_sku, search_text
+
+    item0 = ItemRecord(**ItemRecord.keys("x", "x"), item_id="x", sku="x", sku_key="x", title="x", search_text="x",
+                       retail_price=9.99, version=1).serialize()
+    claim0 = UniqueClaim(**UniqueClaim.keys(SKU_CLAIM, "x"), owner_id="x").serialize()
+    level0 = StockLevelRecord(**StockLevelRecord.keys("x", location_id), item_id="x", location_id=location_id,
+                              level=level, version=1).serialize()
+    for i in range(n):
+        sku = sku_format.format(i)
+        key, item_id = normalize_sku(sku), db.new_id()
+        title = f"Product number {i}"
+        yield item_id, sku, [
+            like(item0, **ItemRecord.keys(item_id, key), item_id=item_id, sku=sku, sku_key=key, title=title,
+                 search_text=search_text(sku, title)),
+            like(claim0, **UniqueClaim.keys(SKU_CLAIM, key), owner_id=item_id),
+            like(level0, **StockLevelRecord.keys(item_id, location_id), item_id=item_id),
+        ]
+
+
+def linked_listing(channel_id: str, sku: str, item_id: str, **fields: Any) -> dict[str, Any]:
+    """One listing of the channel linked to the item, serialised (a model-built record, not a copy)."""
+    from stocksync.db import ListingRecord
+    from stocksync.rules import normalize_sku
+
+    key = normalize_sku(sku)
+    return ListingRecord(**ListingRecord.keys(channel_id, key, sku, item_id), channel_id=channel_id, sku=sku,
+                         sku_key=key, linked_item_id=item_id, title=sku, **fields).serialize()
+
+
+def linked_listings(channel_id: str, items: Iterable[tuple[str, str]], **fields: Any) -> Iterable[dict[str, Any]]:
+    """A linked listing per (item id, SKU), copies of one model-built record."""
+    from stocksync.db import ListingRecord
+    from stocksync.rules import normalize_sku
+
+    template: dict[str, Any] | None = None
+    for item_id, sku in items:
+        if template is None:
+            template = linked_listing(channel_id, sku, item_id, **fields)
+        key = normalize_sku(sku)
+        yield like(template, **ListingRecord.keys(channel_id, key, sku, item_id), sku=sku, sku_key=key, title=sku,
+                   linked_item_id=item_id)

@@ -1,0 +1,36 @@
+"""Order notifications: Amazon's ORDER_CHANGE notifications, delivered to the order notification
+queue. Each names an account and an order: the order is fetched and imported at once (the fast path;
+the order poller catches anything missed). A record that fails returns to the queue (partial batch
+failure); importing is idempotent on the order's revision, so a retry changes nothing twice.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
+from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from stocksync.observability import logger, metrics, tracer
+from stocksync.orders.poller import OrderPoller
+from stocksync.secrets import SecretsManagerStore
+from stocksync.services import services
+
+processor = BatchProcessor(event_type=EventType.SQS)
+
+
+def record_handler(record: SQSRecord) -> None:
+    app = services()
+    poller = OrderPoller(app.order_book, SecretsManagerStore(), app.automation_log)
+    outcomes = poller.notified(json.loads(record.body))
+    logger.info("Order notification", extra={"message_id": record.message_id,
+                                              "orders": [(o.order_id, o.outcome) for o in outcomes]})
+
+
+@logger.inject_lambda_context
+@tracer.capture_lambda_handler
+@metrics.log_metrics
+def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    return process_partial_response(event=event, record_handler=record_handler, processor=processor, context=context)

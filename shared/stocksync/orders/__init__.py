@@ -1,0 +1,1 @@
+"""Orders in: download, import (allocate / release / ship), re-link, and the order screens."""

@@ -1,0 +1,73 @@
+"""The table through the low-level API, for bulk paths that cannot afford a model object per record.
+
+Reads come back as raw attribute-value dicts (`{"sku": {"S": "ABC-1"}}`) projected to the attributes
+asked for; writes go out as raw request dicts. Everything goes through the models' own connection
+(`db.Record`'s: same endpoint, region, pool and retries, botocore's parameter validation off), so a
+failed transaction raises pynamodb's `TransactWriteError` exactly as `db.transaction()` does, and
+`db.failed_conditions` reads it. Keys are still built by db.py's `keys()` functions, never here.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator, Sequence
+from typing import Any
+
+from pynamodb.connection import Connection
+from pynamodb.expressions.condition import Condition
+
+from stocksync.db import Record
+
+
+def _connection() -> Connection:
+    return Record._get_connection().connection
+
+
+def query(key_condition: str, values: dict[str, Any], attributes: Sequence[str], *,
+          index: str | None = None, filter_expression: str | None = None) -> Iterator[dict[str, Any]]:
+    """Every item a Query finds, page after page, each with only `attributes` (those it has).
+
+    `key_condition` (and `filter_expression`, whose values are in `values` too) name attributes as
+    they are: use it with names that are not reserved words (PK, SK, GSI1PK, removed...). A page holds
+    at most 1 MB of whole items, read before the filter and the projection: both make the pages
+    smaller to send and parse, not fewer."""
+    names = {f"#p{i}": name for i, name in enumerate(attributes)}
+    arguments: dict[str, Any] = {
+        "TableName": Record.Meta.table_name, "KeyConditionExpression": key_condition,
+        "ExpressionAttributeValues": values, "ProjectionExpression": ", ".join(names),
+        "ExpressionAttributeNames": names,
+    }
+    if index is not None:
+        arguments["IndexName"] = index
+    if filter_expression is not None:
+        arguments["FilterExpression"] = filter_expression
+    connection = _connection()
+    while True:
+        page = connection.dispatch("Query", arguments)
+        yield from page.get("Items", ())
+        if "LastEvaluatedKey" not in page:
+            return
+        arguments["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+
+
+def plain(value: dict[str, Any] | None) -> Any:
+    """A scalar attribute value (S, N, BOOL or NULL) as pynamodb reads it; None when absent."""
+    if value is None or "NULL" in value:
+        return None
+    if "S" in value:
+        return value["S"]
+    if "N" in value:
+        return json.loads(value["N"])
+    return value["BOOL"]
+
+
+def update_request(record: Record, actions: list[Any], condition: Condition | None = None) -> dict[str, Any]:
+    """The raw Update that `db.transaction().update(record, actions, condition)` would send (for records
+    without a version attribute: no version condition is added)."""
+    return record.get_update_kwargs_from_instance(actions=actions, condition=condition)
+
+
+def transact_updates(updates: list[dict[str, Any]]) -> None:
+    """One TransactWriteItems of raw Update requests (at most 100): all of them or none."""
+    _connection().transact_write_items(condition_check_items=[], delete_items=[], put_items=[],
+                                       update_items=updates)
