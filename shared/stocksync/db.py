@@ -660,6 +660,9 @@ class OrderRecord(Record, discriminator="order"):
     oversold_at = ListAttribute[dict](default=list)  # [{item_id, location_id, available}] when it happened
     cancelled_after_shipping = BooleanAttribute(default=False)
     pending_announce = UnicodeSetAttribute(default=set)
+    # A digest of what the channel said (status, lines): two downloads stamped with the same updated_at
+    # (Magento keeps whole seconds) but saying different things are two revisions, not a duplicate.
+    content_digest = UnicodeAttribute(null=True)
     created_at = UTCDateTimeAttribute(default=now)
     updated_at = UTCDateTimeAttribute(default=now)
     version = VersionAttribute()

@@ -67,6 +67,20 @@ def test_given_the_same_download_twice_when_imported_then_the_second_changes_not
     assert len(queue.changes) == 1
 
 
+def test_given_a_cancel_stamped_in_the_same_second_when_imported_then_it_is_a_new_revision(shop, queue):
+    """Magento keeps whole seconds: an order placed and cancelled within one second comes back with
+    the same updated_at, saying something else."""
+    amazon, _website, item_id = shop
+    book = services().order_book
+    book.import_order(amazon, order("A-1", ("HOT", 2)))
+
+    cancelled = book.import_order(amazon, order("A-1", ("HOT", 2), status=OrderStatus.CANCELLED))
+    again = book.import_order(amazon, order("A-1", ("HOT", 2), status=OrderStatus.CANCELLED))
+
+    assert cancelled.outcome == "updated" and again.outcome == "duplicate"
+    assert stock(item_id) == (5, 0)
+
+
 def test_given_an_older_revision_when_imported_then_it_is_ignored(shop, queue):
     amazon, _website, item_id = shop
     book = services().order_book

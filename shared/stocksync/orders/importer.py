@@ -14,6 +14,8 @@ announces them again before anything else.
 
 from __future__ import annotations
 
+import hashlib
+import json
 import random
 import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
@@ -94,6 +96,7 @@ class OrderBook:
                                  quantity=int(line.quantity), title=line.title or "",
                                  unit_price=None if line.unit_price is None else str(line.unit_price))
                     for line in order.lines]
+        digest = content_digest(order)
         location_id: str | None = None
 
         def build(stored: OrderRecord | None) -> tuple[OrderRecord, Plan, str] | str:
@@ -102,7 +105,7 @@ class OrderBook:
                 stored_revision = _utc(stored.revision)
                 if revision < stored_revision:
                     return "older"
-                if revision == stored_revision:
+                if revision == stored_revision and stored.content_digest in (None, digest):
                     return "duplicate"
             previous = _stored(stored) if stored else None
             if location_id is None:
@@ -112,6 +115,7 @@ class OrderBook:
                               links=links, parts=parts, location_id=location_id)
             record = stored or self._new_record(channel, order, order_id, location_id)
             record.revision = revision
+            record.content_digest = digest
             record.channel_status = order.channel_status or str(order.status)
             record.currency = order.currency
             record.total = None if order.total is None else str(order.total)
@@ -347,6 +351,13 @@ def _listings(channel_id: str, sku_keys: Sequence[str]) -> dict[str, ListingReco
             if not record.removed:
                 found[record.sku_key] = record
     return found
+
+
+def content_digest(order: ChannelOrder) -> str:
+    """What a download says that moves stock, as a short digest (line order does not matter)."""
+    lines = sorted((str(line.line_id), line.sku, int(line.quantity)) for line in order.lines)
+    said = json.dumps([str(order.status), bool(order.fulfilled_by_channel), lines])
+    return hashlib.sha256(said.encode()).hexdigest()[:16]
 
 
 def _history_reason(record: OrderRecord, delta: int) -> str:
