@@ -4,8 +4,9 @@ An embedded AWS (moto server) on 127.0.0.1, template.yaml provisioned on it, the
 seeded, and the functions served by the runner, until Ctrl-C or SIGTERM.
 
 Settings (environment): STOCKSYNC_API_PORT (8000; 0 = any free port), STOCKSYNC_AWS_PORT
-(0 = any free port), STOCKSYNC_API_KEY (random when unset), STOCKSYNC_SCHEDULE_SPEEDUP (1),
-STOCKSYNC_SEED (0 = do not seed), AWS_DEFAULT_REGION (eu-west-1).
+(0 = any free port), STOCKSYNC_API_KEY (random when unset), STOCKSYNC_SCHEDULE_SPEEDUP (1; the
+schedules and each channel's order poll cadence), STOCKSYNC_SEED (0 = do not seed),
+AWS_DEFAULT_REGION (eu-west-1).
 """
 
 from __future__ import annotations
@@ -112,6 +113,10 @@ def main() -> int:
         template = load_template()
         stack = provision(template)
         os.environ.update(stack.environment)
+        # Each channel's order poll cadence (Amazon 3 minutes, the others 2) is a schedule the order
+        # poller keeps itself: it runs as much faster as the template's schedules do, unless
+        # ORDER_POLL_SPEEDUP says otherwise (bench/orders.py keeps the real cadences).
+        os.environ.setdefault("ORDER_POLL_SPEEDUP", str(settings.speedup))
         standins = start_standins(aws_endpoint)  # Amazon's ORDER_CHANGE goes to moto's SQS
         try:
             seed_summary = _seed(standins) if settings.seed else "not seeded (STOCKSYNC_SEED=0)"

@@ -527,9 +527,11 @@ class AmazonStandIn(StandIn):
 
     def order_change_notification(self, placed: PlacedOrder, subscription_id: str) -> dict[str, Any]:
         shipped = placed.status == "shipped"
+        # The schema knows two item statuses (Unshipped, Shipped): a cancelled line shows as 0 units.
         items = [{"OrderItemId": line.line_id, "SellerSKU": line.sku, "SupplySourceId": None,
-                  "OrderItemStatus": _NOTIFIED_STATUS["cancelled" if line.cancelled else placed.status],
-                  "Quantity": line.quantity, "QuantityShipped": line.quantity if shipped else 0}
+                  "OrderItemStatus": "Shipped" if shipped else "Unshipped",
+                  "Quantity": 0 if line.cancelled else line.quantity,
+                  "QuantityShipped": line.quantity if shipped else 0}
                  for line in placed.lines]
         count = sum(line.quantity for line in placed.lines)
         now = _iso(datetime.now(UTC))

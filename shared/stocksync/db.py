@@ -6,6 +6,7 @@ Access patterns (docs/data-model.md has the full table):
   ITEM#<id> / COMPONENT#<id>       kit components     GSI2: KITS_OF#<component> / KIT#<kit>
   HISTORY#<item> / <time>#<change> stock history of an item, newest last
   UNIQUE#<kind>#<key> / UNIQUE     claims that keep SKUs and names unique
+                                   SKU claims: GSI1: SKU_CLAIMS / <sku key>   (the SKU index: key -> item id)
   LOCATION#<id> / LOCATION         locations          GSI1: LOCATIONS / NAME#<name key>
   CHANNEL#<id> / CHANNEL           channels           GSI1: CHANNELS / NAME#<name key>
   CHANNEL#<id> / LISTING#<sku key> listings           GSI2: ITEM#<linked item> / LISTING#<channel>#<sku>
@@ -52,6 +53,8 @@ from stocksync.errors import InvalidInput
 ITEMS_PARTITION = "ITEMS"
 LOCATIONS_PARTITION = "LOCATIONS"
 CHANNELS_PARTITION = "CHANNELS"
+SKU_CLAIMS_PARTITION = "SKU_CLAIMS"
+SKU_CLAIM = "SKU"  # the kind of an item's SKU claim
 
 
 def now() -> datetime:
@@ -215,13 +218,20 @@ def history_pk(item_id: str) -> str:
 
 
 class UniqueClaim(Record, discriminator="unique"):
-    """Holds a unique key (an SKU, a name, an idempotency key) for its owner."""
+    """Holds a unique key (an SKU, a name, an idempotency key) for its owner.
+
+    An item's SKU claim is also the SKU index: GSI1 `SKU_CLAIMS` / <sku key> lists every item's SKU key
+    and id in small records (auto-link reads them instead of the items). It is written, renamed and
+    deleted in the transactions that write, rename and delete the item, so it is always in step."""
 
     owner_id = UnicodeAttribute()
 
     @staticmethod
     def keys(kind: str, key: str) -> dict[str, str]:
-        return {"PK": f"UNIQUE#{kind}#{key}", "SK": "UNIQUE"}
+        keys = {"PK": f"UNIQUE#{kind}#{key}", "SK": "UNIQUE"}
+        if kind == SKU_CLAIM:
+            keys |= {"GSI1PK": SKU_CLAIMS_PARTITION, "GSI1SK": key}
+        return keys
 
 
 # --- locations and channels ------------------------------------------------------------------

@@ -168,8 +168,11 @@ class HttpClient:
                 continue
             if response.ok or response.status_code in accepted:
                 return response
-            if response.status_code in retry_statuses and not last_attempt:
-                wait = self.policy.delay(attempt, retry_after_seconds(response))
+            asked = retry_after_seconds(response)
+            # A wait longer than the policy's longest is the caller's to schedule (a message back on its
+            # queue with that delay, the next tick): sleeping it would hold a Lambda doing nothing.
+            if response.status_code in retry_statuses and not last_attempt and (asked or 0) <= self.policy.max_delay:
+                wait = self.policy.delay(attempt, asked)
                 logger.info("Retrying", extra={"url": url, "status": response.status_code, "wait_s": round(wait, 2)})
                 self.policy.sleep(wait)
                 continue

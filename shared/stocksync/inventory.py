@@ -9,12 +9,11 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 from pynamodb.exceptions import TransactWriteError
 
 from stocksync import db
-from stocksync.db import ComponentRecord, ItemRecord, Record, StockLevelRecord, UniqueClaim
+from stocksync.db import SKU_CLAIM, ComponentRecord, ItemRecord, Record, StockLevelRecord, UniqueClaim
 from stocksync.errors import Conflict, InvalidInput, NotFound
 from stocksync.messages import StockChange, StockChangePublisher
 from stocksync.rules import clean_sku, find_cycle, normalize_sku, search_text, search_words
 
-SKU_CLAIM = "SKU"
 MAX_COMPONENTS = 50
 
 

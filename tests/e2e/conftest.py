@@ -23,6 +23,9 @@ import requests
 ROOT = Path(__file__).parents[2]
 READY = "STOCKSYNC_READY "
 START_TIMEOUT_S = 90
+# A stop waits for the invocations in flight (a scheduled sync run retrying a failing stand-in can
+# take a while); only a stack that never stops fails the run.
+STOP_TIMEOUT_S = 60
 SCHEDULE_SPEEDUP = 240
 _STANDIN_LINE = re.compile(r"^\s+(\w+)\s+(http://\S+)\s+\(stand-in\)$")
 
@@ -72,7 +75,7 @@ def local_stack() -> Iterator[LocalStack]:
     yield LocalStack(ready["api_url"], ready["aws_endpoint"], ready["api_key"], output, standins)
     process.terminate()
     try:
-        process.wait(timeout=20)
+        process.wait(timeout=STOP_TIMEOUT_S)
     except subprocess.TimeoutExpired:
         process.kill()
         raise

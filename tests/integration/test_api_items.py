@@ -133,3 +133,16 @@ def test_given_a_body_over_the_limit_when_posted_then_413_and_nothing_stored(api
     assert answer.status == 413
     assert answer.body["error"]["code"] == "payload_too_large"
     assert api.get("/items", sku="BIG").body["items"] == []
+
+
+def test_given_items_created_renamed_and_deleted_when_the_sku_index_is_read_then_it_holds_each_current_sku(api):
+    from stocksync.mapping.store import sku_owners
+
+    kept = _item(api, "Kept-1")["item_id"]
+    renamed = _item(api, "OLD-2")["item_id"]
+    gone = _item(api, "GONE-3")["item_id"]
+
+    api.patch(f"/items/{renamed}", {"sku": " New-2"})
+    api.delete(f"/items/{gone}")
+
+    assert list(sku_owners()) == [("kept-1", kept), ("new-2", renamed)]

@@ -166,3 +166,23 @@ def test_given_listings_changed_after_the_plan_when_links_are_written_then_they_
     assert (f"ITEM#{items['A']}", f"LISTING#{channel}#a") == (linked.GSI2PK, linked.GSI2SK)
     assert Jobs().get(job.job_id).done == 1
     assert store.totals(channel).total_linked == 2  # b by hand, a here (c is removed: counts in none)
+
+
+def test_given_more_candidates_than_claim_lookups_when_auto_linked_then_the_sku_index_matches_current_skus(
+        api, stack, mapper, monkeypatch):
+    from stocksync.mapping import bulk
+
+    monkeypatch.setattr(bulk, "CLAIMS_UP_TO", 0)  # every run reads the SKU claims' index partition
+    channel = api.post("/channels", {"name": "Shop", "type": "generic"}).body["channel_id"]
+    renamed = api.post("/items", {"sku": "OLD"}).body["item_id"]
+    api.patch(f"/items/{renamed}", {"sku": "NEW"})
+    gone = api.post("/items", {"sku": "GONE"}).body["item_id"]
+    api.delete(f"/items/{gone}")
+    add_listings(channel, {"sku": "new"}, {"sku": "old"}, {"sku": "gone"})
+
+    job = api.post(f"/channels/{channel}/mapping/auto-link").body["job_id"]
+    mapper(_event(*_queued(stack, "MappingQueue")), _Context())
+
+    assert _linked(channel) == {"gone": None, "new": renamed, "old": None}
+    assert api.get(f"/jobs/{job}").body["result"]["unmatched"] == 2
+    totals_are_true(api, channel)

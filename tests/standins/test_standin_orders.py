@@ -15,7 +15,6 @@ from infrastructure.standins.demo_listings import DemoListing
 from stocksync.channels import build_adapter
 from stocksync.channels.amazon import AmazonAdapter
 from stocksync.channels.base import ChannelAccount
-from stocksync.channels.order_side import NotifiedOrder
 from stocksync.http_client import RetryPolicy, TokenCache
 
 STANDINS = [amazon.AmazonStandIn, ebay.EbayStandIn, magento.MagentoStandIn, mirakl.MiraklStandIn,
@@ -106,8 +105,9 @@ def test_given_an_order_change_subscription_when_orders_change_then_amazon_notif
         bodies = [json.loads(m["Body"]) for m in messages]
         assert [b["Payload"]["OrderChangeNotification"]["Summary"]["OrderStatus"] for b in bodies] == [
             "Unshipped", "Shipped"]
-        assert {n for m in messages for n in AmazonAdapter.notified_orders({"body": m["Body"]})} == {
-            NotifiedOrder(amazon.SELLER_ID, order_id)}
+        notified = [n for m in messages for n in AmazonAdapter.notified_orders({"body": m["Body"]})]
+        assert {(n.account_id, n.order_id) for n in notified} == {(amazon.SELLER_ID, order_id)}
+        assert [n.order.status for n in notified if n.order] == ["open", "shipped"]  # carried: no lookup
         assert standin.delivery_errors == [] and standin.violations() == []
 
 

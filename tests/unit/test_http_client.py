@@ -63,6 +63,16 @@ def test_given_throttling_that_never_ends_when_called_then_throttled_error_carri
     assert len(waits) == 2
 
 
+def test_given_a_retry_after_longer_than_the_policy_allows_when_called_then_throttled_at_once_without_sleeping():
+    waits = []
+    client = _client([(429, {"Retry-After": "180"}), (200, {})], waits)
+
+    with pytest.raises(RemoteThrottled) as raised:
+        client.request("GET", "/things")
+
+    assert raised.value.retry_after == 180.0 and waits == []
+
+
 def test_given_bad_credentials_when_called_then_auth_error_at_once():
     waits = []
     client = _client([(401, {})], waits)

@@ -111,3 +111,12 @@ def test_given_own_and_default_limits_when_combined_then_own_values_win():
     limits = effective_limits({"max_listed": 5, "end_when": None}, ListingLimits(end_when=2, percentage=50))
 
     assert limits == ListingLimits(max_listed=5, end_when=2, percentage=50)
+
+
+def test_given_sku_claims_when_indexed_then_listings_match_them_and_a_shared_key_is_ambiguous():
+    index = ItemIndex.of_sku_keys([("abc-1", "i1"), ("dup", "i2"), ("dup", "i3")])
+
+    plan = plan_auto_links([_listing(" ABC-1"), _listing("Dup"), _listing("other")], index)
+
+    assert [(link.sku, link.item_id, link.matched_by) for link in plan.links] == [(" ABC-1", "i1", "sku")]
+    assert plan.ambiguous[0]["item_ids"] == ["i2", "i3"] and plan.unmatched == 1

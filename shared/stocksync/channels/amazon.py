@@ -91,6 +91,14 @@ _ORDER_STATUSES = {
     "UNFULFILLABLE": OrderStatus.CANCELLED,
 }
 
+# ORDER_CHANGE summaries speak the Orders API v0 words.
+_NOTIFIED_STATUSES = {
+    "PendingAvailability": OrderStatus.OPEN, "Pending": OrderStatus.OPEN, "Unshipped": OrderStatus.OPEN,
+    "PartiallyShipped": OrderStatus.OPEN, "InvoiceUnconfirmed": OrderStatus.OPEN, "Shipped": OrderStatus.SHIPPED,
+    "Canceled": OrderStatus.CANCELLED, "Unfulfillable": OrderStatus.CANCELLED,
+}
+_CANCELLED_ITEM = {"Canceled", "Cancelled"}
+
 _IN_PROGRESS = {"IN_QUEUE", "IN_PROGRESS"}
 _FAILED_MESSAGES = {
     "CANCELLED": "Amazon cancelled the report (it does this when there is no listing data to report)",
@@ -374,7 +382,11 @@ class AmazonAdapter(ChannelAdapter):
             return []
         change = (notification.get("Payload") or {}).get("OrderChangeNotification") or {}
         seller, order_id = change.get("SellerId"), change.get("AmazonOrderId")
-        return [NotifiedOrder(str(seller), str(order_id))] if seller and order_id else []
+        if not (seller and order_id):
+            return []
+        changed_at = (change.get("OrderChangeTrigger") or {}).get("TimeOfOrderChange") or notification.get("EventTime")
+        return [NotifiedOrder(str(seller), str(order_id),
+                              order=summary_order(str(order_id), change.get("Summary") or {}, changed_at))]
 
     def _progress(self, report: Mapping[str, Any]) -> CatalogueProgress:
         report_id = str(_field(report, "reportId"))
@@ -387,6 +399,26 @@ class AmazonAdapter(ChannelAdapter):
         if status in _IN_PROGRESS:
             return CatalogueProgress(CatalogueStatus.IN_PROGRESS, report_id, message=f"Amazon: {status}")
         raise ChannelRejected(f"Amazon answered an unknown report status {status!r}", details={"reportId": report_id})
+
+
+def summary_order(order_id: str, summary: Mapping[str, Any], changed_at: Any) -> ChannelOrder | None:
+    """The order an ORDER_CHANGE summary describes (its revision: the time of the change), or None when
+    the summary is not enough to import from (no items, an unknown status or time): then the order is
+    looked up."""
+    status = _NOTIFIED_STATUSES.get(str(summary.get("OrderStatus") or ""))
+    items = summary.get("OrderItems") or []
+    changed = parse_time(changed_at)
+    if status is None or changed is None or not items or not all(isinstance(item, Mapping) for item in items):
+        return None
+    lines = tuple(ChannelOrderLine(
+        line_id=str(item.get("OrderItemId") or ""), sku=str(item.get("SellerSKU") or ""),
+        quantity=0 if item.get("OrderItemStatus") in _CANCELLED_ITEM else units(item.get("Quantity")))
+        for item in items)
+    return ChannelOrder(order_id=order_id, status=status, fulfilled_by_channel=summary.get("FulfillmentType") == "AFN",
+                        updated_at=changed, lines=lines, placed_at=parse_time(summary.get("PurchaseDate")),
+                        channel_status=str(summary.get("OrderStatus")),
+                        raw_reference={"marketplaceId": summary.get("MarketplaceId")} if summary.get("MarketplaceId")
+                        else {})
 
 
 def quantity_patch(quantity: int) -> dict[str, Any]:

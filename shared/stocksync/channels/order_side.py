@@ -64,6 +64,10 @@ class NotifiedOrder:
 
     account_id: str  # Amazon SellerId; matched against the channel's `seller_id` setting
     order_id: str
+    # The order itself when the notification carries all an import needs (Amazon's ORDER_CHANGE
+    # summary has status, fulfilment type and every item's SKU and quantity): no lookup call, so a
+    # burst of sales is not held up by the lookup's rate limit (getOrder: 0.5 a second).
+    order: ChannelOrder | None = None
 
 
 @dataclass(frozen=True)

@@ -30,7 +30,7 @@ from stocksync.mapping.csv_io import (
     export_lines,
     parse_import,
 )
-from stocksync.mapping.rules import ItemFacts, ItemIndex, ListingFacts, plan_auto_links
+from stocksync.mapping.rules import ItemIndex, ListingFacts, plan_auto_links
 from stocksync.mapping.service import (
     AUTO_LINK_JOB,
     Mapping,
@@ -124,11 +124,14 @@ def _step_size(links: int) -> int:
 
 
 def _item_index(candidates: list[ListingFacts], by: str) -> ItemIndex:
-    if by == "sku" and len(candidates) <= CLAIMS_UP_TO:
-        owners = store.item_ids_by_sku_key(facts.sku_key for facts in candidates)
-        return ItemIndex((ItemFacts(item_id, key) for key, item_id in owners.items()), by="sku")
+    """The items to match: by SKU, from the SKU claims (BatchGetItem of the candidates' keys when they
+    are few, else every claim's small index record); by barcode or ASIN, every item's record."""
     if not candidates:
         return ItemIndex()
+    if by == "sku":
+        if len(candidates) <= CLAIMS_UP_TO:
+            return ItemIndex.of_sku_keys(store.item_ids_by_sku_key(facts.sku_key for facts in candidates).items())
+        return ItemIndex.of_sku_keys(store.sku_owners())
     return ItemIndex(store.item_facts(barcode=by == "barcode", asin=by == "asin"), by=by)  # type: ignore[arg-type]
 
 

@@ -111,6 +111,20 @@ class ItemIndex:
         for item in items:
             self.add(item)
 
+    @classmethod
+    def of_sku_keys(cls, owners: Iterable[tuple[str, str]]) -> ItemIndex:
+        """Items by SKU key alone, from (SKU key, item id) pairs whose keys are normalised already (the
+        SKU claims): what matching by SKU needs, without an item's other facts."""
+        index = cls()
+        by_key = index.sku
+        for key, item_id in owners:
+            found = by_key.get(key)
+            if found is None:
+                by_key[key] = [item_id]
+            else:
+                found.append(item_id)
+        return index
+
     def add(self, item: ItemFacts) -> None:
         self.sku.setdefault(normalize_sku(item.sku), []).append(item.item_id)
         key = self._other_key(item.barcode, item.asin)

@@ -208,9 +208,17 @@ def _totals_actions(channel_id: str, total: TotalsDelta) -> list[Any]:
             CatalogueStatusRecord.total_unlinked.add(total.unlinked), CatalogueStatusRecord.totals_at.set(db.now())]
 
 
+# The raw update of the totals in `ListingWriter.link`: what `_totals_actions` does, spelt out once.
+_TOTALS = "SET channel_id = :channel, totals_at = :at ADD total_linked :linked, total_unlinked :unlinked"
+
+
 def _totals_update(channel_id: str, total: TotalsDelta) -> dict[str, Any]:
-    return raw_table.update_request(CatalogueStatusRecord(**CatalogueStatusRecord.keys(channel_id)),
-                                    _totals_actions(channel_id, total))
+    keys = CatalogueStatusRecord.keys(channel_id)
+    return {"TableName": CatalogueStatusRecord.Meta.table_name,
+            "Key": {"PK": {"S": keys["PK"]}, "SK": {"S": keys["SK"]}}, "UpdateExpression": _TOTALS,
+            "ExpressionAttributeValues": {
+                ":channel": {"S": channel_id}, ":at": {"S": CatalogueStatusRecord.totals_at.serialize(db.now())},
+                ":linked": {"N": str(total.linked)}, ":unlinked": {"N": str(total.unlinked)}}}
 
 
 # The raw update of `ListingWriter.link`: what `apply` writes for a ListingChange(link_to=...) of an
@@ -286,6 +294,15 @@ def item_ids_by_sku_key(sku_keys: Iterable[str]) -> dict[str, str]:
     return found
 
 
+def sku_owners() -> Iterator[tuple[str, str]]:
+    """(SKU key, item id) of every item, from the SKU claims (GSI1 `SKU_CLAIMS`, in SKU key order): the
+    SKU index in records of about 100 bytes, a tenth of the pages the items themselves take."""
+    claims = raw_table.query("GSI1PK = :pk", {":pk": {"S": db.SKU_CLAIMS_PARTITION}}, ["GSI1SK", "owner_id"],
+                             index="GSI1")
+    for found in claims:
+        yield found["GSI1SK"]["S"], found["owner_id"]["S"]
+
+
 def channel_listings(channel_id: str, attributes: Sequence[str] | None = None,
                      after_key: str | None = None) -> Iterator[ListingRecord]:
     """Every listing of the channel in SKU-key order (optionally only some attributes)."""
@@ -307,8 +324,9 @@ def listing_facts(channel_id: str, *, barcode: bool = False, asin: bool = False)
     plain = raw_table.plain
     for found in _raw_listings(channel_id, wanted, not_removed=True):
         sku = found["sku"]["S"]
-        yield ListingFacts(sku=sku, sku_key=normalize_sku(sku), linked_item_id=plain(found.get("linked_item_id")),
-                           barcode=plain(found.get("barcode")), asin=plain(found.get("asin")))
+        linked = found.get("linked_item_id")
+        yield ListingFacts(sku, normalize_sku(sku), linked and plain(linked), False,
+                           plain(found.get("barcode")) if barcode else None, plain(found.get("asin")) if asin else None)
 
 
 def _raw_listings(channel_id: str, attributes: list[str], *, not_removed: bool = False) -> Iterator[dict[str, Any]]:

@@ -139,7 +139,8 @@ class OrderPoller:
     # --- the notification path -------------------------------------------------------------
 
     def notified(self, message: Mapping[str, Any], channel_type: str = ChannelType.AMAZON) -> list[ImportOutcome]:
-        """One pushed notification: find our channel by the account it names, fetch the order, import it.
+        """One pushed notification: find our channel by the account it names, import the order it carries
+        (or, when it only names one, the order as the channel answers it).
         A notification for an account we do not know is dropped (logged): retrying cannot help."""
         outcomes: list[ImportOutcome] = []
         for notified in adapter_class(channel_type).notified_orders(dict(message)):
@@ -149,8 +150,7 @@ class OrderPoller:
                 logger.warning("Order notification for an unknown account", extra={"account_id": notified.account_id})
                 continue
             for channel in channels:
-                adapter = self._adapter(channel)
-                order = adapter.fetch_order(notified.order_id)
+                order = notified.order or self._adapter(channel).fetch_order(notified.order_id)
                 if order is None:
                     logger.info("Notified order not found", extra={"order_id": notified.order_id})
                     continue
