@@ -28,13 +28,22 @@
                              an Amazon channel with 100,000 linked listings (POST force-update's job,
                              run by the JobsWorkerFunction handler from the jobs queue).
   force_update_100k_seconds  wall seconds of that job on the embedded AWS (informative: moto is slower
-                             than DynamoDB; the jobs worker's Timeout is 900 s).
+                             than DynamoDB). The job pages through the channel (25,000 listings a page,
+                             one feed each) and hands over to its own message when the invocation's
+                             remaining time (the local runtime's, from the jobs worker's 900 s Timeout)
+                             runs low.
+  force_update_100k_dynamodb_requests  DynamoDB requests the job made, all operations (informative;
+                             the stderr line has them by operation)
+  force_update_100k_invocations  jobs-worker invocations the job took (informative)
 
 How it runs: `measure()` starts `python -m bench.stock_sync` in a fresh process (the seeded records
 and the process-wide caches never leak into other benchmarks). That process starts the embedded AWS
 (moto's threaded server) and the stand-ins, provisions template.yaml, and seeds items, stock and
 linked listings straight into moto's backend (bench/seeding.py; not measured). The 100 burst
 listings start as already submitted (submitted quantity = what the stand-in shows).
+moto's own CPU is cut in this process by `bench.seeding.make_moto_quicker` (same answers; see its
+docstring): without it moto's ReceiveMessage alone takes ~0.9 s per 10 of 1,000 waiting messages and
+its transactions deep-copy the table. None of it is in a figure: moto works on its own threads.
 
 Set BENCH_FORCE_N to run the Force Update at a smaller size (the figure names keep "100k").
 BENCH_STOCK_BATCH_SIZE replaces the stock event source's BatchSize (a what-if, never for the figures).
@@ -42,6 +51,7 @@ BENCH_STOCK_BATCH_SIZE replaces the stock event source's BatchSize (a what-if, n
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import json
 import logging
@@ -51,7 +61,8 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Callable
+from collections import Counter
+from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
@@ -293,16 +304,40 @@ def _force_update(runner: Any, n: int) -> dict[str, float]:
         job = StockSyncOperations(Jobs(), app.job_queue).force_update(channel.channel_id)
         poller = SqsPoller(_submitter_source(runner, "JobsWorkerFunction"), boto3.client("sqs"), threading.Event())
         started = time.perf_counter()
-        _drain(poller, timeout_s=TIMEOUT_S)
+        with _counting() as requests:
+            invocations = _drain(poller, timeout_s=TIMEOUT_S)
         seconds = time.perf_counter() - started
         feeds = sum(1 for e in standin.exchanges if e.method == "POST" and e.path == "/feeds/2021-06-30/feeds")
         messages = sum(len(json.loads(body)["messages"]) for body in standin.uploads.values() if body)
     result = Jobs().get(job.job_id)
-    print(f"force update {n}: seeded in {seeding:.1f} s; job {result.status} {result.result} in {seconds:.1f} s; "
-          f"{feeds} createFeed calls carrying {messages} messages", file=sys.stderr)
-    if result.status != "succeeded" or messages != n:
+    print(f"force update {n}: seeded in {seeding:.1f} s; job {result.status} {result.result} (done {result.done}) "
+          f"in {seconds:.1f} s over {invocations} jobs-worker invocations; {feeds} createFeed calls carrying "
+          f"{messages} messages; DynamoDB requests {dict(requests)}", file=sys.stderr)
+    if result.status != "succeeded" or messages != n or int(result.done) != n:
         raise AssertionError(f"the Force Update did not send every listing: {result.status}, {messages} of {n}")
-    return {"force_update_100k_amazon_feeds": feeds, "force_update_100k_seconds": round(seconds, 1)}
+    return {"force_update_100k_amazon_feeds": feeds, "force_update_100k_seconds": round(seconds, 1),
+            "force_update_100k_dynamodb_requests": sum(requests.values()),
+            "force_update_100k_invocations": invocations}
+
+
+@contextlib.contextmanager
+def _counting() -> Iterator[Counter[str]]:
+    """DynamoDB requests by operation, counted at botocore's client (pynamodb's and boto3's alike)."""
+    from botocore.client import BaseClient
+
+    counts: Counter[str] = Counter()
+    original = BaseClient._make_api_call
+
+    def counted(self: Any, operation_name: str, api_params: dict[str, Any]) -> Any:
+        if self.meta.service_model.service_name == "dynamodb":
+            counts[operation_name] += 1
+        return original(self, operation_name, api_params)
+
+    BaseClient._make_api_call = counted  # type: ignore[method-assign]
+    try:
+        yield counts
+    finally:
+        BaseClient._make_api_call = original  # type: ignore[method-assign]
 
 
 def _measure_here() -> dict[str, float]:
@@ -312,10 +347,10 @@ def _measure_here() -> dict[str, float]:
                       POWERTOOLS_METRICS_NAMESPACE="Bench")
     logging.basicConfig(level=logging.WARNING)
     logging.getLogger("werkzeug").setLevel(logging.WARNING)
-    from bench.mapping import _make_moto_quicker
+    from bench.seeding import make_moto_quicker
     from infrastructure.embedded_aws import start_embedded_aws
 
-    _make_moto_quicker()  # moto's TransactWriteItems deep-copies the whole table per sale otherwise
+    make_moto_quicker()  # moto's TransactWriteItems deep-copies the whole table per sale otherwise
     server, endpoint = start_embedded_aws()
     os.environ["AWS_ENDPOINT_URL"] = endpoint
     try:

@@ -10,17 +10,17 @@ from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, pro
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from stocksync.jobs import handler_for, parse_job_message
+from stocksync.jobs import parse_job_message, run_job
 from stocksync.observability import logger, metrics, tracer
 from stocksync.runtime import bind_table_from_settings
 
 processor = BatchProcessor(event_type=EventType.SQS)
 
 
-def run_job(record: SQSRecord) -> None:
+def run_record(record: SQSRecord, lambda_context: LambdaContext) -> None:
     message = parse_job_message(record.body)
     logger.append_keys(job_id=message.job_id, job_kind=message.kind)
-    handler_for(message.kind)(message)
+    run_job(message, time_left=lambda: lambda_context.get_remaining_time_in_millis() / 1000)
 
 
 @logger.inject_lambda_context
@@ -28,4 +28,4 @@ def run_job(record: SQSRecord) -> None:
 @metrics.log_metrics
 def lambda_handler(event: dict, context: LambdaContext) -> dict:
     bind_table_from_settings()
-    return process_partial_response(event=event, record_handler=run_job, processor=processor, context=context)
+    return process_partial_response(event=event, record_handler=run_record, processor=processor, context=context)

@@ -13,6 +13,7 @@ from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, pro
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
+from stocksync.jobs import JobQueue
 from stocksync.observability import logger, metrics, tracer
 from stocksync.runtime import bind_table_from_settings
 from stocksync.secrets import SecretsManagerStore
@@ -31,7 +32,8 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
     settings = bind_table_from_settings()
     submitter = StockSubmitter(SecretsManagerStore(), rate_limiter=TableRateLimiter())
     if "Records" not in event:  # the EventBridge schedule
-        return run_scheduled_sync(submitter)
+        return run_scheduled_sync(submitter, time_left=lambda: context.get_remaining_time_in_millis() / 1000,
+                                  job_queue=JobQueue(settings.jobs_queue_url))
     records = [SQSRecord(raw) for raw in event["Records"]]
     verdict = run_stock_batch(records, submitter, SqsVisibilityDelayer(settings.stock_queue_url))
     return process_partial_response(event=event, record_handler=verdict.check, processor=processor, context=context)

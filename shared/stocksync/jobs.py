@@ -8,6 +8,7 @@ count the rest.
 from __future__ import annotations
 
 import importlib
+import inspect
 import json
 from collections.abc import Callable
 from typing import Any
@@ -29,6 +30,7 @@ JOB_HANDLERS: dict[str, str] = {
     "mapping_create_all": "stocksync.mapping.bulk:run_create_all_job",
     "mapping_import": "stocksync.mapping.bulk:run_mapping_import_job",
     "stock_force_update": "stocksync.stock_sync.operations:run_force_update_job",
+    "stock_sync_run": "stocksync.stock_sync.operations:run_sync_run_job",
 }
 
 
@@ -38,6 +40,19 @@ class JobMessage(BaseModel):
     job_id: str
     kind: str
     payload: dict[str, Any] = Field(default_factory=dict)
+
+
+TimeLeft = Callable[[], float]  # seconds left in the running invocation
+
+
+def run_job(message: JobMessage, time_left: TimeLeft | None = None) -> None:
+    """Run a job message with its kind's handler. A handler with a `time_left` parameter is given the
+    invocation's remaining time, to hand over (send its message again) before the Lambda timeout."""
+    handler: Callable[..., None] = handler_for(message.kind)
+    if time_left is not None and "time_left" in inspect.signature(handler).parameters:
+        handler(message, time_left=time_left)
+    else:
+        handler(message)
 
 
 def handler_for(kind: str) -> Callable[[JobMessage], None]:

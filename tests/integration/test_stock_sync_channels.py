@@ -119,3 +119,29 @@ def test_given_linked_rakuten_listing_when_stock_runs_out_and_returns_then_disab
 
         assert (standin.listing("RK-1").quantity, standin.listing("RK-1").active) == (8, True)
         assert read_listing(shop, "RK-1").state == "active"
+
+
+def test_given_magento_sources_when_stock_moves_between_locations_at_the_same_total_then_the_new_split_is_sent(
+        api, submitter):
+    tee = DemoListing("TEE-RED", "Tee", 12.0, 9, "1")
+    with magento.MagentoStandIn(listings=[tee]) as standin:
+        shop = channel(api, "magento", {"base_url": "http://x"}, {"access_token": magento.ACCESS_TOKEN})
+        main = api.get(f"/channels/{shop}").body["location_ids"][0]
+        annex = api.post("/locations", {"name": "Annex"}).body["location_id"]
+        assert api.patch(f"/channels/{shop}", {"location_ids": [main, annex], "settings": {
+            "base_url": standin.url, "source_codes": {main: "default", annex: "overflow"}}}).status == 200
+        item = item_with_stock(api, "TEE-RED", 3)
+        api.put(f"/items/{item}/stock/{annex}", {"level": 2})
+        listing(shop, "TEE-RED", item, channel_listing_id="1")
+        sync(submitter, item)
+        assert standin.sources["TEE-RED"] == {"default": 3, "overflow": 2}
+
+        set_stock(api, item, 1)
+        api.put(f"/items/{item}/stock/{annex}", {"level": 4})  # still 5 in all
+        sync(submitter, item)
+        sync(submitter, item)  # nothing moved since: nothing sent
+
+        assert standin.sources["TEE-RED"] == {"default": 1, "overflow": 4}
+        posts = [e for e in standin.exchanges if e.path.endswith("/inventory/source-items") and e.method == "POST"]
+        assert len(posts) == 2
+        assert read_listing(shop, "TEE-RED").submitted_split == "default=1,overflow=4"

@@ -341,6 +341,11 @@ class StockSide:
         label = getattr(self, "label", "this channel")
         raise ChannelNotConfigured(f"Stock updates to {label} are not available yet")
 
+    def place_split(self, update: QuantityUpdate) -> dict[str, int] | None:
+        """For channels keeping a listing's stock per place (Magento MSI sources): the quantity each
+        place is sent. None: the channel shows one figure, and only the total matters."""
+        return None
+
     def pending_outcome(self, reference: str) -> dict[str, str] | None:
         """For a submission the channel processes later (`PENDING` results carrying `reference`):
         None while it is still processing, else the error text per SKU ("*" = every SKU of it)."""

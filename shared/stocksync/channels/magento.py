@@ -260,6 +260,9 @@ class MagentoAdapter(PagedListingsAdapter):
             return [r for u in batch for r in self.guarded([u], self._source_items)]
         return [QuantityResult(u.sku, QuantityStatus.OK) for u in batch]
 
+    def place_split(self, update: QuantityUpdate) -> dict[str, int] | None:
+        return None if self.legacy else {row["source_code"]: row["quantity"] for row in self.source_rows(update)}
+
     def source_rows(self, update: QuantityUpdate) -> list[dict[str, Any]]:
         """The listing's source items: the target split over the mapped sources by their stock."""
         mapping: Mapping[str, str] = self.settings.get("source_codes") or {}

@@ -7,13 +7,13 @@ from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
 
 from stocksync import db
 from stocksync.db import ChannelRecord, JobRecord, ListingRecord, StockSyncStateRecord, SyncLogRecord
 from stocksync.errors import NotFound, TooManyRequests
-from stocksync.jobs import JobMessage, JobQueue, Jobs
+from stocksync.jobs import JobMessage, JobQueue, Jobs, TimeLeft
 from stocksync.rules import normalize_sku
+from stocksync.stock_sync.channel_pass import ChannelPass, pass_message
 from stocksync.stock_sync.submitter import sync_log
 
 FORCE_UPDATE_KIND = "stock_force_update"
@@ -60,7 +60,7 @@ class StockSyncOperations:
         record.update(actions=[StockSyncStateRecord.channel_id.set(channel_id),
                                StockSyncStateRecord.last_force_at.set(now),
                                StockSyncStateRecord.last_force_job_id.set(job.job_id)])
-        self.job_queue.send(JobMessage(job_id=job.job_id, kind=FORCE_UPDATE_KIND, payload={"channel_id": channel_id}))
+        self.job_queue.send(pass_message(job.job_id, FORCE_UPDATE_KIND, channel_id, reason="force_update", force=True))
         return job
 
     def summary(self, channel_id: str) -> SyncSummary:
@@ -104,21 +104,22 @@ class StockSyncOperations:
         return channel
 
 
-def run_force_update_job(message: JobMessage) -> None:
-    """The jobs worker's handler: every linked listing of the channel, forced, in bulk calls."""
+def run_force_update_job(message: JobMessage, time_left: TimeLeft | None = None) -> None:
+    """The jobs worker's handler: every linked listing of the channel, forced, page by page in bulk
+    calls, handing over to its own message again before the invocation's time runs out."""
+    _channel_pass().run(message, time_left)
+
+
+def run_sync_run_job(message: JobMessage, time_left: TimeLeft | None = None) -> None:
+    """The rest of a scheduled sync run over a channel too big for the submitter's invocation."""
+    _channel_pass().run(message, time_left)
+
+
+def _channel_pass() -> ChannelPass:
+    from stocksync.config import get_settings
     from stocksync.secrets import SecretsManagerStore
     from stocksync.stock_sync.rate_limit import TableRateLimiter
-    from stocksync.stock_sync.scheduled import sync_channel
     from stocksync.stock_sync.submitter import StockSubmitter
 
-    jobs = Jobs()
-    channel_id = str(message.payload["channel_id"])
-    if jobs.get(message.job_id).status in ("succeeded", "failed"):
-        return  # a redelivered message of a finished job
-    jobs.start(message.job_id)
-    submitter = StockSubmitter(SecretsManagerStore(), rate_limiter=TableRateLimiter())
-    outcome = sync_channel(submitter, channel_id, now=db.now(), reason="force_update", force=True)
-    result: dict[str, Any] = {"sent": outcome.sent, "pending": outcome.pending, "errors": outcome.errors,
-                              "retrying": outcome.retrying, "calls": outcome.calls}
-    jobs.progress(message.job_id, done=outcome.sent + outcome.pending + outcome.errors)
-    jobs.finish(message.job_id, succeeded=True, result=result)
+    return ChannelPass(StockSubmitter(SecretsManagerStore(), rate_limiter=TableRateLimiter()), Jobs(),
+                       JobQueue(get_settings().jobs_queue_url))

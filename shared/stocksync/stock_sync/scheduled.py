@@ -1,43 +1,65 @@
 """The scheduled sync run (every 15 minutes): per enabled channel, reconcile listings whose target
 differs from the last submitted one, retry listings in error, and re-assert levels submitted more
-than 6 hours ago (zeros first: an oversold listing costs more than an undersold one)."""
+than 6 hours ago (zeros first: an oversold listing costs more than an undersold one).
+
+A channel with more linked listings than one small page, or one the invocation has no time left
+for, is handed to the jobs worker as a `stock_sync_run` job: a paged pass (channel_pass.py) that
+hands itself over again before the worker's own timeout. One job per channel and tick (its id says
+which), so a repeated tick does not start a second pass.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
 
 from stocksync import db
-from stocksync.db import ChannelRecord, ListingRecord, StockSyncStateRecord
-from stocksync.stock_sync.submitter import ListingKey, StockSubmitter, SyncOutcome
+from stocksync.db import ChannelRecord, StockSyncStateRecord
+from stocksync.jobs import JobQueue, Jobs, TimeLeft
+from stocksync.stock_sync.channel_pass import COUNTS, Deadline, pass_message, read_page, submit_page
+from stocksync.stock_sync.submitter import StockSubmitter
 
-REASSERT_AFTER = timedelta(hours=6)
+SYNC_RUN_KIND = "stock_sync_run"
+IN_RUN_PAGE = 1_000  # a channel with more linked listings than this goes to the jobs worker
+MARGIN_S = 15.0  # hand the rest over when less than this (or twice a channel's time) is left
 
 
-def run_scheduled_sync(submitter: StockSubmitter, clock: Callable[[], datetime] = db.now) -> dict[str, Any]:
+def run_scheduled_sync(submitter: StockSubmitter, clock: Callable[[], datetime] = db.now, *,
+                       time_left: TimeLeft | None = None, job_queue: JobQueue | None = None,
+                       jobs: Jobs | None = None) -> dict[str, Any]:
+    """Without a job queue (tests, tools) every channel is run here, whatever its size."""
     now = clock()
+    deadline = Deadline(time_left, margin_s=MARGIN_S)
     summary: dict[str, Any] = {}
     for channel in ChannelRecord.gsi1.query(db.CHANNELS_PARTITION):
         if not isinstance(channel, ChannelRecord) or not channel.enabled:
             continue
-        settled = submitter.settle_pending(channel.channel_id)
-        outcome = sync_channel(submitter, channel.channel_id, now=now, reason="scheduled")
-        StockSyncStateRecord(**StockSyncStateRecord.keys(channel.channel_id)).update(actions=[
-            StockSyncStateRecord.channel_id.set(channel.channel_id), StockSyncStateRecord.last_run_at.set(now)])
-        summary[channel.channel_id] = {"sent": outcome.sent, "errors": outcome.errors, "pending": outcome.pending,
-                                       "unchanged": outcome.unchanged, "settled": settled}
+        channel_id = channel.channel_id
+        if job_queue is not None and not deadline.room_for_a_page():
+            summary[channel_id] = {"job_id": _hand_over(channel_id, now, job_queue, jobs or Jobs())}
+            continue
+        deadline.page_begins()
+        settled = submitter.settle_pending(channel_id)
+        listings, after = read_page(channel_id, None, size=IN_RUN_PAGE)
+        while after is not None and job_queue is None:
+            more, after = read_page(channel_id, after, size=IN_RUN_PAGE)
+            listings += more
+        if after is not None and job_queue is not None:
+            summary[channel_id] = {"settled": settled, "job_id": _hand_over(channel_id, now, job_queue, jobs or Jobs())}
+            continue
+        outcome = submit_page(submitter, listings, now=now, reason="scheduled", force=False)
+        StockSyncStateRecord(**StockSyncStateRecord.keys(channel_id)).update(actions=[
+            StockSyncStateRecord.channel_id.set(channel_id), StockSyncStateRecord.last_run_at.set(now)])
+        summary[channel_id] = {name: getattr(outcome, name) for name in COUNTS} | {"settled": settled}
+        deadline.page_ends()
     return {"channels": summary}
 
 
-def sync_channel(submitter: StockSubmitter, channel_id: str, *, now: datetime, reason: str,
-                 force: bool = False) -> SyncOutcome:
-    """Every linked listing of the channel: differing targets and errors always, stale ones re-asserted."""
-    listings = list(ListingRecord.query(db.channel_pk(channel_id), ListingRecord.SK.startswith(db.LISTING_PREFIX),
-                                        filter_condition=ListingRecord.linked_item_id.exists()))
-    stale: set[ListingKey] = {
-        (listing.channel_id, listing.sku_key) for listing in listings
-        if listing.last_update is None or now - listing.last_update >= REASSERT_AFTER
-    }
-    listings.sort(key=lambda listing: (listing.submitted_quantity != 0, listing.sku_key))  # zeros first
-    return submitter.submit(listings, force=force, force_keys=stale, reason=reason)
+def _hand_over(channel_id: str, now: datetime, queue: JobQueue, jobs: Jobs) -> str:
+    job = jobs.create(SYNC_RUN_KIND, subject=channel_id, message="Scheduled sync run",
+                      job_id=f"sync-{channel_id}-{now:%Y%m%dT%H%M}")
+    queue.send(pass_message(job.job_id, SYNC_RUN_KIND, channel_id, reason="scheduled", force=False))
+    StockSyncStateRecord(**StockSyncStateRecord.keys(channel_id)).update(actions=[
+        StockSyncStateRecord.channel_id.set(channel_id), StockSyncStateRecord.last_run_at.set(now)])
+    return job.job_id

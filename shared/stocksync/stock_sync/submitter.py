@@ -11,14 +11,15 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import Any, TypeVar
 
 from pynamodb.exceptions import TransactWriteError
 
 from stocksync import db, raw_table
-from stocksync.channels import build_adapter
+from stocksync.channels import adapter_class, build_adapter
 from stocksync.channels.base import (
     ChannelAccount,
     ChannelAdapter,
@@ -38,6 +39,9 @@ from stocksync.sync_rules import Limits, is_synced, needs_submission, target_qua
 
 ListingKey = tuple[str, str]  # (channel id, sku key)
 TRANSACTION_ITEMS = 100  # DynamoDB's TransactWriteItems limit
+LOG_BATCH = 25  # DynamoDB's BatchWriteItem limit
+WRITERS = 4  # requests in flight at once while recording a bulk submission
+T = TypeVar("T")
 # What the submitter reads of a listing: bulk paths project their queries to these.
 LISTING_ATTRIBUTES = ["PK", "SK", "entity", "channel_id", "sku", "sku_key", "linked_item_id", "fba", "ignore_sync",
                       "removed", "state", "channel_listing_id", "listing_kind", "price", "max_listed", "end_when",
@@ -146,7 +150,8 @@ class StockSubmitter:
         for channel_id, channel in channels.items():
             defaults = _channel_defaults(channel)
             locations = list(channel.location_ids or [])
-            work: list[tuple[ListingRecord, QuantityUpdate]] = []
+            places = _places(channel)
+            work: list[Work] = []
             for listing in by_channel[channel_id]:
                 item_id = str(listing.linked_item_id)
                 if nodes.get(item_id) is None:
@@ -156,16 +161,19 @@ class StockSubmitter:
                 done = forced_since is not None and listing.last_update is not None \
                     and listing.last_update >= forced_since
                 forced = (force and not done) or (channel_id, listing.sku_key) in (force_keys or ())
-                if not needs_submission(target, _int(listing.submitted_quantity), status=listing.update_status,
-                                        forced=forced):
-                    outcome.unchanged += 1
-                    continue
-                work.append((listing, QuantityUpdate(
+                update = QuantityUpdate(
                     sku=listing.sku, quantity=target, state=listing.state or "active",
                     listing_id=listing.channel_listing_id, listing_kind=listing.listing_kind,
                     price=float(listing.price) if listing.price is not None else None,
                     locations={loc: available(item_id, nodes, [loc]) for loc in locations},  # type: ignore[arg-type]
-                )))
+                )
+                split = _split_key(places.place_split(update)) if places is not None else None
+                moved = split is not None and listing.submitted_split is not None and split != listing.submitted_split
+                if not moved and not needs_submission(target, _int(listing.submitted_quantity),
+                                                      status=listing.update_status, forced=forced):
+                    outcome.unchanged += 1
+                    continue
+                work.append(Work(listing, update, split))
             if work:
                 self._send(channel, work, outcome, scope, reason=reason, as_of=as_of)
         return outcome
@@ -220,19 +228,19 @@ class StockSubmitter:
                 found[(record.channel_id, record.sku_key)] = record
         return list(found.values())
 
-    def _send(self, channel: ChannelRecord, work: list[tuple[ListingRecord, QuantityUpdate]],
+    def _send(self, channel: ChannelRecord, work: list[Work],
               outcome: SyncOutcome, scope: Scope | None, *, reason: str, as_of: datetime) -> None:
         try:
             adapter = self.adapter_factory(channel, self.rate_limiter)
-            results = adapter.submit_quantities([update for _listing, update in work])
+            results = adapter.submit_quantities([w.update for w in work])
         except ChannelError as exc:  # not configured, bad credentials: every listing shows why
-            results = [QuantityResult(u.sku, QuantityStatus.ERROR, exc.message) for _l, u in work]
+            results = [QuantityResult(w.update.sku, QuantityStatus.ERROR, exc.message) for w in work]
         by_sku = {result.sku: result for result in results}
         now = self.clock()
         outcome.calls[channel.channel_id] = outcome.calls.get(channel.channel_id, 0) + len(work)
-        recorded = [Recorded(listing, update, by_sku.get(update.sku) or QuantityResult(
-            update.sku, QuantityStatus.ERROR, "the channel gave no result for this listing"), as_of)
-            for listing, update in work]
+        recorded = [Recorded(w.listing, w.update, by_sku.get(w.update.sku) or QuantityResult(
+            w.update.sku, QuantityStatus.ERROR, "the channel gave no result for this listing"), as_of, w.split)
+            for w in work]
         self._record(recorded, now)
         for entry in recorded:
             if entry.result.status == QuantityStatus.RETRY:
@@ -272,9 +280,10 @@ class StockSubmitter:
         Each update holds only if the listing still exists and no submission whose stock was read
         later (`submitted_as_of`) has been recorded on it meanwhile: two submitters finishing out of
         order never let the late one record its older target over the newer one. A transaction
-        cancelled by such a listing is applied listing by listing instead."""
-        for start in range(0, len(recorded), TRANSACTION_ITEMS):
-            chunk = recorded[start:start + TRANSACTION_ITEMS]
+        cancelled by such a listing is applied listing by listing instead. The transactions (of
+        distinct listings) go WRITERS at a time."""
+
+        def record(chunk: Sequence[Recorded]) -> None:
             requests = [raw_table.update_request(*_record_update(entry, now)) for entry in chunk]
             try:
                 raw_table.transact_updates(requests)
@@ -283,10 +292,21 @@ class StockSubmitter:
                     if not db.update_if(*_record_update(entry, now)):
                         _after_newer_submission(entry, now)
 
+        _in_parallel(record, recorded, TRANSACTION_ITEMS)
+
     def _build_adapter(self, channel: ChannelRecord, limiter: RateLimiter | None) -> ChannelAdapter:
         secret = self.credentials.get(channel.credentials_secret) if channel.credentials_secret else {}
         account = ChannelAccount(channel.channel_id, channel.type, channel.settings.as_dict(), secret or {})
         return build_adapter(account, rate_limiter=limiter)
+
+
+@dataclass(frozen=True)
+class Work:
+    """A listing to send: its update, and what it splits into per place (`_split_key`), if that matters."""
+
+    listing: ListingRecord
+    update: QuantityUpdate
+    split: str | None = None
 
 
 @dataclass(frozen=True)
@@ -298,6 +318,7 @@ class Recorded:
     update: QuantityUpdate
     result: QuantityResult
     as_of: datetime | None
+    split: str | None = None
 
 
 def _record_update(entry: Recorded, now: datetime) -> tuple[ListingRecord, list[Any], Any]:
@@ -308,6 +329,8 @@ def _record_update(entry: Recorded, now: datetime) -> tuple[ListingRecord, list[
         actions.append(ListingRecord.update_error.remove())
         if entry.as_of is not None:
             actions.append(ListingRecord.submitted_as_of.set(entry.as_of))
+        if entry.split is not None:
+            actions.append(ListingRecord.submitted_split.set(entry.split))
         if _int(listing.submitted_quantity) != update.quantity:
             actions.append(ListingRecord.update_date.set(now))
     else:
@@ -337,10 +360,26 @@ def _after_newer_submission(entry: Recorded, now: datetime) -> None:
 
 
 def _write_log(entries: list[SyncLogRecord]) -> None:
-    """BatchWriteItems of 25 (unprocessed ones sent again by pynamodb)."""
-    with SyncLogRecord.batch_write() as batch:
-        for entry in entries:
-            batch.save(entry)
+    """BatchWriteItems of 25 (unprocessed ones sent again by pynamodb), WRITERS at a time."""
+
+    def write(chunk: Sequence[SyncLogRecord]) -> None:
+        with SyncLogRecord.batch_write() as batch:
+            for entry in chunk:
+                batch.save(entry)
+
+    _in_parallel(write, entries, LOG_BATCH)
+
+
+def _in_parallel(work: Callable[[Sequence[T]], None], items: Sequence[T], size: int) -> None:
+    """`work` on chunks of `size`, WRITERS at a time (one chunk: no thread); the first failure raises."""
+    chunks = [items[start:start + size] for start in range(0, len(items), size)]
+    if len(chunks) <= 1:
+        for chunk in chunks:
+            work(chunk)
+        return
+    with ThreadPoolExecutor(max_workers=WRITERS) as pool:
+        for done in [pool.submit(work, chunk) for chunk in chunks]:
+            done.result()
 
 
 def _synced(listing: ListingRecord) -> bool:
@@ -348,8 +387,28 @@ def _synced(listing: ListingRecord) -> bool:
                                                       linked=True, removed=bool(listing.removed))
 
 
+def _settings(channel: ChannelRecord) -> dict[str, Any]:
+    return channel.settings.as_dict() if channel.settings else {}
+
+
+def _places(channel: ChannelRecord) -> ChannelAdapter | None:
+    """The channel's adapter without credentials (it makes no call): what it splits a quantity into."""
+    try:
+        return adapter_class(channel.type)(ChannelAccount(channel.channel_id, channel.type, _settings(channel), {}))
+    except ChannelError:
+        return None  # not configured: its listings get the reason from the real call
+
+
+def _split_key(split: dict[str, int] | None) -> str | None:
+    """What a listing was sent per place, as recorded (`submitted_split`): sorted `place=quantity`
+    pairs. A split that differs at the same total (stock moved between sources) is sent again."""
+    if split is None:
+        return None
+    return ",".join(f"{place}={quantity}" for place, quantity in sorted(split.items()))
+
+
 def _channel_defaults(channel: ChannelRecord) -> Limits:
-    settings = channel.settings.as_dict() if channel.settings else {}
+    settings = _settings(channel)
     limits = (settings.get("mapping") or {}).get("default_limits") or {}
     return Limits(max_listed=_int(limits.get("max_listed")), end_when=_int(limits.get("end_when")),
                   percentage=_float(limits.get("percentage")))

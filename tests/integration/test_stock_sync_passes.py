@@ -1,0 +1,207 @@
+"""Passes over a whole channel (Force Update, the scheduled run's big channels) page by page within the
+invocation's time, handing over to their own job message; redelivered or duplicated messages never
+send a page twice; two submitters finishing out of order never record the older target."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import boto3
+import pytest
+from stock_sync_support import fast_adapter_factory, item_with_stock, listing, read_listing, set_stock
+
+from infrastructure.standins.demo_listings import DemoListing
+from infrastructure.standins.generic import API_KEY, GenericStandIn
+from infrastructure.template import load_handler, load_template
+from stocksync import db
+from stocksync.jobs import JobQueue, Jobs, parse_job_message
+from stocksync.messages import StockChange
+from stocksync.secrets import SecretsManagerStore
+from stocksync.stock_sync import channel_pass, scheduled
+from stocksync.stock_sync.channel_pass import ChannelPass
+from stocksync.stock_sync.operations import StockSyncOperations, run_force_update_job
+from stocksync.stock_sync.submitter import CONCURRENT_SUBMISSION, StockSubmitter
+
+PLENTY, LITTLE = 600.0, 5.0
+
+
+@pytest.fixture
+def website():
+    skus = ["MUG", "MUG-BLACK", *(f"MUG-{n}" for n in range(5))]
+    with GenericStandIn(listings=[DemoListing(sku, sku, 9.0, 0, str(n)) for n, sku in enumerate(skus)]) as standin:
+        yield standin
+
+
+@pytest.fixture
+def shop(api, website):
+    return api.post("/channels", {"name": "Web", "type": "generic", "settings": {"base_url": website.url},
+                                  "credentials": {"api_key": API_KEY}}).body["channel_id"]
+
+
+@pytest.fixture
+def fast_jobs(monkeypatch):
+    original = StockSubmitter.__init__
+
+    def init(self, credentials, **kwargs):
+        original(self, credentials, **{**kwargs, "adapter_factory": fast_adapter_factory()})
+
+    monkeypatch.setattr(StockSubmitter, "__init__", init)
+
+
+@pytest.fixture
+def five_listings(api, shop, monkeypatch):
+    """Five linked listings in pages of two: three pages."""
+    monkeypatch.setattr(channel_pass, "PAGE_SIZE", 2)
+    item = item_with_stock(api, "MUG", 6)
+    for n in range(5):
+        listing(shop, f"MUG-{n}", item, submitted_quantity=6, update_status="ok", last_update=db.now())
+    return item
+
+
+def stock_posts(website):
+    return [e for e in website.exchanges if e.path == "/stocksync/v1/stock"]
+
+
+def sent_skus(website):
+    return sorted(i["sku"] for post in stock_posts(website) for i in post.json()["items"])
+
+
+def queued_jobs(stack):
+    sqs, url = boto3.client("sqs"), stack.ref("JobsQueue")
+    found = []
+    while messages := sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10).get("Messages", []):
+        for message in messages:
+            found.append(parse_job_message(message["Body"]))
+            sqs.delete_message(QueueUrl=url, ReceiptHandle=message["ReceiptHandle"])
+    return found
+
+
+def force_update(stack, shop):
+    StockSyncOperations(Jobs(), JobQueue(stack.ref("JobsQueue"))).force_update(shop)
+    [message] = queued_jobs(stack)
+    return message
+
+
+def test_given_little_time_left_after_a_page_when_force_updating_then_the_job_continues_in_its_own_message(
+        stack, website, shop, five_listings, fast_jobs):
+    first = force_update(stack, shop)
+
+    run_force_update_job(first, time_left=lambda: PLENTY if not stock_posts(website) else LITTLE)
+    [continued] = queued_jobs(stack)
+    half_way = Jobs().get(first.job_id)
+    run_force_update_job(continued, time_left=lambda: PLENTY)
+
+    assert (half_way.status, half_way.done) == ("running", 2)
+    assert continued.payload["cursor"] and continued.payload["pages"] == 1
+    assert len(stock_posts(website)) == 3  # one bulk call per page
+    assert sent_skus(website) == [f"MUG-{n}" for n in range(5)]  # each listing once
+    job = Jobs().get(first.job_id)
+    assert (job.status, job.done, job.result["sent"], job.result["pages"]) == ("succeeded", 5, 5, 3)
+    assert queued_jobs(stack) == []
+
+
+def test_given_a_force_update_message_redelivered_mid_run_when_run_again_then_no_page_is_sent_twice(
+        stack, website, shop, five_listings, fast_jobs):
+    first = force_update(stack, shop)
+    run_force_update_job(first, time_left=lambda: PLENTY if not stock_posts(website) else LITTLE)
+    [continued] = queued_jobs(stack)
+
+    run_force_update_job(first, time_left=lambda: PLENTY)  # the first message again: page one is done
+    run_force_update_job(continued, time_left=lambda: PLENTY)  # the continuation, late: the job is finished
+
+    assert sent_skus(website) == [f"MUG-{n}" for n in range(5)]
+    job = Jobs().get(first.job_id)
+    assert (job.status, job.done) == ("succeeded", 5)
+
+
+def test_given_a_crash_after_a_page_was_recorded_when_redelivered_then_live_lease_waits_and_expired_one_resends_nothing(
+        stack, website, shop, five_listings, fast_jobs, *, monkeypatch):
+    first = force_update(stack, shop)
+    monkeypatch.setattr(ChannelPass, "_done", lambda *a, **k: (_ for _ in ()).throw(RuntimeError("crash")))
+    with pytest.raises(RuntimeError):
+        run_force_update_job(first, time_left=lambda: PLENTY)
+    monkeypatch.undo()
+    monkeypatch.setattr(channel_pass, "PAGE_SIZE", 2)
+    assert len(stock_posts(website)) == 1
+
+    run_force_update_job(first, time_left=lambda: PLENTY)  # at once: the crashed invocation's lease holds
+    assert len(stock_posts(website)) == 1 and Jobs().get(first.job_id).status == "running"
+
+    later = ChannelPass(StockSubmitter(SecretsManagerStore()), Jobs(), JobQueue(stack.ref("JobsQueue")),
+                        clock=lambda: db.now() + timedelta(hours=1))  # the lease ran out
+    later.run(first, time_left=lambda: PLENTY)
+
+    assert sent_skus(website) == [f"MUG-{n}" for n in range(5)]  # page one's listings were recorded: not again
+    job = Jobs().get(first.job_id)
+    assert (job.status, job.done) == ("succeeded", 5)  # the crashed page counted once, by its taker
+
+
+def test_given_a_channel_bigger_than_the_run_page_when_the_schedule_comes_then_it_continues_as_a_job(
+        api, stack, website, shop, fast_jobs, *, monkeypatch):
+    monkeypatch.setattr(scheduled, "IN_RUN_PAGE", 2)
+    item = item_with_stock(api, "MUG", 3)
+    for n in range(3):
+        listing(shop, f"MUG-{n}", item)
+    submitter = StockSubmitter(SecretsManagerStore(), adapter_factory=fast_adapter_factory())
+
+    summary = scheduled.run_scheduled_sync(submitter, time_left=lambda: 59.0,
+                                           job_queue=JobQueue(stack.ref("JobsQueue")))
+    scheduled.run_scheduled_sync(submitter, time_left=lambda: 59.0,  # the same tick delivered twice
+                                 job_queue=JobQueue(stack.ref("JobsQueue")))
+    sent_by_the_run = sent_skus(website)
+    messages = queued_jobs(stack)
+    for message in messages:
+        run_force_update_job(message, time_left=lambda: PLENTY)
+
+    assert sent_by_the_run == [] and summary["channels"][shop]["job_id"].startswith(f"sync-{shop}-")
+    assert [m.kind for m in messages] == ["stock_sync_run", "stock_sync_run"]
+    assert sent_skus(website) == ["MUG-0", "MUG-1", "MUG-2"]  # once, whichever job ran it
+    assert read_listing(shop, "MUG-2").submitted_quantity == 3
+
+
+def test_given_two_submitters_finishing_out_of_order_when_the_older_records_last_then_the_newer_record_stays(
+        api, stack, website, shop):
+    mug = item_with_stock(api, "MUG-BLACK", 5)
+    listing(shop, "MUG-BLACK", mug)
+    now = db.now()
+    newer = StockSubmitter(SecretsManagerStore(), adapter_factory=fast_adapter_factory(), clock=lambda: now)
+    older = StockSubmitter(SecretsManagerStore(), adapter_factory=fast_adapter_factory(),
+                           clock=lambda: now - timedelta(seconds=2))  # read its stock before the newer one
+    newer.reconcile({"b": StockChange(reason="t", item_ids=[mug])})
+    set_stock(api, mug, 4)
+
+    older.reconcile({"a": StockChange(reason="t", item_ids=[mug])})  # sent 4, finishing after the newer one
+
+    recorded = read_listing(shop, "MUG-BLACK")
+    assert recorded.submitted_quantity == 5 and recorded.submitted_as_of == now
+    assert (recorded.update_status, recorded.update_error) == ("retrying", CONCURRENT_SUBMISSION)
+    newer.reconcile({"c": StockChange(reason="t", item_ids=[mug])})  # the next run sends the current target
+    assert [post.json()["items"][0]["quantity"] for post in stock_posts(website)] == [5, 4, 4]
+    assert read_listing(shop, "MUG-BLACK").submitted_quantity == 4
+
+
+class ShortContext:
+    function_name = "JobsWorkerFunction"
+    memory_limit_in_mb = 1024
+    invoked_function_arn = "arn:aws:lambda:eu-west-1:123456789012:function:JobsWorkerFunction"
+    aws_request_id = "req"
+
+    @staticmethod
+    def get_remaining_time_in_millis() -> int:
+        return 30_000  # under the pass's margin: no page may start
+
+
+def test_given_the_jobs_worker_near_its_timeout_when_a_force_update_arrives_then_it_is_handed_over_untouched(
+        stack, website, shop, five_listings, fast_jobs):
+    first = force_update(stack, shop)
+    worker = load_handler(load_template(), "JobsWorkerFunction")
+    event = {"Records": [{"messageId": "m1", "receiptHandle": "r1", "body": first.model_dump_json(), "attributes": {},
+                          "messageAttributes": {}, "md5OfBody": "", "eventSource": "aws:sqs",
+                          "eventSourceARN": "arn:aws:sqs:eu-west-1:123456789012:jobs", "awsRegion": "eu-west-1"}]}
+
+    answer = worker(event, ShortContext())
+
+    assert answer == {"batchItemFailures": []}
+    [continued] = queued_jobs(stack)
+    assert (continued.job_id, continued.payload["cursor"], continued.payload["pages"]) == (first.job_id, None, 0)
+    assert stock_posts(website) == [] and Jobs().get(first.job_id).done == 0
