@@ -56,13 +56,11 @@ import os
 import subprocess
 import sys
 import time
-from collections import Counter
 from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from bench.seeding import like, make_moto_quicker, moto_table, put_records
+from bench.seeding import counting_dynamodb_requests, like, make_moto_quicker, moto_table, put_records
 
 N = int(os.environ.get("BENCH_AUTOLINK_N", "100000"))
 ROOT = Path(__file__).parents[1]
@@ -77,26 +75,6 @@ def measure() -> dict[str, float]:
                           text=True, timeout=TIMEOUT_S, check=True)
     line = next(line for line in reversed(done.stdout.splitlines()) if line.startswith(RESULT_MARKER))
     return json.loads(line.removeprefix(RESULT_MARKER))
-
-
-@contextmanager
-def _counting() -> Iterator[Counter]:
-    """Counts DynamoDB requests at botocore's client, whichever client makes them (pynamodb's or boto3's)."""
-    from botocore.client import BaseClient
-
-    counts: Counter = Counter()
-    original = BaseClient._make_api_call
-
-    def counted(self: Any, operation_name: str, api_params: dict) -> dict:
-        if self.meta.service_model.service_name == "dynamodb":
-            counts[operation_name] += 1
-        return original(self, operation_name, api_params)
-
-    BaseClient._make_api_call = counted  # type: ignore[method-assign]
-    try:
-        yield counts
-    finally:
-        BaseClient._make_api_call = original  # type: ignore[method-assign]
 
 
 def _seed(table: Any, channel_id: str, n: int) -> None:
@@ -170,7 +148,7 @@ def _measure_here() -> dict[str, float]:
         gc.collect()
         gc.freeze()  # moto's 300,000 records are not the auto-mapper's heap: its collections need not walk them
         job = mapping.jobs.create(AUTO_LINK_JOB, subject=channel.channel_id)
-        with _counting() as counts:
+        with counting_dynamodb_requests() as counts:
             wall, cpu = time.perf_counter(), time.thread_time()
             result = auto_link(mapping, channel, job.job_id)
             cpu, wall = time.thread_time() - cpu, time.perf_counter() - wall

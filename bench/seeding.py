@@ -6,11 +6,13 @@ into the embedded AWS's DynamoDB backend (moto, in the benchmark's own process).
 from __future__ import annotations
 
 import bisect
+import contextlib
 import copy
 import json
 import os
 import re
-from collections.abc import Iterable
+from collections import Counter
+from collections.abc import Iterable, Iterator
 from decimal import Decimal
 from typing import Any
 
@@ -372,3 +374,23 @@ def make_moto_quicker() -> None:  # noqa: PLR0915 - one patch set, kept together
         return int(queue.message_retention_period) + message.sent_timestamp / 1000 > unix_time()
 
     SQSBackend.is_message_valid_based_on_retention_period = retained  # type: ignore[method-assign]
+
+
+@contextlib.contextmanager
+def counting_dynamodb_requests() -> Iterator[Counter[str]]:
+    """DynamoDB requests by operation, counted at botocore's client (pynamodb's and boto3's alike)."""
+    from botocore.client import BaseClient
+
+    counts: Counter[str] = Counter()
+    original = BaseClient._make_api_call
+
+    def counted(self: Any, operation_name: str, api_params: dict[str, Any]) -> Any:
+        if self.meta.service_model.service_name == "dynamodb":
+            counts[operation_name] += 1
+        return original(self, operation_name, api_params)
+
+    BaseClient._make_api_call = counted  # type: ignore[method-assign]
+    try:
+        yield counts
+    finally:
+        BaseClient._make_api_call = original  # type: ignore[method-assign]

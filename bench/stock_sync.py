@@ -51,7 +51,6 @@ BENCH_STOCK_BATCH_SIZE replaces the stock event source's BatchSize (a what-if, n
 
 from __future__ import annotations
 
-import contextlib
 import dataclasses
 import json
 import logging
@@ -61,8 +60,7 @@ import subprocess
 import sys
 import threading
 import time
-from collections import Counter
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
@@ -221,7 +219,7 @@ def _burst(runner: Any) -> dict[str, float]:
                 channel.channel_id, items, submitted_quantity=OPENING_STOCK, update_status="ok",
                 state="active", price=10.0, listing_kind="inventory_api" if kind == "ebay" else None))
         sqs, queue_url = boto3.client("sqs"), get_settings().stock_queue_url
-        sqs.purge_queue(QueueUrl=queue_url)  # what creating the channels announced: they are in sync already
+        _empty(sqs, queue_url)  # what creating the channels announced: they are in sync already
 
         sales = [item_id for item_id, _ in items for _ in range(SALES // ITEMS)]
         random.Random(5).shuffle(sales)  # a fixed order of sales
@@ -279,7 +277,7 @@ def _not_showing(channels: dict[str, Any], standins: dict[str, Any], quantity: i
 def _force_update(runner: Any, n: int) -> dict[str, float]:
     import boto3
 
-    from bench.seeding import linked_listings, moto_table, put_records, stocked_items
+    from bench.seeding import counting_dynamodb_requests, linked_listings, moto_table, put_records, stocked_items
     from infrastructure.event_sources import SqsPoller
     from infrastructure.standins.amazon import AmazonStandIn
     from stocksync.config import get_settings
@@ -300,11 +298,11 @@ def _force_update(runner: Any, n: int) -> dict[str, float]:
     with AmazonStandIn(listings=[]) as standin:
         channel = app.channels.create(_channel_input("amazon", standin.url, location, "Force"))
         put_records(table, linked_listings(channel.channel_id, items, price=10.0, state="active"))
-        boto3.client("sqs").purge_queue(QueueUrl=get_settings().stock_queue_url)
+        _empty(boto3.client("sqs"), get_settings().stock_queue_url)
         job = StockSyncOperations(Jobs(), app.job_queue).force_update(channel.channel_id)
         poller = SqsPoller(_submitter_source(runner, "JobsWorkerFunction"), boto3.client("sqs"), threading.Event())
         started = time.perf_counter()
-        with _counting() as requests:
+        with counting_dynamodb_requests() as requests:
             invocations = _drain(poller, timeout_s=TIMEOUT_S)
         seconds = time.perf_counter() - started
         feeds = sum(1 for e in standin.exchanges if e.method == "POST" and e.path == "/feeds/2021-06-30/feeds")
@@ -318,26 +316,6 @@ def _force_update(runner: Any, n: int) -> dict[str, float]:
     return {"force_update_100k_amazon_feeds": feeds, "force_update_100k_seconds": round(seconds, 1),
             "force_update_100k_dynamodb_requests": sum(requests.values()),
             "force_update_100k_invocations": invocations}
-
-
-@contextlib.contextmanager
-def _counting() -> Iterator[Counter[str]]:
-    """DynamoDB requests by operation, counted at botocore's client (pynamodb's and boto3's alike)."""
-    from botocore.client import BaseClient
-
-    counts: Counter[str] = Counter()
-    original = BaseClient._make_api_call
-
-    def counted(self: Any, operation_name: str, api_params: dict[str, Any]) -> Any:
-        if self.meta.service_model.service_name == "dynamodb":
-            counts[operation_name] += 1
-        return original(self, operation_name, api_params)
-
-    BaseClient._make_api_call = counted  # type: ignore[method-assign]
-    try:
-        yield counts
-    finally:
-        BaseClient._make_api_call = original  # type: ignore[method-assign]
 
 
 def _measure_here() -> dict[str, float]:
@@ -370,5 +348,13 @@ def _measure_here() -> dict[str, float]:
         server.stop()
 
 
+def _empty(sqs: Any, queue_url: str) -> None:
+    """Delete every waiting message (PurgeQueue allows one call a minute, too few for small runs)."""
+    while messages := sqs.receive_message(QueueUrl=queue_url, MaxNumberOfMessages=10).get("Messages"):
+        sqs.delete_message_batch(QueueUrl=queue_url, Entries=[
+            {"Id": str(n), "ReceiptHandle": m["ReceiptHandle"]} for n, m in enumerate(messages)])
+
+
 if __name__ == "__main__":
     print(RESULT_MARKER + json.dumps(_measure_here()), flush=True)
+

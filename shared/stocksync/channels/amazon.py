@@ -44,7 +44,6 @@ from stocksync.channels.order_side import (
     NotifiedOrder,
     OrderPage,
     OrderStatus,
-    is_not_found,
     iso_z,
     money,
     parse_time,
@@ -264,13 +263,10 @@ class AmazonAdapter(ChannelAdapter):
 
     def fetch_order(self, order_id: str) -> ChannelOrder | None:
         self.limited("getOrder", GET_ORDER_RATE)
-        try:
-            answer = self.call_json("GET", f"{ORDERS}/orders/{quote(order_id, safe='')}",
-                                    params={"includedData": ORDER_DATA}) or {}
-        except ChannelRejected as exc:
-            if is_not_found(exc):
-                return None
-            raise
+        answer = self.call_json_or_none("GET", f"{ORDERS}/orders/{quote(order_id, safe='')}",
+                                        params={"includedData": ORDER_DATA})
+        if answer is None:
+            return None
         order = answer.get("order")
         return self.channel_order(order) if isinstance(order, dict) else None
 
@@ -312,14 +308,9 @@ class AmazonAdapter(ChannelAdapter):
     def ensure_order_notifications(self, destination_arn: str) -> str | None:
         destination_id = self._destination_for(destination_arn)
         self.limited("notifications", NOTIFICATIONS_RATE)
-        try:
-            answer = self.call_json("GET", f"{NOTIFICATIONS}/subscriptions/{ORDER_CHANGE}",
-                                    params={"payloadVersion": ORDER_CHANGE_PAYLOAD}) or {}
-            existing = answer.get("payload") or {}
-        except ChannelRejected as exc:
-            if not is_not_found(exc):
-                raise
-            existing = {}
+        answer = self.call_json_or_none("GET", f"{NOTIFICATIONS}/subscriptions/{ORDER_CHANGE}",
+                                        params={"payloadVersion": ORDER_CHANGE_PAYLOAD}) or {}
+        existing = answer.get("payload") or {}
         if existing.get("subscriptionId") and existing.get("destinationId") == destination_id:
             return str(existing["subscriptionId"])
         if existing.get("subscriptionId"):  # to another destination: Amazon allows one per payload version

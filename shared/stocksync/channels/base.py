@@ -26,7 +26,7 @@ from typing import Any, ClassVar, Protocol
 
 import requests
 
-from stocksync.channels.order_side import OrderSide
+from stocksync.channels.order_side import OrderSide, is_not_found
 from stocksync.errors import ChannelError
 from stocksync.http_client import (
     CachedToken,
@@ -460,6 +460,15 @@ class ChannelAdapter(StockSide, OrderSide):
         except ValueError as exc:
             raise ChannelRejected(f"{self.label} answered {method} {path} with something that is not JSON",
                                   details={"body": response.text[:300]}) from exc
+
+    def call_json_or_none(self, method: str, path: str, **kwargs: Any) -> Any:
+        """`call_json`, or None when the channel answers 404 (a lookup that finds nothing)."""
+        try:
+            return self.call_json(method, path, **kwargs)
+        except ChannelRejected as exc:
+            if is_not_found(exc):
+                return None
+            raise
 
     def _token(self) -> str:
         return self.tokens.get(self.account.credentials_key(), self._fetch_token_mapped)

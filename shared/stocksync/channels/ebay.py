@@ -70,7 +70,6 @@ from stocksync.channels.order_side import (
     ChannelOrderLine,
     OrderPage,
     OrderStatus,
-    is_not_found,
     iso_z,
     money,
     parse_time,
@@ -220,12 +219,7 @@ class EbayAdapter(ChannelAdapter):
 
     def fetch_order(self, order_id: str) -> ChannelOrder | None:
         self.limited("get_order")
-        try:
-            answer = self.call_json("GET", f"{FULFILLMENT}/order/{quote(order_id, safe='')}")
-        except ChannelRejected as exc:
-            if is_not_found(exc):
-                return None
-            raise
+        answer = self.call_json_or_none("GET", f"{FULFILLMENT}/order/{quote(order_id, safe='')}")
         return self.channel_order(answer) if isinstance(answer, dict) else None
 
     def channel_order(self, order: Mapping[str, Any]) -> ChannelOrder:

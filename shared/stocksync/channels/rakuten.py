@@ -35,7 +35,6 @@ from stocksync.channels.order_side import (
     OrderPage,
     OrderStatus,
     contract_order,
-    is_not_found,
     iso_z,
 )
 
@@ -104,13 +103,9 @@ class RakutenAdapter(PagedListingsAdapter):
     def fetch_order(self, order_id: str) -> ChannelOrder | None:
         self.require("shop_id")
         self.limited("orders")
-        try:
-            answer = self.call_json("GET", f"/v1/shops/{self.settings['shop_id']}/orders/{quote(order_id, safe='')}")
-        except ChannelRejected as exc:
-            if is_not_found(exc):
-                return None
-            raise
-        return self.channel_order(answer)
+        answer = self.call_json_or_none(
+            "GET", f"/v1/shops/{self.settings['shop_id']}/orders/{quote(order_id, safe='')}")
+        return None if answer is None else self.channel_order(answer)
 
     def channel_order(self, document: Any) -> ChannelOrder:
         try:
