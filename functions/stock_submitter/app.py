@@ -23,6 +23,7 @@ from stocksync.stock_sync.scheduled import run_scheduled_sync
 from stocksync.stock_sync.submitter import StockSubmitter
 
 processor = BatchProcessor(event_type=EventType.SQS)
+QUEUE_MAX_WAIT_S = 1.0
 
 
 @logger.inject_lambda_context
@@ -30,7 +31,10 @@ processor = BatchProcessor(event_type=EventType.SQS)
 @metrics.log_metrics
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     settings = bind_table_from_settings()
-    submitter = StockSubmitter(SecretsManagerStore(), rate_limiter=TableRateLimiter())
+    # A channel whose budget is spent for longer than a moment (Mirakl: one offers update a minute)
+    # gets its listings back on the queue with that delay; waiting for it here would hold up every
+    # other channel of the batch, and the next sale behind it.
+    submitter = StockSubmitter(SecretsManagerStore(), rate_limiter=TableRateLimiter(max_wait_s=QUEUE_MAX_WAIT_S))
     if "Records" not in event:  # the EventBridge schedule
         return run_scheduled_sync(submitter, time_left=lambda: context.get_remaining_time_in_millis() / 1000,
                                   job_queue=JobQueue(settings.jobs_queue_url))
