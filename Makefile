@@ -5,7 +5,7 @@ TEST_VENV := .venv-test
 SAM_VENV := .venv-sam
 STACK_NAME ?= stocksync
 
-.PHONY: run test lint bench bench-mapping openapi validate deploy clean
+.PHONY: run test lint bench openapi validate deploy clean
 
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -31,9 +31,6 @@ lint: $(VENV)/.installed
 
 bench: $(VENV)/.installed
 	$(VENV)/bin/python -m bench
-
-bench-mapping: $(VENV)/.installed
-	$(VENV)/bin/python -m bench mapping
 
 openapi: $(VENV)/.installed
 	$(VENV)/bin/python -m stocksync.api.openapi > docs/openapi.json
