@@ -28,7 +28,7 @@ from typing import Any
 from werkzeug.routing import Rule
 from werkzeug.wrappers import Request, Response
 
-from infrastructure.standins.base import PlacedOrder, StandIn, json_response
+from infrastructure.standins.base import PlacedOrder, StandIn, iso_millis, json_response, parse_iso
 from infrastructure.standins.contract import Contract, RoutedContract, spec
 from infrastructure.standins.demo_listings import DemoListing, demo_listings, with_fba
 
@@ -390,7 +390,8 @@ class AmazonStandIn(StandIn):
         """An Order of the 2026-01-01 model, with the datasets asked for."""
         status = _AMAZON_STATUS[placed.status]
         document: dict[str, Any] = {
-            "orderId": placed.order_id, "createdTime": _iso(placed.created), "lastUpdatedTime": _iso(placed.updated),
+            "orderId": placed.order_id, "createdTime": iso_millis(placed.created),
+            "lastUpdatedTime": iso_millis(placed.updated),
             "salesChannel": {"channelName": "AMAZON", "marketplaceId": MARKETPLACE_ID,
                              "marketplaceName": "Amazon.co.uk"},
             "orderItems": [],
@@ -423,7 +424,7 @@ class AmazonStandIn(StandIn):
         marketplaces = set((args.get("marketplaceIds") or "").split(",")) - {""}
         if len(given) != 1 or not marketplaces:
             return _invalid("Exactly one of createdAfter and lastUpdatedAfter, and marketplaceIds, are required")
-        since = _parse(args[given[0]])
+        since = parse_iso(args[given[0]])
         size = int(args.get("maxResultsPerPage") or 100)
         if since is None or not 1 <= size <= 100:
             return _invalid("A date is not ISO 8601, or maxResultsPerPage is not within 1..100")
@@ -534,18 +535,18 @@ class AmazonStandIn(StandIn):
                   "QuantityShipped": line.quantity if shipped else 0}
                  for line in placed.lines]
         count = sum(line.quantity for line in placed.lines)
-        now = _iso(datetime.now(UTC))
+        now = iso_millis(datetime.now(UTC))
         return {
             "NotificationVersion": "1.0", "NotificationType": "ORDER_CHANGE", "PayloadVersion": "1.0",
             "EventTime": now,
             "Payload": {"OrderChangeNotification": {
                 "NotificationLevel": "OrderLevel", "SellerId": SELLER_ID, "AmazonOrderId": placed.order_id,
                 "OrderChangeType": "OrderStatusChange",
-                "OrderChangeTrigger": {"TimeOfOrderChange": _iso(placed.updated),
+                "OrderChangeTrigger": {"TimeOfOrderChange": iso_millis(placed.updated),
                                        "ChangeReason": "Order status changed"},
                 "Summary": {
                     "MarketplaceId": MARKETPLACE_ID, "OrderStatus": _NOTIFIED_STATUS[placed.status],
-                    "PurchaseDate": _iso(placed.created), "DestinationPostalCode": None,
+                    "PurchaseDate": iso_millis(placed.created), "DestinationPostalCode": None,
                     "FulfillmentType": "AFN" if placed.fulfilled_by_channel else "MFN", "OrderType": "StandardOrder",
                     "NumberOfItemsShipped": count if shipped else 0, "NumberOfItemsUnshipped": 0 if shipped else count,
                     "OrderItems": items,
@@ -618,16 +619,6 @@ def _now() -> str:
     return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
-def _iso(moment: datetime) -> str:
-    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}Z"
-
-
-def _parse(value: str) -> datetime | None:
-    try:
-        parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
-    except ValueError:
-        return None
-    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
 
 
 def _invalid(message: str) -> Response:

@@ -427,8 +427,8 @@ def contract_order_document(placed: PlacedOrder, status: str, currency: str) -> 
     """An order as our own contracts spell it (docs/channels/rakuten.md and generic.md): a
     cancelled line keeps its quantity and says it in quantity_cancelled."""
     return {
-        "order_id": placed.order_id, "status": status, "created_at": _iso(placed.created),
-        "updated_at": _iso(placed.updated), "currency": currency, "buyer_name": "Demo Buyer",
+        "order_id": placed.order_id, "status": status, "created_at": iso_millis(placed.created),
+        "updated_at": iso_millis(placed.updated), "currency": currency, "buyer_name": "Demo Buyer",
         "total": round(sum(line.unit_price * line.quantity for line in placed.lines if not line.cancelled), 2),
         "lines": [{"line_id": line.line_id, "sku": line.sku, "title": line.title, "quantity": line.quantity,
                    "quantity_cancelled": line.quantity if line.cancelled else 0, "unit_price": line.unit_price}
@@ -436,7 +436,8 @@ def contract_order_document(placed: PlacedOrder, status: str, currency: str) -> 
     }
 
 
-def _iso(moment: datetime) -> str:
+def iso_millis(moment: datetime) -> str:
+    """A time as the marketplaces write it: UTC ISO 8601 with milliseconds and `Z`."""
     return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}Z"
 
 
@@ -445,7 +446,7 @@ def parse_iso(value: str | None) -> datetime | None:
     if not value:
         return None
     try:
-        parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
+        parsed = datetime.fromisoformat(value.strip().replace("Z", "+00:00"))
     except ValueError:
         return None
     return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)

@@ -27,7 +27,7 @@ from xml.sax.saxutils import escape
 from werkzeug.routing import Rule
 from werkzeug.wrappers import Request, Response
 
-from infrastructure.standins.base import PlacedOrder, StandIn, json_response
+from infrastructure.standins.base import PlacedOrder, StandIn, iso_millis, json_response, parse_iso
 from infrastructure.standins.contract import Contract, RoutedContract, spec
 from infrastructure.standins.demo_listings import DemoListing, demo_listings
 
@@ -293,10 +293,10 @@ class EbayStandIn(StandIn):
         cancel_status: dict[str, Any] = {"cancelState": "CANCELED" if cancelled else "NONE_REQUESTED",
                                          "cancelRequests": []}
         if cancelled:
-            cancel_status["cancelledDate"] = _stamp(placed.updated)
+            cancel_status["cancelledDate"] = iso_millis(placed.updated)
         return {
-            "orderId": placed.order_id, "creationDate": _stamp(placed.created),
-            "lastModifiedDate": _stamp(placed.updated),
+            "orderId": placed.order_id, "creationDate": iso_millis(placed.created),
+            "lastModifiedDate": iso_millis(placed.updated),
             "orderFulfillmentStatus": "FULFILLED" if shipped else "NOT_STARTED",
             "orderPaymentStatus": "FULLY_REFUNDED" if cancelled else "PAID", "sellerId": "demo-seller",
             "buyer": {"username": "demo-buyer"}, "salesRecordReference": str(placed.number),
@@ -315,8 +315,8 @@ class EbayStandIn(StandIn):
             chosen = [o for o in self.orders_changed_since(None) if o.order_id in wanted]
         else:
             found = _MODIFIED.search(request.args.get("filter", ""))
-            since = _parse(found.group(1)) if found else None
-            until = _parse(found.group(2)) if found and found.group(2) else None
+            since = parse_iso(found.group(1)) if found else None
+            until = parse_iso(found.group(2)) if found and found.group(2) else None
             if found and since is None:
                 return _fulfillment_error(400, 30850, "The lastmodifieddate filter is not a valid date range.")
             chosen = [o for o in self.orders_changed_since(since) if until is None or o.updated <= until]
@@ -470,16 +470,6 @@ def _amount(value: float) -> dict[str, str]:
     return {"value": f"{value:.2f}", "currency": "GBP"}
 
 
-def _stamp(moment: datetime) -> str:
-    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}Z"
-
-
-def _parse(value: str) -> datetime | None:
-    try:
-        parsed = datetime.fromisoformat(value.strip().replace("Z", "+00:00"))
-    except ValueError:
-        return None
-    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
 
 
 def _rest_error(status: int, error_id: int, message: str) -> Response:

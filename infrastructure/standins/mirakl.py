@@ -21,7 +21,7 @@ from typing import Any
 from werkzeug.routing import Rule
 from werkzeug.wrappers import Request, Response
 
-from infrastructure.standins.base import PlacedLine, PlacedOrder, StandIn, json_response
+from infrastructure.standins.base import PlacedLine, PlacedOrder, StandIn, iso_millis, json_response, parse_iso
 from infrastructure.standins.contract import Contract, RoutedContract, spec
 from infrastructure.standins.demo_listings import DemoListing, demo_listings
 
@@ -144,8 +144,9 @@ class MiraklStandIn(StandIn):
                    "lastname": "Acheteur", "street_1": "1 rue de la Paix", "zip_code": "69001"}
         return {
             "order_id": placed.order_id, "commercial_id": placed.order_id.removesuffix("-A"),
-            "order_state": state, "created_date": _stamp(placed.created), "last_updated_date": _stamp(placed.updated),
-            "acceptance_decision_date": _stamp(placed.created), "can_cancel": placed.status == "open",
+            "order_state": state, "created_date": iso_millis(placed.created),
+            "last_updated_date": iso_millis(placed.updated),
+            "acceptance_decision_date": iso_millis(placed.created), "can_cancel": placed.status == "open",
             "can_shop_ship": placed.status == "open", "currency_iso_code": "EUR",
             "customer": {"customer_id": "demo-customer", "firstname": "Demo", "lastname": "Acheteur",
                          "billing_address": address, "shipping_address": address},
@@ -160,7 +161,8 @@ class MiraklStandIn(StandIn):
     @staticmethod
     def _order_line(placed: PlacedOrder, line: PlacedLine, index: int, state: str) -> dict[str, Any]:
         line_state = "CANCELED" if line.cancelled else state
-        cancelations = [{"id": f"{line.line_id}-C", "created_date": _stamp(placed.updated), "quantity": line.quantity,
+        cancelations = [{"id": f"{line.line_id}-C", "created_date": iso_millis(placed.updated),
+                         "quantity": line.quantity,
                          "amount": round(line.unit_price * line.quantity, 2), "commission_amount": 0.0,
                          "commission_taxes": [], "commission_total_amount": 0.0, "reason_code": "34"}
                         ] if line.cancelled else []
@@ -172,8 +174,9 @@ class MiraklStandIn(StandIn):
             "total_price": round(line.unit_price * line.quantity, 2),
             "shipping_price": 0.0, "can_refund": False, "cancelations": cancelations, "refunds": [],
             "category_code": "demo", "category_label": "Demo", "commission_fee": 0.0, "commission_rate_vat": 0.0,
-            "commission_vat": 0.0, "total_commission": 0.0, "created_date": _stamp(placed.created),
-            "last_updated_date": _stamp(placed.updated), "description": line.title, "order_line_additional_fields": [],
+            "commission_vat": 0.0, "total_commission": 0.0, "created_date": iso_millis(placed.created),
+            "last_updated_date": iso_millis(placed.updated), "description": line.title,
+            "order_line_additional_fields": [],
             "product_medias": [],
         }
 
@@ -184,7 +187,7 @@ class MiraklStandIn(StandIn):
         size, offset = int(args.get("max", 10)), int(args.get("offset", 0))
         if not 1 <= size <= ORDERS_MAX or offset < 0:
             return json_response({"status": 400, "message": f"max must be within 1..{ORDERS_MAX}"}, 400)
-        since, until = _parse(args.get("start_update_date")), _parse(args.get("end_update_date"))
+        since, until = parse_iso(args.get("start_update_date")), parse_iso(args.get("end_update_date"))
         chosen = sorted((o for o in self.orders_changed_since(since) if until is None or o.updated <= until),
                         key=lambda o: (o.created, o.number))  # sorted by creation date, Mirakl's default
         if args.get("order_ids"):
@@ -274,15 +277,3 @@ def _now() -> str:
     return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.000Z")
 
 
-def _stamp(moment: datetime) -> str:
-    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}Z"
-
-
-def _parse(value: str | None) -> datetime | None:
-    if not value:
-        return None
-    try:
-        parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
-    except ValueError:
-        return None
-    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
