@@ -111,8 +111,8 @@ def make_moto_quicker() -> None:  # noqa: PLR0915 - one patch set, kept together
       ExpressionAttributeValues, on existing items, with distinct keys: conditions evaluated by moto's
       own condition parser (parsed once per expression, names and values), all of them before anything
       is applied; any failing condition cancels the whole transaction with moto's cancellation reasons.
-      Any other transaction goes through moto, which then saves and restores only the records it
-      touches instead of deep-copying the whole table once per operation. Such all-Update transactions
+      Any other transaction goes through the embedded AWS's own (moto, saving and restoring only the
+      records it touches: infrastructure/embedded_aws.py). Such all-Update transactions
       skip the handler's re-parsing of every expression (a syntax check; the backend parses them).
       Their updates' values go into the item without moto re-measuring the whole item per attribute.
     - Query, forward, without Limit, on string keys (the table's, or an index projecting ALL): the
@@ -124,11 +124,7 @@ def make_moto_quicker() -> None:  # noqa: PLR0915 - one patch set, kept together
     - (stock sync) The simple transactions may also REMOVE top-level attributes, and the quick Query
       also serves a Limit (items evaluated, before the filter, as DynamoDB counts them).
     - The server keeps connections alive (HTTP/1.1), as DynamoDB's endpoint does.
-    - SQS ReceiveMessage checks each message's retention against the queue's own attribute instead of
-      computing every attribute of the queue (its message counts walk every message) per message
-      received: O(messages) per message, 0.9 s per receive of 10 out of 1,000 waiting.
     """
-    import moto.dynamodb.models as moto_dynamodb
     from moto.core.responses import ActionResult
     from moto.dynamodb.comparisons import get_filter_expression
     from moto.dynamodb.exceptions import TransactionCanceledException
@@ -137,8 +133,11 @@ def make_moto_quicker() -> None:  # noqa: PLR0915 - one patch set, kept together
     from moto.dynamodb.models.table import RESULT_SIZE_LIMIT, Table
     from moto.dynamodb.parsing.reserved_keywords import ReservedKeywords
     from moto.dynamodb.responses import DynamoHandler, DynamoResult
-    from moto.sqs.models import SQSBackend, unix_time
     from werkzeug.serving import WSGIRequestHandler
+
+    from infrastructure.embedded_aws import prepare_moto, serialised
+
+    prepare_moto()  # first: the quick transactions below fall back to the embedded AWS's own
 
     eq, ne, lt = DynamoType.__eq__, DynamoType.__ne__, DynamoType.__lt__
 
@@ -187,13 +186,7 @@ def make_moto_quicker() -> None:  # noqa: PLR0915 - one patch set, kept together
 
     Table.all_items = sorted_by_strings  # type: ignore[method-assign]
 
-    class _TablesNotCopied:
-        @staticmethod
-        def deepcopy(value: Any, memo: Any = None) -> Any:
-            return value if isinstance(value, Table) else copy.deepcopy(value, memo)
-
-    moto_dynamodb.copy = _TablesNotCopied  # type: ignore[attr-defined]
-    moto_transact = DynamoDBBackend.transact_write_items
+    moto_transact = DynamoDBBackend.transact_write_items  # the embedded AWS's: restores what it touches
     conditions: dict[tuple[str, str], Any] = {}
 
     def condition(expression: str, names: dict[str, str], values: dict[str, Any]) -> Any:
@@ -241,13 +234,13 @@ def make_moto_quicker() -> None:  # noqa: PLR0915 - one patch set, kept together
             key = operation.get("Key") or {}
             identity = (operation.get("TableName"), json.dumps(key, sort_keys=True))
             if steps is None or identity in keys or len(entry) != 1:
-                return transact_saving_only_what_it_touches(self, transact_items)
+                return moto_transact(self, transact_items)
             keys.add(identity)
             item = table.get_item(DynamoType(key[table.hash_key_attr]),  # type: ignore[union-attr]
                                   DynamoType(key[table.range_key_attr]) if table.range_key_attr else None)  # type: ignore[union-attr]
             if item is None or any(step[0] == "ADD" and item.attrs.get(step[1]) is not None
                                    and item.attrs[step[1]].type != "N" for step in steps):
-                return transact_saving_only_what_it_touches(self, transact_items)
+                return moto_transact(self, transact_items)
             planned.append((item, steps, operation))
         errors = []
         for item, _, operation in planned:
@@ -269,30 +262,7 @@ def make_moto_quicker() -> None:  # noqa: PLR0915 - one patch set, kept together
                     dict.__setitem__(item.attrs, attribute, DynamoType(value))
         return None
 
-    def transact_saving_only_what_it_touches(self: DynamoDBBackend, transact_items: list[dict[str, Any]]) -> None:
-        saved = []
-        for entry in transact_items:
-            _, operation = next(iter(entry.items()))
-            table = self.tables.get(operation.get("TableName"))
-            if table is None:
-                continue
-            key = operation.get("Key") or {name: operation["Item"][name]
-                                           for name in (table.hash_key_attr, table.range_key_attr) if name}
-            hash_key = DynamoType(key[table.hash_key_attr])
-            range_key = DynamoType(key[table.range_key_attr]) if table.range_key_attr else None
-            saved.append((table, hash_key, range_key, copy.deepcopy(table.get_item(hash_key, range_key))))
-        try:
-            moto_transact(self, transact_items)
-        except Exception:
-            for table, hash_key, range_key, before in reversed(saved):
-                partition = table.items[hash_key]
-                if before is None:
-                    partition.pop(range_key, None)
-                else:
-                    partition[range_key] = before
-            raise
-
-    DynamoDBBackend.transact_write_items = quick_transact  # type: ignore[method-assign]
+    DynamoDBBackend.transact_write_items = serialised(quick_transact)  # type: ignore[method-assign]
     handler_transact = DynamoHandler.transact_write_items
 
     def transact_without_revalidating(self: DynamoHandler) -> Any:
@@ -369,11 +339,6 @@ def make_moto_quicker() -> None:  # noqa: PLR0915 - one patch set, kept together
     DynamoResult.execute_result = json_dumped  # type: ignore[method-assign]
     WSGIRequestHandler.protocol_version = "HTTP/1.1"  # keep-alive: no connection per request
 
-    def retained(self: SQSBackend, queue_name: str, message: Any) -> bool:
-        queue = self.get_queue(queue_name)
-        return int(queue.message_retention_period) + message.sent_timestamp / 1000 > unix_time()
-
-    SQSBackend.is_message_valid_based_on_retention_period = retained  # type: ignore[method-assign]
 
 
 @contextlib.contextmanager

@@ -1,7 +1,7 @@
 """`python -m infrastructure.local_stack` (what `make run` runs): the whole stack on this machine.
 
-An embedded AWS (moto server) on 127.0.0.1, template.yaml provisioned on it, the demo seller
-seeded, and the functions served by the runner, until Ctrl-C or SIGTERM.
+An embedded AWS (moto server, in a process of its own) on 127.0.0.1, template.yaml provisioned
+on it, the demo seller seeded, and the functions served by the runner, until Ctrl-C or SIGTERM.
 
 Settings (environment): STOCKSYNC_API_PORT (8000; 0 = any free port), STOCKSYNC_AWS_PORT
 (0 = any free port), STOCKSYNC_API_KEY (random when unset), STOCKSYNC_SCHEDULE_SPEEDUP (1; the
@@ -23,7 +23,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from types import FrameType
 
-from infrastructure.embedded_aws import start_embedded_aws
+from infrastructure.embedded_aws import EmbeddedAwsProcess
 from infrastructure.provision import provision
 from infrastructure.runner import Runner
 from infrastructure.standins.base import StandIn
@@ -106,7 +106,8 @@ def main() -> int:
     os.environ.update(_FAKE_AWS_ENVIRONMENT)
     os.environ.setdefault("AWS_DEFAULT_REGION", DEFAULT_REGION)
 
-    moto, aws_endpoint = start_embedded_aws(settings.aws_port)
+    moto = EmbeddedAwsProcess(settings.aws_port)  # its own process: moto and the functions use a core each
+    aws_endpoint = moto.endpoint
     try:
         os.environ["AWS_ENDPOINT_URL"] = aws_endpoint
 

@@ -3,6 +3,8 @@ coalescing, idempotency, crash safety, throttling back to the queue, and the syn
 
 from __future__ import annotations
 
+import threading
+
 import pytest
 from stock_sync_support import (
     Context,
@@ -156,3 +158,42 @@ def test_given_the_function_when_a_batch_fails_on_one_channel_then_only_those_re
 
     assert answer == {"batchItemFailures": [{"itemIdentifier": "m1"}]}
     assert website.violations() == []
+
+
+def test_given_two_channels_when_stock_changes_then_both_are_sent_to_at_once_and_a_throttled_one_holds_only_its_own(
+        api, website, shop):
+    with GenericStandIn() as second_site:
+        answer = api.post("/channels", {"name": "Web 2", "type": "generic", "settings": {"base_url": second_site.url},
+                                        "credentials": {"api_key": API_KEY}})
+        second = answer.body["channel_id"]
+        mug = item_with_stock(api, "MUG-BLACK", 5)
+        listing(shop, "MUG-BLACK", mug)
+        listing(second, "MUG-BLACK", mug)
+        both_calling = threading.Barrier(2, timeout=10)  # a channel sent to after the other never gets past it
+        overlapped: list[bool] = []
+        build = fast_adapter_factory()
+
+        def meeting_adapters(channel, limiter):
+            adapter = build(channel, limiter)
+            send = adapter.submit_quantities
+
+            def submit_quantities(updates):
+                try:
+                    both_calling.wait()
+                    overlapped.append(True)
+                except threading.BrokenBarrierError:
+                    overlapped.append(False)
+                return send(updates)
+
+            adapter.submit_quantities = submit_quantities
+            return adapter
+
+        second_site.fail_next("post_stock", 429, 429)
+        submitter = StockSubmitter(SecretsManagerStore(), adapter_factory=meeting_adapters)
+
+        verdict = run_stock_batch([Rec("a", StockChange(reason="t", item_ids=[mug]))], submitter, Delays())
+
+        assert overlapped == [True, True]
+        assert site_listing(website, "MUG-BLACK").quantity == 5
+        assert read_listing(second, "MUG-BLACK").update_status == "retrying"
+        assert (verdict.outcome.sent, verdict.outcome.retrying, set(verdict.outcome.retry)) == (1, 1, {"a"})

@@ -9,6 +9,7 @@ target again (or a newer one): never a stale value taken from a message.
 
 from __future__ import annotations
 
+import functools
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -103,6 +104,17 @@ class SyncOutcome:
     def failed_messages(self) -> set[str]:
         return set(self.retry)
 
+    def add(self, other: SyncOutcome) -> None:
+        self.sent += other.sent
+        self.unchanged += other.unchanged
+        self.errors += other.errors
+        self.pending += other.pending
+        self.retrying += other.retrying
+        for channel_id, count in other.calls.items():
+            self.calls[channel_id] = self.calls.get(channel_id, 0) + count
+        for message_id, wait in other.retry.items():
+            self.retry[message_id] = max(self.retry.get(message_id, 0.0), wait)
+
 
 AdapterFactory = Callable[[ChannelRecord, RateLimiter | None], ChannelAdapter]
 
@@ -130,9 +142,10 @@ class StockSubmitter:
         """Send these listings' targets (only those that differ, unless forced), per channel.
 
         The stock of every item they name is read in BatchGetItems (stock_reads), the results recorded
-        in transactions of up to 100 listings and logged in BatchWriteItems of 25. With `forced_since`,
-        a listing recorded at or after it is not forced again: a page of a Force Update redone after a
-        crash resends only what the first try did not record."""
+        in transactions of up to 100 listings and logged in BatchWriteItems of 25. The channels are sent
+        to at once: a sale reaches every channel in the time of the slowest, not of all in turn. With
+        `forced_since`, a listing recorded at or after it is not forced again: a page of a Force Update
+        redone after a crash resends only what the first try did not record."""
         outcome = SyncOutcome()
         by_channel: dict[str, list[ListingRecord]] = defaultdict(list)
         for listing in listings:
@@ -147,6 +160,7 @@ class StockSubmitter:
         nodes = stock_nodes({listing.linked_item_id for channel_id in channels for listing in by_channel[channel_id]
                              if listing.linked_item_id},
                             {location for channel in channels.values() for location in channel.location_ids or []})
+        sends: list[tuple[ChannelRecord, list[Work]]] = []
         for channel_id, channel in channels.items():
             defaults = _channel_defaults(channel)
             locations = list(channel.location_ids or [])
@@ -175,7 +189,10 @@ class StockSubmitter:
                     continue
                 work.append(Work(listing, update, split))
             if work:
-                self._send(channel, work, outcome, scope, reason=reason, as_of=as_of)
+                sends.append((channel, work))
+        for sent in _at_once([functools.partial(self._send, channel, work, scope, reason=reason, as_of=as_of)
+                              for channel, work in sends]):
+            outcome.add(sent)
         return outcome
 
     def settle_pending(self, channel_id: str) -> int:
@@ -228,8 +245,9 @@ class StockSubmitter:
                 found[(record.channel_id, record.sku_key)] = record
         return list(found.values())
 
-    def _send(self, channel: ChannelRecord, work: list[Work],
-              outcome: SyncOutcome, scope: Scope | None, *, reason: str, as_of: datetime) -> None:
+    def _send(self, channel: ChannelRecord, work: list[Work], scope: Scope | None, *, reason: str,
+              as_of: datetime) -> SyncOutcome:
+        outcome = SyncOutcome()
         try:
             adapter = self.adapter_factory(channel, self.rate_limiter)
             results = adapter.submit_quantities([w.update for w in work])
@@ -261,6 +279,7 @@ class StockSubmitter:
         if outcome.errors or outcome.retry:
             logger.info("Stock sync problems", extra={"channel_id": channel.channel_id, "errors": outcome.errors,
                                                       "retry_messages": len(outcome.retry)})
+        return outcome
 
     @staticmethod
     def _retry_messages(outcome: SyncOutcome, scope: Scope | None, listing: ListingRecord,
@@ -368,6 +387,14 @@ def _write_log(entries: list[SyncLogRecord]) -> None:
                 batch.save(entry)
 
     _in_parallel(write, entries, LOG_BATCH)
+
+
+def _at_once(calls: Sequence[Callable[[], T]]) -> list[T]:
+    """Each call in a thread of its own (one call: no thread); the first failure raises."""
+    if len(calls) <= 1:
+        return [call() for call in calls]
+    with ThreadPoolExecutor(max_workers=len(calls)) as pool:
+        return [done.result() for done in [pool.submit(call) for call in calls]]
 
 
 def _in_parallel(work: Callable[[Sequence[T]], None], items: Sequence[T], size: int) -> None:
