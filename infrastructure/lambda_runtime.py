@@ -1,8 +1,9 @@
 """Lambda's part of an invocation: a warm handler, a context object, one event at a time.
 
-Locally every function lives in this one process. Lambda would give concurrent events separate
-containers; here a function handles one event at a time (a lock per function), because handler
-modules keep per-invocation state on shared objects (Powertools resolvers hold the current event).
+Locally every function lives in this one process (moto in another). Lambda would give concurrent
+events separate containers; here a function handles one event at a time (a lock per function),
+because handler modules keep per-invocation state on shared objects (Powertools resolvers hold the
+current event).
 """
 
 from __future__ import annotations

@@ -75,3 +75,26 @@ def fast_adapter_factory(**kwargs: Any):
         return build_adapter(account, policy=NO_WAIT, tokens=TokenCache(), rate_limiter=limiter, **kwargs)
 
     return factory
+
+
+def generic_channel(api: Any, standin: Any, name: str = "Web") -> str:
+    """A web-shop channel (our generic contract) on the stand-in; its channel id."""
+    from infrastructure.standins.generic import API_KEY
+
+    answer = api.post("/channels", {"name": name, "type": "generic", "settings": {"base_url": standin.url},
+                                    "credentials": {"api_key": API_KEY}})
+    assert answer.status == 201, answer.body
+    return answer.body["channel_id"]
+
+
+def submitters_never_wait(monkeypatch: Any) -> None:
+    """Every StockSubmitter built from now on (the jobs build their own) gets adapters that never
+    sleep between retries."""
+    from stocksync.stock_sync.submitter import StockSubmitter
+
+    original = StockSubmitter.__init__
+
+    def init(self: Any, credentials: Any, **kwargs: Any) -> None:
+        original(self, credentials, **{**kwargs, "adapter_factory": fast_adapter_factory()})
+
+    monkeypatch.setattr(StockSubmitter, "__init__", init)

@@ -8,10 +8,18 @@ from datetime import timedelta
 
 import boto3
 import pytest
-from stock_sync_support import fast_adapter_factory, item_with_stock, listing, read_listing, set_stock
+from stock_sync_support import (
+    fast_adapter_factory,
+    generic_channel,
+    item_with_stock,
+    listing,
+    read_listing,
+    set_stock,
+    submitters_never_wait,
+)
 
 from infrastructure.standins.demo_listings import DemoListing
-from infrastructure.standins.generic import API_KEY, GenericStandIn
+from infrastructure.standins.generic import GenericStandIn
 from infrastructure.template import load_handler, load_template
 from stocksync import db
 from stocksync.jobs import JobQueue, Jobs, parse_job_message
@@ -34,18 +42,13 @@ def website():
 
 @pytest.fixture
 def shop(api, website):
-    return api.post("/channels", {"name": "Web", "type": "generic", "settings": {"base_url": website.url},
-                                  "credentials": {"api_key": API_KEY}}).body["channel_id"]
+    return generic_channel(api, website)
 
 
 @pytest.fixture
 def fast_jobs(monkeypatch):
-    original = StockSubmitter.__init__
-
-    def init(self, credentials, **kwargs):
-        original(self, credentials, **{**kwargs, "adapter_factory": fast_adapter_factory()})
-
-    monkeypatch.setattr(StockSubmitter, "__init__", init)
+    """The jobs' submitters with adapters that never sleep between retries."""
+    submitters_never_wait(monkeypatch)
 
 
 @pytest.fixture

@@ -9,6 +9,7 @@ import pytest
 from stock_sync_support import (
     Context,
     fast_adapter_factory,
+    generic_channel,
     item_with_stock,
     listing,
     read_listing,
@@ -17,7 +18,7 @@ from stock_sync_support import (
     submitter_handler,
 )
 
-from infrastructure.standins.generic import API_KEY, GenericStandIn
+from infrastructure.standins.generic import GenericStandIn
 from stocksync.messages import StockChange
 from stocksync.secrets import SecretsManagerStore
 from stocksync.stock_sync.queue import run_stock_batch
@@ -45,10 +46,7 @@ def website():
 
 @pytest.fixture
 def shop(api, website):
-    answer = api.post("/channels", {"name": "Web", "type": "generic", "settings": {"base_url": website.url},
-                                    "credentials": {"api_key": API_KEY}})
-    assert answer.status == 201, answer.body
-    return answer.body["channel_id"]
+    return generic_channel(api, website)
 
 
 @pytest.fixture
@@ -163,9 +161,7 @@ def test_given_the_function_when_a_batch_fails_on_one_channel_then_only_those_re
 def test_given_two_channels_when_stock_changes_then_both_are_sent_to_at_once_and_a_throttled_one_holds_only_its_own(
         api, website, shop):
     with GenericStandIn() as second_site:
-        answer = api.post("/channels", {"name": "Web 2", "type": "generic", "settings": {"base_url": second_site.url},
-                                        "credentials": {"api_key": API_KEY}})
-        second = answer.body["channel_id"]
+        second = generic_channel(api, second_site, "Web 2")
         mug = item_with_stock(api, "MUG-BLACK", 5)
         listing(shop, "MUG-BLACK", mug)
         listing(second, "MUG-BLACK", mug)

@@ -43,13 +43,9 @@ class IncomingLine:
 
 
 @dataclass(frozen=True)
-class StoredLine:
-    line_id: str
-    sku: str
-    sku_key: str
-    quantity: int
-    title: str = ""
-    unit_price: str | None = None
+class StoredLine(IncomingLine):
+    """A line as the order record keeps it: what the channel said, with its link and what it holds."""
+
     item_id: str | None = None  # the linked item (a kit's own id for a kit)
     location_id: str | None = None
     parts: tuple[Part, ...] = ()
