@@ -125,13 +125,13 @@ def _saved_item(backend: DynamoDBBackend, operation: dict[str, Any]) -> Callable
     if not table.range_key_attr:
         before = copy.deepcopy(table.items.get(hash_key))
 
-        def restore_unsorted() -> None:
+        def restore_by_hash_key() -> None:
             if before is None:
                 table.items.pop(hash_key, None)
             else:
                 table.items[hash_key] = before
 
-        return restore_unsorted
+        return restore_by_hash_key
     range_key = DynamoType(key[table.range_key_attr])
     partition = table.items.get(hash_key)
     before = copy.deepcopy(partition.get(range_key)) if partition is not None else None

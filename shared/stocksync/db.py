@@ -88,6 +88,9 @@ class Record(Model):
 
     class Meta:
         table_name = "stocksync"  # replaced by bind_table() with the deployed name
+        # The stock submitter sends to every channel at once and records each with up to four writers:
+        # more requests in flight than botocore's default pool of 10 keeps connections for.
+        max_pool_connections = 32
 
     PK = UnicodeAttribute(hash_key=True)
     SK = UnicodeAttribute(range_key=True)
