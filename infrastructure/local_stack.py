@@ -115,7 +115,8 @@ def main() -> int:
         stack = provision(template)
         os.environ.update(stack.environment)
         # Each channel's order poll cadence (Amazon 3 minutes, the others 2) is a schedule the order
-        # poller keeps itself: it runs as much faster as the template's schedules do, unless
+        # poller keeps itself: it runs as much faster as the template's schedules do (never faster than
+        # the channel's API sustains: `order_poll_floor_s`), unless
         # ORDER_POLL_SPEEDUP says otherwise (bench/orders.py keeps the real cadences).
         os.environ.setdefault("ORDER_POLL_SPEEDUP", str(settings.speedup))
         standins = start_standins(aws_endpoint)  # Amazon's ORDER_CHANGE goes to moto's SQS

@@ -267,3 +267,24 @@ def test_given_the_stock_queue_fails_after_a_commit_when_the_next_tick_runs_then
     assert stock(item_id) == (5, 2)
     assert [change.item_ids for change in delivered.changes] == [[item_id]]
     assert not orders_of(channel)["O-1"].pending_announce
+
+
+def test_given_a_sped_up_schedule_when_it_ticks_then_no_channel_is_polled_faster_than_its_api_allows(
+        stack, clock, fakes):
+    services().order_book.queue = RecordingQueue()
+    sped_up = OrderPoller(services().order_book, SecretsManagerStore(), AutomationLog(), clock=clock,
+                          adapter_factory=lambda account: fakes[account.channel_id], cadence_speedup=60)
+    free, limited = add_channel("Web shop"), add_channel("Marketplace")
+    fakes[free.channel_id] = FakeOrderChannel()
+    fakes[limited.channel_id] = FakeOrderChannel()
+    fakes[limited.channel_id].order_poll_floor_s = 60.0  # type: ignore[misc]  # one call a minute
+
+    first = sped_up.tick()
+    clock.advance(0.5)
+    soon = sped_up.tick()
+    clock.advance(0.5)
+    after_a_minute = sped_up.tick()
+
+    assert first == {free.channel_id: "polled", limited.channel_id: "polled"}
+    assert soon == {free.channel_id: "polled", limited.channel_id: "not_due"}  # 1 minute / 60 for the shop
+    assert after_a_minute == {free.channel_id: "polled", limited.channel_id: "polled"}

@@ -243,6 +243,7 @@ class AmazonAdapter(ChannelAdapter):
     # --- orders --------------------------------------------------------------------------
 
     order_poll_minutes: ClassVar[int] = 3  # searchOrders: 0.0056 requests/s
+    order_poll_floor_s: ClassVar[float] = 180.0
     notifies_orders: ClassVar[bool] = True
 
     def orders_configured(self) -> bool:

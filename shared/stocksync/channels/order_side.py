@@ -80,6 +80,9 @@ class OrderSide:
     """Mixed into ChannelAdapter. `order_poll_minutes` is the cadence the channel's rate limits allow."""
 
     order_poll_minutes: ClassVar[int] = 5
+    # The shortest interval between downloads the channel's documented rate sustains: a faster schedule
+    # (the local stack's speed-up) never polls more often than this.
+    order_poll_floor_s: ClassVar[float] = 0.0
     # True where the channel pushes order changes (Amazon ORDER_CHANGE to SQS): the poller is then
     # the safety net, the notification the fast path.
     notifies_orders: ClassVar[bool] = False

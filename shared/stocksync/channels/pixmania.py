@@ -131,6 +131,7 @@ class PixmaniaAdapter(ChannelAdapter):
     # --- orders --------------------------------------------------------------------------
 
     order_poll_minutes: ClassVar[int] = 2
+    order_poll_floor_s: ClassVar[float] = 60.0  # OR11: one call a minute
 
     def orders_configured(self) -> bool:
         return self.catalogue_configured()

@@ -223,8 +223,9 @@ class OrderPoller:
     def _due(self, adapter: ChannelAdapter, state: OrderPollStateRecord, now: datetime) -> bool:
         if state.last_polled_at is None:
             return True
-        every = timedelta(minutes=adapter.order_poll_minutes) * DUE_SLACK / self.cadence_speedup
-        return now >= _utc(state.last_polled_at) + every
+        every = max(timedelta(minutes=adapter.order_poll_minutes) / self.cadence_speedup,
+                    timedelta(seconds=adapter.order_poll_floor_s))
+        return now >= _utc(state.last_polled_at) + every * DUE_SLACK
 
     def _state(self, channel: ChannelRecord) -> OrderPollStateRecord:
         keys = OrderPollStateRecord.keys(channel.channel_id)
