@@ -35,8 +35,8 @@ the local stack does. The harness, which is not measured:
     json.dumps instead of moto's shape-walking serializer; TransactWriteItems made only of simple
     SET/ADD updates are applied directly (conditions parsed once per expression by moto's own parser,
     all checked before anything is applied, any failure cancelling the whole transaction with moto's
-    reasons) without re-parsing every expression first, and any other transaction saves and restores
-    only the records it touches instead of deep-copying the whole table once per operation; the
+    reasons) without re-parsing every expression first (any other transaction goes through the
+    embedded AWS's own, which saves and restores only the records it touches); the
     server is asked for HTTP/1.1 keep-alive, as DynamoDB's endpoint does, but werkzeug 3 answers every
     request with "Connection: close": each request opens a connection to 127.0.0.1 (a small cost in
     the measured thread that a real client, keeping its TLS connections, would not pay per request).

@@ -41,9 +41,10 @@ and the process-wide caches never leak into other benchmarks). That process star
 (moto's threaded server) and the stand-ins, provisions template.yaml, and seeds items, stock and
 linked listings straight into moto's backend (bench/seeding.py; not measured). The 100 burst
 listings start as already submitted (submitted quantity = what the stand-in shows).
-moto's own CPU is cut in this process by `bench.seeding.make_moto_quicker` (same answers; see its
-docstring): without it moto's ReceiveMessage alone takes ~0.9 s per 10 of 1,000 waiting messages and
-its transactions deep-copy the table. None of it is in a figure: moto works on its own threads.
+moto's own CPU is cut in this process by the embedded AWS (infrastructure/embedded_aws.py: without it
+moto's ReceiveMessage alone takes ~0.9 s per 10 of 1,000 waiting messages and its transactions
+deep-copy the table) and further by `bench.seeding.make_moto_quicker` (same answers; see its
+docstring). None of it is in a figure: moto works on its own threads.
 
 Set BENCH_FORCE_N to run the Force Update at a smaller size (the figure names keep "100k").
 BENCH_STOCK_BATCH_SIZE replaces the stock event source's BatchSize (a what-if, never for the figures).
@@ -328,7 +329,7 @@ def _measure_here() -> dict[str, float]:
     from bench.seeding import make_moto_quicker
     from infrastructure.embedded_aws import start_embedded_aws
 
-    make_moto_quicker()  # moto's TransactWriteItems deep-copies the whole table per sale otherwise
+    make_moto_quicker()  # before moto serves: its patches wrap the embedded AWS's own
     server, endpoint = start_embedded_aws()
     os.environ["AWS_ENDPOINT_URL"] = endpoint
     try:
