@@ -10,7 +10,7 @@ from __future__ import annotations
 import importlib
 import inspect
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from pydantic import BaseModel, Field
@@ -125,12 +125,13 @@ class Jobs:
         self._update(job_id, actions)
 
     @staticmethod
-    def progress_update(job_id: str, done: int) -> dict[str, Any]:
+    def progress_update(job_id: str, done: int, tallies: Mapping[str, int] | None = None) -> dict[str, Any]:
         """`progress(job_id, done=done)` as a raw Update for a transaction (`raw_table`): work that commits
-        in transactions reports its progress in them, exactly and without a request of its own."""
-        return raw_table.update_request(JobRecord(**JobRecord.keys(job_id)),
-                                        [JobRecord.updated_at.set(db.now()), JobRecord.done.add(done)],
-                                        JobRecord.PK.exists())
+        in transactions reports its progress in them, exactly and without a request of its own.
+        `tallies` are added to the job's result (e.g. listings sent), committed with the same work."""
+        actions = [JobRecord.updated_at.set(db.now()), JobRecord.done.add(done)]
+        actions += [JobRecord.result[name].add(count) for name, count in (tallies or {}).items()]
+        return raw_table.update_request(JobRecord(**JobRecord.keys(job_id)), actions, JobRecord.PK.exists())
 
     def finish(self, job_id: str, *, succeeded: bool, result: dict[str, Any] | None = None,
                message: str = "") -> None:

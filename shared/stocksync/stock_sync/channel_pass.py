@@ -8,8 +8,9 @@ when the worker gives it); when less is left than the last page took (with a mar
 rest over: its own job message again, with the cursor.
 
 As a job (`stock_force_update`, `stock_sync_run`) each page is claimed before anything is sent (a
-UniqueClaim, leased until the claiming invocation's end) and marked done, with the job's progress, in
-one transaction once its results are recorded. So a redelivered or duplicated message never sends a
+UniqueClaim, leased until the claiming invocation's end) and marked done, with the job's progress and
+the page's counts (sent, pending, ...: the job's result), in one transaction once its results are
+recorded. So a redelivered or duplicated message never sends a
 page twice: it skips the pages done, stops at a page another live invocation holds, and takes over
 one whose holder died (its lease ran out). Such a page is sent again only for the listings the dead
 holder did not record, since a forced listing recorded since the job began (`started_at`) is not
@@ -24,7 +25,7 @@ from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import Any
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel
 from pynamodb.exceptions import TransactWriteError
 
 from stocksync import db, raw_table
@@ -50,8 +51,6 @@ class PassPayload(BaseModel):
     force: bool = True
     started_at: datetime | None = None
     cursor: str | None = None
-    pages: int = 0
-    counts: dict[str, int] = Field(default_factory=dict)
 
 
 def read_page(channel_id: str, cursor: str | None, *, keys_only: bool = False,
@@ -122,7 +121,7 @@ class ChannelPass:
         lease = db.new_id()
         while True:
             if not deadline.room_for_a_page():
-                logger.info("Stock pass continues", extra={"job_id": job.job_id, "pages": payload.pages})
+                logger.info("Stock pass continues", extra={"job_id": job.job_id, "cursor": payload.cursor})
                 self.queue.send(JobMessage(job_id=job.job_id, kind=message.kind,
                                            payload=payload.model_dump(mode="json")))
                 return
@@ -134,14 +133,11 @@ class ChannelPass:
             if claim != DONE:
                 outcome = submit_page(self.submitter, listings, now=self.clock(), reason=payload.reason,
                                       force=payload.force, forced_since=payload.started_at)
-                if not self._done(job.job_id, payload.cursor, lease, len(listings)):
+                if not self._done(job.job_id, payload.cursor, lease, len(listings), outcome):
                     return  # our lease ran out and another delivery took the page over
-                for name in COUNTS:
-                    payload.counts[name] = payload.counts.get(name, 0) + getattr(outcome, name)
-                payload.pages += 1
             deadline.page_ends()
             if after is None:
-                self.jobs.finish(job.job_id, succeeded=True, result={**payload.counts, "pages": payload.pages})
+                self.jobs.finish(job.job_id, succeeded=True)  # its result: what each page added when done
                 return
             payload.cursor = after
 
@@ -156,14 +152,16 @@ class ChannelPass:
         held = db.get_or_none(UniqueClaim, UniqueClaim.keys(PAGE_CLAIM, _page_key(job_id, cursor)))
         return DONE if held is not None and held.owner_id == DONE else "held"
 
-    def _done(self, job_id: str, cursor: str | None, lease: str, listings: int) -> bool:
-        """The page done and the job's progress, together and only while the page is still ours."""
+    def _done(self, job_id: str, cursor: str | None, lease: str, listings: int, outcome: SyncOutcome) -> bool:
+        """The page done, the job's progress and the page's counts in the job's result, together and only
+        while the page is still ours: a page redone after a crash is counted once."""
         claim = UniqueClaim(**UniqueClaim.keys(PAGE_CLAIM, _page_key(job_id, cursor)))
         done = raw_table.update_request(
             claim, [UniqueClaim.owner_id.set(DONE), UniqueClaim.expires_at.set(self.clock() + db.RETENTION)],
             UniqueClaim.owner_id == lease)
         try:
-            raw_table.transact_updates([done, *([Jobs.progress_update(job_id, listings)] if listings else [])])
+            tallies = {name: getattr(outcome, name) for name in COUNTS} | {"pages": 1}
+            raw_table.transact_updates([done, Jobs.progress_update(job_id, listings, tallies)])
         except TransactWriteError:
             return False
         return True
