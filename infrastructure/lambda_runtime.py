@@ -1,13 +1,17 @@
-"""Lambda's part of an invocation: a warm handler, a context object, one event at a time.
+"""Lambda's part of an invocation: warm containers, a context object, one event per container.
 
-Locally every function lives in this one process (moto in another). Lambda would give concurrent
-events separate containers; here a function handles one event at a time (a lock per function),
-because handler modules keep per-invocation state on shared objects (Powertools resolvers hold the
-current event).
+Locally every function lives in this one process (moto in another). As Lambda gives concurrent
+events separate containers, a function here keeps up to MAX_CONTAINERS warm ones, each its own
+import of the handler module (handler modules keep per-invocation state on module objects:
+Powertools' resolvers hold the current event, batch processors the current records), each handling
+one event at a time. So a function's scheduled run does not hold up its queue, nor one API request
+another. What the layer keeps per process (stocksync.services, the Powertools logger) is shared
+between containers here, as it never is on Lambda.
 """
 
 from __future__ import annotations
 
+import functools
 import logging
 import threading
 import time
@@ -22,6 +26,7 @@ from infrastructure.template import FunctionSpec, load_handler
 logger = logging.getLogger(__name__)
 
 Handler = Callable[[Any, Any], Any]
+MAX_CONTAINERS = 4  # per function: enough for a queue, a schedule and a few API requests at once
 
 
 @dataclass(frozen=True)
@@ -44,23 +49,32 @@ class LambdaContext:
 
 
 class LocalFunction:
-    """One function of the template with its handler imported once (a warm container)."""
+    """One function of the template and its warm containers (handlers imported on first need)."""
 
-    def __init__(self, spec: FunctionSpec, handler: Handler, name: str, arn: str) -> None:
+    def __init__(self, spec: FunctionSpec, load: Callable[[int], Handler], name: str, arn: str, *,
+                 max_containers: int = MAX_CONTAINERS) -> None:
         self.spec = spec
         self.name = name
         self.arn = arn
-        self._handler = handler
-        self._lock = threading.Lock()
+        self._load = load  # container number -> that container's handler (a fresh import)
+        self._max_containers = max_containers
+        self._idle: list[Handler] = [load(0)]  # the first container starts with the stack
+        self._started = 1
+        self._changed = threading.Condition()
 
     @classmethod
     def load(cls, stack: ProvisionedStack, logical_id: str) -> LocalFunction:
         return cls(
             spec=stack.template.function(logical_id),
-            handler=load_handler(stack.template, logical_id),
+            load=functools.partial(load_handler, stack.template, logical_id),
             name=stack.function_name(logical_id),
             arn=stack.attribute(logical_id, "Arn"),
         )
+
+    @property
+    def containers(self) -> int:
+        """How many containers this function has started."""
+        return self._started
 
     @property
     def logical_id(self) -> str:
@@ -72,24 +86,53 @@ class LocalFunction:
         Lambda stops a handler at its Timeout; a thread cannot be stopped, so an overrun is only
         logged, and the context's remaining time reaches zero for handlers that check it.
         """
-        with self._lock:
-            started = time.monotonic()
-            context = LambdaContext(
-                function_name=self.name,
-                invoked_function_arn=self.arn,
-                memory_limit_in_mb=self.spec.memory_size,
-                aws_request_id=str(uuid.uuid4()),
-                deadline=started + self.spec.timeout,
-                log_group_name=f"/aws/lambda/{self.name}",
-            )
-            try:
-                return self._handler(event, context)
-            finally:
-                elapsed = time.monotonic() - started
-                if elapsed > self.spec.timeout:
-                    logger.warning(
-                        "%s ran %.1f s, over its %d s Timeout (Lambda would have stopped it)",
-                        self.logical_id,
-                        elapsed,
-                        self.spec.timeout,
-                    )
+        handler = self._container()
+        try:
+            return self._run(handler, event)
+        finally:
+            with self._changed:
+                self._idle.append(handler)
+                self._changed.notify()
+
+    def _run(self, handler: Handler, event: Any) -> Any:
+        started = time.monotonic()
+        context = LambdaContext(
+            function_name=self.name,
+            invoked_function_arn=self.arn,
+            memory_limit_in_mb=self.spec.memory_size,
+            aws_request_id=str(uuid.uuid4()),
+            deadline=started + self.spec.timeout,
+            log_group_name=f"/aws/lambda/{self.name}",
+        )
+        try:
+            return handler(event, context)
+        finally:
+            elapsed = time.monotonic() - started
+            if elapsed > self.spec.timeout:
+                logger.warning(
+                    "%s ran %.1f s, over its %d s Timeout (Lambda would have stopped it)",
+                    self.logical_id,
+                    elapsed,
+                    self.spec.timeout,
+                )
+
+    def _container(self) -> Handler:
+        """An idle container, a new one while fewer than the most are started, else the next one freed."""
+        with self._changed:
+            while not self._idle and self._started >= self._max_containers:
+                self._changed.wait()
+            if self._idle:
+                return self._idle.pop()
+            number = self._started
+            self._started += 1
+        started = time.monotonic()
+        try:
+            handler = self._load(number)  # a cold start, outside the lock: the others go on meanwhile
+            logger.info("%s: container %d started (%.0f ms)", self.logical_id, number,
+                        (time.monotonic() - started) * 1000)
+            return handler
+        except BaseException:
+            with self._changed:
+                self._started -= 1
+                self._changed.notify()
+            raise

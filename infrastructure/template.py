@@ -494,18 +494,20 @@ def to_environment_value(value: Any) -> str:
 # --------------------------------------------------------------------------- handlers
 
 
-def load_handler(template: Template, function_logical_id: str) -> Callable[[Any, Any], Any]:
+def load_handler(template: Template, function_logical_id: str, container: int = 0) -> Callable[[Any, Any], Any]:
     """Import a function's handler from its CodeUri, as a fresh module (a cold start).
 
     Every function's file is `app.py`, so each is imported under a module name derived from its
-    logical id, straight from its file: no sys.path changes, no clash between functions.
+    logical id (and, after the first, the container's number), straight from its file: no sys.path
+    changes, no clash between functions or between containers of one function.
     """
     function = template.function(function_logical_id)
     module_path, _, attribute = function.handler.rpartition(".")
     source = function.code_uri / (module_path.replace(".", "/") + ".py")
     if not module_path or not source.is_file():
         raise TemplateError(f"{function_logical_id}: handler {function.handler!r} needs {source}")
-    module_name = f"stocksync_local_functions.{function_logical_id}.{module_path}"
+    instance = f"{function_logical_id}.container{container}" if container else function_logical_id
+    module_name = f"stocksync_local_functions.{instance}.{module_path}"
     spec = importlib.util.spec_from_file_location(module_name, source)
     if spec is None or spec.loader is None:
         raise TemplateError(f"{function_logical_id}: cannot import {source}")

@@ -1,14 +1,19 @@
-"""The pure pieces of the local stack: batch outcomes, schedule rates, settings and the banner."""
+"""The pure pieces of the local stack: batch outcomes, schedule rates, settings, the banner and a
+function's warm containers."""
 
 from __future__ import annotations
 
 import json
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
 from infrastructure.event_sources import rate_seconds, succeeded_messages
+from infrastructure.lambda_runtime import LocalFunction
 from infrastructure.local_stack import READY_MARKER, Settings, banner
-from infrastructure.template import TemplateError
+from infrastructure.template import Template, TemplateError
 
 MESSAGES = [{"MessageId": "m1"}, {"MessageId": "m2"}, {"MessageId": "m3"}]
 
@@ -68,3 +73,60 @@ def test_given_running_stack_when_banner_printed_then_last_line_is_machine_reada
         "api_key": "key",
     }
     assert "  Swagger UI  http://127.0.0.1:8000/swagger" in text
+
+
+class _Containers:
+    """A loader of fake containers: each answers its own number; "slow" events wait for `release`."""
+
+    def __init__(self) -> None:
+        self.loaded: list[int] = []
+        self.busy, self.release = threading.Event(), threading.Event()
+
+    def __call__(self, number: int):
+        self.loaded.append(number)
+
+        def handler(event: str, _context: object) -> int:
+            if event == "slow":
+                self.busy.set()
+                assert self.release.wait(10)
+            return number
+
+        return handler
+
+
+def _function(runner_template: Template, containers: _Containers, most: int) -> LocalFunction:
+    return LocalFunction(runner_template.function("ConsumerFunction"), containers, "consumer", "arn:consumer",
+                         max_containers=most)
+
+
+def test_given_a_busy_container_when_another_event_arrives_then_a_second_container_takes_it_at_once(
+        runner_template: Template) -> None:
+    containers = _Containers()
+    function = _function(runner_template, containers, most=2)
+
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        slow = pool.submit(function.invoke, "slow")
+        assert containers.busy.wait(10)
+        fast = function.invoke("fast")  # answered while the first container is still busy
+        containers.release.set()
+
+        assert (slow.result(), fast) == (0, 1)
+    assert function.invoke("again") in (0, 1) and containers.loaded == [0, 1]  # warm: no third import
+
+
+def test_given_every_container_busy_when_another_event_arrives_then_it_waits_for_one(
+        runner_template: Template) -> None:
+    containers = _Containers()
+    function = _function(runner_template, containers, most=1)
+    answered: list[int] = []
+
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        pool.submit(function.invoke, "slow")
+        assert containers.busy.wait(10)
+        waiting = pool.submit(lambda: answered.append(function.invoke("fast")))
+        time.sleep(0.2)
+        assert answered == []  # still waiting: the only container is busy
+        containers.release.set()
+        waiting.result(10)
+
+    assert answered == [0] and containers.loaded == [0]
