@@ -193,7 +193,10 @@ def _serve(port: int, commands: Connection) -> None:
     """The child: moto on 127.0.0.1 until the parent says stop or goes away."""
     from werkzeug.serving import WSGIRequestHandler
 
-    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C reaches the whole group: the parent stops us
+    # Ctrl-C (and `timeout`, `kill -TERM -<group>`) signal the whole process group: the parent stops
+    # us after its functions, and we go when it goes (the pipe closes), whatever ends it.
+    for stop_signal in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(stop_signal, signal.SIG_IGN)
     logging.getLogger("werkzeug").setLevel(logging.WARNING)  # not a line per request
     # Keep-alive (HTTP/1.1), as DynamoDB's endpoint does: no new connection per request. Only in
     # this process, whose only server is moto's.
