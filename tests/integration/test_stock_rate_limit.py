@@ -186,3 +186,35 @@ def test_given_many_threads_on_a_full_bucket_when_contending_then_every_token_is
     assert float(bucket().tokens) < 0.5  # 40 grants took 40 tokens: none lost to a race
     with pytest.raises(ChannelThrottled):
         TableRateLimiter(max_wait_s=1).acquire(ACCOUNT, OPERATION, rate, burst)
+
+
+def test_given_a_rival_taking_each_refill_for_a_while_when_waiting_then_the_call_gets_its_token_in_its_wait(stack):
+    clock = FakeClock()
+    rival = limiter(clock)
+    rival_takes = 25  # more rounds of waiting than a call may lose races: waiting is bounded by time only
+
+    def sleep_while_the_rival_takes(seconds: float) -> None:
+        nonlocal rival_takes
+        clock.sleep(seconds)
+        if rival_takes:
+            rival_takes -= 1
+            rival.acquire(ACCOUNT, OPERATION, 10.0, 1)  # the token that just refilled
+
+    patient = TableRateLimiter(clock=clock.now, sleep=sleep_while_the_rival_takes)
+    patient.acquire(ACCOUNT, OPERATION, 10.0, 1)  # the burst
+    patient.acquire(ACCOUNT, OPERATION, 10.0, 1)
+
+    assert rival_takes == 0
+    assert clock.at - 1_700_000_000.0 == pytest.approx(2.6)  # 26 waits of one token at 10 a second
+
+
+def test_given_every_take_losing_its_race_when_acquiring_then_the_call_is_throttled_as_contended(
+        stack, monkeypatch):
+    clock = FakeClock()
+    saves: list[object] = []
+    monkeypatch.setattr(db, "save_if", lambda record, condition: saves.append(record) or False)
+
+    with pytest.raises(ChannelThrottled, match="contended"):
+        limiter(clock).acquire(ACCOUNT, OPERATION, 10.0, 5)
+
+    assert len(saves) == 20  # MAX_RACES

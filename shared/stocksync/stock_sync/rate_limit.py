@@ -14,6 +14,9 @@ from stocksync.db import RateBucketRecord
 
 MAX_RACES = 20
 RACE_BACKOFF_S = 0.005
+# Epoch seconds as floats hold about 0.2 µs: a refill that comes out a hair under the tokens wanted
+# is them (else the call waits a sliver the clock cannot even show, again and again).
+ROUNDING = 1e-6
 
 
 class TableRateLimiter:
@@ -28,20 +31,20 @@ class TableRateLimiter:
         if cost <= 0:
             return
         keys = RateBucketRecord.keys(account, operation)
-        waited = 0.0
-        for race in range(MAX_RACES):
+        waited, lost = 0.0, 0
+        while True:  # waiting for tokens is bounded by max_wait_s, losing races by MAX_RACES
             current = db.get_or_none(RateBucketRecord, keys)
             now = self.clock()
             tokens = float(burst) if current is None else min(
                 float(burst), float(current.tokens) + max(0.0, now - float(current.refilled_at)) * rate)
-            if tokens < cost:
+            if tokens < cost - ROUNDING:
                 wait = (cost - tokens) / rate
                 if waited + wait > self.max_wait_s:
                     raise ChannelThrottled(f"the account's {operation} budget is spent", retry_after=wait)
                 self.sleep(wait)
                 waited += wait
                 continue
-            record = RateBucketRecord(**keys, tokens=tokens - cost, refilled_at=max(now, _refilled(current)))
+            record = RateBucketRecord(**keys, tokens=max(0.0, tokens - cost), refilled_at=max(now, _refilled(current)))
             # Both attributes as read: a rival's take at the same clock reading changes the tokens,
             # one at a later reading the refill time, so a stale read never passes.
             condition = (RateBucketRecord.PK.does_not_exist() if current is None
@@ -49,8 +52,10 @@ class TableRateLimiter:
                          & (RateBucketRecord.tokens == current.tokens))
             if db.save_if(record, condition):
                 return
-            self.sleep(random.uniform(0, RACE_BACKOFF_S * (race + 1)))  # noqa: S311 - jitter, not crypto
-        raise ChannelThrottled(f"the account's {operation} budget is contended", retry_after=1.0)
+            lost += 1
+            if lost >= MAX_RACES:
+                raise ChannelThrottled(f"the account's {operation} budget is contended", retry_after=1.0)
+            self.sleep(random.uniform(0, RACE_BACKOFF_S * lost))  # noqa: S311 - jitter, not crypto
 
 
 def _refilled(current: RateBucketRecord | None) -> float:
