@@ -125,3 +125,39 @@ def stock_messages(stack: ProvisionedStack):
                 sqs.delete_message(QueueUrl=url, ReceiptHandle=message["ReceiptHandle"])
 
     return drain
+
+
+# --- a web shop (our generic contract) on its stand-in, for the stock sync tests ---------------------
+
+
+@pytest.fixture
+def website():
+    """The web-shop stand-in; a module that needs other listings overrides it."""
+    from infrastructure.standins.generic import GenericStandIn
+
+    with GenericStandIn() as standin:
+        yield standin
+
+
+@pytest.fixture
+def shop(api: Api, website: Any) -> str:
+    """A web-shop channel on `website`; its channel id."""
+    from stock_sync_support import generic_channel
+
+    return generic_channel(api, website)
+
+
+@pytest.fixture
+def fast_jobs(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Every StockSubmitter built from now on (the jobs build their own) gets adapters that never
+    sleep between retries."""
+    from stock_sync_support import fast_adapter_factory
+
+    from stocksync.stock_sync.submitter import StockSubmitter
+
+    original = StockSubmitter.__init__
+
+    def init(self: Any, credentials: Any, **kwargs: Any) -> None:
+        original(self, credentials, **{**kwargs, "adapter_factory": fast_adapter_factory()})
+
+    monkeypatch.setattr(StockSubmitter, "__init__", init)

@@ -85,16 +85,3 @@ def generic_channel(api: Any, standin: Any, name: str = "Web") -> str:
                                     "credentials": {"api_key": API_KEY}})
     assert answer.status == 201, answer.body
     return answer.body["channel_id"]
-
-
-def submitters_never_wait(monkeypatch: Any) -> None:
-    """Every StockSubmitter built from now on (the jobs build their own) gets adapters that never
-    sleep between retries."""
-    from stocksync.stock_sync.submitter import StockSubmitter
-
-    original = StockSubmitter.__init__
-
-    def init(self: Any, credentials: Any, **kwargs: Any) -> None:
-        original(self, credentials, **{**kwargs, "adapter_factory": fast_adapter_factory()})
-
-    monkeypatch.setattr(StockSubmitter, "__init__", init)

@@ -6,42 +6,21 @@ from __future__ import annotations
 from datetime import timedelta
 
 import boto3
-import pytest
 from stock_sync_support import (
     fast_adapter_factory,
-    generic_channel,
     item_with_stock,
     listing,
     read_listing,
     set_stock,
-    submitters_never_wait,
 )
 
 from infrastructure.standins import amazon
 from infrastructure.standins.demo_listings import DemoListing
-from infrastructure.standins.generic import GenericStandIn
 from stocksync import db
 from stocksync.jobs import handler_for, parse_job_message
 from stocksync.secrets import SecretsManagerStore
 from stocksync.stock_sync.scheduled import run_scheduled_sync
 from stocksync.stock_sync.submitter import StockSubmitter
-
-
-@pytest.fixture
-def website():
-    with GenericStandIn() as standin:
-        yield standin
-
-
-@pytest.fixture
-def shop(api, website):
-    return generic_channel(api, website)
-
-
-@pytest.fixture
-def fast_jobs(monkeypatch):
-    """The jobs' submitters with adapters that never sleep between retries."""
-    submitters_never_wait(monkeypatch)
 
 
 def run_queued_jobs(stack):

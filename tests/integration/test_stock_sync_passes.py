@@ -10,12 +10,10 @@ import boto3
 import pytest
 from stock_sync_support import (
     fast_adapter_factory,
-    generic_channel,
     item_with_stock,
     listing,
     read_listing,
     set_stock,
-    submitters_never_wait,
 )
 
 from infrastructure.standins.demo_listings import DemoListing
@@ -38,17 +36,6 @@ def website():
     skus = ["MUG", "MUG-BLACK", *(f"MUG-{n}" for n in range(5))]
     with GenericStandIn(listings=[DemoListing(sku, sku, 9.0, 0, str(n)) for n, sku in enumerate(skus)]) as standin:
         yield standin
-
-
-@pytest.fixture
-def shop(api, website):
-    return generic_channel(api, website)
-
-
-@pytest.fixture
-def fast_jobs(monkeypatch):
-    """The jobs' submitters with adapters that never sleep between retries."""
-    submitters_never_wait(monkeypatch)
 
 
 @pytest.fixture

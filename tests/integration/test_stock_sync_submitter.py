@@ -39,17 +39,6 @@ class Rec:
 
 
 @pytest.fixture
-def website():
-    with GenericStandIn() as standin:
-        yield standin
-
-
-@pytest.fixture
-def shop(api, website):
-    return generic_channel(api, website)
-
-
-@pytest.fixture
 def submitter(stack):
     return StockSubmitter(SecretsManagerStore(), adapter_factory=fast_adapter_factory())
 

@@ -28,7 +28,6 @@ from stocksync.inventory import SKU_CLAIM
 from stocksync.mapping.rules import ItemFacts, Link, ListingFacts, TotalsDelta, link_delta
 from stocksync.rules import normalize_sku
 
-BATCH_GET = 100
 TRANSACTION_OPS = 100
 LINKS_PER_TRANSACTION = TRANSACTION_OPS - 1  # and the totals
 MAX_ATTEMPTS = 6
@@ -262,36 +261,23 @@ def _as_read(listing: ListingRecord) -> Condition:
 # --- reading in bulk ---------------------------------------------------------------------------
 
 
-def listings_by_key(channel_id: str, sku_keys: Iterable[str]) -> dict[str, ListingRecord]:
-    keys = sorted(set(sku_keys))
-    found: dict[str, ListingRecord] = {}
-    for start in range(0, len(keys), BATCH_GET):
-        batch = [(db.channel_pk(channel_id), db.listing_sk(key)) for key in keys[start : start + BATCH_GET]]
-        for record in ListingRecord.batch_get(batch):
-            found[record.sku_key] = record
-    return found
+def listings_by_key(channel_id: str, sku_keys: Iterable[str], *,
+                    consistent_read: bool = False) -> dict[str, ListingRecord]:
+    """The channel's listings with these SKU keys (BatchGetItem: pynamodb asks 100 keys at a time)."""
+    keys = [(db.channel_pk(channel_id), db.listing_sk(key)) for key in sorted(set(sku_keys))]
+    return {record.sku_key: record for record in ListingRecord.batch_get(keys, consistent_read=consistent_read)}
 
 
 def items_by_id(item_ids: Iterable[str]) -> dict[str, ItemRecord]:
-    ids = sorted({item_id for item_id in item_ids if item_id})
-    found: dict[str, ItemRecord] = {}
-    for start in range(0, len(ids), BATCH_GET):
-        batch = [(db.item_pk(item_id), "ITEM") for item_id in ids[start : start + BATCH_GET]]
-        for record in ItemRecord.batch_get(batch):
-            found[record.item_id] = record
-    return found
+    keys = [(db.item_pk(item_id), "ITEM") for item_id in sorted({item_id for item_id in item_ids if item_id})]
+    return {record.item_id: record for record in ItemRecord.batch_get(keys)}
 
 
 def item_ids_by_sku_key(sku_keys: Iterable[str]) -> dict[str, str]:
-    """The item id holding each SKU key (through the SKU claims), BatchGetItem 100 at a time."""
-    keys = sorted(set(sku_keys))
-    found: dict[str, str] = {}
+    """The item id holding each SKU key (through the SKU claims, in BatchGetItems)."""
     prefix = UniqueClaim.keys(SKU_CLAIM, "")["PK"]
-    for start in range(0, len(keys), BATCH_GET):
-        batch = [(UniqueClaim.keys(SKU_CLAIM, key)["PK"], "UNIQUE") for key in keys[start : start + BATCH_GET]]
-        for claim in UniqueClaim.batch_get(batch):
-            found[claim.PK.removeprefix(prefix)] = claim.owner_id
-    return found
+    keys = [(UniqueClaim.keys(SKU_CLAIM, key)["PK"], "UNIQUE") for key in sorted(set(sku_keys))]
+    return {claim.PK.removeprefix(prefix): claim.owner_id for claim in UniqueClaim.batch_get(keys)}
 
 
 def sku_owners() -> Iterator[tuple[str, str]]:

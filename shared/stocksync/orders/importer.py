@@ -38,6 +38,7 @@ from stocksync.db import (
 from stocksync.errors import Conflict, NotFound
 from stocksync.inventory import Inventory
 from stocksync.locations import Locations
+from stocksync.mapping.store import listings_by_key
 from stocksync.messages import StockChange, StockChangePublisher
 from stocksync.observability import logger
 from stocksync.orders.rules import (
@@ -334,23 +335,15 @@ def _stored(record: OrderRecord) -> StoredOrder:
 
 
 def _levels(keys: Sequence[StockKey]) -> dict[StockKey, StockLevelRecord]:
-    found: dict[StockKey, StockLevelRecord] = {}
-    for start in range(0, len(keys), 100):
-        chunk = keys[start : start + 100]
-        wanted = [(StockLevelRecord.keys(*key)["PK"], StockLevelRecord.keys(*key)["SK"]) for key in chunk]
-        for record in StockLevelRecord.batch_get(wanted, consistent_read=True):
-            found[(record.item_id, record.location_id)] = record
-    return found
+    wanted = [(level["PK"], level["SK"]) for level in (StockLevelRecord.keys(*key) for key in keys)]
+    return {(record.item_id, record.location_id): record
+            for record in StockLevelRecord.batch_get(wanted, consistent_read=True)}
 
 
 def _listings(channel_id: str, sku_keys: Sequence[str]) -> dict[str, ListingRecord]:
-    found: dict[str, ListingRecord] = {}
-    for start in range(0, len(sku_keys), 100):
-        wanted = [(db.channel_pk(channel_id), db.listing_sk(key)) for key in sku_keys[start : start + 100]]
-        for record in ListingRecord.batch_get(wanted, consistent_read=True):
-            if not record.removed:
-                found[record.sku_key] = record
-    return found
+    """The channel's listings of these SKU keys as committed (consistent reads), removed ones left out."""
+    return {key: listing for key, listing in listings_by_key(channel_id, sku_keys, consistent_read=True).items()
+            if not listing.removed}
 
 
 def content_digest(order: ChannelOrder) -> str:

@@ -15,7 +15,6 @@ from stocksync import db
 from stocksync.db import ComponentRecord, ItemRecord, Record, StockLevelRecord
 from stocksync.rules import StockAtLocation, StockNode
 
-BATCH_GET_KEYS = 100  # DynamoDB's BatchGetItem limit
 _ATTRIBUTES = ["PK", "SK", "entity", "item_id", "is_composite", "location_id", "level", "allocated"]
 
 
