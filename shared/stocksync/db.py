@@ -25,7 +25,7 @@ import binascii
 import hashlib
 import json
 import uuid
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any, TypeVar
 
@@ -768,6 +768,14 @@ def newest_first(model: type[T], partition: str, *, limit: int, cursor: str | No
     results = model.query(partition, filter_condition=filter_condition, scan_index_forward=False, limit=limit,
                           last_evaluated_key=decode_cursor(cursor))
     return page_of(results, limit)
+
+
+def all_of(conditions: Iterable[Condition]) -> Condition | None:
+    """The conditions joined with AND (None when there are none): a query's optional filters."""
+    joined: Condition | None = None
+    for condition in conditions:
+        joined = condition if joined is None else joined & condition
+    return joined
 
 
 def page_of(results: Iterator[T], limit: int) -> tuple[list[T], str | None]:

@@ -107,14 +107,10 @@ class Inventory:
              words: str = "") -> tuple[list[ItemRecord], str | None]:
         """Items in SKU order, optionally those whose SKU starts with a prefix and whose SKU or
         title contain every word of `words` (fragments match)."""
-        condition = None
-        for word in search_words(words):
-            clause = ItemRecord.search_text.contains(word)
-            condition = clause if condition is None else condition & clause
         results = ItemRecord.gsi1.query(
             db.ITEMS_PARTITION,
             ItemRecord.GSI1SK.startswith(db.sku_sort_key(normalize_sku(sku_prefix))),
-            filter_condition=condition,
+            filter_condition=db.all_of(ItemRecord.search_text.contains(word) for word in search_words(words)),
             limit=limit,
             last_evaluated_key=db.decode_cursor(cursor),
         )

@@ -64,7 +64,4 @@ def _filters(wanted: OrderFilter) -> Condition | None:
         clauses.append(OrderRecord.unmapped == wanted.unmapped)
     if wanted.oversold is not None:
         clauses.append(OrderRecord.oversold == wanted.oversold)
-    condition: Condition | None = None
-    for clause in clauses:
-        condition = clause if condition is None else condition & clause
-    return condition
+    return db.all_of(clauses)
