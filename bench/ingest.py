@@ -134,7 +134,7 @@ def stack_figures(rows: int = 100_000) -> dict[str, float]:
         template = load_template()
         stack = provision(template)
         os.environ.update(stack.environment)
-        from stocksync.config import get_settings
+        from stocksync.core.settings import get_settings
 
         get_settings.cache_clear()
         runner = Runner(template, stack, api_port=0, api_key="bench")

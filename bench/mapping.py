@@ -83,11 +83,11 @@ def _seed(table: Any, channel_id: str, n: int) -> None:
     One item and one claim are built and serialised by our models, the others are copies of them with
     their own keys, SKUs, titles, ids and barcodes; each listing is what a catalogue load writes for its
     row (`load_fields` included)."""
-    from stocksync import db
     from stocksync.catalogue.loader import _listing_items
-    from stocksync.db import CatalogueStatusRecord, ItemRecord, UniqueClaim
-    from stocksync.inventory import SKU_CLAIM
-    from stocksync.rules import normalize_sku, search_text
+    from stocksync.core import db
+    from stocksync.core.db import CatalogueStatusRecord, ItemRecord, UniqueClaim
+    from stocksync.inventory.items import SKU_CLAIM
+    from stocksync.inventory.rules import normalize_sku, search_text
 
     load_id = db.new_id()
     item0 = ItemRecord(**ItemRecord.keys("x", "x"), item_id="x", sku="x", sku_key="x", title="x", search_text="x",
@@ -132,12 +132,12 @@ def _measure_here() -> dict[str, float]:
 
         stack = provision(load_template())
         os.environ.update(stack.environment)
-        from stocksync.channel_store import ChannelInput
-        from stocksync.channel_types import ChannelType
-        from stocksync.config import get_settings
+        from stocksync.channels.store import ChannelInput
+        from stocksync.channels.types import ChannelType
+        from stocksync.core.settings import get_settings
         from stocksync.mapping.bulk import AUTO_LINK_JOB, auto_link
         from stocksync.mapping.store import recount
-        from stocksync.services import services
+        from stocksync.wiring import services
 
         get_settings.cache_clear()
         mapping = services().mapping

@@ -52,10 +52,10 @@ def like(template: dict[str, Any], **values: Any) -> dict[str, Any]:
 def stocked_items(n: int, location_id: str, level: int, *, sku_format: str = "SKU-{:06d}") -> Iterable[
         tuple[str, str, list[dict[str, Any]]]]:
     """n items with `level` units at `location_id`: (item id, SKU, their records: item, SKU claim, level)."""
-    from stocksync import db
-    from stocksync.db import ItemRecord, StockLevelRecord, UniqueClaim
-    from stocksync.inventory import SKU_CLAIM
-    from stocksync.rules import normalize_sku, search_text
+    from stocksync.core import db
+    from stocksync.core.db import ItemRecord, StockLevelRecord, UniqueClaim
+    from stocksync.inventory.items import SKU_CLAIM
+    from stocksync.inventory.rules import normalize_sku, search_text
 
     item0 = ItemRecord(**ItemRecord.keys("x", "x"), item_id="x", sku="x", sku_key="x", title="x", search_text="x",
                        retail_price=9.99, version=1).serialize()
@@ -76,8 +76,8 @@ def stocked_items(n: int, location_id: str, level: int, *, sku_format: str = "SK
 
 def linked_listing(channel_id: str, sku: str, item_id: str, **fields: Any) -> dict[str, Any]:
     """One listing of the channel linked to the item, serialised (a model-built record, not a copy)."""
-    from stocksync.db import ListingRecord
-    from stocksync.rules import normalize_sku
+    from stocksync.core.db import ListingRecord
+    from stocksync.inventory.rules import normalize_sku
 
     key = normalize_sku(sku)
     return ListingRecord(**ListingRecord.keys(channel_id, key, sku, item_id), channel_id=channel_id, sku=sku,
@@ -86,8 +86,8 @@ def linked_listing(channel_id: str, sku: str, item_id: str, **fields: Any) -> di
 
 def linked_listings(channel_id: str, items: Iterable[tuple[str, str]], **fields: Any) -> Iterable[dict[str, Any]]:
     """A linked listing per (item id, SKU), copies of one model-built record."""
-    from stocksync.db import ListingRecord
-    from stocksync.rules import normalize_sku
+    from stocksync.core.db import ListingRecord
+    from stocksync.inventory.rules import normalize_sku
 
     template: dict[str, Any] | None = None
     for item_id, sku in items:

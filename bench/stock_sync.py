@@ -142,7 +142,7 @@ def _standins(skus: list[str]) -> dict[str, Any]:
 def _channel_input(channel_type: str, url: str, location_id: str, name: str = "Bench") -> Any:
     from infrastructure.seed import _demo_credentials
     from infrastructure.standins import amazon, rakuten
-    from stocksync.channel_store import ChannelInput
+    from stocksync.channels.store import ChannelInput
 
     settings = {
         "amazon": {"sp_api_endpoint": url, "lwa_endpoint": f"{url}/auth/o2/token", "seller_id": amazon.SELLER_ID,
@@ -198,9 +198,9 @@ def _burst(runner: Any) -> dict[str, float]:
     from infrastructure.event_sources import SqsPoller
     from stocksync.channels import adapter_class
     from stocksync.channels.base import ChannelAccount, QuantityUpdate
-    from stocksync.config import get_settings
-    from stocksync.services import services
-    from stocksync.stock import StockAdjustment
+    from stocksync.core.settings import get_settings
+    from stocksync.inventory.stock import StockAdjustment
+    from stocksync.wiring import services
 
     app = services()
     location = app.locations.default().location_id
@@ -263,7 +263,7 @@ def _burst(runner: Any) -> dict[str, float]:
 def _not_showing(channels: dict[str, Any], standins: dict[str, Any], quantity: int) -> dict[str, int]:
     """Per channel, the listings its stand-in does not show at `quantity` once the channel's
     deferred submissions (Amazon feeds, Mirakl imports) are processed."""
-    from stocksync.secrets import SecretsManagerStore
+    from stocksync.core.secrets import SecretsManagerStore
     from stocksync.stock_sync.rate_limit import TableRateLimiter
     from stocksync.stock_sync.submitter import StockSubmitter
 
@@ -281,10 +281,10 @@ def _force_update(runner: Any, n: int) -> dict[str, float]:
     from bench.seeding import counting_dynamodb_requests, linked_listings, moto_table, put_records, stocked_items
     from infrastructure.event_sources import SqsPoller
     from infrastructure.standins.amazon import AmazonStandIn
-    from stocksync.config import get_settings
-    from stocksync.jobs import Jobs
-    from stocksync.services import services
+    from stocksync.core.jobs import Jobs
+    from stocksync.core.settings import get_settings
     from stocksync.stock_sync.operations import StockSyncOperations
+    from stocksync.wiring import services
 
     app = services()
     location = app.locations.default().location_id
@@ -336,7 +336,7 @@ def _measure_here() -> dict[str, float]:
         from infrastructure.provision import provision
         from infrastructure.runner import Runner
         from infrastructure.template import load_template
-        from stocksync.config import get_settings
+        from stocksync.core.settings import get_settings
 
         template = load_template()
         stack = provision(template)

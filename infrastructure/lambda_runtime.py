@@ -5,7 +5,7 @@ events separate containers, a function here keeps up to MAX_CONTAINERS warm ones
 import of the handler module (handler modules keep per-invocation state on module objects:
 Powertools' resolvers hold the current event, batch processors the current records), each handling
 one event at a time. So a function's scheduled run does not hold up its queue, nor one API request
-another. What the layer keeps per process (stocksync.services, the Powertools logger) is shared
+another. What the layer keeps per process (stocksync.wiring, the Powertools logger) is shared
 between containers here, as it never is on Lambda.
 """
 

@@ -6,12 +6,12 @@ import random
 from collections.abc import Mapping
 
 from infrastructure.standins.base import StandIn
-from stocksync.channel_store import ChannelInput
-from stocksync.channel_types import ChannelType
-from stocksync.inventory import ComponentInput, ItemInput
-from stocksync.locations import LocationInput, LocationPatch
-from stocksync.services import Services, services
-from stocksync.stock import StockSet
+from stocksync.channels.store import ChannelInput
+from stocksync.channels.types import ChannelType
+from stocksync.inventory.items import ComponentInput, ItemInput
+from stocksync.inventory.locations import LocationInput, LocationPatch
+from stocksync.inventory.stock import StockSet
+from stocksync.wiring import Services, services
 
 PRODUCTS = [
     ("MUG", "Ceramic mug", 8.5),

@@ -6,7 +6,7 @@ from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from stocksync.api.app import build_app
-from stocksync.observability import logger, metrics, tracer
+from stocksync.core.observability import logger, metrics, tracer
 
 app = build_app()
 

@@ -14,10 +14,10 @@ from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, pro
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
+from stocksync.core.observability import logger, metrics, tracer
 from stocksync.mapping.bulk import handle_mapping_message
 from stocksync.mapping.service import MappingMessage
-from stocksync.observability import logger, metrics, tracer
-from stocksync.services import services
+from stocksync.wiring import services
 
 processor = BatchProcessor(event_type=EventType.SQS)
 

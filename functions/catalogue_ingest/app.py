@@ -15,7 +15,7 @@ from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from stocksync.catalogue.loader import CatalogueLoader, handle_ingest_message, loader_from_settings
-from stocksync.observability import logger, metrics, tracer
+from stocksync.core.observability import logger, metrics, tracer
 
 processor = BatchProcessor(event_type=EventType.SQS)
 

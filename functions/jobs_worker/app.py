@@ -10,9 +10,9 @@ from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, pro
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from stocksync.jobs import parse_job_message, run_job
-from stocksync.observability import logger, metrics, tracer
-from stocksync.runtime import bind_table_from_settings
+from stocksync.core.jobs import parse_job_message, run_job
+from stocksync.core.observability import logger, metrics, tracer
+from stocksync.core.runtime import bind_table_from_settings
 
 processor = BatchProcessor(event_type=EventType.SQS)
 

@@ -13,10 +13,10 @@ from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, pro
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from stocksync.observability import logger, metrics, tracer
+from stocksync.core.observability import logger, metrics, tracer
+from stocksync.core.secrets import SecretsManagerStore
 from stocksync.orders.poller import OrderPoller
-from stocksync.secrets import SecretsManagerStore
-from stocksync.services import services
+from stocksync.wiring import services
 
 processor = BatchProcessor(event_type=EventType.SQS)
 

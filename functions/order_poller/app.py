@@ -12,11 +12,11 @@ from typing import Any
 
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from stocksync.config import get_settings
-from stocksync.observability import logger, metrics, tracer
+from stocksync.core.observability import logger, metrics, tracer
+from stocksync.core.secrets import SecretsManagerStore
+from stocksync.core.settings import get_settings
 from stocksync.orders.poller import OrderPoller
-from stocksync.secrets import SecretsManagerStore
-from stocksync.services import services
+from stocksync.wiring import services
 
 
 @logger.inject_lambda_context

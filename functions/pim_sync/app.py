@@ -5,8 +5,8 @@ from __future__ import annotations
 from aws_lambda_powertools.utilities.data_classes import EventBridgeEvent, event_source
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from stocksync.observability import logger, metrics, tracer
-from stocksync.services import services
+from stocksync.core.observability import logger, metrics, tracer
+from stocksync.wiring import services
 
 
 @logger.inject_lambda_context

@@ -13,15 +13,15 @@ from typing import Any
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from pydantic import BaseModel
 
-from stocksync.automation_log import AutomationLog
-from stocksync.catalogue_documents import CatalogueBucket
-from stocksync.catalogue_requests import FREQUENT, CatalogueRequests
-from stocksync.channel_store import ChannelStore
-from stocksync.locations import Locations
-from stocksync.messages import SqsStockQueue
-from stocksync.observability import logger, metrics, tracer
-from stocksync.runtime import bind_table_from_settings
-from stocksync.secrets import SecretsManagerStore
+from stocksync.catalogue.documents import CatalogueBucket
+from stocksync.catalogue.retrieval import FREQUENT, CatalogueRequests
+from stocksync.channels.store import ChannelStore
+from stocksync.core.automation_log import AutomationLog
+from stocksync.core.messages import SqsStockQueue
+from stocksync.core.observability import logger, metrics, tracer
+from stocksync.core.runtime import bind_table_from_settings
+from stocksync.core.secrets import SecretsManagerStore
+from stocksync.inventory.locations import Locations
 
 
 class PollerEvent(BaseModel):

@@ -13,10 +13,10 @@ from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, pro
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from stocksync.jobs import JobQueue
-from stocksync.observability import logger, metrics, tracer
-from stocksync.runtime import bind_table_from_settings
-from stocksync.secrets import SecretsManagerStore
+from stocksync.core.jobs import JobQueue
+from stocksync.core.observability import logger, metrics, tracer
+from stocksync.core.runtime import bind_table_from_settings
+from stocksync.core.secrets import SecretsManagerStore
 from stocksync.stock_sync.queue import SqsVisibilityDelayer, run_stock_batch
 from stocksync.stock_sync.rate_limit import TableRateLimiter
 from stocksync.stock_sync.scheduled import run_scheduled_sync

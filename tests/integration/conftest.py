@@ -15,8 +15,8 @@ import pytest
 
 from infrastructure.provision import ProvisionedStack, provision
 from infrastructure.template import load_handler, load_template
-from stocksync.config import get_settings
-from stocksync.services import services
+from stocksync.core.settings import get_settings
+from stocksync.wiring import services
 
 EVENTS = Path(__file__).parent.parent / "events"
 

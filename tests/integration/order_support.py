@@ -8,8 +8,6 @@ from typing import Any
 
 from stock_sync_support import listing
 
-from stocksync.channel_store import ChannelInput
-from stocksync.channel_types import ChannelType
 from stocksync.channels.base import ChannelThrottled
 from stocksync.channels.order_side import (
     ChannelOrder,
@@ -19,10 +17,12 @@ from stocksync.channels.order_side import (
     OrderSide,
     OrderStatus,
 )
-from stocksync.db import ChannelRecord
-from stocksync.inventory import ItemInput
-from stocksync.services import services
-from stocksync.stock import StockSet
+from stocksync.channels.store import ChannelInput
+from stocksync.channels.types import ChannelType
+from stocksync.core.db import ChannelRecord
+from stocksync.inventory.items import ItemInput
+from stocksync.inventory.stock import StockSet
+from stocksync.wiring import services
 
 T0 = datetime(2026, 11, 20, 9, 0, tzinfo=UTC)
 

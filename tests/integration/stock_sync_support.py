@@ -7,11 +7,11 @@ import json
 from typing import Any
 
 from infrastructure.template import load_handler, load_template
-from stocksync import db
-from stocksync.db import ListingRecord
-from stocksync.http_client import RetryPolicy, TokenCache
-from stocksync.messages import StockChange
-from stocksync.rules import normalize_sku
+from stocksync.core import db
+from stocksync.core.db import ListingRecord
+from stocksync.core.http_client import RetryPolicy, TokenCache
+from stocksync.core.messages import StockChange
+from stocksync.inventory.rules import normalize_sku
 
 NO_WAIT = RetryPolicy(max_attempts=2, base_delay=0.0, sleep=lambda _s: None)
 

@@ -9,10 +9,10 @@ import pytest
 from aws_lambda_powertools.utilities.batch.exceptions import BatchProcessingError
 
 from infrastructure.template import load_handler, load_template
-from stocksync import db
 from stocksync.catalogue import loader as loader_module
 from stocksync.catalogue.loader import LoadConfig, handle_ingest_message, loader_from_settings
-from stocksync.db import ListingRecord
+from stocksync.core import db
+from stocksync.core.db import ListingRecord
 
 HEADER = "sku,title,price,quantity\n"
 

@@ -6,9 +6,9 @@ import pytest
 from aws_lambda_powertools.utilities.batch.exceptions import BatchProcessingError
 
 from infrastructure.template import load_handler, load_template
-from stocksync import jobs as jobs_module
-from stocksync.jobs import JobMessage
-from stocksync.services import services
+from stocksync.core import jobs as jobs_module
+from stocksync.core.jobs import JobMessage
+from stocksync.wiring import services
 
 RAN: list[str] = []
 

@@ -8,9 +8,9 @@ from urllib.parse import quote
 import boto3
 import pytest
 
-from stocksync.db import CatalogueStatusRecord, ListingRecord
+from stocksync.core.db import CatalogueStatusRecord, ListingRecord
+from stocksync.inventory.rules import normalize_sku
 from stocksync.mapping import store
-from stocksync.rules import normalize_sku
 
 
 def add_listings(channel_id: str, *rows: dict) -> None:
@@ -215,7 +215,7 @@ def test_given_a_large_export_when_asked_then_it_lands_in_s3_behind_a_presigned_
 
 
 def _bucket() -> str:
-    from stocksync.config import get_settings
+    from stocksync.core.settings import get_settings
 
     return get_settings().catalogue_bucket
 

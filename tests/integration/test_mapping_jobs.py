@@ -9,7 +9,7 @@ import pytest
 from test_mapping_api import add_listings, totals_are_true
 
 from infrastructure.template import load_handler, load_template
-from stocksync.db import ListingRecord
+from stocksync.core.db import ListingRecord
 from stocksync.mapping import store
 
 
@@ -145,7 +145,7 @@ def test_given_unlinked_listings_when_create_all_runs_then_items_are_created_lin
 
 def test_given_listings_changed_after_the_plan_when_links_are_written_then_they_are_skipped_and_the_rest_linked(
         api, stack):
-    from stocksync.jobs import Jobs
+    from stocksync.core.jobs import Jobs
     from stocksync.mapping.rules import Link
 
     channel = api.post("/channels", {"name": "Shop", "type": "generic"}).body["channel_id"]

@@ -5,10 +5,10 @@ from __future__ import annotations
 import pytest
 from order_support import add_channel, add_item, link, order
 
-from stocksync import db
 from stocksync.channels.order_side import OrderStatus
-from stocksync.messages import RecordingQueue
-from stocksync.services import services
+from stocksync.core import db
+from stocksync.core.messages import RecordingQueue
+from stocksync.wiring import services
 
 
 @pytest.fixture

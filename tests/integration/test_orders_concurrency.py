@@ -15,13 +15,13 @@ from concurrent.futures import ThreadPoolExecutor
 import pytest
 from order_support import add_channel, add_item, available, link, order, stock
 
-from stocksync import db
 from stocksync.channels.order_side import OrderStatus
-from stocksync.db import OrderRecord
-from stocksync.messages import RecordingQueue
+from stocksync.core import db
+from stocksync.core.db import OrderRecord
+from stocksync.core.messages import RecordingQueue
+from stocksync.inventory.stock import StockAdjustment
 from stocksync.orders.importer import OrderBook
-from stocksync.services import services
-from stocksync.stock import StockAdjustment
+from stocksync.wiring import services
 
 CHANNELS = 3
 ORDERS_PER_CHANNEL = 4

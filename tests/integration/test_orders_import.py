@@ -5,17 +5,17 @@ from __future__ import annotations
 import pytest
 from order_support import add_channel, add_item, available, link, order, stock
 
-from stocksync import db
 from stocksync.channels.order_side import OrderStatus
-from stocksync.db import OrderRecord, StockHistoryRecord
-from stocksync.inventory import ComponentInput
-from stocksync.locations import LocationInput
+from stocksync.core import db
+from stocksync.core.db import OrderRecord, StockHistoryRecord
+from stocksync.core.messages import RecordingQueue
+from stocksync.inventory.items import ComponentInput
+from stocksync.inventory.locations import LocationInput
 from stocksync.mapping.bulk import auto_link, import_mapping
 from stocksync.mapping.csv_io import ColumnMapping
 from stocksync.mapping.service import LinkInput
-from stocksync.messages import RecordingQueue
 from stocksync.orders.importer import OrderTooLarge
-from stocksync.services import services
+from stocksync.wiring import services
 
 SHIPPED, CANCELLED = OrderStatus.SHIPPED, OrderStatus.CANCELLED
 

@@ -11,15 +11,15 @@ import pytest
 from order_support import FakeOrderChannel, add_channel, add_item, at, link, order, stock
 
 from infrastructure.template import load_handler, load_template
-from stocksync import db
-from stocksync.automation_log import AutomationLog
-from stocksync.channel_types import ChannelType
 from stocksync.channels.order_side import OrderStatus
-from stocksync.db import OrderPollStateRecord, OrderRecord
-from stocksync.messages import RecordingQueue
+from stocksync.channels.types import ChannelType
+from stocksync.core import db
+from stocksync.core.automation_log import AutomationLog
+from stocksync.core.db import OrderPollStateRecord, OrderRecord
+from stocksync.core.messages import RecordingQueue
+from stocksync.core.secrets import SecretsManagerStore
 from stocksync.orders.poller import OVERLAP, OrderPoller
-from stocksync.secrets import SecretsManagerStore
-from stocksync.services import services
+from stocksync.wiring import services
 
 
 class Clock:

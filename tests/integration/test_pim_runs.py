@@ -11,8 +11,8 @@ from pim_support import JobsWorker, connection_body, contract_violations, full_p
 
 from infrastructure.standins.akeneo import AkeneoStandIn, demo_product, demo_products
 from infrastructure.template import load_handler, load_template
-from stocksync.http_client import RetryPolicy
-from stocksync.services import services
+from stocksync.core.http_client import RetryPolicy
+from stocksync.wiring import services
 
 
 @pytest.fixture(scope="module")

@@ -9,18 +9,18 @@ import pytest
 
 from infrastructure.standins import amazon, rakuten
 from infrastructure.standins.contract import SPECS
-from stocksync import db
-from stocksync.automation_log import AutomationLog
-from stocksync.catalogue_documents import CatalogueBucket
-from stocksync.catalogue_requests import CatalogueRequests
-from stocksync.channel_store import ChannelInput, ChannelPatch
-from stocksync.channel_types import ChannelType
+from stocksync.catalogue.documents import CatalogueBucket
+from stocksync.catalogue.retrieval import CatalogueRequests
 from stocksync.channels import build_adapter
-from stocksync.config import get_settings
-from stocksync.db import ReportRequestRecord
-from stocksync.http_client import RetryPolicy, TokenCache
-from stocksync.secrets import SecretsManagerStore
-from stocksync.services import services
+from stocksync.channels.store import ChannelInput, ChannelPatch
+from stocksync.channels.types import ChannelType
+from stocksync.core import db
+from stocksync.core.automation_log import AutomationLog
+from stocksync.core.db import ReportRequestRecord
+from stocksync.core.http_client import RetryPolicy, TokenCache
+from stocksync.core.secrets import SecretsManagerStore
+from stocksync.core.settings import get_settings
+from stocksync.wiring import services
 
 pytestmark = pytest.mark.skipif(not SPECS.exists(), reason="the channel specs (../shared/specs) are not beside us")
 

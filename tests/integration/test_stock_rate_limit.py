@@ -12,10 +12,10 @@ from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
-from stocksync import db
 from stocksync.channels.base import ChannelThrottled
-from stocksync.db import RateBucketRecord
-from stocksync.runtime import bind_table_from_settings
+from stocksync.core import db
+from stocksync.core.db import RateBucketRecord
+from stocksync.core.runtime import bind_table_from_settings
 from stocksync.stock_sync.rate_limit import TableRateLimiter
 
 ACCOUNT, OPERATION = "channel-1", "createFeed"

@@ -16,9 +16,9 @@ from stock_sync_support import (
 
 from infrastructure.standins import amazon
 from infrastructure.standins.demo_listings import DemoListing
-from stocksync import db
-from stocksync.jobs import handler_for, parse_job_message
-from stocksync.secrets import SecretsManagerStore
+from stocksync.core import db
+from stocksync.core.jobs import handler_for, parse_job_message
+from stocksync.core.secrets import SecretsManagerStore
 from stocksync.stock_sync.scheduled import run_scheduled_sync
 from stocksync.stock_sync.submitter import StockSubmitter
 

@@ -8,8 +8,8 @@ from stock_sync_support import fast_adapter_factory, item_with_stock, listing, r
 
 from infrastructure.standins import ebay, magento, mirakl, rakuten
 from infrastructure.standins.demo_listings import DemoListing
-from stocksync.messages import StockChange
-from stocksync.secrets import SecretsManagerStore
+from stocksync.core.messages import StockChange
+from stocksync.core.secrets import SecretsManagerStore
 from stocksync.stock_sync.submitter import StockSubmitter
 
 

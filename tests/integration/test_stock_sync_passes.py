@@ -19,10 +19,10 @@ from stock_sync_support import (
 from infrastructure.standins.demo_listings import DemoListing
 from infrastructure.standins.generic import GenericStandIn
 from infrastructure.template import load_handler, load_template
-from stocksync import db
-from stocksync.jobs import JobQueue, Jobs, parse_job_message
-from stocksync.messages import StockChange
-from stocksync.secrets import SecretsManagerStore
+from stocksync.core import db
+from stocksync.core.jobs import JobQueue, Jobs, parse_job_message
+from stocksync.core.messages import StockChange
+from stocksync.core.secrets import SecretsManagerStore
 from stocksync.stock_sync import channel_pass, scheduled
 from stocksync.stock_sync.channel_pass import ChannelPass
 from stocksync.stock_sync.operations import StockSyncOperations, run_force_update_job

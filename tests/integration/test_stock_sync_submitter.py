@@ -19,8 +19,8 @@ from stock_sync_support import (
 )
 
 from infrastructure.standins.generic import GenericStandIn
-from stocksync.messages import StockChange
-from stocksync.secrets import SecretsManagerStore
+from stocksync.core.messages import StockChange
+from stocksync.core.secrets import SecretsManagerStore
 from stocksync.stock_sync.queue import run_stock_batch
 from stocksync.stock_sync.submitter import StockSubmitter, sync_log
 

@@ -15,7 +15,7 @@ from infrastructure.standins.demo_listings import DemoListing
 from stocksync.channels import build_adapter
 from stocksync.channels.amazon import AmazonAdapter
 from stocksync.channels.base import ChannelAccount
-from stocksync.http_client import RetryPolicy, TokenCache
+from stocksync.core.http_client import RetryPolicy, TokenCache
 
 STANDINS = [amazon.AmazonStandIn, ebay.EbayStandIn, magento.MagentoStandIn, mirakl.MiraklStandIn,
             rakuten.RakutenStandIn, generic.GenericStandIn]

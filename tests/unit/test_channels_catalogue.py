@@ -14,7 +14,7 @@ from infrastructure.standins import amazon, ebay, generic, magento, mirakl, raku
 from infrastructure.standins.contract import SPECS
 from stocksync.channels import build_adapter
 from stocksync.channels.base import CatalogueStatus, ChannelAccount, ChannelAuthFailed, ChannelUnavailable
-from stocksync.http_client import RetryPolicy, TokenCache
+from stocksync.core.http_client import RetryPolicy, TokenCache
 
 pytestmark = pytest.mark.skipif(not SPECS.exists(), reason="the channel specs (../shared/specs) are not beside us")
 

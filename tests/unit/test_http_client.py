@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 import requests
 
-from stocksync.http_client import (
+from stocksync.core.http_client import (
     CachedToken,
     HttpClient,
     RemoteAuthError,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from stocksync.inventory.rules import normalize_sku
 from stocksync.mapping.rules import (
     ItemFacts,
     ItemIndex,
@@ -13,7 +14,6 @@ from stocksync.mapping.rules import (
     link_delta,
     plan_auto_links,
 )
-from stocksync.rules import normalize_sku
 
 
 def _listing(sku: str, **kw) -> ListingFacts:

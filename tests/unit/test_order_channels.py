@@ -22,7 +22,7 @@ from stocksync.channels import pixmania as pixmania_channel
 from stocksync.channels import rakuten as rakuten_channel
 from stocksync.channels.base import ChannelAccount, ChannelThrottled
 from stocksync.channels.order_side import ChannelOrder, NotifiedOrder, OrderStatus
-from stocksync.http_client import RetryPolicy, TokenCache
+from stocksync.core.http_client import RetryPolicy, TokenCache
 
 pytestmark = pytest.mark.skipif(not SPECS.exists(), reason="the channel specs (../shared/specs) are not beside us")
 

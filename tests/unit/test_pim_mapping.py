@@ -8,8 +8,8 @@ import pytest
 
 from infrastructure.standins.akeneo import ATTRIBUTES, CATEGORIES, CHANNELS, demo_product
 from stocksync.pim.akeneo import PRODUCTS, PRODUCTS_UUID, product_search, products_api_for
-from stocksync.pim.mapping import BrokenValue, map_product
 from stocksync.pim.model import AttributeInfo, ProfileSettings
+from stocksync.pim.product_fields import BrokenValue, map_product
 from stocksync.pim.profiles import PimCatalog, profile_problems
 from stocksync.pim.units import UnitError, convert
 

@@ -6,7 +6,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from stocksync.rules import (
+from stocksync.inventory.rules import (
     StockAtLocation,
     StockNode,
     available,

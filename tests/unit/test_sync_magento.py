@@ -10,7 +10,7 @@ from infrastructure.standins.contract import SPECS
 from infrastructure.standins.demo_listings import DemoListing
 from stocksync.channels import build_adapter
 from stocksync.channels.base import ChannelAccount, QuantityStatus, QuantityUpdate
-from stocksync.http_client import RetryPolicy, TokenCache
+from stocksync.core.http_client import RetryPolicy, TokenCache
 
 pytestmark = pytest.mark.skipif(not SPECS.exists(), reason="the channel specs (../shared/specs) are not beside us")
 

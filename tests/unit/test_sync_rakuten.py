@@ -7,7 +7,7 @@ from infrastructure.standins import rakuten
 from infrastructure.standins.demo_listings import DemoListing
 from stocksync.channels import build_adapter
 from stocksync.channels.base import ChannelAccount, QuantityStatus, QuantityUpdate
-from stocksync.http_client import RetryPolicy, TokenCache
+from stocksync.core.http_client import RetryPolicy, TokenCache
 
 NO_WAIT = RetryPolicy(max_attempts=3, base_delay=0.0, sleep=lambda _s: None)
 

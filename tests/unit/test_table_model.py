@@ -5,7 +5,7 @@ from __future__ import annotations
 from pynamodb.attributes import TTLAttribute
 
 from infrastructure.template import load_template
-from stocksync.db import Record
+from stocksync.core.db import Record
 
 
 def _table() -> dict:

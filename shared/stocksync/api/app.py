@@ -9,7 +9,7 @@ from aws_lambda_powertools.event_handler.openapi.models import APIKey, APIKeyIn
 
 from stocksync.api import (
     catalogue,
-    catalogue_requests,
+    catalogue_retrieval,
     channels,
     errors,
     items,
@@ -46,7 +46,7 @@ class StockSyncResolver(APIGatewayRestResolver):
 
 def build_app(max_body_bytes: int = 1_000_000) -> StockSyncResolver:
     app = StockSyncResolver(max_body_bytes)
-    for module in (items, locations, channels, jobs, catalogue_requests, catalogue, pim, mapping, stock_sync,
+    for module in (items, locations, channels, jobs, catalogue_retrieval, catalogue, pim, mapping, stock_sync,
                    orders):
         app.include_router(module.router)
     errors.register(app)

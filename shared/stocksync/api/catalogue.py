@@ -11,13 +11,13 @@ from aws_lambda_powertools.event_handler.api_gateway import Router
 from aws_lambda_powertools.event_handler.openapi.params import Body, Path, Query
 from pydantic import BaseModel, ConfigDict, Field
 
-from stocksync import db
 from stocksync.catalogue.formats import Source
 from stocksync.catalogue.loader import range_offsets
-from stocksync.config import get_settings
-from stocksync.db import CatalogueLoadRecord, CatalogueStatusRecord, ListingRecord, LoadErrorRecord
-from stocksync.errors import NotFound
-from stocksync.services import services
+from stocksync.core import db
+from stocksync.core.db import CatalogueLoadRecord, CatalogueStatusRecord, ListingRecord, LoadErrorRecord
+from stocksync.core.errors import NotFound
+from stocksync.core.settings import get_settings
+from stocksync.wiring import services
 
 router = Router()
 
@@ -140,7 +140,7 @@ def _totals(status: CatalogueStatusRecord) -> TotalsOut:
 @router.post("/channels/<channel_id>/catalogue/upload-url", tags=["Catalogue"],
              summary="A presigned URL to PUT a catalogue file to; it is loaded as soon as it lands")
 def upload_url(channel_id: ChannelId, upload: Annotated[UploadUrlInput, Body()]) -> Response[UploadUrlOut]:
-    from stocksync.aws import client
+    from stocksync.core.aws import client
 
     services().channels.get(channel_id)
     name = _UNSAFE.sub("_", upload.filename).strip("._") or "catalogue.csv"

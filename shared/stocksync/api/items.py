@@ -9,7 +9,7 @@ from aws_lambda_powertools.event_handler.api_gateway import Router
 from aws_lambda_powertools.event_handler.openapi.params import Body, Path, Query
 from pydantic import BaseModel, ConfigDict, Field
 
-from stocksync.api.schemas import (
+from stocksync.api.models import (
     AvailabilityOut,
     ChannelAvailabilityOut,
     HistoryEntryOut,
@@ -19,9 +19,9 @@ from stocksync.api.schemas import (
     StockChangeOut,
     StockLevelOut,
 )
-from stocksync.inventory import ComponentInput, ItemInput, ItemPatch, ItemView
-from stocksync.services import services
-from stocksync.stock import StockAdjustment, StockResult, StockSet
+from stocksync.inventory.items import ComponentInput, ItemInput, ItemPatch, ItemView
+from stocksync.inventory.stock import StockAdjustment, StockResult, StockSet
+from stocksync.wiring import services
 
 router = Router()
 

@@ -16,8 +16,7 @@ from aws_lambda_powertools.event_handler.api_gateway import Router
 from aws_lambda_powertools.event_handler.openapi.params import Body, Path, Query
 from pydantic import BaseModel, ConfigDict, Field
 
-from stocksync import db
-from stocksync.api.schemas import (
+from stocksync.api.models import (
     CreatedFromListingOut,
     ExportLinkOut,
     ImportReportOut,
@@ -27,13 +26,14 @@ from stocksync.api.schemas import (
     MappingListingPage,
     MappingTotalsOut,
 )
-from stocksync.errors import InvalidInput
-from stocksync.jobs import JobMessage
+from stocksync.core import db
+from stocksync.core.errors import InvalidInput
+from stocksync.core.jobs import JobMessage
 from stocksync.mapping import bulk
 from stocksync.mapping.csv_io import LIMITS_ALIASES, LIMITS_COLUMNS, ColumnMapping, parse_export_fields
 from stocksync.mapping.rules import ListingLimits
 from stocksync.mapping.service import IMPORT_JOB, LinkInput, ListingFilter, ListingPatch, ListingRow
-from stocksync.services import services
+from stocksync.wiring import services
 
 router = Router()
 
@@ -156,7 +156,7 @@ def export_mapping(
     if text is not None:
         return Response(status_code=200, content_type="text/csv; charset=utf-8", body=text,
                         headers={"Content-Disposition": f'attachment; filename="mapping-{channel_id}.csv"'})
-    from stocksync.aws import client
+    from stocksync.core.aws import client
 
     bucket = services().mapping.bucket
     key = f"exports/{channel_id}/{db.now().strftime('%Y%m%dT%H%M%SZ')}-{db.new_id()[:8]}.csv"
@@ -211,7 +211,7 @@ def _import(channel_id: str, text: str, columns: ColumnMapping, dry_run: bool, *
 
 
 def _import_job(channel_id: str, text: str, columns: ColumnMapping, dry_run: bool, kind: str) -> Response:
-    from stocksync.aws import client
+    from stocksync.core.aws import client
 
     mapping = services().mapping
     job = mapping.jobs.create(IMPORT_JOB, subject=channel_id, message=f"{kind.capitalize()} import queued")

@@ -9,7 +9,7 @@ from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.api_gateway import Router
 from aws_lambda_powertools.event_handler.openapi.params import Body, Path, Query
 
-from stocksync.api.schemas import (
+from stocksync.api.models import (
     JobList,
     JobOut,
     PimConnectionOut,
@@ -20,12 +20,12 @@ from stocksync.api.schemas import (
     PimProfileList,
     PimProfileOut,
 )
-from stocksync.db import PimProfileRecord
-from stocksync.http_client import RemoteError
+from stocksync.core.db import PimProfileRecord
+from stocksync.core.http_client import RemoteError
 from stocksync.pim.akeneo import PimError, problem_of
 from stocksync.pim.model import ProfileInput, ProfileSettings
 from stocksync.pim.profiles import ConnectionInput, ConnectionPatch, settings_of
-from stocksync.services import services
+from stocksync.wiring import services
 
 router = Router()
 

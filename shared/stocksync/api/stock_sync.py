@@ -10,10 +10,10 @@ from aws_lambda_powertools.event_handler.api_gateway import Router
 from aws_lambda_powertools.event_handler.openapi.params import Body, Path, Query
 from pydantic import BaseModel, ConfigDict, Field
 
-from stocksync.api.schemas import JobOut
-from stocksync.db import SyncLogRecord
-from stocksync.services import services
+from stocksync.api.models import JobOut
+from stocksync.core.db import SyncLogRecord
 from stocksync.stock_sync.operations import StockSyncOperations
+from stocksync.wiring import services
 
 router = Router()
 

@@ -33,8 +33,6 @@ from urllib.parse import unquote_plus
 
 from pydantic import BaseModel
 
-from stocksync import db, raw_table
-from stocksync.automation_log import AutomationLog
 from stocksync.catalogue import staging
 from stocksync.catalogue.diff import CREATE, REMOVE, SAME, UPDATE, Current, diff
 from stocksync.catalogue.formats import Source
@@ -59,9 +57,11 @@ from stocksync.catalogue.reader import (
     parse_rows,
     sniff,
 )
-from stocksync.db import CatalogueLoadRecord, CatalogueStatusRecord, ListingRecord, LoadErrorRecord
-from stocksync.jobs import Jobs
-from stocksync.messages import StockChange, StockChangePublisher
+from stocksync.core import db, raw_table
+from stocksync.core.automation_log import AutomationLog
+from stocksync.core.db import CatalogueLoadRecord, CatalogueStatusRecord, ListingRecord, LoadErrorRecord
+from stocksync.core.jobs import Jobs
+from stocksync.core.messages import StockChange, StockChangePublisher
 
 JOB_KIND = "catalogue_load"
 STAGING_PREFIX = "staging/"
@@ -670,7 +670,7 @@ def _listing_items(channel_id: str, load_id: str, at: Any) -> Any:
 
 def _put_all(items: list[dict[str, Any]]) -> None:
     """One BatchWriteItem of up to 25 new listings, retrying what DynamoDB leaves unprocessed."""
-    from stocksync.aws import client
+    from stocksync.core.aws import client
 
     table = ListingRecord.Meta.table_name
     requests = [{"PutRequest": {"Item": item}} for item in items]
@@ -688,7 +688,7 @@ def _put_all(items: list[dict[str, Any]]) -> None:
 
 class S3Objects:
     def head(self, bucket: str, key: str) -> dict[str, Any]:
-        from stocksync.aws import client
+        from stocksync.core.aws import client
 
         answer = client("s3").head_object(Bucket=bucket, Key=key)
         content_type = answer.get("ContentType") or answer.get("Metadata", {}).get("content-type", "")
@@ -702,7 +702,7 @@ class S3Objects:
                 "last_modified": modified.isoformat() if modified else ""}
 
     def open(self, bucket: str, key: str, start: int = 0, end: int | None = None) -> BinaryIO:
-        from stocksync.aws import client
+        from stocksync.core.aws import client
 
         arguments: dict[str, Any] = {"Bucket": bucket, "Key": key}
         if start or end is not None:
@@ -716,7 +716,7 @@ class S3RunStore:
         self.bucket = bucket
 
     def write(self, name: str, data: bytes) -> None:
-        from stocksync.aws import client
+        from stocksync.core.aws import client
 
         client("s3").put_object(Bucket=self.bucket, Key=name, Body=data)
 
@@ -724,7 +724,7 @@ class S3RunStore:
         return S3Objects().open(self.bucket, name, offset)
 
     def delete(self, names: Iterable[str]) -> None:
-        from stocksync.aws import client
+        from stocksync.core.aws import client
 
         keys = [{"Key": name} for name in names]
         for start in range(0, len(keys), 1000):
@@ -736,7 +736,7 @@ class SqsTasks:
         self.queue_url = queue_url
 
     def send(self, tasks: Iterable[Task]) -> None:
-        from stocksync.aws import client
+        from stocksync.core.aws import client
 
         entries = [{"Id": str(i), "MessageBody": task.model_dump_json()} for i, task in enumerate(tasks)]
         for start in range(0, len(entries), 10):
@@ -750,7 +750,7 @@ class SqsMapping:
         self.queue_url = queue_url
 
     def loaded(self, channel_id: str, load_id: str) -> None:
-        from stocksync.aws import client
+        from stocksync.core.aws import client
 
         body = {"channel_id": channel_id, "load_id": load_id, "reason": "catalogue_loaded"}
         client("sqs").send_message(QueueUrl=self.queue_url, MessageBody=json.dumps(body))
@@ -777,8 +777,8 @@ def handle_ingest_message(loader: CatalogueLoader, body: dict[str, Any]) -> list
 
 
 def loader_from_settings(config: LoadConfig | None = None) -> CatalogueLoader:
-    from stocksync.messages import SqsStockQueue
-    from stocksync.runtime import bind_table_from_settings
+    from stocksync.core.messages import SqsStockQueue
+    from stocksync.core.runtime import bind_table_from_settings
 
     settings = bind_table_from_settings()
     return CatalogueLoader(objects=S3Objects(), runs=S3RunStore(settings.catalogue_bucket),

@@ -23,7 +23,7 @@ from dataclasses import asdict, dataclass, field
 from typing import Any, BinaryIO
 
 from stocksync.catalogue.formats import LAYOUTS, STATES, Layout, Source, header_key, sniff_source
-from stocksync.rules import normalize_sku
+from stocksync.inventory.rules import normalize_sku
 
 GZIP_MAGIC = b"\x1f\x8b"
 HEAD_BYTES = 64 * 1024

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from stocksync.channel_types import ChannelType
 from stocksync.channels.base import ChannelAccount, ChannelAdapter
+from stocksync.channels.types import ChannelType
 
 
 def adapter_class(channel_type: str) -> type[ChannelAdapter]:

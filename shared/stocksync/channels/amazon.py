@@ -50,7 +50,7 @@ from stocksync.channels.order_side import (
     required_time,
     units,
 )
-from stocksync.http_client import CachedToken, RemoteError
+from stocksync.core.http_client import CachedToken, RemoteError
 
 SP_API_ENDPOINTS = {
     "na": "https://sellingpartnerapi-na.amazon.com",

@@ -27,8 +27,8 @@ from typing import Any, ClassVar, Protocol
 import requests
 
 from stocksync.channels.order_side import OrderSide, is_not_found
-from stocksync.errors import ChannelError
-from stocksync.http_client import (
+from stocksync.core.errors import ChannelError
+from stocksync.core.http_client import (
     CachedToken,
     HttpClient,
     RemoteAuthError,

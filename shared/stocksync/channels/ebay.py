@@ -75,7 +75,7 @@ from stocksync.channels.order_side import (
     parse_time,
     units,
 )
-from stocksync.http_client import CachedToken
+from stocksync.core.http_client import CachedToken
 
 API = "https://api.ebay.com"
 SANDBOX_API = "https://api.sandbox.ebay.com"

@@ -62,7 +62,7 @@ from stocksync.channels.order_side import (
     parse_time,
     units,
 )
-from stocksync.sync_rules import split_quantity
+from stocksync.stock_sync.rules import split_quantity
 
 PAGE_SIZE = 100
 ENABLED, DISABLED = 1, 2

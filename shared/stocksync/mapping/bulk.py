@@ -15,10 +15,13 @@ from dataclasses import dataclass, field
 from functools import partial
 from typing import Any
 
-from stocksync import db
-from stocksync.db import ChannelRecord, ListingRecord
-from stocksync.errors import StockSyncError
-from stocksync.jobs import JobMessage
+from stocksync.core import db
+from stocksync.core.db import ChannelRecord, ListingRecord
+from stocksync.core.errors import StockSyncError
+from stocksync.core.jobs import JobMessage
+from stocksync.core.messages import StockChange
+from stocksync.core.observability import logger
+from stocksync.inventory.rules import normalize_sku
 from stocksync.mapping import store
 from stocksync.mapping.csv_io import (
     ColumnMapping,
@@ -33,15 +36,12 @@ from stocksync.mapping.csv_io import (
 from stocksync.mapping.rules import ItemIndex, ListingFacts, plan_auto_links
 from stocksync.mapping.service import (
     AUTO_LINK_JOB,
-    Mapping,
+    ListingMapping,
     MappingMessage,
     item_creation,
     refuse_creation,
 )
 from stocksync.mapping.store import ListingChange
-from stocksync.messages import StockChange
-from stocksync.observability import logger
-from stocksync.rules import normalize_sku
 
 CLAIMS_UP_TO = 2000  # fewer unlinked listings than this: look their SKUs up; more: read every item once
 WRITE_CHUNK = 990  # listing changes per writer call (ten transactions of up to 99 listings)
@@ -63,7 +63,7 @@ def auto_link_job_id(message: MappingMessage) -> str:
     return db.new_id()
 
 
-def handle_mapping_message(mapping: Mapping, message: MappingMessage) -> dict[str, Any] | None:
+def handle_mapping_message(mapping: ListingMapping, message: MappingMessage) -> dict[str, Any] | None:
     """The auto-mapper's work for one queue message. None when the run was done before."""
     job = mapping.jobs.create(AUTO_LINK_JOB, subject=message.channel_id, job_id=auto_link_job_id(message),
                               message=f"Auto-link ({message.reason})")
@@ -77,7 +77,8 @@ def handle_mapping_message(mapping: Mapping, message: MappingMessage) -> dict[st
     return auto_link(mapping, channel, job.job_id, reason=message.reason)
 
 
-def auto_link(mapping: Mapping, channel: ChannelRecord, job_id: str, *, reason: str = "requested") -> dict[str, Any]:
+def auto_link(mapping: ListingMapping, channel: ChannelRecord, job_id: str, *,
+              reason: str = "requested") -> dict[str, Any]:
     """Link every unlinked, non-removed listing of the channel that matches exactly one item.
 
     Requests: the listings' Query pages, the items' (GSI1 pages, or BatchGetItem of the SKU claims for
@@ -138,7 +139,7 @@ def _item_index(candidates: list[ListingFacts], by: str) -> ItemIndex:
 # --- create all --------------------------------------------------------------------------------
 
 
-def run_create_all(mapping: Mapping, message: JobMessage) -> None:
+def run_create_all(mapping: ListingMapping, message: JobMessage) -> None:
     job = mapping.jobs.get(message.job_id)
     if job.status in ("succeeded", "failed"):
         return
@@ -198,7 +199,7 @@ class ImportReport:
                 "error_count": self.error_count, "changes": self.changes}
 
 
-def import_mapping(mapping: Mapping, channel_id: str, text: str, columns: ColumnMapping, *, dry_run: bool,
+def import_mapping(mapping: ListingMapping, channel_id: str, text: str, columns: ColumnMapping, *, dry_run: bool,
                    kind: str = "mapping", aliases: dict[ImportField, tuple[str, ...]] | None = None) -> ImportReport:
     """Validate the whole file; apply it only when every row is valid (and not a dry run)."""
     mapped = columns.mapped()
@@ -269,9 +270,9 @@ def _summarise(changes: list[ListingChange], rows: int) -> dict[str, int]:
     return {"link": links, "unlink": unlinks, "flags_or_limits": settings, "unchanged": rows - len(changes)}
 
 
-def run_import_job(mapping: Mapping, message: JobMessage) -> None:
+def run_import_job(mapping: ListingMapping, message: JobMessage) -> None:
     """A large import, its file staged in S3 by the API."""
-    from stocksync.aws import client
+    from stocksync.core.aws import client
 
     job = mapping.jobs.get(message.job_id)
     if job.status in ("succeeded", "failed"):
@@ -351,13 +352,13 @@ def _chunks(values: Iterable[Any], size: int) -> Iterator[list[Any]]:
 
 
 def run_create_all_job(message: JobMessage) -> None:
-    from stocksync.services import services
+    from stocksync.wiring import services
 
     run_create_all(services().mapping, message)
 
 
 def run_mapping_import_job(message: JobMessage) -> None:
-    from stocksync.services import services
+    from stocksync.wiring import services
 
     run_import_job(services().mapping, message)
 

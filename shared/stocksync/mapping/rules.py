@@ -9,7 +9,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from stocksync.rules import normalize_sku
+from stocksync.inventory.rules import normalize_sku
 
 AutoLinkBy = Literal["sku", "barcode", "asin"]
 MAX_LIMIT = 10_000_000

@@ -11,20 +11,27 @@ from typing import Any, Protocol, cast
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from stocksync import db
-from stocksync.automation_log import AutomationLog
-from stocksync.channel_store import ChannelPatch, ChannelStore
-from stocksync.channel_types import ChannelType
-from stocksync.db import ChannelRecord, ItemRecord, ListingRecord, StockHistoryRecord, StockLevelRecord, UniqueClaim
-from stocksync.errors import Conflict, InvalidInput, NotFound
-from stocksync.inventory import Inventory, ItemInput
-from stocksync.jobs import JobMessage, JobQueue, Jobs
-from stocksync.locations import Locations
+from stocksync.channels.store import ChannelPatch, ChannelStore
+from stocksync.channels.types import ChannelType
+from stocksync.core import db
+from stocksync.core.automation_log import AutomationLog
+from stocksync.core.db import (
+    ChannelRecord,
+    ItemRecord,
+    ListingRecord,
+    StockHistoryRecord,
+    StockLevelRecord,
+    UniqueClaim,
+)
+from stocksync.core.errors import Conflict, InvalidInput, NotFound
+from stocksync.core.jobs import JobMessage, JobQueue, Jobs
+from stocksync.core.messages import StockChange, StockChangePublisher
+from stocksync.inventory.items import Inventory, ItemInput
+from stocksync.inventory.locations import Locations
+from stocksync.inventory.rules import normalize_sku
 from stocksync.mapping import store
 from stocksync.mapping.rules import ListingLimits, MappingSettings
 from stocksync.mapping.store import ListingChange, ListingWriter
-from stocksync.messages import StockChange, StockChangePublisher
-from stocksync.rules import normalize_sku
 
 RAKUTEN_CREATE_REFUSED = (
     "You cannot create inventory items from the Rakuten mapping screen: you can only map Rakuten listings to "
@@ -66,7 +73,7 @@ class SqsMappingQueue:
         self.queue_url = queue_url
 
     def send(self, message: MappingMessage) -> None:
-        from stocksync.aws import client
+        from stocksync.core.aws import client
 
         client("sqs").send_message(QueueUrl=self.queue_url, MessageBody=message.model_dump_json(exclude_none=True))
 
@@ -136,7 +143,7 @@ class CreatedItem:
 
 
 @dataclass
-class Mapping:
+class ListingMapping:
     channels: ChannelStore
     inventory: Inventory
     locations: Locations

@@ -6,7 +6,7 @@ it was read with) and the channel's totals (ADD) in one transaction of up to 100
 totals are always true. A change whose condition fails (someone else changed the listing meanwhile)
 is reported, never applied half-way.
 
-The auto-mapper's reads and links go through the low-level API (`stocksync.raw_table`): at 100,000
+The auto-mapper's reads and links go through the low-level API (`stocksync.core.raw_table`): at 100,000
 listings a pynamodb model object per listing costs more than everything else together.
 """
 
@@ -22,11 +22,11 @@ from typing import Any, Generic, TypeVar
 from pynamodb.exceptions import TransactWriteError
 from pynamodb.expressions.condition import Condition
 
-from stocksync import db, raw_table
-from stocksync.db import CatalogueStatusRecord, ItemRecord, ListingRecord, Record, UniqueClaim
-from stocksync.inventory import SKU_CLAIM
+from stocksync.core import db, raw_table
+from stocksync.core.db import CatalogueStatusRecord, ItemRecord, ListingRecord, Record, UniqueClaim
+from stocksync.inventory.items import SKU_CLAIM
+from stocksync.inventory.rules import normalize_sku
 from stocksync.mapping.rules import ItemFacts, Link, ListingFacts, TotalsDelta, link_delta
-from stocksync.rules import normalize_sku
 
 TRANSACTION_OPS = 100
 LINKS_PER_TRANSACTION = TRANSACTION_OPS - 1  # and the totals

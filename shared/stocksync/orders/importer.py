@@ -25,9 +25,9 @@ from typing import Any
 
 from pynamodb.exceptions import TransactWriteError
 
-from stocksync import db
 from stocksync.channels.order_side import ChannelOrder, OrderStatus
-from stocksync.db import (
+from stocksync.core import db
+from stocksync.core.db import (
     ChannelRecord,
     ListingRecord,
     OrderRecord,
@@ -35,12 +35,13 @@ from stocksync.db import (
     StockLevelRecord,
     UnmappedLineRecord,
 )
-from stocksync.errors import Conflict, NotFound
-from stocksync.inventory import Inventory
-from stocksync.locations import Locations
+from stocksync.core.errors import Conflict, NotFound
+from stocksync.core.messages import StockChange, StockChangePublisher
+from stocksync.core.observability import logger
+from stocksync.inventory.items import Inventory
+from stocksync.inventory.locations import Locations
+from stocksync.inventory.rules import normalize_sku
 from stocksync.mapping.store import listings_by_key
-from stocksync.messages import StockChange, StockChangePublisher
-from stocksync.observability import logger
 from stocksync.orders.rules import (
     IncomingLine,
     Part,
@@ -53,7 +54,6 @@ from stocksync.orders.rules import (
     plan_order,
     unmapped_keys_of,
 )
-from stocksync.rules import normalize_sku
 
 MAX_ATTEMPTS = 25
 BACKOFF_S = 0.01

@@ -18,17 +18,17 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from stocksync import db
-from stocksync.automation_log import AutomationLog
-from stocksync.channel_types import ChannelType
 from stocksync.channels import adapter_class, build_adapter
 from stocksync.channels.base import ChannelAccount, ChannelAdapter, ChannelThrottled
 from stocksync.channels.order_side import ChannelOrder, OrderStatus
-from stocksync.db import ChannelRecord, OrderPollStateRecord
-from stocksync.errors import ChannelError, StockSyncError
-from stocksync.observability import logger
+from stocksync.channels.types import ChannelType
+from stocksync.core import db
+from stocksync.core.automation_log import AutomationLog
+from stocksync.core.db import ChannelRecord, OrderPollStateRecord
+from stocksync.core.errors import ChannelError, StockSyncError
+from stocksync.core.observability import logger
+from stocksync.core.secrets import CredentialStore
 from stocksync.orders.importer import ImportOutcome, OrderBook, OrderTooLarge
-from stocksync.secrets import CredentialStore
 
 OVERLAP = timedelta(minutes=2)
 INITIAL_LOOKBACK = timedelta(days=7)

@@ -11,10 +11,10 @@ from datetime import date
 
 from pynamodb.expressions.condition import Condition
 
-from stocksync import db
 from stocksync.channels.order_side import OrderStatus
-from stocksync.db import OrderRecord
-from stocksync.errors import InvalidInput, NotFound
+from stocksync.core import db
+from stocksync.core.db import OrderRecord
+from stocksync.core.errors import InvalidInput, NotFound
 
 
 @dataclass(frozen=True)

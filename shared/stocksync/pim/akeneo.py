@@ -25,8 +25,8 @@ from urllib.parse import parse_qs, quote, urlsplit
 import requests
 from pydantic import BaseModel, ConfigDict, Field
 
-from stocksync.errors import StockSyncError
-from stocksync.http_client import (
+from stocksync.core.errors import StockSyncError
+from stocksync.core.http_client import (
     CachedToken,
     HttpClient,
     RemoteAuthError,
@@ -36,7 +36,7 @@ from stocksync.http_client import (
     RetryPolicy,
     TokenCache,
 )
-from stocksync.observability import logger
+from stocksync.core.observability import logger
 
 TOKEN_PATH = "/api/oauth/v1/token"  # noqa: S105 - a path, not a secret
 API = "/api/rest/v1"

@@ -8,10 +8,12 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, ValidationError
 
-from stocksync import db
-from stocksync.db import PimConnectionRecord, PimProfileRecord
-from stocksync.errors import InvalidInput, NotFound
-from stocksync.http_client import RemoteError, RetryPolicy, TokenCache
+from stocksync.core import db
+from stocksync.core.db import PimConnectionRecord, PimProfileRecord
+from stocksync.core.errors import InvalidInput, NotFound
+from stocksync.core.http_client import RemoteError, RetryPolicy, TokenCache
+from stocksync.core.secrets import CredentialStore
+from stocksync.inventory.rules import normalize_sku
 from stocksync.pim import units
 from stocksync.pim.akeneo import AkeneoClient, AkeneoCredentials, PimError, problem_of, product_search
 from stocksync.pim.model import (
@@ -25,8 +27,6 @@ from stocksync.pim.model import (
     ProfileInput,
     ProfileSettings,
 )
-from stocksync.rules import normalize_sku
-from stocksync.secrets import CredentialStore
 
 # --- the connection ------------------------------------------------------------------------
 

@@ -26,20 +26,20 @@ from typing import Any
 from pydantic import BaseModel, Field
 from pynamodb.exceptions import TransactWriteError
 
-from stocksync import db
-from stocksync.automation_log import AutomationLog
-from stocksync.aws import client as aws_client
-from stocksync.db import ItemRecord, JobRecord, UniqueClaim
-from stocksync.errors import NotFound
-from stocksync.http_client import RemoteError, RemoteThrottled
-from stocksync.inventory import SKU_CLAIM
-from stocksync.jobs import FINAL_STATUSES, JobMessage, JobQueue, Jobs
-from stocksync.observability import logger
+from stocksync.core import db
+from stocksync.core.automation_log import AutomationLog
+from stocksync.core.aws import client as aws_client
+from stocksync.core.db import ItemRecord, JobRecord, UniqueClaim
+from stocksync.core.errors import NotFound
+from stocksync.core.http_client import RemoteError, RemoteThrottled
+from stocksync.core.jobs import FINAL_STATUSES, JobMessage, JobQueue, Jobs
+from stocksync.core.observability import logger
+from stocksync.inventory.items import SKU_CLAIM
+from stocksync.inventory.rules import normalize_sku, search_text
 from stocksync.pim.akeneo import AkeneoClient, PimError, problem_of, product_search
-from stocksync.pim.mapping import DIMENSIONS, BrokenValue, ProductChanges, map_product, sku_of
 from stocksync.pim.model import AttributeInfo, ProfileSettings
+from stocksync.pim.product_fields import DIMENSIONS, BrokenValue, ProductChanges, map_product, sku_of
 from stocksync.pim.profiles import PimConnections, PimProfiles, settings_of
-from stocksync.rules import normalize_sku, search_text
 
 RUN_KIND = "pim_run"
 MEDIA_PREFIX = "pim-media/"  # not catalogues/: that prefix starts catalogue ingestion
@@ -386,6 +386,6 @@ def _plain(value: Any) -> Any:
 
 def run_pim_job(message: JobMessage) -> None:
     """The jobs worker's entry for `pim_run` jobs."""
-    from stocksync.services import services
+    from stocksync.wiring import services
 
     services().pim.runner.run(message)

@@ -5,10 +5,10 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from stocksync.jobs import JobQueue, Jobs
+from stocksync.core.jobs import JobQueue, Jobs
+from stocksync.core.secrets import CredentialStore
 from stocksync.pim.profiles import PimConnections, PimProfiles
 from stocksync.pim.runs import PimRunner, PimRuns
-from stocksync.secrets import CredentialStore
 
 
 @dataclass(frozen=True)

@@ -28,10 +28,10 @@ from typing import Any
 from pydantic import BaseModel
 from pynamodb.exceptions import TransactWriteError
 
-from stocksync import db, raw_table
-from stocksync.db import ListingRecord, UniqueClaim
-from stocksync.jobs import FINAL_STATUSES, JobMessage, JobQueue, Jobs, TimeLeft
-from stocksync.observability import logger
+from stocksync.core import db, raw_table
+from stocksync.core.db import ListingRecord, UniqueClaim
+from stocksync.core.jobs import FINAL_STATUSES, JobMessage, JobQueue, Jobs, TimeLeft
+from stocksync.core.observability import logger
 from stocksync.stock_sync.submitter import LISTING_ATTRIBUTES, ListingKey, StockSubmitter, SyncOutcome
 
 PAGE_SIZE = 25_000  # one Amazon JSON_LISTINGS_FEED (messages maxItems)

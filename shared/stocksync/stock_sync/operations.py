@@ -8,11 +8,11 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from stocksync import db
-from stocksync.db import ChannelRecord, JobRecord, ListingRecord, StockSyncStateRecord, SyncLogRecord
-from stocksync.errors import NotFound, TooManyRequests
-from stocksync.jobs import JobMessage, JobQueue, Jobs, TimeLeft
-from stocksync.rules import normalize_sku
+from stocksync.core import db
+from stocksync.core.db import ChannelRecord, JobRecord, ListingRecord, StockSyncStateRecord, SyncLogRecord
+from stocksync.core.errors import NotFound, TooManyRequests
+from stocksync.core.jobs import JobMessage, JobQueue, Jobs, TimeLeft
+from stocksync.inventory.rules import normalize_sku
 from stocksync.stock_sync.channel_pass import ChannelPass, pass_message
 from stocksync.stock_sync.submitter import sync_log
 
@@ -116,8 +116,8 @@ def run_sync_run_job(message: JobMessage, time_left: TimeLeft | None = None) -> 
 
 
 def _channel_pass() -> ChannelPass:
-    from stocksync.config import get_settings
-    from stocksync.secrets import SecretsManagerStore
+    from stocksync.core.secrets import SecretsManagerStore
+    from stocksync.core.settings import get_settings
     from stocksync.stock_sync.rate_limit import TableRateLimiter
     from stocksync.stock_sync.submitter import StockSubmitter
 

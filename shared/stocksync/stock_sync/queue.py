@@ -10,9 +10,9 @@ from typing import Protocol
 
 from pydantic import ValidationError
 
-from stocksync.aws import client
-from stocksync.messages import StockChange, parse_stock_change
-from stocksync.observability import logger
+from stocksync.core.aws import client
+from stocksync.core.messages import StockChange, parse_stock_change
+from stocksync.core.observability import logger
 from stocksync.stock_sync.submitter import StockSubmitter, SyncOutcome
 
 MAX_VISIBILITY_S = 900  # a throttled message is back within 15 minutes at the latest

@@ -8,9 +8,9 @@ import random
 import time
 from collections.abc import Callable
 
-from stocksync import db
 from stocksync.channels.base import ChannelThrottled
-from stocksync.db import RateBucketRecord
+from stocksync.core import db
+from stocksync.core.db import RateBucketRecord
 
 MAX_RACES = 20
 RACE_BACKOFF_S = 0.005

@@ -14,9 +14,9 @@ from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
-from stocksync import db
-from stocksync.db import ChannelRecord, StockSyncStateRecord
-from stocksync.jobs import JobQueue, Jobs, TimeLeft
+from stocksync.core import db
+from stocksync.core.db import ChannelRecord, StockSyncStateRecord
+from stocksync.core.jobs import JobQueue, Jobs, TimeLeft
 from stocksync.stock_sync.channel_pass import COUNTS, Deadline, pass_message, read_page, submit_page
 from stocksync.stock_sync.submitter import StockSubmitter
 

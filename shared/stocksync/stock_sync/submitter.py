@@ -19,7 +19,6 @@ from typing import Any, TypeVar
 
 from pynamodb.exceptions import TransactWriteError
 
-from stocksync import db, raw_table
 from stocksync.channels import adapter_class, build_adapter
 from stocksync.channels.base import (
     ChannelAccount,
@@ -30,13 +29,14 @@ from stocksync.channels.base import (
     QuantityUpdate,
     RateLimiter,
 )
-from stocksync.db import ChannelRecord, ListingRecord, StockSyncStateRecord, SyncLogRecord
-from stocksync.messages import StockChange
-from stocksync.observability import logger
-from stocksync.rules import available
-from stocksync.secrets import CredentialStore
-from stocksync.stock_sync.stock_reads import stock_nodes
-from stocksync.sync_rules import Limits, is_synced, needs_submission, target_quantity
+from stocksync.core import db, raw_table
+from stocksync.core.db import ChannelRecord, ListingRecord, StockSyncStateRecord, SyncLogRecord
+from stocksync.core.messages import StockChange
+from stocksync.core.observability import logger
+from stocksync.core.secrets import CredentialStore
+from stocksync.inventory.rules import available
+from stocksync.inventory.stock_tree import stock_nodes
+from stocksync.stock_sync.rules import Limits, is_synced, needs_submission, target_quantity
 
 ListingKey = tuple[str, str]  # (channel id, sku key)
 TRANSACTION_ITEMS = 100  # DynamoDB's TransactWriteItems limit

@@ -14,12 +14,12 @@ from aws_lambda_powertools.event_handler.api_gateway import Router
 from aws_lambda_powertools.event_handler.openapi.params import Body, Path
 from pydantic import BaseModel, ConfigDict, Field
 
-from stocksync.automation_log import AutomationLog
-from stocksync.catalogue_documents import CatalogueBucket
-from stocksync.catalogue_requests import CatalogueRequests, ReportView
-from stocksync.config import get_settings
-from stocksync.secrets import SecretsManagerStore
-from stocksync.services import services
+from stocksync.catalogue.documents import CatalogueBucket
+from stocksync.catalogue.retrieval import CatalogueRequests, ReportView
+from stocksync.core.automation_log import AutomationLog
+from stocksync.core.secrets import SecretsManagerStore
+from stocksync.core.settings import get_settings
+from stocksync.wiring import services
 
 router = Router()
 

@@ -22,10 +22,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any, Protocol
 
-from stocksync import db
-from stocksync.automation_log import AutomationLog
-from stocksync.catalogue_documents import CatalogueBucket, document_prefix
-from stocksync.channel_types import ChannelType
+from stocksync.catalogue.documents import CatalogueBucket, document_prefix
 from stocksync.channels import build_adapter
 from stocksync.channels.base import (
     CatalogueProgress,
@@ -33,10 +30,13 @@ from stocksync.channels.base import (
     ChannelAccount,
     ChannelAdapter,
 )
-from stocksync.db import ChannelRecord, ReportRequestRecord, ScheduleTickRecord
-from stocksync.errors import ChannelError, Conflict, InvalidInput, TooManyRequests
-from stocksync.observability import logger
-from stocksync.secrets import CredentialStore
+from stocksync.channels.types import ChannelType
+from stocksync.core import db
+from stocksync.core.automation_log import AutomationLog
+from stocksync.core.db import ChannelRecord, ReportRequestRecord, ScheduleTickRecord
+from stocksync.core.errors import ChannelError, Conflict, InvalidInput, TooManyRequests
+from stocksync.core.observability import logger
+from stocksync.core.secrets import CredentialStore
 
 # How often the poller asks each kind of channel for a fresh catalogue on its own.
 REFRESH_EVERY: dict[ChannelType, timedelta] = {

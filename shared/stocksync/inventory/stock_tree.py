@@ -11,9 +11,9 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from stocksync import db
-from stocksync.db import ComponentRecord, ItemRecord, Record, StockLevelRecord
-from stocksync.rules import StockAtLocation, StockNode
+from stocksync.core import db
+from stocksync.core.db import ComponentRecord, ItemRecord, Record, StockLevelRecord
+from stocksync.inventory.rules import StockAtLocation, StockNode
 
 _ATTRIBUTES = ["PK", "SK", "entity", "item_id", "is_composite", "location_id", "level", "allocated"]
 

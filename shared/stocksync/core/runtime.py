@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from functools import cache
 
-from stocksync import db
-from stocksync.config import Settings, get_settings
+from stocksync.core import db
+from stocksync.core.settings import Settings, get_settings
 
 
 @cache

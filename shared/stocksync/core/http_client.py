@@ -16,7 +16,7 @@ from typing import Any
 
 import requests
 
-from stocksync.observability import logger
+from stocksync.core.observability import logger
 
 RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
 DEFAULT_TIMEOUT = (5.0, 60.0)  # connect, read

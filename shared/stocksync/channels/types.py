@@ -10,7 +10,7 @@ from typing import Literal
 
 from pydantic import AnyHttpUrl, BaseModel, ConfigDict, Field, ValidationError
 
-from stocksync.errors import InvalidInput
+from stocksync.core.errors import InvalidInput
 from stocksync.mapping.rules import MappingSettings
 
 

@@ -11,8 +11,8 @@ from datetime import timedelta
 from pydantic import BaseModel, ConfigDict, Field
 from pynamodb.exceptions import TransactWriteError
 
-from stocksync import db
-from stocksync.db import (
+from stocksync.core import db
+from stocksync.core.db import (
     ChannelRecord,
     ItemRecord,
     LocationRecord,
@@ -20,11 +20,11 @@ from stocksync.db import (
     StockLevelRecord,
     UniqueClaim,
 )
-from stocksync.errors import Conflict, InvalidInput
-from stocksync.inventory import Inventory, ItemView
-from stocksync.locations import Locations
-from stocksync.messages import StockChange, StockChangePublisher
-from stocksync.rules import StockAtLocation, StockNode, available
+from stocksync.core.errors import Conflict, InvalidInput
+from stocksync.core.messages import StockChange, StockChangePublisher
+from stocksync.inventory.items import Inventory, ItemView
+from stocksync.inventory.locations import Locations
+from stocksync.inventory.rules import StockAtLocation, StockNode, available
 
 MAX_ATTEMPTS = 12
 BACKOFF_S = 0.01

@@ -8,11 +8,11 @@ from dataclasses import dataclass, field
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 from pynamodb.exceptions import TransactWriteError
 
-from stocksync import db
-from stocksync.db import SKU_CLAIM, ComponentRecord, ItemRecord, Record, StockLevelRecord, UniqueClaim
-from stocksync.errors import Conflict, InvalidInput, NotFound
-from stocksync.messages import StockChange, StockChangePublisher
-from stocksync.rules import clean_sku, find_cycle, normalize_sku, search_text, search_words
+from stocksync.core import db
+from stocksync.core.db import SKU_CLAIM, ComponentRecord, ItemRecord, Record, StockLevelRecord, UniqueClaim
+from stocksync.core.errors import Conflict, InvalidInput, NotFound
+from stocksync.core.messages import StockChange, StockChangePublisher
+from stocksync.inventory.rules import clean_sku, find_cycle, normalize_sku, search_text, search_words
 
 MAX_COMPONENTS = 50
 

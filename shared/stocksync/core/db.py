@@ -48,7 +48,7 @@ from pynamodb.indexes import AllProjection, GlobalSecondaryIndex
 from pynamodb.models import Model
 from pynamodb.transactions import TransactWrite
 
-from stocksync.errors import InvalidInput
+from stocksync.core.errors import InvalidInput
 
 ITEMS_PARTITION = "ITEMS"
 LOCATIONS_PARTITION = "LOCATIONS"

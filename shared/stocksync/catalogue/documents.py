@@ -13,8 +13,8 @@ from collections.abc import Iterator
 from datetime import datetime
 from typing import Any
 
-from stocksync.aws import client
 from stocksync.channels.base import CatalogueDocument
+from stocksync.core.aws import client
 
 PART_BYTES = 8 * 1024 * 1024
 

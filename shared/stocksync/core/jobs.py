@@ -15,10 +15,10 @@ from typing import Any
 
 from pydantic import BaseModel, Field
 
-from stocksync import db, raw_table
-from stocksync.aws import client
-from stocksync.db import JobRecord
-from stocksync.errors import NotFound
+from stocksync.core import db, raw_table
+from stocksync.core.aws import client
+from stocksync.core.db import JobRecord
+from stocksync.core.errors import NotFound
 
 MAX_JOB_ERRORS = 1000
 FINAL_STATUSES = frozenset({"succeeded", "failed"})

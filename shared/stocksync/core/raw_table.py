@@ -16,7 +16,7 @@ from typing import Any
 from pynamodb.connection import Connection
 from pynamodb.expressions.condition import Condition
 
-from stocksync.db import Record
+from stocksync.core.db import Record
 
 
 def _connection() -> Connection:

@@ -12,7 +12,7 @@ from typing import Protocol
 
 from pydantic import BaseModel, Field
 
-from stocksync.aws import client
+from stocksync.core.aws import client
 
 MAX_IDS_PER_MESSAGE = 100
 SQS_BATCH = 10

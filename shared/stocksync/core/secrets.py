@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from typing import Protocol
 
-from stocksync.aws import client
+from stocksync.core.aws import client
 
 RECOVERY_WINDOW_DAYS = 7
 

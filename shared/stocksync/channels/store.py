@@ -7,14 +7,14 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field
 from pynamodb.exceptions import TransactWriteError
 
-from stocksync import db
-from stocksync.channel_types import ChannelType, validate_credentials, validate_settings
-from stocksync.db import ChannelRecord, Record, UniqueClaim
-from stocksync.errors import Conflict, NotFound
-from stocksync.locations import Locations
-from stocksync.messages import StockChange, StockChangePublisher
-from stocksync.rules import normalize_sku
-from stocksync.secrets import CredentialStore
+from stocksync.channels.types import ChannelType, validate_credentials, validate_settings
+from stocksync.core import db
+from stocksync.core.db import ChannelRecord, Record, UniqueClaim
+from stocksync.core.errors import Conflict, NotFound
+from stocksync.core.messages import StockChange, StockChangePublisher
+from stocksync.core.secrets import CredentialStore
+from stocksync.inventory.locations import Locations
+from stocksync.inventory.rules import normalize_sku
 
 NAME_CLAIM = "CHANNEL_NAME"
 

@@ -5,10 +5,10 @@ from __future__ import annotations
 from pydantic import BaseModel, ConfigDict, Field
 from pynamodb.exceptions import PutError, TransactWriteError
 
-from stocksync import db
-from stocksync.db import ChannelRecord, LocationRecord, StockLevelRecord, UniqueClaim
-from stocksync.errors import Conflict, InvalidInput, NotFound
-from stocksync.rules import normalize_sku
+from stocksync.core import db
+from stocksync.core.db import ChannelRecord, LocationRecord, StockLevelRecord, UniqueClaim
+from stocksync.core.errors import Conflict, InvalidInput, NotFound
+from stocksync.inventory.rules import normalize_sku
 
 NAME_CLAIM = "LOCATION_NAME"
 DEFAULT_LOCATION_ID = "default"

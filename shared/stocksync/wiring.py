@@ -5,19 +5,19 @@ from __future__ import annotations
 from dataclasses import dataclass
 from functools import cache
 
-from stocksync.automation_log import AutomationLog
-from stocksync.channel_store import ChannelStore
-from stocksync.inventory import Inventory
-from stocksync.jobs import JobQueue, Jobs
-from stocksync.locations import Locations
-from stocksync.mapping.service import Mapping, SqsMappingQueue
-from stocksync.messages import SqsStockQueue
+from stocksync.channels.store import ChannelStore
+from stocksync.core.automation_log import AutomationLog
+from stocksync.core.jobs import JobQueue, Jobs
+from stocksync.core.messages import SqsStockQueue
+from stocksync.core.runtime import bind_table_from_settings
+from stocksync.core.secrets import SecretsManagerStore
+from stocksync.inventory.items import Inventory
+from stocksync.inventory.locations import Locations
+from stocksync.inventory.stock import StockBook
+from stocksync.mapping.service import ListingMapping, SqsMappingQueue
 from stocksync.orders.importer import OrderBook
 from stocksync.orders.service import OrderQueries
 from stocksync.pim.service import Pim, build_pim
-from stocksync.runtime import bind_table_from_settings
-from stocksync.secrets import SecretsManagerStore
-from stocksync.stock import StockBook
 
 
 @dataclass(frozen=True)
@@ -30,7 +30,7 @@ class Services:
     job_queue: JobQueue
     automation_log: AutomationLog
     pim: Pim
-    mapping: Mapping
+    mapping: ListingMapping
     orders: OrderQueries
     order_book: OrderBook
 
@@ -55,9 +55,10 @@ def services() -> Services:
         pim=build_pim(credentials=SecretsManagerStore(), secrets_prefix=settings.secrets_prefix, jobs=jobs,
                       job_queue=job_queue, bucket=settings.catalogue_bucket,
                       channel_ids=lambda: {channel.channel_id for channel in channels.list()}),
-        mapping=Mapping(channels=channels, inventory=inventory, locations=locations, stock_queue=queue, jobs=jobs,
-                        job_queue=job_queue, mapping_queue=SqsMappingQueue(settings.mapping_queue_url),
-                        bucket=settings.catalogue_bucket, links_committed=order_book.relink),
+        mapping=ListingMapping(channels=channels, inventory=inventory, locations=locations, stock_queue=queue,
+                               jobs=jobs, job_queue=job_queue,
+                               mapping_queue=SqsMappingQueue(settings.mapping_queue_url),
+                               bucket=settings.catalogue_bucket, links_committed=order_book.relink),
         orders=OrderQueries(),
         order_book=order_book,
     )

@@ -7,7 +7,7 @@ from typing import Any
 
 from pydantic import BaseModel, Field
 
-from stocksync.db import (
+from stocksync.core.db import (
     AutomationEventRecord,
     ChannelRecord,
     JobRecord,
@@ -16,9 +16,9 @@ from stocksync.db import (
     StockHistoryRecord,
     StockLevelRecord,
 )
-from stocksync.inventory import ItemView
+from stocksync.inventory.items import ItemView
+from stocksync.inventory.stock import ChannelAvailability
 from stocksync.orders.rules import StoredLine, is_unmapped
-from stocksync.stock import ChannelAvailability
 
 
 class ErrorBody(BaseModel):

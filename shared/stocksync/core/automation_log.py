@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from stocksync import db
-from stocksync.db import AutomationEventRecord
+from stocksync.core import db
+from stocksync.core.db import AutomationEventRecord
 
 
 class AutomationLog:

@@ -1,0 +1,1 @@
+"""What every part of the layer stands on: the table, AWS, settings, errors, jobs, queues."""
