@@ -1,4 +1,4 @@
-"""An Akeneo PIM stand-in that follows the Akeneo REST API (../shared/specs/akeneo).
+"""An Akeneo PIM stand-in that follows the Akeneo REST API (specs/akeneo).
 
 OAuth2 token endpoint (password and refresh_token grants, Basic client credentials), system
 information, channels, locales, a category tree, attributes of every type the connector reads,

@@ -1,4 +1,4 @@
-"""Checks an HTTP exchange against the real API's OpenAPI 3 document (../shared/specs), with openapi-core.
+"""Checks an HTTP exchange against the real API's OpenAPI 3 document (specs/, beside this module), with openapi-core.
 
 Stand-ins serve the real paths on 127.0.0.1; the check puts the exchange on the host of the
 document's first server so that openapi-core finds the operation, and reports every way the
@@ -20,7 +20,9 @@ from openapi_core.testing import MockRequest, MockResponse
 from werkzeug.wrappers import Request
 
 BINARY_TYPES = frozenset({"application/octet-stream", "application/zip"})
-SPECS = Path(__file__).resolve().parents[3] / "shared" / "specs"
+# The published contracts, kept in the repository (specs/SOURCES.md says where each came from); the
+# stand-ins and the tests read them through this one constant.
+SPECS = Path(__file__).resolve().parent / "specs"
 
 
 class Contract:
@@ -72,7 +74,7 @@ class RoutedContract:
 
 
 def spec(*parts: str) -> Path:
-    """A document under ../shared/specs, e.g. spec("akeneo", "akeneo-web-api.oas3.json")."""
+    """A document under SPECS, e.g. spec("akeneo", "akeneo-web-api.oas3.json")."""
     return SPECS.joinpath(*parts)
 
 

@@ -8,7 +8,6 @@ import boto3
 import pytest
 
 from infrastructure.standins import amazon, rakuten
-from infrastructure.standins.contract import SPECS
 from stocksync.catalogue.documents import CatalogueBucket
 from stocksync.catalogue.retrieval import CatalogueRequests
 from stocksync.channels import build_adapter
@@ -21,8 +20,6 @@ from stocksync.core.http_client import RetryPolicy, TokenCache
 from stocksync.core.secrets import SecretsManagerStore
 from stocksync.core.settings import get_settings
 from stocksync.wiring import services
-
-pytestmark = pytest.mark.skipif(not SPECS.exists(), reason="the channel specs (../shared/specs) are not beside us")
 
 
 class Clock:

@@ -10,7 +10,6 @@ import pytest
 import requests
 
 from infrastructure.standins import amazon, ebay, generic, magento, mirakl, rakuten
-from infrastructure.standins.contract import SPECS
 from infrastructure.standins.demo_listings import DemoListing
 from stocksync.channels import build_adapter
 from stocksync.channels.amazon import AmazonAdapter
@@ -84,7 +83,6 @@ def test_given_an_fba_order_when_placed_then_the_sellers_listing_keeps_its_units
         assert standin.listing("SKU-A-FBA").quantity == 0
 
 
-@pytest.mark.skipif(not SPECS.exists(), reason="the channel specs (../shared/specs) are not beside us")
 def test_given_an_order_change_subscription_when_orders_change_then_amazon_notifies_the_sqs_queue(aws):
     sqs = boto3.client("sqs", region_name="eu-west-1", endpoint_url=aws)
     queue = sqs.create_queue(QueueName="order-notifications")["QueueUrl"]

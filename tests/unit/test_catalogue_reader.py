@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import gzip
 import io
-from pathlib import Path
 
 import pytest
 
+from infrastructure.standins.contract import spec
 from stocksync.catalogue.diff import Current, diff
 from stocksync.catalogue.reader import (
     MAX_FIELD_CHARS,
@@ -19,7 +19,7 @@ from stocksync.catalogue.reader import (
 )
 from stocksync.catalogue.staging import MemoryRunStore, merged, validate_sorted, write_runs
 
-SAMPLE = Path("/work/shared/specs/amazon/sample-reports/GET_MERCHANT_LISTINGS_ALL_DATA.synthetic.cp1252.tsv")
+SAMPLE = spec("amazon", "sample-reports", "GET_MERCHANT_LISTINGS_ALL_DATA.synthetic.cp1252.tsv")
 
 
 def read(data: bytes, charset: str | None = None, source: str | None = None):
@@ -32,8 +32,7 @@ def read(data: bytes, charset: str | None = None, source: str | None = None):
 
 
 def test_given_the_amazon_sample_gzipped_when_read_then_fba_rows_have_no_quantity_and_cp1252_is_decoded():
-    data = gzip.compress(SAMPLE.read_bytes()) if SAMPLE.exists() else gzip.compress(
-        "item-name\tseller-sku\tprice\tquantity\tfulfillment-channel\nCaf\u00e9\tA\t1\t\tAMAZON_EU\n".encode("cp1252"))
+    data = gzip.compress(SAMPLE.read_bytes())
     plan, rows, report = read(data)
     assert plan.compressed and plan.encoding == "cp1252" and plan.source == "amazon_merchant_listings"
     assert report.error_count == 0

@@ -11,7 +11,7 @@ from decimal import Decimal
 import pytest
 
 from infrastructure.standins import amazon, ebay, generic, magento, mirakl, rakuten
-from infrastructure.standins.contract import SPECS
+from infrastructure.standins.contract import spec
 from infrastructure.standins.demo_listings import DemoListing
 from stocksync.channels import amazon as amazon_channel
 from stocksync.channels import build_adapter
@@ -23,8 +23,6 @@ from stocksync.channels import rakuten as rakuten_channel
 from stocksync.channels.base import ChannelAccount, ChannelThrottled
 from stocksync.channels.order_side import ChannelOrder, NotifiedOrder, OrderStatus
 from stocksync.core.http_client import RetryPolicy, TokenCache
-
-pytestmark = pytest.mark.skipif(not SPECS.exists(), reason="the channel specs (../shared/specs) are not beside us")
 
 NO_WAIT = RetryPolicy(max_attempts=3, base_delay=0.0, sleep=lambda _s: None)
 HOUR_AGO = datetime.now(UTC) - timedelta(hours=1)
@@ -160,7 +158,7 @@ def test_given_destination_calls_when_made_then_they_carry_a_grantless_token():
 
 
 def order_change(order_id: str = "903-8868176-2219830", kind: str = "ORDER_CHANGE") -> dict:
-    example = json.loads((SPECS / "amazon" / "OrderChangeNotification.json").read_text())["examples"][0]
+    example = json.loads(spec("amazon", "OrderChangeNotification.json").read_text())["examples"][0]
     example["NotificationType"] = kind
     example["Payload"]["OrderChangeNotification"]["AmazonOrderId"] = order_id
     return example

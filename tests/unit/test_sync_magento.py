@@ -3,16 +3,11 @@ stock item; out of stock disables the product or keeps it at 0 with back-orders;
 
 from __future__ import annotations
 
-import pytest
-
 from infrastructure.standins import magento
-from infrastructure.standins.contract import SPECS
 from infrastructure.standins.demo_listings import DemoListing
 from stocksync.channels import build_adapter
 from stocksync.channels.base import ChannelAccount, QuantityStatus, QuantityUpdate
 from stocksync.core.http_client import RetryPolicy, TokenCache
-
-pytestmark = pytest.mark.skipif(not SPECS.exists(), reason="the channel specs (../shared/specs) are not beside us")
 
 NO_WAIT = RetryPolicy(max_attempts=3, base_delay=0.0, sleep=lambda _s: None)
 SOURCES = {"loc-main": "default", "loc-overflow": "overflow"}
