@@ -6,8 +6,10 @@ from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from stocksync.api.app import build_app
+from stocksync.api.context import services
 from stocksync.core.observability import logger, metrics, tracer
 
+services()  # a missing variable fails the cold start, naming it
 app = build_app()
 
 

@@ -8,24 +8,27 @@ run only links listings that are still unlinked.
 
 from __future__ import annotations
 
-import json
+from functools import partial
 
 from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
+from stocksync.core.messages import parse_mapping_message
 from stocksync.core.observability import logger, metrics, tracer
+from stocksync.core.settings import AutoMapperSettings
 from stocksync.mapping.bulk import handle_mapping_message
-from stocksync.mapping.service import MappingMessage
-from stocksync.wiring import services
+from stocksync.wiring import wiring
 
 processor = BatchProcessor(event_type=EventType.SQS)
+app = partial(wiring, AutoMapperSettings)  # this function's objects, built on first use
+app()  # a missing variable fails the cold start, naming it
 
 
 def auto_link(record: SQSRecord) -> None:
-    message = MappingMessage.model_validate(json.loads(record.body))
+    message = parse_mapping_message(record.body)
     logger.append_keys(channel_id=message.channel_id, load_id=message.load_id)
-    result = handle_mapping_message(services().mapping, message)
+    result = handle_mapping_message(app().mapping, message)
     if result is not None:
         logger.info("auto-link run", extra={k: v for k, v in result.items() if k != "ambiguous_listings"})
 

@@ -8,25 +8,24 @@ object's bucket, key, version/ETag and S3 sequencer, so a duplicate or retried r
 from __future__ import annotations
 
 import json
-from functools import cache
+from functools import partial
 
 from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from stocksync.catalogue.loader import CatalogueLoader, handle_ingest_message, loader_from_settings
+from stocksync.catalogue.loader import handle_ingest_message
 from stocksync.core.observability import logger, metrics, tracer
+from stocksync.core.settings import CatalogueIngestSettings
+from stocksync.wiring import wiring
 
 processor = BatchProcessor(event_type=EventType.SQS)
-
-
-@cache
-def loader() -> CatalogueLoader:
-    return loader_from_settings()
+app = partial(wiring, CatalogueIngestSettings)  # this function's objects, built on first use
+app()  # a missing variable fails the cold start, naming it
 
 
 def ingest(record: SQSRecord) -> None:
-    loads = handle_ingest_message(loader(), json.loads(record.body))
+    loads = handle_ingest_message(app().catalogue_loader, json.loads(record.body))
     logger.info("ingest record handled", extra={"load_ids": loads})
 
 

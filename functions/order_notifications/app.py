@@ -7,6 +7,7 @@ failure); importing is idempotent on the order's revision, so a retry changes no
 from __future__ import annotations
 
 import json
+from functools import partial
 from typing import Any
 
 from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
@@ -14,17 +15,16 @@ from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from stocksync.core.observability import logger, metrics, tracer
-from stocksync.core.secrets import SecretsManagerStore
-from stocksync.orders.poller import OrderPoller
-from stocksync.wiring import services
+from stocksync.core.settings import OrderNotificationsSettings
+from stocksync.wiring import wiring
 
 processor = BatchProcessor(event_type=EventType.SQS)
+app = partial(wiring, OrderNotificationsSettings)  # this function's objects, built on first use
+app()  # a missing variable fails the cold start, naming it
 
 
 def record_handler(record: SQSRecord) -> None:
-    app = services()
-    poller = OrderPoller(app.order_book, SecretsManagerStore(), app.automation_log)
-    outcomes = poller.notified(json.loads(record.body))
+    outcomes = app().order_poller().notified(json.loads(record.body))
     logger.info("Order notification", extra={"message_id": record.message_id,
                                               "orders": [(o.order_id, o.outcome) for o in outcomes]})
 

@@ -8,25 +8,27 @@ queue on their first tick; the poll is then their safety net. Doubled ticks are 
 
 from __future__ import annotations
 
+import os
+from functools import partial
 from typing import Any
 
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from stocksync.core.observability import logger, metrics, tracer
-from stocksync.core.secrets import SecretsManagerStore
-from stocksync.core.settings import get_settings
-from stocksync.orders.poller import OrderPoller
-from stocksync.wiring import services
+from stocksync.core.settings import OrderPollerSettings
+from stocksync.wiring import wiring
+
+app = partial(wiring, OrderPollerSettings)  # this function's objects, built on first use
+app()  # a missing variable fails the cold start, naming it
+# The local stack runs its schedules faster than AWS (STOCKSYNC_SCHEDULE_SPEEDUP) and each channel's
+# order cadence with them; AWS never sets this, so there it is 1.
+CADENCE_SPEEDUP = float(os.environ.get("ORDER_POLL_SPEEDUP") or 1)
 
 
 @logger.inject_lambda_context
 @tracer.capture_lambda_handler
 @metrics.log_metrics
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    app, settings = services(), get_settings()
-    poller = OrderPoller(app.order_book, SecretsManagerStore(), app.automation_log,
-                         notification_queue_arn=settings.order_notification_queue_arn,
-                         cadence_speedup=settings.order_poll_speedup)
-    outcomes = poller.tick()
+    outcomes = app().order_poller(cadence_speedup=CADENCE_SPEEDUP).tick()
     logger.info("Order poller tick", extra={"outcomes": outcomes})
     return {"channels": outcomes}

@@ -8,20 +8,19 @@ Every step is idempotent: a retried or doubled tick never requests two reports o
 
 from __future__ import annotations
 
+from functools import partial
 from typing import Any
 
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from pydantic import BaseModel
 
-from stocksync.catalogue.documents import CatalogueBucket
-from stocksync.catalogue.retrieval import FREQUENT, CatalogueRequests
-from stocksync.channels.store import ChannelStore
-from stocksync.core.automation_log import AutomationLog
-from stocksync.core.messages import SqsStockQueue
+from stocksync.catalogue.retrieval import FREQUENT
 from stocksync.core.observability import logger, metrics, tracer
-from stocksync.core.runtime import bind_table_from_settings
-from stocksync.core.secrets import SecretsManagerStore
-from stocksync.inventory.locations import Locations
+from stocksync.core.settings import ReportPollerSettings
+from stocksync.wiring import wiring
+
+app = partial(wiring, ReportPollerSettings)  # this function's objects, built on first use
+app()  # a missing variable fails the cold start, naming it
 
 
 class PollerEvent(BaseModel):
@@ -32,11 +31,7 @@ class PollerEvent(BaseModel):
 @tracer.capture_lambda_handler
 @metrics.log_metrics
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    settings = bind_table_from_settings()
     tick = PollerEvent.model_validate({k: v for k, v in (event or {}).items() if k == "schedule"})
-    credentials = SecretsManagerStore()
-    channels = ChannelStore(SqsStockQueue(settings.stock_queue_url), credentials, Locations(), settings.secrets_prefix)
-    requests = CatalogueRequests(channels, credentials, CatalogueBucket(settings.catalogue_bucket), AutomationLog())
-    outcomes = requests.tick(tick.schedule)
+    outcomes = app().catalogue_requests.tick(tick.schedule)
     logger.info("Report poller tick", extra={"schedule": tick.schedule, "outcomes": outcomes})
     return {"schedule": tick.schedule, "channels": outcomes}

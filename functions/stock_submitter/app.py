@@ -7,37 +7,34 @@ failure); everything it names is recomputed from the current stock when it comes
 
 from __future__ import annotations
 
+from functools import partial
 from typing import Any
 
 from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from stocksync.core.jobs import JobQueue
 from stocksync.core.observability import logger, metrics, tracer
-from stocksync.core.runtime import bind_table_from_settings
-from stocksync.core.secrets import SecretsManagerStore
-from stocksync.stock_sync.queue import SqsVisibilityDelayer, run_stock_batch
-from stocksync.stock_sync.rate_limit import TableRateLimiter
+from stocksync.core.settings import StockSubmitterSettings
+from stocksync.stock_sync.queue import run_stock_batch
 from stocksync.stock_sync.scheduled import run_scheduled_sync
-from stocksync.stock_sync.submitter import StockSubmitter
+from stocksync.wiring import wiring
 
 processor = BatchProcessor(event_type=EventType.SQS)
-QUEUE_MAX_WAIT_S = 1.0
+app = partial(wiring, StockSubmitterSettings)  # this function's objects, built on first use
+app()  # a missing variable fails the cold start, naming it
 
 
 @logger.inject_lambda_context
 @tracer.capture_lambda_handler
 @metrics.log_metrics
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    settings = bind_table_from_settings()
-    # A channel whose budget is spent for longer than a moment (Mirakl: one offers update a minute)
-    # gets its listings back on the queue with that delay; waiting for it here would hold up every
-    # other channel of the batch, and the next sale behind it.
-    submitter = StockSubmitter(SecretsManagerStore(), rate_limiter=TableRateLimiter(max_wait_s=QUEUE_MAX_WAIT_S))
+    wired = app()
     if "Records" not in event:  # the EventBridge schedule
-        return run_scheduled_sync(submitter, time_left=lambda: context.get_remaining_time_in_millis() / 1000,
-                                  job_queue=JobQueue(settings.jobs_queue_url))
+        def time_left() -> float:
+            return context.get_remaining_time_in_millis() / 1000
+
+        return run_scheduled_sync(wired.queue_submitter, time_left=time_left, job_queue=wired.job_queue)
     records = [SQSRecord(raw) for raw in event["Records"]]
-    verdict = run_stock_batch(records, submitter, SqsVisibilityDelayer(settings.stock_queue_url))
+    verdict = run_stock_batch(records, wired.queue_submitter, wired.visibility_delayer)
     return process_partial_response(event=event, record_handler=verdict.check, processor=processor, context=context)

@@ -13,10 +13,9 @@ from typing import Any
 
 import pytest
 
-from infrastructure.provision import ProvisionedStack, provision
-from infrastructure.template import load_handler, load_template
-from stocksync.core.settings import get_settings
-from stocksync.wiring import services
+from infrastructure.local.provision import ProvisionedStack, provision
+from infrastructure.local.template import load_handler, load_template
+from stocksync.wiring import wiring
 
 EVENTS = Path(__file__).parent.parent / "events"
 
@@ -36,11 +35,9 @@ def stack(aws: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[ProvisionedStac
     provisioned = provision(_template())
     for name, value in provisioned.environment.items():
         monkeypatch.setenv(name, value)
-    get_settings.cache_clear()
-    services.cache_clear()
+    wiring.cache_clear()
     yield provisioned
-    get_settings.cache_clear()
-    services.cache_clear()
+    wiring.cache_clear()
 
 
 @dataclass

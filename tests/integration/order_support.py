@@ -8,6 +8,7 @@ from typing import Any
 
 from stock_sync_support import listing
 
+from stocksync.api.context import services
 from stocksync.channels.base import ChannelThrottled
 from stocksync.channels.order_side import (
     ChannelOrder,
@@ -22,7 +23,6 @@ from stocksync.channels.types import ChannelType
 from stocksync.core.db import ChannelRecord
 from stocksync.inventory.items import ItemInput
 from stocksync.inventory.stock import StockSet
-from stocksync.wiring import services
 
 T0 = datetime(2026, 11, 20, 9, 0, tzinfo=UTC)
 

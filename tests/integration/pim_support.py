@@ -7,8 +7,8 @@ from typing import Any
 
 import boto3
 
+from infrastructure.local.template import load_handler, load_template
 from infrastructure.standins.akeneo import CLIENT_ID, CLIENT_SECRET, PASSWORD, USERNAME, AkeneoStandIn
-from infrastructure.template import load_handler, load_template
 
 TOKEN_PATH = "/api/oauth/v1/token"
 

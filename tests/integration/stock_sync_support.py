@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from infrastructure.template import load_handler, load_template
+from infrastructure.local.template import load_handler, load_template
 from stocksync.core import db
 from stocksync.core.db import ListingRecord
 from stocksync.core.http_client import RetryPolicy, TokenCache

@@ -8,11 +8,13 @@ import boto3
 import pytest
 from aws_lambda_powertools.utilities.batch.exceptions import BatchProcessingError
 
-from infrastructure.template import load_handler, load_template
+from infrastructure.local.template import load_handler, load_template
 from stocksync.catalogue import loader as loader_module
-from stocksync.catalogue.loader import LoadConfig, handle_ingest_message, loader_from_settings
+from stocksync.catalogue.loader import LoadConfig, handle_ingest_message
 from stocksync.core import db
 from stocksync.core.db import ListingRecord
+from stocksync.core.settings import CatalogueIngestSettings
+from stocksync.wiring import wiring
 
 HEADER = "sku,title,price,quantity\n"
 
@@ -39,7 +41,7 @@ def ingest(stack):
     handler = load_handler(load_template(), "CatalogueIngestFunction")
 
     def drain(config: LoadConfig | None = None) -> list[dict]:
-        loader_module_loader = loader_from_settings(config)
+        loader_module_loader = wiring(CatalogueIngestSettings).build_catalogue_loader(config)
         seen = []
         while True:
             got = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10, WaitTimeSeconds=0)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from stocksync.wiring import services
+from stocksync.api.context import services
 
 
 def test_given_a_job_reported_from_two_workers_when_read_then_progress_and_errors_add_up(api):

@@ -5,10 +5,11 @@ from __future__ import annotations
 import pytest
 from aws_lambda_powertools.utilities.batch.exceptions import BatchProcessingError
 
-from infrastructure.template import load_handler, load_template
-from stocksync.core import jobs as jobs_module
-from stocksync.core.jobs import JobMessage
-from stocksync.wiring import services
+from infrastructure.local.template import load_handler, load_template
+from stocksync.api.context import services
+from stocksync.core.messages import JobMessage
+from stocksync.core.settings import JobsWorkerSettings
+from stocksync.wiring import wiring
 
 RAN: list[str] = []
 
@@ -22,7 +23,8 @@ def record_run(message: JobMessage) -> None:
 
 @pytest.fixture
 def worker(stack, monkeypatch):
-    monkeypatch.setitem(jobs_module.JOB_HANDLERS, "test_kind", f"{__name__}:record_run")
+    handlers = wiring(JobsWorkerSettings).job_handlers
+    monkeypatch.setitem(handlers, "test_kind", lambda message, time_left: record_run(message))
     RAN.clear()
     return load_handler(load_template(), "JobsWorkerFunction")
 

@@ -215,9 +215,9 @@ def test_given_a_large_export_when_asked_then_it_lands_in_s3_behind_a_presigned_
 
 
 def _bucket() -> str:
-    from stocksync.core.settings import get_settings
+    from stocksync.api.context import services
 
-    return get_settings().catalogue_bucket
+    return services().settings.catalogue_bucket
 
 
 COLUMNS = {"channel_sku": "Channel SKU", "item_sku": "Linked SKU", "ignore_sync": "Ignore Sync",

@@ -8,7 +8,7 @@ import boto3
 import pytest
 from test_mapping_api import add_listings, totals_are_true
 
-from infrastructure.template import load_handler, load_template
+from infrastructure.local.template import load_handler, load_template
 from stocksync.core.db import ListingRecord
 from stocksync.mapping import store
 

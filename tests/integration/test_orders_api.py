@@ -5,10 +5,10 @@ from __future__ import annotations
 import pytest
 from order_support import add_channel, add_item, link, order
 
+from stocksync.api.context import services
 from stocksync.channels.order_side import OrderStatus
 from stocksync.core import db
 from stocksync.core.messages import RecordingQueue
-from stocksync.wiring import services
 
 
 @pytest.fixture

@@ -2,7 +2,7 @@
 steps: allocations exact, no lost update, available never below 0 (oversold flagged), duplicates ignored.
 
 moto does not lock concurrent writes; the embedded AWS serialises them as DynamoDB would
-(infrastructure/embedded_aws.py), so these races are DynamoDB's races.
+(infrastructure/local/embedded_aws.py), so these races are DynamoDB's races.
 """
 
 from __future__ import annotations
@@ -15,13 +15,13 @@ from concurrent.futures import ThreadPoolExecutor
 import pytest
 from order_support import add_channel, add_item, available, link, order, stock
 
+from stocksync.api.context import services
 from stocksync.channels.order_side import OrderStatus
 from stocksync.core import db
 from stocksync.core.db import OrderRecord
 from stocksync.core.messages import RecordingQueue
 from stocksync.inventory.stock import StockAdjustment
 from stocksync.orders.importer import OrderBook
-from stocksync.wiring import services
 
 CHANNELS = 3
 ORDERS_PER_CHANNEL = 4

@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 from order_support import add_channel, add_item, available, link, order, stock
 
+from stocksync.api.context import services
 from stocksync.channels.order_side import OrderStatus
 from stocksync.core import db
 from stocksync.core.db import OrderRecord, StockHistoryRecord
@@ -15,7 +16,6 @@ from stocksync.mapping.bulk import auto_link, import_mapping
 from stocksync.mapping.csv_io import ColumnMapping
 from stocksync.mapping.service import LinkInput
 from stocksync.orders.importer import OrderTooLarge
-from stocksync.wiring import services
 
 SHIPPED, CANCELLED = OrderStatus.SHIPPED, OrderStatus.CANCELLED
 

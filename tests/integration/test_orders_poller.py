@@ -10,7 +10,8 @@ from typing import Any
 import pytest
 from order_support import FakeOrderChannel, add_channel, add_item, at, link, order, stock
 
-from infrastructure.template import load_handler, load_template
+from infrastructure.local.template import load_handler, load_template
+from stocksync.api.context import services
 from stocksync.channels.order_side import OrderStatus
 from stocksync.channels.types import ChannelType
 from stocksync.core import db
@@ -19,7 +20,6 @@ from stocksync.core.db import OrderPollStateRecord, OrderRecord
 from stocksync.core.messages import RecordingQueue
 from stocksync.core.secrets import SecretsManagerStore
 from stocksync.orders.poller import OVERLAP, OrderPoller
-from stocksync.wiring import services
 
 
 class Clock:

@@ -8,8 +8,8 @@ import pytest
 from pim_support import connection_body, contract_violations, full_profile
 
 from infrastructure.standins.akeneo import AkeneoStandIn
+from stocksync.api.context import services
 from stocksync.core.http_client import RetryPolicy
-from stocksync.wiring import services
 
 
 @pytest.fixture(scope="module")

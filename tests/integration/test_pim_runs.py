@@ -9,10 +9,12 @@ import boto3
 import pytest
 from pim_support import JobsWorker, connection_body, contract_violations, full_profile
 
+from infrastructure.local.template import load_handler, load_template
 from infrastructure.standins.akeneo import AkeneoStandIn, demo_product, demo_products
-from infrastructure.template import load_handler, load_template
+from stocksync.api.context import services
 from stocksync.core.http_client import RetryPolicy
-from stocksync.wiring import services
+from stocksync.core.settings import JobsWorkerSettings
+from stocksync.wiring import wiring
 
 
 @pytest.fixture(scope="module")
@@ -33,8 +35,14 @@ def akeneo(akeneo_server: AkeneoStandIn) -> Iterator[AkeneoStandIn]:
 @pytest.fixture
 def waits(api) -> list[float]:
     recorded: list[float] = []
-    services().pim.connections.policy = RetryPolicy(max_attempts=3, sleep=recorded.append)
+    for connections in (services().pim.connections, worker_wiring().pim_connections):
+        connections.policy = RetryPolicy(max_attempts=3, sleep=recorded.append)
     return recorded
+
+
+def worker_wiring():
+    """The jobs worker's objects: PIM runs run there."""
+    return wiring(JobsWorkerSettings)
 
 
 @pytest.fixture
@@ -94,7 +102,7 @@ def test_given_a_full_profile_when_run_now_then_every_mapping_target_is_written(
     assert mug["extended_properties"]["akeneo_color"] == "blue"
     assert mug["extended_properties"]["akeneo_weight"] == "350 GRAM"
     assert mug["images"] == ["pim-media/mug_blue_main.png"]
-    stored = boto3.client("s3").get_object(Bucket=services().pim.runner.bucket, Key="pim-media/mug_blue_main.png")
+    stored = boto3.client("s3").get_object(Bucket=worker_wiring().pim_runner.bucket, Key="pim-media/mug_blue_main.png")
     assert stored["Body"].read().startswith(b"\x89PNG")
     assert _item(api, "AK-LAMP-01")["weight"] == 1.5
 
@@ -136,7 +144,7 @@ def test_given_a_finished_run_when_run_again_then_nothing_changes(api, akeneo, w
 
 def test_given_a_token_that_expires_mid_run_when_run_then_it_is_refreshed_once(api, akeneo, worker, setup):
     profile_id = setup["profile"]()
-    assert api.post("/pim/connection/test").body["success"] is True  # a token is cached now
+    assert worker_wiring().pim_connections.test().success is True  # the worker holds a token now
     akeneo.expire_tokens()
     akeneo.grants.clear()
 
@@ -177,7 +185,7 @@ def test_given_parallel_image_downloads_when_run_then_at_most_4_calls_are_in_fli
 def test_given_more_than_a_page_and_no_time_left_when_run_then_the_run_continues_with_search_after(
         api, akeneo, worker, setup):
     akeneo.products = [demo_product(f"BULK-{n:03d}", f"Bulk {n}", ["mugs"], "2") for n in range(105)]
-    services().pim.runner.time_budget_s = 0  # hand over after every page
+    worker_wiring().pim_runner.time_budget_s = 0  # hand over after every page
 
     job = _run(api, worker, setup["profile"](product_settings={"product_creation": False}))
 

@@ -8,6 +8,7 @@ import boto3
 import pytest
 
 from infrastructure.standins import amazon, rakuten
+from stocksync.api.context import services
 from stocksync.catalogue.documents import CatalogueBucket
 from stocksync.catalogue.retrieval import CatalogueRequests
 from stocksync.channels import build_adapter
@@ -18,8 +19,6 @@ from stocksync.core.automation_log import AutomationLog
 from stocksync.core.db import ReportRequestRecord
 from stocksync.core.http_client import RetryPolicy, TokenCache
 from stocksync.core.secrets import SecretsManagerStore
-from stocksync.core.settings import get_settings
-from stocksync.wiring import services
 
 
 class Clock:
@@ -41,7 +40,7 @@ def poller(stack, clock):
         return build_adapter(account, policy=RetryPolicy(max_attempts=2, base_delay=0, sleep=lambda _s: None),
                              tokens=TokenCache(), clock=clock)
 
-    bucket = CatalogueBucket(get_settings().catalogue_bucket)
+    bucket = CatalogueBucket(services().settings.catalogue_bucket)
     return CatalogueRequests(services().channels, SecretsManagerStore(), bucket, AutomationLog(), clock=clock,
                              adapter_factory=factory)
 
@@ -61,7 +60,7 @@ def add_amazon(standin, enabled=True):
 
 
 def documents(channel_id):
-    answer = boto3.client("s3").list_objects_v2(Bucket=get_settings().catalogue_bucket,
+    answer = boto3.client("s3").list_objects_v2(Bucket=services().settings.catalogue_bucket,
                                                 Prefix=f"catalogues/{channel_id}/")
     return [item["Key"] for item in answer.get("Contents", [])]
 
@@ -79,7 +78,7 @@ def test_given_an_amazon_channel_when_ticks_run_then_one_report_one_document_eve
     assert len(keys) == 1 and len(amazon_standin.reports) == 1
     assert keys[0].startswith(f"catalogues/{channel.channel_id}/amazon_merchant_listings/")
     assert keys[0].endswith(f"-{next(iter(amazon_standin.reports))}.tsv.gz")
-    head = boto3.client("s3").head_object(Bucket=get_settings().catalogue_bucket, Key=keys[0])
+    head = boto3.client("s3").head_object(Bucket=services().settings.catalogue_bucket, Key=keys[0])
     assert head["ContentType"] == "text/plain; charset=Cp1252"
     assert amazon_standin.violations() == []
     kinds = [e.kind for e in AutomationLog().list(channel.channel_id, limit=10, cursor=None)[0]]

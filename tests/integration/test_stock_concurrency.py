@@ -6,10 +6,10 @@ from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
+from stocksync.api.context import services
 from stocksync.core.messages import RecordingQueue
 from stocksync.inventory.items import ItemInput
 from stocksync.inventory.stock import StockAdjustment, StockSet
-from stocksync.wiring import services
 
 
 def test_given_many_concurrent_adjustments_when_applied_then_the_level_is_exact(stack):

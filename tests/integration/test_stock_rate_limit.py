@@ -1,7 +1,7 @@
 """The token bucket in the table (TableRateLimiter) on the embedded AWS: burst, refill rate, cost,
 and one budget shared by every limiter (every concurrent function) using the same bucket.
 
-The embedded AWS serialises moto's DynamoDB writes (infrastructure/embedded_aws.py), so a
+The embedded AWS serialises moto's DynamoDB writes (infrastructure/local/embedded_aws.py), so a
 conditional write under contention behaves as on DynamoDB: exactly one racer wins."""
 
 from __future__ import annotations
@@ -12,10 +12,10 @@ from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
+from stocksync.api.context import services
 from stocksync.channels.base import ChannelThrottled
 from stocksync.core import db
 from stocksync.core.db import RateBucketRecord
-from stocksync.core.runtime import bind_table_from_settings
 from stocksync.stock_sync.rate_limit import TableRateLimiter
 
 ACCOUNT, OPERATION = "channel-1", "createFeed"
@@ -24,8 +24,7 @@ ACCOUNT, OPERATION = "channel-1", "createFeed"
 @pytest.fixture(autouse=True)
 def table(stack):
     """Point the models at the provisioned table, as a handler does first."""
-    bind_table_from_settings.cache_clear()
-    bind_table_from_settings()
+    services()
 
 
 class FakeClock:

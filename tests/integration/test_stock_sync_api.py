@@ -14,13 +14,16 @@ from stock_sync_support import (
     set_stock,
 )
 
+from infrastructure.demo.listings import DemoListing
 from infrastructure.standins import amazon
-from infrastructure.standins.demo_listings import DemoListing
 from stocksync.core import db
-from stocksync.core.jobs import handler_for, parse_job_message
+from stocksync.core.jobs import run_job
+from stocksync.core.messages import parse_job_message
 from stocksync.core.secrets import SecretsManagerStore
+from stocksync.core.settings import JobsWorkerSettings
 from stocksync.stock_sync.scheduled import run_scheduled_sync
 from stocksync.stock_sync.submitter import StockSubmitter
+from stocksync.wiring import wiring
 
 
 def run_queued_jobs(stack):
@@ -28,7 +31,7 @@ def run_queued_jobs(stack):
     while messages := sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10).get("Messages", []):
         for message in messages:
             job = parse_job_message(message["Body"])
-            handler_for(job.kind)(job)
+            run_job(job, wiring(JobsWorkerSettings).job_handlers, time_left=lambda: 900.0)
             sqs.delete_message(QueueUrl=url, ReceiptHandle=message["ReceiptHandle"])
 
 

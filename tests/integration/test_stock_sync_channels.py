@@ -6,8 +6,8 @@ from __future__ import annotations
 import pytest
 from stock_sync_support import fast_adapter_factory, item_with_stock, listing, read_listing, set_stock
 
+from infrastructure.demo.listings import DemoListing
 from infrastructure.standins import ebay, magento, mirakl, rakuten
-from infrastructure.standins.demo_listings import DemoListing
 from stocksync.core.messages import StockChange
 from stocksync.core.secrets import SecretsManagerStore
 from stocksync.stock_sync.submitter import StockSubmitter

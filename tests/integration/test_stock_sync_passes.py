@@ -16,17 +16,19 @@ from stock_sync_support import (
     set_stock,
 )
 
-from infrastructure.standins.demo_listings import DemoListing
+from infrastructure.demo.listings import DemoListing
+from infrastructure.local.template import load_handler, load_template
 from infrastructure.standins.generic import GenericStandIn
-from infrastructure.template import load_handler, load_template
 from stocksync.core import db
-from stocksync.core.jobs import JobQueue, Jobs, parse_job_message
-from stocksync.core.messages import StockChange
+from stocksync.core.jobs import Jobs
+from stocksync.core.messages import JobQueue, StockChange, parse_job_message
 from stocksync.core.secrets import SecretsManagerStore
+from stocksync.core.settings import JobsWorkerSettings
 from stocksync.stock_sync import channel_pass, scheduled
 from stocksync.stock_sync.channel_pass import ChannelPass
-from stocksync.stock_sync.operations import StockSyncOperations, run_force_update_job
+from stocksync.stock_sync.operations import StockSyncOperations
 from stocksync.stock_sync.submitter import CONCURRENT_SUBMISSION, StockSubmitter
+from stocksync.wiring import wiring
 
 PLENTY, LITTLE = 600.0, 5.0
 
@@ -76,10 +78,10 @@ def test_given_little_time_left_after_a_page_when_force_updating_then_the_job_co
         stack, website, shop, five_listings, fast_jobs):
     first = force_update(stack, shop)
 
-    run_force_update_job(first, time_left=lambda: PLENTY if not stock_posts(website) else LITTLE)
+    run_force_update_job(first, lambda: PLENTY if not stock_posts(website) else LITTLE)
     [continued] = queued_jobs(stack)
     half_way = Jobs().get(first.job_id)
-    run_force_update_job(continued, time_left=lambda: PLENTY)
+    run_force_update_job(continued, lambda: PLENTY)
 
     assert (half_way.status, half_way.done, half_way.result["sent"], half_way.result["pages"]) == ("running", 2, 2, 1)
     assert continued.payload["cursor"]
@@ -93,11 +95,11 @@ def test_given_little_time_left_after_a_page_when_force_updating_then_the_job_co
 def test_given_a_force_update_message_redelivered_mid_run_when_run_again_then_no_page_is_sent_twice(
         stack, website, shop, five_listings, fast_jobs):
     first = force_update(stack, shop)
-    run_force_update_job(first, time_left=lambda: PLENTY if not stock_posts(website) else LITTLE)
+    run_force_update_job(first, lambda: PLENTY if not stock_posts(website) else LITTLE)
     [continued] = queued_jobs(stack)
 
-    run_force_update_job(first, time_left=lambda: PLENTY)  # the first message again: page one is done
-    run_force_update_job(continued, time_left=lambda: PLENTY)  # the continuation, late: the job is finished
+    run_force_update_job(first, lambda: PLENTY)  # the first message again: page one is done
+    run_force_update_job(continued, lambda: PLENTY)  # the continuation, late: the job is finished
 
     assert sent_skus(website) == [f"MUG-{n}" for n in range(5)]
     job = Jobs().get(first.job_id)
@@ -110,12 +112,12 @@ def test_given_a_crash_after_a_page_was_recorded_when_redelivered_then_live_leas
     first = force_update(stack, shop)
     monkeypatch.setattr(ChannelPass, "_done", lambda *a, **k: (_ for _ in ()).throw(RuntimeError("crash")))
     with pytest.raises(RuntimeError):
-        run_force_update_job(first, time_left=lambda: PLENTY)
+        run_force_update_job(first, lambda: PLENTY)
     monkeypatch.undo()
     monkeypatch.setattr(channel_pass, "PAGE_SIZE", 2)
     assert len(stock_posts(website)) == 1
 
-    run_force_update_job(first, time_left=lambda: PLENTY)  # at once: the crashed invocation's lease holds
+    run_force_update_job(first, lambda: PLENTY)  # at once: the crashed invocation's lease holds
     assert len(stock_posts(website)) == 1 and Jobs().get(first.job_id).status == "running"
 
     later = ChannelPass(StockSubmitter(SecretsManagerStore()), Jobs(), JobQueue(stack.ref("JobsQueue")),
@@ -142,7 +144,7 @@ def test_given_a_channel_bigger_than_the_run_page_when_the_schedule_comes_then_i
     sent_by_the_run = sent_skus(website)
     messages = queued_jobs(stack)
     for message in messages:
-        run_force_update_job(message, time_left=lambda: PLENTY)
+        run_force_update_job(message, lambda: PLENTY)
 
     assert sent_by_the_run == [] and summary["channels"][shop]["job_id"].startswith(f"sync-{shop}-")
     assert [m.kind for m in messages] == ["stock_sync_run", "stock_sync_run"]
@@ -196,3 +198,8 @@ def test_given_the_jobs_worker_near_its_timeout_when_a_force_update_arrives_then
     [continued] = queued_jobs(stack)
     assert (continued.job_id, continued.payload["cursor"]) == (first.job_id, None)
     assert stock_posts(website) == [] and Jobs().get(first.job_id).done == 0
+
+
+def run_force_update_job(message, time_left) -> None:
+    """What the jobs worker does with a Force Update message."""
+    wiring(JobsWorkerSettings).job_handlers["stock_force_update"](message, time_left)

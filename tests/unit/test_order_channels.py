@@ -10,9 +10,9 @@ from decimal import Decimal
 
 import pytest
 
+from infrastructure.demo.listings import DemoListing
 from infrastructure.standins import amazon, ebay, generic, magento, mirakl, rakuten
 from infrastructure.standins.contract import spec
-from infrastructure.standins.demo_listings import DemoListing
 from stocksync.channels import amazon as amazon_channel
 from stocksync.channels import build_adapter
 from stocksync.channels import ebay as ebay_channel

@@ -3,8 +3,8 @@ exchange valid against the channel's published contract."""
 
 from __future__ import annotations
 
+from infrastructure.demo.listings import DemoListing
 from infrastructure.standins import amazon, generic
-from infrastructure.standins.demo_listings import DemoListing
 from stocksync.channels import build_adapter
 from stocksync.channels.base import ChannelAccount, QuantityStatus, QuantityUpdate
 from stocksync.core.http_client import RetryPolicy, TokenCache

@@ -4,8 +4,8 @@ EndFixedPriceItem and RelistFixedPriceItem, the new ItemID followed."""
 
 from __future__ import annotations
 
+from infrastructure.demo.listings import DemoListing
 from infrastructure.standins import ebay
-from infrastructure.standins.demo_listings import DemoListing
 from stocksync.channels import build_adapter
 from stocksync.channels.base import ChannelAccount, QuantityStatus, QuantityUpdate
 from stocksync.channels.ebay import KIND_INVENTORY_API, KIND_TRADING

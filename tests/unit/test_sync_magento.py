@@ -3,8 +3,8 @@ stock item; out of stock disables the product or keeps it at 0 with back-orders;
 
 from __future__ import annotations
 
+from infrastructure.demo.listings import DemoListing
 from infrastructure.standins import magento
-from infrastructure.standins.demo_listings import DemoListing
 from stocksync.channels import build_adapter
 from stocksync.channels.base import ChannelAccount, QuantityStatus, QuantityUpdate
 from stocksync.core.http_client import RetryPolicy, TokenCache

@@ -3,8 +3,8 @@ price, 0 disabling the offer and a restock reactivating it, the result read from
 
 from __future__ import annotations
 
+from infrastructure.demo.listings import DemoListing
 from infrastructure.standins import mirakl
-from infrastructure.standins.demo_listings import DemoListing
 from stocksync.channels import build_adapter
 from stocksync.channels.base import ChannelAccount, QuantityStatus, QuantityUpdate
 from stocksync.core.http_client import RetryPolicy, TokenCache

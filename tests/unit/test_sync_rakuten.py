@@ -3,8 +3,8 @@ batches of 100, 0 disabling the listing, a restock reactivating it, per-update r
 
 from __future__ import annotations
 
+from infrastructure.demo.listings import DemoListing
 from infrastructure.standins import rakuten
-from infrastructure.standins.demo_listings import DemoListing
 from stocksync.channels import build_adapter
 from stocksync.channels.base import ChannelAccount, QuantityStatus, QuantityUpdate
 from stocksync.core.http_client import RetryPolicy, TokenCache

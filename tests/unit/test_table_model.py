@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pynamodb.attributes import TTLAttribute
 
-from infrastructure.template import load_template
+from infrastructure.local.template import load_template
 from stocksync.core.db import Record
 
 

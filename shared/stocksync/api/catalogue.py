@@ -11,13 +11,12 @@ from aws_lambda_powertools.event_handler.api_gateway import Router
 from aws_lambda_powertools.event_handler.openapi.params import Body, Path, Query
 from pydantic import BaseModel, ConfigDict, Field
 
+from stocksync.api.context import services
 from stocksync.catalogue.formats import Source
 from stocksync.catalogue.loader import range_offsets
 from stocksync.core import db
 from stocksync.core.db import CatalogueLoadRecord, CatalogueStatusRecord, ListingRecord, LoadErrorRecord
 from stocksync.core.errors import NotFound
-from stocksync.core.settings import get_settings
-from stocksync.wiring import services
 
 router = Router()
 
@@ -147,7 +146,7 @@ def upload_url(channel_id: ChannelId, upload: Annotated[UploadUrlInput, Body()])
     folder = str(upload.source) if upload.source else "uploads"
     key = f"catalogues/{channel_id}/{folder}/{db.now().strftime('%Y%m%dT%H%M%SZ')}-{db.new_id()[:8]}-{name}"
     url = client("s3").generate_presigned_url(
-        "put_object", Params={"Bucket": get_settings().catalogue_bucket, "Key": key},
+        "put_object", Params={"Bucket": services().settings.catalogue_bucket, "Key": key},
         ExpiresIn=UPLOAD_EXPIRES_SECONDS)
     body = UploadUrlOut(url=url, key=key, expires_in=UPLOAD_EXPIRES_SECONDS, max_bytes=MAX_UPLOAD_BYTES)
     return Response(status_code=201, content_type="application/json", body=body)

@@ -14,12 +14,8 @@ from aws_lambda_powertools.event_handler.api_gateway import Router
 from aws_lambda_powertools.event_handler.openapi.params import Body, Path
 from pydantic import BaseModel, ConfigDict, Field
 
-from stocksync.catalogue.documents import CatalogueBucket
-from stocksync.catalogue.retrieval import CatalogueRequests, ReportView
-from stocksync.core.automation_log import AutomationLog
-from stocksync.core.secrets import SecretsManagerStore
-from stocksync.core.settings import get_settings
-from stocksync.wiring import services
+from stocksync.api.context import services
+from stocksync.catalogue.retrieval import ReportView
 
 router = Router()
 
@@ -52,16 +48,10 @@ class CatalogueReportOut(BaseModel):
         return cls(**view.__dict__)
 
 
-def catalogue_requests() -> CatalogueRequests:
-    app = services()
-    return CatalogueRequests(app.channels, SecretsManagerStore(), CatalogueBucket(get_settings().catalogue_bucket),
-                             AutomationLog())
-
-
 @router.get("/channels/<channel_id>/catalogue/report", tags=["Catalogue"],
             summary="The channel's catalogue report: requested, in progress, done (Amazon: requests one if none)")
 def catalogue_report(channel_id: ChannelId) -> CatalogueReportOut:
-    return CatalogueReportOut.of(catalogue_requests().status(channel_id))
+    return CatalogueReportOut.of(services().catalogue_requests.status(channel_id))
 
 
 @router.post("/channels/<channel_id>/catalogue/refresh", tags=["Catalogue"],
@@ -70,5 +60,5 @@ def catalogue_report(channel_id: ChannelId) -> CatalogueReportOut:
                         429: {"description": "Refreshed too recently; Retry-After says when it is allowed"}})
 def refresh_catalogue(channel_id: ChannelId,
                       body: Annotated[RefreshInput | None, Body()] = None) -> Response[CatalogueReportOut]:
-    view = catalogue_requests().refresh(channel_id, confirm=bool(body and body.confirm))
+    view = services().catalogue_requests.refresh(channel_id, confirm=bool(body and body.confirm))
     return Response(status_code=202, content_type="application/json", body=CatalogueReportOut.of(view))

@@ -8,9 +8,9 @@ from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.api_gateway import Router
 from aws_lambda_powertools.event_handler.openapi.params import Body, Path, Query
 
+from stocksync.api.context import services
 from stocksync.api.models import AutomationEventOut, AutomationEventPage, ChannelList, ChannelOut
 from stocksync.channels.store import ChannelInput, ChannelPatch
-from stocksync.wiring import services
 
 router = Router()
 

@@ -9,6 +9,7 @@ from aws_lambda_powertools.event_handler.api_gateway import Router
 from aws_lambda_powertools.event_handler.openapi.params import Body, Path, Query
 from pydantic import BaseModel, ConfigDict, Field
 
+from stocksync.api.context import services
 from stocksync.api.models import (
     AvailabilityOut,
     ChannelAvailabilityOut,
@@ -21,7 +22,6 @@ from stocksync.api.models import (
 )
 from stocksync.inventory.items import ComponentInput, ItemInput, ItemPatch, ItemView
 from stocksync.inventory.stock import StockAdjustment, StockResult, StockSet
-from stocksync.wiring import services
 
 router = Router()
 

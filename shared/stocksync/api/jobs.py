@@ -7,8 +7,8 @@ from typing import Annotated
 from aws_lambda_powertools.event_handler.api_gateway import Router
 from aws_lambda_powertools.event_handler.openapi.params import Path
 
+from stocksync.api.context import services
 from stocksync.api.models import JobOut
-from stocksync.wiring import services
 
 router = Router()
 

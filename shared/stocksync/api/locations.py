@@ -8,9 +8,9 @@ from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.api_gateway import Router
 from aws_lambda_powertools.event_handler.openapi.params import Body, Path
 
+from stocksync.api.context import services
 from stocksync.api.models import LocationList, LocationOut
 from stocksync.inventory.locations import LocationInput, LocationPatch
-from stocksync.wiring import services
 
 router = Router()
 

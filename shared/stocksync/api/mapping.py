@@ -16,6 +16,7 @@ from aws_lambda_powertools.event_handler.api_gateway import Router
 from aws_lambda_powertools.event_handler.openapi.params import Body, Path, Query
 from pydantic import BaseModel, ConfigDict, Field
 
+from stocksync.api.context import services
 from stocksync.api.models import (
     CreatedFromListingOut,
     ExportLinkOut,
@@ -28,12 +29,11 @@ from stocksync.api.models import (
 )
 from stocksync.core import db
 from stocksync.core.errors import InvalidInput
-from stocksync.core.jobs import JobMessage
+from stocksync.core.messages import JobMessage
 from stocksync.mapping import bulk
 from stocksync.mapping.csv_io import LIMITS_ALIASES, LIMITS_COLUMNS, ColumnMapping, parse_export_fields
 from stocksync.mapping.rules import ListingLimits
 from stocksync.mapping.service import IMPORT_JOB, LinkInput, ListingFilter, ListingPatch, ListingRow
-from stocksync.wiring import services
 
 router = Router()
 
@@ -217,7 +217,7 @@ def _import_job(channel_id: str, text: str, columns: ColumnMapping, dry_run: boo
     job = mapping.jobs.create(IMPORT_JOB, subject=channel_id, message=f"{kind.capitalize()} import queued")
     key = f"imports/{channel_id}/{job.job_id}.csv"
     client("s3").put_object(Bucket=mapping.bucket, Key=key, Body=text.encode("utf-8"), ContentType="text/csv")
-    mapping.job_queue.send(JobMessage(job_id=job.job_id, kind=IMPORT_JOB, payload={
+    services().job_queue.send(JobMessage(job_id=job.job_id, kind=IMPORT_JOB, payload={
         "channel_id": channel_id, "key": key, "columns": columns.model_dump(), "dry_run": dry_run, "kind": kind}))
     return _accepted(job)
 

@@ -8,10 +8,10 @@ from typing import Annotated
 from aws_lambda_powertools.event_handler.api_gateway import Router
 from aws_lambda_powertools.event_handler.openapi.params import Path, Query
 
+from stocksync.api.context import services
 from stocksync.api.models import OrderOut, OrderPage
 from stocksync.channels.order_side import OrderStatus
 from stocksync.orders.service import OrderFilter
-from stocksync.wiring import services
 
 router = Router()
 

@@ -9,6 +9,7 @@ from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.api_gateway import Router
 from aws_lambda_powertools.event_handler.openapi.params import Body, Path, Query
 
+from stocksync.api.context import services
 from stocksync.api.models import (
     JobList,
     JobOut,
@@ -25,7 +26,6 @@ from stocksync.core.http_client import RemoteError
 from stocksync.pim.akeneo import PimError, problem_of
 from stocksync.pim.model import ProfileInput, ProfileSettings
 from stocksync.pim.profiles import ConnectionInput, ConnectionPatch, settings_of
-from stocksync.wiring import services
 
 router = Router()
 

@@ -10,10 +10,9 @@ from aws_lambda_powertools.event_handler.api_gateway import Router
 from aws_lambda_powertools.event_handler.openapi.params import Body, Path, Query
 from pydantic import BaseModel, ConfigDict, Field
 
+from stocksync.api.context import services
 from stocksync.api.models import JobOut
 from stocksync.core.db import SyncLogRecord
-from stocksync.stock_sync.operations import StockSyncOperations
-from stocksync.wiring import services
 
 router = Router()
 
@@ -56,29 +55,24 @@ class SyncLogPage(BaseModel):
     next_cursor: str | None
 
 
-def operations() -> StockSyncOperations:
-    app = services()
-    return StockSyncOperations(app.jobs, app.job_queue)
-
-
 @router.post("/channels/<channel_id>/force-update", tags=["Stock sync"],
              summary="Resubmit every linked listing of the channel (a job through the bulk path)",
              responses={202: {"description": "Queued; follow /jobs/{job_id}"},
                         429: {"description": "Run less than 15 minutes ago; Retry-After says when, or confirm"}})
 def force_update(channel_id: ChannelId,
                  body: Annotated[ForceUpdateInput | None, Body()] = None) -> Response[JobOut]:
-    job = operations().force_update(channel_id, confirm=bool(body and body.confirm))
+    job = services().stock_sync.force_update(channel_id, confirm=bool(body and body.confirm))
     return Response(status_code=202, content_type="application/json", body=JobOut.of(job))
 
 
 @router.get("/channels/<channel_id>/sync", tags=["Stock sync"], summary="The channel's stock sync summary")
 def sync_summary(channel_id: ChannelId) -> SyncSummaryOut:
-    return SyncSummaryOut(**operations().summary(channel_id).__dict__)
+    return SyncSummaryOut(**services().stock_sync.summary(channel_id).__dict__)
 
 
 @router.get("/channels/<channel_id>/listings/<sku>/sync-log", tags=["Stock sync"],
             summary="Every submission of the listing's quantity in the last 90 days, newest first")
 def listing_sync_log(channel_id: ChannelId, sku: Sku, limit: Annotated[int, Query(ge=1, le=200)] = 50,
                      cursor: Annotated[str | None, Query(max_length=2000)] = None) -> SyncLogPage:
-    rows, next_cursor = operations().sync_log(channel_id, sku, limit=limit, cursor=cursor)
+    rows, next_cursor = services().stock_sync.sync_log(channel_id, sku, limit=limit, cursor=cursor)
     return SyncLogPage(entries=[SyncLogEntryOut.of(row) for row in rows], next_cursor=next_cursor)

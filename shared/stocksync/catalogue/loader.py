@@ -774,14 +774,3 @@ def handle_ingest_message(loader: CatalogueLoader, body: dict[str, Any]) -> list
         if load_id:
             loads.append(load_id)
     return loads
-
-
-def loader_from_settings(config: LoadConfig | None = None) -> CatalogueLoader:
-    from stocksync.core.messages import SqsStockQueue
-    from stocksync.core.runtime import bind_table_from_settings
-
-    settings = bind_table_from_settings()
-    return CatalogueLoader(objects=S3Objects(), runs=S3RunStore(settings.catalogue_bucket),
-                           tasks=SqsTasks(settings.ingest_queue_url),
-                           stock_queue=SqsStockQueue(settings.stock_queue_url),
-                           mapping=SqsMapping(settings.mapping_queue_url), config=config)

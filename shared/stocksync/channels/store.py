@@ -39,13 +39,8 @@ class ChannelInput(ChannelPatch):
                                            description="Defaults to the default location")
 
 
-class ChannelStore:
-    def __init__(self, queue: StockChangePublisher, credentials: CredentialStore, locations: Locations,
-                 secrets_prefix: str) -> None:
-        self.queue = queue
-        self.credentials = credentials
-        self.locations = locations
-        self.secrets_prefix = secrets_prefix
+class ChannelDirectory:
+    """The channels, read only: for functions that look channels up and never change them."""
 
     def list(self) -> list[ChannelRecord]:
         return [c for c in ChannelRecord.gsi1.query(db.CHANNELS_PARTITION) if isinstance(c, ChannelRecord)]
@@ -55,6 +50,16 @@ class ChannelStore:
         if channel is None:
             raise NotFound(f"No channel with id {channel_id}", details={"channel_id": channel_id})
         return channel
+
+
+class ChannelStore(ChannelDirectory):
+    def __init__(self, queue: StockChangePublisher, credentials: CredentialStore, locations: Locations,
+                 secrets_prefix: str | None) -> None:
+        """`secrets_prefix` names new credentials' secrets; None in a function that stores none."""
+        self.queue = queue
+        self.credentials = credentials
+        self.locations = locations
+        self.secrets_prefix = secrets_prefix
 
     def create(self, data: ChannelInput) -> ChannelRecord:
         settings = validate_settings(data.type, data.settings or {})
@@ -144,6 +149,8 @@ class ChannelStore:
             self.locations.require([settings["order_location_id"]], "settings.order_location_id")
 
     def _store_credentials(self, channel: ChannelRecord, credentials: dict[str, str]) -> None:
+        if not channel.credentials_secret and self.secrets_prefix is None:
+            raise RuntimeError("this function was built without a secrets prefix to store credentials under")
         name = channel.credentials_secret or f"{self.secrets_prefix}channels/{channel.channel_id}"
         self.credentials.put(name, credentials)
         channel.credentials_secret = name

@@ -7,75 +7,29 @@ count the rest.
 
 from __future__ import annotations
 
-import importlib
-import inspect
-import json
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from pydantic import BaseModel, Field
-
 from stocksync.core import db, raw_table
-from stocksync.core.aws import client
 from stocksync.core.db import JobRecord
 from stocksync.core.errors import NotFound
+from stocksync.core.messages import JobMessage
 
 MAX_JOB_ERRORS = 1000
 FINAL_STATUSES = frozenset({"succeeded", "failed"})
 
-# Which function runs a job of each kind on the jobs queue ("module:function", imported on first
-# use so the worker's cold start pays only for the kinds it meets). Each takes a JobMessage.
-JOB_HANDLERS: dict[str, str] = {
-    "pim_run": "stocksync.pim.runs:run_pim_job",
-    "mapping_create_all": "stocksync.mapping.bulk:run_create_all_job",
-    "mapping_import": "stocksync.mapping.bulk:run_mapping_import_job",
-    "stock_force_update": "stocksync.stock_sync.operations:run_force_update_job",
-    "stock_sync_run": "stocksync.stock_sync.operations:run_sync_run_job",
-}
-
-
-class JobMessage(BaseModel):
-    """What the jobs queue carries: which job to (continue to) run. `payload` says where to resume."""
-
-    job_id: str
-    kind: str
-    payload: dict[str, Any] = Field(default_factory=dict)
-
-
 TimeLeft = Callable[[], float]  # seconds left in the running invocation
+# A job kind's handler: runs (a step of) the job the message names. `time_left` lets a long job hand
+# over (send its message again, with where to resume) before the Lambda timeout.
+JobHandler = Callable[[JobMessage, TimeLeft], None]
 
 
-def run_job(message: JobMessage, time_left: TimeLeft | None = None) -> None:
-    """Run a job message with its kind's handler. A handler with a `time_left` parameter is given the
-    invocation's remaining time, to hand over (send its message again) before the Lambda timeout."""
-    handler: Callable[..., None] = handler_for(message.kind)
-    if time_left is not None and "time_left" in inspect.signature(handler).parameters:
-        handler(message, time_left=time_left)
-    else:
-        handler(message)
-
-
-def handler_for(kind: str) -> Callable[[JobMessage], None]:
-    target = JOB_HANDLERS.get(kind)
-    if target is None:
-        raise LookupError(f"no handler for jobs of kind {kind!r}")
-    module, _, function = target.partition(":")
-    return getattr(importlib.import_module(module), function)
-
-
-class JobQueue:
-    """Sends job messages; a worker may send its own job again with a new payload to continue it."""
-
-    def __init__(self, queue_url: str) -> None:
-        self.queue_url = queue_url
-
-    def send(self, message: JobMessage, *, delay_seconds: int = 0) -> None:
-        client("sqs").send_message(QueueUrl=self.queue_url, MessageBody=message.model_dump_json(),
-                                   DelaySeconds=min(max(delay_seconds, 0), 900))
-
-
-def parse_job_message(body: str) -> JobMessage:
-    return JobMessage.model_validate(json.loads(body))
+def run_job(message: JobMessage, handlers: Mapping[str, JobHandler], time_left: TimeLeft) -> None:
+    """Run a job message with its kind's handler (the registry is built in stocksync.wiring)."""
+    handler = handlers.get(message.kind)
+    if handler is None:
+        raise LookupError(f"no handler for jobs of kind {message.kind!r}")
+    handler(message, time_left)
 
 
 class Jobs:

@@ -1,21 +1,25 @@
-"""What goes on the stock queue: names of what to reconcile, never quantities.
+"""What our queues carry, and the one way we put messages on them.
 
-The stock submitter (a later function) reads the current availability when it runs, so late,
-duplicated or reordered messages do no harm.
+Stock-queue messages name what to reconcile, never quantities: the stock submitter reads current
+availability when it runs, so late, duplicated or reordered messages do no harm. The other queues'
+messages are just as idempotent: a mapping message names a channel (and the load that asked), a job
+message a job and where to resume it.
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable
-from typing import Protocol
+from collections.abc import Iterable, Iterator
+from typing import Any, Protocol
 
 from pydantic import BaseModel, Field
 
 from stocksync.core.aws import client
+from stocksync.core.chunks import batched
 
 MAX_IDS_PER_MESSAGE = 100
-SQS_BATCH = 10
+SQS_BATCH = 10  # SendMessageBatch / ChangeMessageVisibilityBatch take at most 10 entries
+SQS_MAX_DELAY_S = 900
 
 
 class StockChange(BaseModel):
@@ -28,24 +32,61 @@ class StockChange(BaseModel):
     all_items: bool = False
 
 
+class MappingMessage(BaseModel):
+    """What the mapping queue carries: auto-link this channel (after a load, or asked by the seller)."""
+
+    channel_id: str = Field(min_length=1)
+    load_id: str | None = None
+    reason: str = "requested"
+    job_id: str | None = None
+
+
+class JobMessage(BaseModel):
+    """What the jobs queue carries: which job to (continue to) run. `payload` says where to resume."""
+
+    job_id: str
+    kind: str
+    payload: dict[str, Any] = Field(default_factory=dict)
+
+
+def parse_stock_change(body: str) -> StockChange:
+    return StockChange.model_validate(json.loads(body))
+
+
+def parse_mapping_message(body: str) -> MappingMessage:
+    return MappingMessage.model_validate(json.loads(body))
+
+
+def parse_job_message(body: str) -> JobMessage:
+    return JobMessage.model_validate(json.loads(body))
+
+
+class SqsSender:
+    """Puts messages on one queue, ten to a request; a message the queue refuses raises, naming the queue."""
+
+    def __init__(self, queue_url: str, name: str) -> None:
+        self.queue_url, self.name = queue_url, name
+
+    def send(self, bodies: Iterable[BaseModel], *, delay_seconds: int = 0) -> None:
+        delay = min(max(delay_seconds, 0), SQS_MAX_DELAY_S)
+        for batch in batched(bodies, SQS_BATCH):
+            entries = [{"Id": str(n), "MessageBody": body.model_dump_json(exclude_none=True), "DelaySeconds": delay}
+                       for n, body in enumerate(batch)]
+            answer = client("sqs").send_message_batch(QueueUrl=self.queue_url, Entries=entries)
+            if answer.get("Failed"):
+                raise RuntimeError(f"the {self.name} refused {len(answer['Failed'])} messages: {answer['Failed']}")
+
+
 class StockChangePublisher(Protocol):
     def publish(self, changes: Iterable[StockChange]) -> None: ...
 
 
 class SqsStockQueue:
     def __init__(self, queue_url: str) -> None:
-        self.queue_url = queue_url
+        self.sender = SqsSender(queue_url, "stock queue")
 
     def publish(self, changes: Iterable[StockChange]) -> None:
-        entries = [
-            {"Id": str(index), "MessageBody": part.model_dump_json()}
-            for index, part in enumerate(_split(changes))
-        ]
-        for start in range(0, len(entries), SQS_BATCH):
-            batch = entries[start : start + SQS_BATCH]
-            response = client("sqs").send_message_batch(QueueUrl=self.queue_url, Entries=batch)
-            if response.get("Failed"):
-                raise RuntimeError(f"stock queue refused {len(response['Failed'])} messages: {response['Failed']}")
+        self.sender.send(_split(changes))
 
 
 class RecordingQueue:
@@ -58,16 +99,30 @@ class RecordingQueue:
         self.changes.extend(changes)
 
 
-def _split(changes: Iterable[StockChange]) -> Iterable[StockChange]:
+class MappingQueue(Protocol):
+    def send(self, message: MappingMessage) -> None: ...
+
+
+class SqsMappingQueue:
+    def __init__(self, queue_url: str) -> None:
+        self.sender = SqsSender(queue_url, "mapping queue")
+
+    def send(self, message: MappingMessage) -> None:
+        self.sender.send([message])
+
+
+class JobQueue:
+    """Sends job messages; a worker may send its own job again with a new payload to continue it."""
+
+    def __init__(self, queue_url: str) -> None:
+        self.queue_url = queue_url
+        self.sender = SqsSender(queue_url, "jobs queue")
+
+    def send(self, message: JobMessage, *, delay_seconds: int = 0) -> None:
+        self.sender.send([message], delay_seconds=delay_seconds)
+
+
+def _split(changes: Iterable[StockChange]) -> Iterator[StockChange]:
     for change in changes:
-        ids = sorted(set(change.item_ids))
-        if len(ids) <= MAX_IDS_PER_MESSAGE:
+        for ids in batched(sorted(set(change.item_ids)), MAX_IDS_PER_MESSAGE) if change.item_ids else [[]]:
             yield change.model_copy(update={"item_ids": ids})
-            continue
-        for start in range(0, len(ids), MAX_IDS_PER_MESSAGE):
-            yield change.model_copy(update={"item_ids": ids[start : start + MAX_IDS_PER_MESSAGE]})
-
-
-def parse_stock_change(body: str) -> StockChange:
-    return StockChange.model_validate(json.loads(body))
-

@@ -1,38 +1,103 @@
-"""The environment a function runs in, read once into a validated model."""
+"""Each function's environment, read once at cold start into a typed model of exactly the variables
+its template.yaml entry gives it. A missing or empty variable fails the cold start, naming it, instead
+of an empty queue URL failing late, deep in a call."""
 
 from __future__ import annotations
 
 import os
-from functools import cache
+from collections.abc import Mapping
+from typing import ClassVar, Self
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 
 
-class Settings(BaseModel):
+class MissingSetting(RuntimeError):
+    """A variable the function's settings need is not in its environment."""
+
+
+class FunctionSettings(BaseModel):
+    """Fields are the variables' names in lower case (TABLE_NAME -> table_name)."""
+
+    model_config = ConfigDict(frozen=True)
+    function: ClassVar[str]  # the function's logical id in template.yaml
+
     table_name: str = Field(min_length=1)
-    stock_queue_url: str = Field(min_length=1)
-    jobs_queue_url: str = ""
-    catalogue_bucket: str = ""
-    mapping_queue_url: str = ""
-    ingest_queue_url: str = ""
-    secrets_prefix: str = "stocksync/"
-    order_notification_queue_arn: str = ""
-    # The local stack's STOCKSYNC_SCHEDULE_SPEEDUP: each channel's order poll cadence runs this many
-    # times faster, as its schedules do. Never set on AWS (1).
-    order_poll_speedup: float = Field(default=1.0, gt=0)
+
+    @classmethod
+    def variables(cls) -> list[str]:
+        return [name.upper() for name in cls.model_fields]
+
+    @classmethod
+    def from_environment(cls, environ: Mapping[str, str] | None = None) -> Self:
+        environ = os.environ if environ is None else environ
+        missing = [name for name in cls.variables() if not environ.get(name)]
+        if missing:
+            raise MissingSetting(f"{cls.function} needs the environment variable(s) {', '.join(missing)}")
+        return cls(**{name.lower(): environ[name] for name in cls.variables()})
 
 
-@cache
-def get_settings() -> Settings:
-    env = os.environ
-    return Settings(
-        table_name=env.get("TABLE_NAME", ""),
-        stock_queue_url=env.get("STOCK_QUEUE_URL", ""),
-        jobs_queue_url=env.get("JOBS_QUEUE_URL", ""),
-        catalogue_bucket=env.get("CATALOGUE_BUCKET", ""),
-        mapping_queue_url=env.get("MAPPING_QUEUE_URL", ""),
-        ingest_queue_url=env.get("INGEST_QUEUE_URL", ""),
-        secrets_prefix=env.get("SECRETS_PREFIX", "stocksync/"),
-        order_notification_queue_arn=env.get("ORDER_NOTIFICATION_QUEUE_ARN", ""),
-        order_poll_speedup=float(env.get("ORDER_POLL_SPEEDUP") or 1),
-    )
+class ApiSettings(FunctionSettings):
+    function = "ApiFunction"
+    stock_queue_url: str
+    jobs_queue_url: str
+    mapping_queue_url: str
+    catalogue_bucket: str
+    secrets_prefix: str
+
+
+class JobsWorkerSettings(FunctionSettings):
+    function = "JobsWorkerFunction"
+    stock_queue_url: str
+    jobs_queue_url: str
+    catalogue_bucket: str
+    secrets_prefix: str
+
+
+class ReportPollerSettings(FunctionSettings):
+    function = "ReportPollerFunction"
+    catalogue_bucket: str
+
+
+class CatalogueIngestSettings(FunctionSettings):
+    function = "CatalogueIngestFunction"
+    stock_queue_url: str
+    mapping_queue_url: str
+    ingest_queue_url: str  # the loader fans its own tasks out on it
+    catalogue_bucket: str
+
+
+class AutoMapperSettings(FunctionSettings):
+    function = "AutoMapperFunction"
+    stock_queue_url: str
+    jobs_queue_url: str
+
+
+class PimSyncSettings(FunctionSettings):
+    function = "PimSyncFunction"
+    jobs_queue_url: str
+    secrets_prefix: str  # where the Akeneo connection's secret is
+
+
+class StockSubmitterSettings(FunctionSettings):
+    function = "StockSubmitterFunction"
+    stock_queue_url: str
+    jobs_queue_url: str
+
+
+class OrderPollerSettings(FunctionSettings):
+    function = "OrderPollerFunction"
+    stock_queue_url: str
+    order_notification_queue_arn: str  # channels that push order changes are subscribed to it
+
+
+class OrderNotificationsSettings(FunctionSettings):
+    function = "OrderNotificationsFunction"
+    stock_queue_url: str
+
+
+BY_FUNCTION: dict[str, type[FunctionSettings]] = {
+    settings.function: settings
+    for settings in (ApiSettings, JobsWorkerSettings, ReportPollerSettings, CatalogueIngestSettings,
+                     AutoMapperSettings, PimSyncSettings, StockSubmitterSettings, OrderPollerSettings,
+                     OrderNotificationsSettings)
+}

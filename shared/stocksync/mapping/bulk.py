@@ -18,8 +18,7 @@ from typing import Any
 from stocksync.core import db
 from stocksync.core.db import ChannelRecord, ListingRecord
 from stocksync.core.errors import StockSyncError
-from stocksync.core.jobs import JobMessage
-from stocksync.core.messages import StockChange
+from stocksync.core.messages import JobMessage, MappingMessage, StockChange
 from stocksync.core.observability import logger
 from stocksync.inventory.rules import normalize_sku
 from stocksync.mapping import store
@@ -34,13 +33,7 @@ from stocksync.mapping.csv_io import (
     parse_import,
 )
 from stocksync.mapping.rules import ItemIndex, ListingFacts, plan_auto_links
-from stocksync.mapping.service import (
-    AUTO_LINK_JOB,
-    ListingMapping,
-    MappingMessage,
-    item_creation,
-    refuse_creation,
-)
+from stocksync.mapping.service import AUTO_LINK_JOB, ListingMapping, item_creation, refuse_creation
 from stocksync.mapping.store import ListingChange
 
 CLAIMS_UP_TO = 2000  # fewer unlinked listings than this: look their SKUs up; more: read every item once
@@ -346,19 +339,3 @@ def _chunks(values: Iterable[Any], size: int) -> Iterator[list[Any]]:
             batch = []
     if batch:
         yield batch
-
-
-# --- entries for the jobs worker ---------------------------------------------------------------
-
-
-def run_create_all_job(message: JobMessage) -> None:
-    from stocksync.wiring import services
-
-    run_create_all(services().mapping, message)
-
-
-def run_mapping_import_job(message: JobMessage) -> None:
-    from stocksync.wiring import services
-
-    run_import_job(services().mapping, message)
-

@@ -7,7 +7,7 @@ change of a link updates the channel's totals in the same transaction (see `stor
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, Protocol, cast
+from typing import Any, Protocol, TypeVar, cast
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
@@ -24,8 +24,15 @@ from stocksync.core.db import (
     UniqueClaim,
 )
 from stocksync.core.errors import Conflict, InvalidInput, NotFound
-from stocksync.core.jobs import JobMessage, JobQueue, Jobs
-from stocksync.core.messages import StockChange, StockChangePublisher
+from stocksync.core.jobs import Jobs
+from stocksync.core.messages import (
+    JobMessage,
+    JobQueue,
+    MappingMessage,
+    MappingQueue,
+    StockChange,
+    StockChangePublisher,
+)
 from stocksync.inventory.items import Inventory, ItemInput
 from stocksync.inventory.locations import Locations
 from stocksync.inventory.rules import normalize_sku
@@ -44,19 +51,6 @@ MAX_SCANNED_PER_PAGE = 5000
 _LIMITS = ("max_listed", "end_when", "percentage")
 
 
-class MappingMessage(BaseModel):
-    """What the mapping queue carries: auto-link this channel (after a load, or asked by the seller)."""
-
-    channel_id: str = Field(min_length=1)
-    load_id: str | None = None
-    reason: str = "requested"
-    job_id: str | None = None
-
-
-class MappingQueue(Protocol):
-    def send(self, message: MappingMessage) -> None: ...
-
-
 class LinksListener(Protocol):
     """Told once per batch of committed links of a channel (sku key -> item id): open orders whose
     lines waited for those listings re-link and allocate (orders/importer.py OrderBook.relink)."""
@@ -66,16 +60,6 @@ class LinksListener(Protocol):
 
 def no_listener(channel_id: str, links: dict[str, str], /) -> None:
     return None
-
-
-class SqsMappingQueue:
-    def __init__(self, queue_url: str) -> None:
-        self.queue_url = queue_url
-
-    def send(self, message: MappingMessage) -> None:
-        from stocksync.core.aws import client
-
-        client("sqs").send_message(QueueUrl=self.queue_url, MessageBody=message.model_dump_json(exclude_none=True))
 
 
 class LinkInput(BaseModel):
@@ -149,8 +133,8 @@ class ListingMapping:
     locations: Locations
     stock_queue: StockChangePublisher
     jobs: Jobs
-    job_queue: JobQueue
-    mapping_queue: MappingQueue
+    job_queue: JobQueue | None  # None in a function that starts no jobs (the auto-mapper)
+    mapping_queue: MappingQueue | None  # None in a function that asks for no auto-link runs
     log: AutomationLog = field(default_factory=AutomationLog)
     writer: ListingWriter = field(default_factory=ListingWriter)
     bucket: str = ""
@@ -276,13 +260,15 @@ class ListingMapping:
     def start_auto_link(self, channel_id: str) -> db.JobRecord:
         self.channel(channel_id)
         job = self.jobs.create(AUTO_LINK_JOB, subject=channel_id, message="Auto-link queued")
-        self.mapping_queue.send(MappingMessage(channel_id=channel_id, reason="requested", job_id=job.job_id))
+        message = MappingMessage(channel_id=channel_id, reason="requested", job_id=job.job_id)
+        _given(self.mapping_queue, "mapping queue").send(message)
         return job
 
     def start_create_all(self, channel_id: str) -> db.JobRecord:
         refuse_creation(self.channel(channel_id))
         job = self.jobs.create(CREATE_ALL_JOB, subject=channel_id, message="Create all queued")
-        self.job_queue.send(JobMessage(job_id=job.job_id, kind=CREATE_ALL_JOB, payload={"channel_id": channel_id}))
+        message = JobMessage(job_id=job.job_id, kind=CREATE_ALL_JOB, payload={"channel_id": channel_id})
+        _given(self.job_queue, "jobs queue").send(message)
         return job
 
     # --- channel defaults --------------------------------------------------------------------
@@ -366,3 +352,12 @@ def _cursor_key(cursor: str | None) -> str | None:
     if not isinstance(after, str):
         raise InvalidInput("The cursor is not one this API gave out", details={"field": "cursor"})
     return after
+
+
+Q = TypeVar("Q")
+
+
+def _given(queue: Q | None, name: str) -> Q:
+    if queue is None:
+        raise RuntimeError(f"this function was built without a {name}")
+    return queue

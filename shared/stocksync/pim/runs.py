@@ -32,7 +32,8 @@ from stocksync.core.aws import client as aws_client
 from stocksync.core.db import ItemRecord, JobRecord, UniqueClaim
 from stocksync.core.errors import NotFound
 from stocksync.core.http_client import RemoteError, RemoteThrottled
-from stocksync.core.jobs import FINAL_STATUSES, JobMessage, JobQueue, Jobs
+from stocksync.core.jobs import FINAL_STATUSES, Jobs
+from stocksync.core.messages import JobMessage, JobQueue
 from stocksync.core.observability import logger
 from stocksync.inventory.items import SKU_CLAIM
 from stocksync.inventory.rules import normalize_sku, search_text
@@ -382,10 +383,3 @@ def _plain(value: Any) -> Any:
     if isinstance(value, Decimal):
         return float(value)
     return value
-
-
-def run_pim_job(message: JobMessage) -> None:
-    """The jobs worker's entry for `pim_run` jobs."""
-    from stocksync.wiring import services
-
-    services().pim.runner.run(message)

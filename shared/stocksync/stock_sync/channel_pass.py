@@ -30,7 +30,8 @@ from pynamodb.exceptions import TransactWriteError
 
 from stocksync.core import db, raw_table
 from stocksync.core.db import ListingRecord, UniqueClaim
-from stocksync.core.jobs import FINAL_STATUSES, JobMessage, JobQueue, Jobs, TimeLeft
+from stocksync.core.jobs import FINAL_STATUSES, Jobs, TimeLeft
+from stocksync.core.messages import JobMessage, JobQueue
 from stocksync.core.observability import logger
 from stocksync.stock_sync.submitter import LISTING_ATTRIBUTES, ListingKey, StockSubmitter, SyncOutcome
 

@@ -11,9 +11,10 @@ from datetime import datetime, timedelta
 from stocksync.core import db
 from stocksync.core.db import ChannelRecord, JobRecord, ListingRecord, StockSyncStateRecord, SyncLogRecord
 from stocksync.core.errors import NotFound, TooManyRequests
-from stocksync.core.jobs import JobMessage, JobQueue, Jobs, TimeLeft
+from stocksync.core.jobs import Jobs
+from stocksync.core.messages import JobQueue
 from stocksync.inventory.rules import normalize_sku
-from stocksync.stock_sync.channel_pass import ChannelPass, pass_message
+from stocksync.stock_sync.channel_pass import pass_message
 from stocksync.stock_sync.submitter import sync_log
 
 FORCE_UPDATE_KIND = "stock_force_update"
@@ -102,24 +103,3 @@ class StockSyncOperations:
         if channel is None:
             raise NotFound(f"No channel with id {channel_id}", details={"channel_id": channel_id})
         return channel
-
-
-def run_force_update_job(message: JobMessage, time_left: TimeLeft | None = None) -> None:
-    """The jobs worker's handler: every linked listing of the channel, forced, page by page in bulk
-    calls, handing over to its own message again before the invocation's time runs out."""
-    _channel_pass().run(message, time_left)
-
-
-def run_sync_run_job(message: JobMessage, time_left: TimeLeft | None = None) -> None:
-    """The rest of a scheduled sync run over a channel too big for the submitter's invocation."""
-    _channel_pass().run(message, time_left)
-
-
-def _channel_pass() -> ChannelPass:
-    from stocksync.core.secrets import SecretsManagerStore
-    from stocksync.core.settings import get_settings
-    from stocksync.stock_sync.rate_limit import TableRateLimiter
-    from stocksync.stock_sync.submitter import StockSubmitter
-
-    return ChannelPass(StockSubmitter(SecretsManagerStore(), rate_limiter=TableRateLimiter()), Jobs(),
-                       JobQueue(get_settings().jobs_queue_url))

@@ -16,7 +16,8 @@ from typing import Any
 
 from stocksync.core import db
 from stocksync.core.db import ChannelRecord, StockSyncStateRecord
-from stocksync.core.jobs import JobQueue, Jobs, TimeLeft
+from stocksync.core.jobs import Jobs, TimeLeft
+from stocksync.core.messages import JobQueue
 from stocksync.stock_sync.channel_pass import COUNTS, Deadline, pass_message, read_page, submit_page
 from stocksync.stock_sync.submitter import StockSubmitter
 
