@@ -22,11 +22,13 @@ test:
 	$(TEST_VENV)/bin/pip install --quiet --upgrade pip
 	$(TEST_VENV)/bin/pip install --quiet -e ".[dev]"
 	$(TEST_VENV)/bin/ruff check .
+	$(TEST_VENV)/bin/lint-imports
 	$(TEST_VENV)/bin/cfn-lint template.yaml
 	$(TEST_VENV)/bin/pytest
 
 lint: $(VENV)/.installed
 	$(VENV)/bin/ruff check .
+	$(VENV)/bin/lint-imports
 	$(VENV)/bin/cfn-lint template.yaml
 
 bench: $(VENV)/.installed

@@ -19,6 +19,7 @@ from stock_sync_support import (
 )
 
 from infrastructure.standins.generic import GenericStandIn
+from stocksync.core.db import ItemRecord
 from stocksync.core.messages import StockChange
 from stocksync.core.secrets import SecretsManagerStore
 from stocksync.stock_sync.queue import run_stock_batch
@@ -182,3 +183,21 @@ def test_given_two_channels_when_stock_changes_then_both_are_sent_to_at_once_and
         assert site_listing(website, "MUG-BLACK").quantity == 5
         assert read_listing(second, "MUG-BLACK").update_status == "retrying"
         assert (verdict.outcome.sent, verdict.outcome.retrying, set(verdict.outcome.retry)) == (1, 1, {"a"})
+
+
+def test_given_a_kit_whose_component_was_deleted_when_read_then_the_api_and_the_submitter_both_say_0(
+        api, website, shop, submitter):
+    board, screw = item_with_stock(api, "BOARD", 10), item_with_stock(api, "SCREW", 80)
+    shelf = api.post("/items", {"sku": "SHELF", "title": "Shelf"}).body["item_id"]
+    api.put(f"/items/{shelf}/components",
+            {"components": [{"item_id": board, "quantity": 2}, {"item_id": screw, "quantity": 8}]})
+    listing(shop, "MUG-BLACK", shelf, submitted_quantity=5, update_status="ok")  # the site sells the kit
+    # A delete racing a kit edit leaves the kit naming an item that is gone.
+    ItemRecord(**ItemRecord.keys(screw, "")).delete(add_version_condition=False)
+
+    shown = api.get(f"/items/{shelf}/available").body
+    run_stock_batch([Rec("a", StockChange(reason="t", item_ids=[shelf]))], submitter, Delays())
+
+    assert {channel["available"] for channel in shown["channels"]} == {0}
+    assert site_listing(website, "MUG-BLACK").quantity == 0
+    assert read_listing(shop, "MUG-BLACK").submitted_quantity == 0

@@ -7,7 +7,8 @@ import math
 from hypothesis import given
 from hypothesis import strategies as st
 
-from stocksync.stock_sync.rules import Limits, is_synced, needs_submission, split_quantity, target_quantity
+from stocksync.channels.magento import split_quantity
+from stocksync.stock_sync.rules import Limits, is_synced, needs_submission, target_quantity
 
 availability = st.integers(min_value=-1000, max_value=1_000_000)
 limit = st.none() | st.integers(min_value=0, max_value=100_000)

@@ -6,7 +6,7 @@ source) or, for the legacy inventory, the product's stock item.
 Stock (settings `inventory_api`: "msi" or "legacy"; `out_of_stock_mode`: "disable" or
 "zero_backorder"; `source_codes`: our location id -> MSI source code):
 - MSI: POST inventory/source-items, every mapped source of each listing, the target split over the
-  sources by their locations' stock (sync_rules.split_quantity); unmapped channels use "default".
+  sources by their locations' stock (split_quantity below); unmapped channels use "default".
   Magento takes or refuses the whole call: a refused batch is sent again listing by listing so that
   the error lands on the listing that caused it.
 - legacy: the product's stock item read (its item_id and settings) and PUT back with the quantity.
@@ -62,7 +62,6 @@ from stocksync.channels.order_side import (
     parse_time,
     units,
 )
-from stocksync.stock_sync.rules import split_quantity
 
 PAGE_SIZE = 100
 ENABLED, DISABLED = 1, 2
@@ -397,3 +396,19 @@ def oauth1_header(method: str, url: str, credentials: Mapping[str, str], *, nonc
 
 def _enc(value: str) -> str:
     return quote(str(value), safe="~-._")
+
+
+def split_quantity(target: int, shares: dict[str, int]) -> dict[str, int]:
+    """`target` spread over places (Magento sources) that hold `shares` of the stock, in order: each
+    takes up to its own share, so an undersold total comes off the later ones; a total above the
+    shares (a kit buildable only across locations) goes on the first. Always sums to `target`."""
+    if not shares:
+        return {}
+    left = max(int(target), 0)
+    split: dict[str, int] = {}
+    for key, share in shares.items():
+        split[key] = min(max(int(share), 0), left)
+        left -= split[key]
+    first = next(iter(split))
+    split[first] += left
+    return split

@@ -1,6 +1,7 @@
 """What each channel type needs: its settings and the credential fields its API asks for.
 
-The adapters (stocksync/channels/, a later step) read these; the API validates against them.
+The adapters read these; the API validates against them. A channel's mapping settings (auto-link,
+default listing limits) are settings of the channel like any other, so they live here too.
 """
 
 from __future__ import annotations
@@ -11,7 +12,36 @@ from typing import Literal
 from pydantic import AnyHttpUrl, BaseModel, ConfigDict, Field, ValidationError
 
 from stocksync.core.errors import InvalidInput
-from stocksync.mapping.rules import MappingSettings
+
+AutoLinkBy = Literal["sku", "barcode", "asin"]
+MAX_LIMIT = 10_000_000
+
+
+class ListingLimits(BaseModel):
+    """Max Listed, End When and Percentage; None = the channel's default (or no limit)."""
+
+    model_config = ConfigDict(extra="forbid")
+    max_listed: int | None = Field(default=None, ge=0, le=MAX_LIMIT, description="Never submit more than this")
+    end_when: int | None = Field(default=None, ge=0, le=MAX_LIMIT,
+                                 description="When available is at or below this, submit 0")
+    percentage: float | None = Field(default=None, ge=0, le=100, description="Submit this share of available")
+
+
+class MappingSettings(BaseModel):
+    """Every channel type's mapping settings (`settings.mapping` of a channel)."""
+
+    model_config = ConfigDict(extra="forbid")
+    auto_link_by: AutoLinkBy = Field(
+        default="sku", description="sku: SKUs only; barcode / asin: also the listing's barcode (EAN/UPC) or ASIN "
+                                   "when no item has the listing's SKU")
+    one_listing_per_item: bool = Field(
+        default=False, description="Auto-link never links two listings of this channel to one item")
+    default_limits: ListingLimits = Field(default_factory=ListingLimits,
+                                          description="Listing limits of listings that have none of their own")
+    create_item_location_id: str | None = Field(
+        default=None, description="Where 'create item' puts the listing's quantity; default: the default "
+                                  "location when the channel sells from it, else the channel's first location")
+
 
 
 class ChannelType(StrEnum):

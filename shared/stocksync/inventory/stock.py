@@ -20,11 +20,12 @@ from stocksync.core.db import (
     StockLevelRecord,
     UniqueClaim,
 )
-from stocksync.core.errors import Conflict, InvalidInput
+from stocksync.core.errors import Conflict
 from stocksync.core.messages import StockChange, StockChangePublisher
 from stocksync.inventory.items import Inventory, ItemView
 from stocksync.inventory.locations import Locations
-from stocksync.inventory.rules import StockAtLocation, StockNode, available
+from stocksync.inventory.rules import available
+from stocksync.inventory.stock_tree import stock_nodes
 
 MAX_ATTEMPTS = 12
 BACKOFF_S = 0.01
@@ -96,19 +97,14 @@ class StockBook:
     def availability(self, item_id: str) -> tuple[ItemView, list[ChannelAvailability], int]:
         """The item, what each channel may sell of it, and what all locations hold together."""
         view = self.inventory.get(item_id)
-        nodes = self._stock_tree(view)
+        every_location = [location.location_id for location in self.locations.list()]
+        nodes = stock_nodes([item_id], every_location)
         channels = [
             ChannelAvailability(channel, available(item_id, nodes, channel.location_ids))
             for channel in ChannelRecord.gsi1.query(db.CHANNELS_PARTITION)
             if isinstance(channel, ChannelRecord)
         ]
-        every_location = [location.location_id for location in self.locations.list()]
         return view, channels, available(item_id, nodes, every_location)
-
-    def stock_nodes(self, item_id: str) -> dict[str, StockNode] | None:
-        """The item's stock tree (its components' too, for a kit), or None when the item is gone."""
-        view = self.inventory.find(item_id)
-        return None if view is None else self._stock_tree(view)
 
     # --- internals -------------------------------------------------------------------------
 
@@ -174,26 +170,6 @@ class StockBook:
     def _current(self, item_id: str, location_id: str) -> StockLevelRecord:
         current = db.get_or_none(StockLevelRecord, StockLevelRecord.keys(item_id, location_id))
         return current or _empty_level(item_id, location_id)
-
-    def _stock_tree(self, root: ItemView) -> dict[str, StockNode]:
-        """Stock of the item and, for a kit, of every component down the tree (one query per node)."""
-        nodes: dict[str, StockNode] = {}
-        pending = [root]
-        while pending:
-            view = pending.pop()
-            item_id = view.item.item_id
-            nodes[item_id] = StockNode(
-                levels=tuple(StockAtLocation(s.location_id, int(s.level), int(s.allocated)) for s in view.stock),
-                components=tuple((c.component_id, int(c.quantity)) for c in view.components),
-            )
-            for component in view.components:
-                if component.component_id not in nodes:
-                    child = self.inventory.find(component.component_id)
-                    if child is None:
-                        raise InvalidInput("A component of this kit no longer exists",
-                                           details={"item_id": component.component_id})
-                    pending.append(child)
-        return nodes
 
 
 def _empty_level(item_id: str, location_id: str) -> StockLevelRecord:

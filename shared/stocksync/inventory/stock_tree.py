@@ -1,10 +1,12 @@
-"""The stock a batch of listings needs, read in bulk: BatchGetItem of 100 keys a request.
+"""The one reader of stock trees: what an item (and, for a kit, every component down the tree) holds
+at some locations. The API's availability and the stock submitter's targets both read it, so they
+cannot disagree. Read in bulk: BatchGetItem of 100 keys a request.
 
 For each item, its record (is it still there, is it a kit) and its level at each location asked for;
 for a kit, its components (one Query per kit: they are the kit partition's COMPONENT# records) and
-then their records and levels the same way, down the tree. Reads are consistent, as
-`StockBook.stock_nodes` reads them, so a target is never computed from a level older than the
-message that named the item.
+then their records and levels the same way, down the tree. Reads are consistent, so a target is never
+computed from a level older than the message that named the item. A kit whose component was deleted
+is unavailable: the missing component holds nothing to build with.
 """
 
 from __future__ import annotations

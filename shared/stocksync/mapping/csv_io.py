@@ -17,8 +17,8 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from stocksync.channels.types import MAX_LIMIT
 from stocksync.inventory.rules import normalize_sku
-from stocksync.mapping.rules import MAX_LIMIT
 
 
 class ExportField(StrEnum):

@@ -12,7 +12,7 @@ from typing import Any, Protocol, TypeVar, cast
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from stocksync.channels.store import ChannelPatch, ChannelStore
-from stocksync.channels.types import ChannelType
+from stocksync.channels.types import ChannelType, MappingSettings
 from stocksync.core import db
 from stocksync.core.automation_log import AutomationLog
 from stocksync.core.db import (
@@ -37,7 +37,7 @@ from stocksync.inventory.items import Inventory, ItemInput
 from stocksync.inventory.locations import Locations
 from stocksync.inventory.rules import normalize_sku
 from stocksync.mapping import store
-from stocksync.mapping.rules import ListingLimits, MappingSettings
+from stocksync.mapping.rules import ListingLimits
 from stocksync.mapping.store import ListingChange, ListingWriter
 
 RAKUTEN_CREATE_REFUSED = (

@@ -52,19 +52,3 @@ def needs_submission(target: int, submitted: int | None, *, status: str | None, 
     """Send when the channel may show something else than the target: a new target, a listing never
     sent, one whose last submission failed, or a forced resubmission."""
     return forced or submitted is None or int(submitted) != target or status in ("error", "retrying")
-
-
-def split_quantity(target: int, shares: dict[str, int]) -> dict[str, int]:
-    """`target` spread over places (Magento sources) that hold `shares` of the stock, in order: each
-    takes up to its own share, so an undersold total comes off the later ones; a total above the
-    shares (a kit buildable only across locations) goes on the first. Always sums to `target`."""
-    if not shares:
-        return {}
-    left = max(int(target), 0)
-    split: dict[str, int] = {}
-    for key, share in shares.items():
-        split[key] = min(max(int(share), 0), left)
-        left -= split[key]
-    first = next(iter(split))
-    split[first] += left
-    return split
