@@ -17,7 +17,7 @@ from stocksync.core import db
 from stocksync.core.settings import FunctionSettings
 
 if TYPE_CHECKING:
-    from stocksync.catalogue.loader import CatalogueLoader, LoadConfig
+    from stocksync.catalogue.load import CatalogueLoader, LoadConfig
     from stocksync.catalogue.retrieval import CatalogueRequests
     from stocksync.channels.store import ChannelStore
     from stocksync.core.automation_log import AutomationLog
@@ -150,7 +150,7 @@ class Wiring(Generic[S]):
 
     def build_catalogue_loader(self, config: LoadConfig | None = None) -> CatalogueLoader:
         """`config` sizes byte ranges and partitions (tests make them small to exercise the fan-out)."""
-        from stocksync.catalogue.loader import CatalogueLoader, S3Objects, S3RunStore, SqsMapping, SqsTasks
+        from stocksync.catalogue.load import CatalogueLoader, S3Objects, S3RunStore, SqsMapping, SqsTasks
 
         return CatalogueLoader(objects=S3Objects(), runs=S3RunStore(self._setting("catalogue_bucket")),
                                tasks=SqsTasks(self._setting("ingest_queue_url")), stock_queue=self.stock_queue,

@@ -9,8 +9,8 @@ import pytest
 from aws_lambda_powertools.utilities.batch.exceptions import BatchProcessingError
 
 from infrastructure.local.template import load_handler, load_template
-from stocksync.catalogue import loader as loader_module
-from stocksync.catalogue.loader import LoadConfig, handle_ingest_message
+from stocksync.catalogue import load as load_module
+from stocksync.catalogue.load import LoadConfig, handle_ingest_message
 from stocksync.core import db
 from stocksync.core.db import ListingRecord
 from stocksync.core.settings import CatalogueIngestSettings
@@ -41,7 +41,7 @@ def ingest(stack):
     handler = load_handler(load_template(), "CatalogueIngestFunction")
 
     def drain(config: LoadConfig | None = None) -> list[dict]:
-        loader_module_loader = wiring(CatalogueIngestSettings).build_catalogue_loader(config)
+        loader = wiring(CatalogueIngestSettings).build_catalogue_loader(config)
         seen = []
         while True:
             got = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10, WaitTimeSeconds=0)
@@ -54,7 +54,7 @@ def ingest(stack):
                 if config is None:
                     handler(_event(message["Body"]), _Context())
                 else:
-                    handle_ingest_message(loader_module_loader, body)
+                    handle_ingest_message(loader, body)
                 sqs.delete_message(QueueUrl=url, ReceiptHandle=message["ReceiptHandle"])
 
     drain.handler = handler
@@ -205,12 +205,12 @@ def test_given_a_crash_halfway_through_applying_when_retried_then_the_load_compl
                                                                                          ingest, monkeypatch):
     _put(stack, f"catalogues/{channel}/one.csv", _csv([(f"S-{i}", "T", "1", i) for i in range(30)]))
     body = json.dumps(_s3_events(stack)[0])
-    real = loader_module.CatalogueLoader._finish_load
-    monkeypatch.setattr(loader_module.CatalogueLoader, "_finish_load",
+    real = load_module.CatalogueLoader._finish_load
+    monkeypatch.setattr(load_module.CatalogueLoader, "_finish_load",
                         lambda self, load: (_ for _ in ()).throw(RuntimeError("crash")))
     with pytest.raises(BatchProcessingError):  # the only record failed: Lambda returns it to the queue
         ingest.handler(_event(body), _Context())
-    monkeypatch.setattr(loader_module.CatalogueLoader, "_finish_load", real)
+    monkeypatch.setattr(load_module.CatalogueLoader, "_finish_load", real)
 
     ingest.handler(_event(body), _Context())
 
@@ -275,14 +275,14 @@ def test_given_a_listing_linked_while_a_load_applies_then_the_totals_keep_the_li
     _put(stack, f"catalogues/{channel}/first.csv", _csv([("A-1", "Alpha", "1", 1), ("b-2", "Beta", "2", 2)]))
     ingest()
     api.post("/items", {"sku": "A-1"})
-    apply_changes = loader_module.apply_changes
+    apply_changes = load_module.apply_changes
 
     def link_meanwhile(*args, **kwargs):
         counts = apply_changes(*args, **kwargs)  # the load has counted A-1 as unlinked
         assert api.put(f"/channels/{channel}/listings/A-1/link", {"sku": "A-1"}).status == 200
         return counts
 
-    monkeypatch.setattr(loader_module, "apply_changes", link_meanwhile)
+    monkeypatch.setattr(load_module, "apply_changes", link_meanwhile)
     _put(stack, f"catalogues/{channel}/second.csv",
          _csv([("A-1", "Alpha", "1", 1), ("b-2", "Beta", "2", 2), ("c-3", "Gamma", "3", 3)]))
 
