@@ -6,46 +6,17 @@ Rakuten: Force Mapping Refresh only while enabled (409) and once in 4 hours (429
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Annotated
 
 from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.api_gateway import Router
-from aws_lambda_powertools.event_handler.openapi.params import Body, Path
-from pydantic import BaseModel, ConfigDict, Field
+from aws_lambda_powertools.event_handler.openapi.params import Body
 
 from stocksync.api.context import services
-from stocksync.catalogue.retrieval import ReportView
+from stocksync.api.models import CatalogueReportOut, RefreshInput
+from stocksync.api.params import ChannelId
 
 router = Router()
-
-ChannelId = Annotated[str, Path(min_length=1, max_length=64)]
-
-
-class RefreshInput(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    confirm: bool = Field(default=False, description="Amazon's Re-request report asks for an explicit confirmation")
-
-
-class CatalogueReportOut(BaseModel):
-    channel_id: str
-    channel_type: str
-    enabled: bool
-    status: str = Field(description="none | idle | requesting | requested | in_progress | writing | done | failed")
-    message: str
-    report_id: str | None = Field(default=None, description="The channel's id of the report, task or export")
-    requested_at: datetime | None = None
-    completed_at: datetime | None = None
-    document_key: str | None = Field(default=None, description="The last catalogue document written to the bucket")
-    pending_request: bool = Field(default=False, description="A refresh is waiting for the next poller run")
-    next_retrieval_at: datetime | None = Field(default=None, description="Rakuten: the next scheduled retrieval")
-    warning: str | None = Field(default=None, description="Rakuten: the next retrieval is within 5 minutes")
-    force_refresh_allowed_at: datetime | None = Field(default=None,
-                                                      description="Rakuten: when Force Mapping Refresh is allowed")
-
-    @classmethod
-    def of(cls, view: ReportView) -> CatalogueReportOut:
-        return cls(**view.__dict__)
 
 
 @router.get("/channels/<channel_id>/catalogue/report", tags=["Catalogue"],

@@ -6,16 +6,14 @@ from typing import Annotated
 
 from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.api_gateway import Router
-from aws_lambda_powertools.event_handler.openapi.params import Body, Path, Query
+from aws_lambda_powertools.event_handler.openapi.params import Body, Query
 
 from stocksync.api.context import services
 from stocksync.api.models import AutomationEventOut, AutomationEventPage, ChannelList, ChannelOut
+from stocksync.api.params import ChannelId, PlainCursor, PlainLimit
 from stocksync.channels.store import ChannelInput, ChannelPatch
 
 router = Router()
-
-ChannelId = Annotated[str, Path(min_length=1, max_length=64)]
-
 
 @router.get("/channels", tags=["Channels"], summary="Every channel")
 def list_channels() -> ChannelList:
@@ -52,8 +50,8 @@ def disable_channel(channel_id: ChannelId) -> ChannelOut:
 @router.get("/channels/<channel_id>/events", tags=["Channels"], summary="The channel's automation log, newest first")
 def channel_events(
     channel_id: ChannelId,
-    limit: Annotated[int, Query(ge=1, le=200)] = 50,
-    cursor: Annotated[str | None, Query(max_length=2000)] = None,
+    limit: PlainLimit = 50,
+    cursor: PlainCursor = None,
     kind: Annotated[str | None, Query(max_length=100, description="Only events of this kind")] = None,
 ) -> AutomationEventPage:
     services().channels.get(channel_id)

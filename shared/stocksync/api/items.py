@@ -6,13 +6,13 @@ from typing import Annotated
 
 from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.api_gateway import Router
-from aws_lambda_powertools.event_handler.openapi.params import Body, Path, Query
-from pydantic import BaseModel, ConfigDict, Field
+from aws_lambda_powertools.event_handler.openapi.params import Body, Query
 
 from stocksync.api.context import services
 from stocksync.api.models import (
     AvailabilityOut,
     ChannelAvailabilityOut,
+    ComponentsIn,
     HistoryEntryOut,
     HistoryPage,
     ItemOut,
@@ -20,21 +20,11 @@ from stocksync.api.models import (
     StockChangeOut,
     StockLevelOut,
 )
-from stocksync.inventory.items import ComponentInput, ItemInput, ItemPatch, ItemView
+from stocksync.api.params import Cursor, ItemId, Limit, LocationId
+from stocksync.inventory.items import ItemInput, ItemPatch, ItemView
 from stocksync.inventory.stock import StockAdjustment, StockResult, StockSet
 
 router = Router()
-
-ItemId = Annotated[str, Path(min_length=1, max_length=64)]
-LocationId = Annotated[str, Path(min_length=1, max_length=64)]
-Limit = Annotated[int, Query(ge=1, le=200, description="Rows per page")]
-Cursor = Annotated[str | None, Query(max_length=2000, description="next_cursor of the previous page")]
-
-
-class ComponentsIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    components: list[ComponentInput] = Field(description="The kit's components; [] makes it a plain item again")
-
 
 @router.get("/items", tags=["Items"], summary="List and search items")
 def list_items(

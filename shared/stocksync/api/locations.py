@@ -6,16 +6,14 @@ from typing import Annotated
 
 from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.api_gateway import Router
-from aws_lambda_powertools.event_handler.openapi.params import Body, Path
+from aws_lambda_powertools.event_handler.openapi.params import Body
 
 from stocksync.api.context import services
 from stocksync.api.models import LocationList, LocationOut
+from stocksync.api.params import LocationId
 from stocksync.inventory.locations import LocationInput, LocationPatch
 
 router = Router()
-
-LocationId = Annotated[str, Path(min_length=1, max_length=64)]
-
 
 @router.get("/locations", tags=["Locations"], summary="Every location (a default one is made on first use)")
 def list_locations() -> LocationList:

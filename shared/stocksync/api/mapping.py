@@ -13,8 +13,7 @@ from urllib.parse import unquote
 
 from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.api_gateway import Router
-from aws_lambda_powertools.event_handler.openapi.params import Body, Path, Query
-from pydantic import BaseModel, ConfigDict, Field
+from aws_lambda_powertools.event_handler.openapi.params import Body, Query
 
 from stocksync.api.context import services
 from stocksync.api.models import (
@@ -23,10 +22,13 @@ from stocksync.api.models import (
     ImportReportOut,
     ItemOut,
     JobOut,
+    LimitsImportIn,
+    MappingImportIn,
     MappingListingOut,
     MappingListingPage,
     MappingTotalsOut,
 )
+from stocksync.api.params import ChannelId, DryRun, PlainCursor, PlainLimit, Sku
 from stocksync.core import db
 from stocksync.core.errors import InvalidInput
 from stocksync.core.messages import JobMessage
@@ -37,26 +39,9 @@ from stocksync.mapping.service import IMPORT_JOB, LinkInput, ListingFilter, List
 
 router = Router()
 
-ChannelId = Annotated[str, Path(min_length=1, max_length=64)]
-Sku = Annotated[str, Path(min_length=1, max_length=600,
-                          description="The channel SKU, percent-encoded twice when it holds / or %")]
-DryRun = Annotated[bool, Query(description="Validate and report what would change; apply nothing")]
 EXPORT_INLINE_ROWS = 5000
 EXPORT_URL_SECONDS = 900
 IMPORT_INLINE_ROWS = 2000
-MAX_CSV_CHARS = 900_000
-
-
-class MappingImportIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    csv: str = Field(min_length=1, max_length=MAX_CSV_CHARS, description="The CSV file's text, header first")
-    columns: ColumnMapping = Field(description="Which column feeds which field")
-
-
-class LimitsImportIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    csv: str = Field(min_length=1, max_length=MAX_CSV_CHARS,
-                     description="Columns SKU, Max Listed, End When, Percentage (any case; empty = default)")
 
 
 def _sku(raw: str) -> str:
@@ -79,8 +64,8 @@ def _accepted(job: db.JobRecord) -> Response[JobOut]:
 def list_listings(
     channel_id: ChannelId,
     *,
-    limit: Annotated[int, Query(ge=1, le=200)] = 50,
-    cursor: Annotated[str | None, Query(max_length=2000)] = None,
+    limit: PlainLimit = 50,
+    cursor: PlainCursor = None,
     linked: Annotated[bool | None, Query(description="true: linked only; false: unlinked only")] = None,
     fba: Annotated[bool | None, Query()] = None,
     ignore_sync: Annotated[bool | None, Query()] = None,

@@ -1,34 +1,38 @@
-"""What the API answers with. Records are turned into these and nothing else leaves the API."""
+"""Every request body and answer of the API, by area. Records are turned into these and nothing else leaves.
+
+Request bodies a service takes as its own input (ItemInput, ChannelInput, ListingPatch, ProfileInput...)
+live with that service; the routers import them from there.
+"""
 
 from __future__ import annotations
 
 from datetime import datetime
 from typing import Any
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 
+from stocksync.catalogue.formats import Source
+from stocksync.catalogue.retrieval import ReportView
 from stocksync.core.db import (
     AutomationEventRecord,
+    CatalogueStatusRecord,
     ChannelRecord,
     JobRecord,
     LocationRecord,
     OrderRecord,
     StockHistoryRecord,
     StockLevelRecord,
+    SyncLogRecord,
 )
-from stocksync.inventory.items import ItemView
+from stocksync.inventory.items import ComponentInput, ItemView
 from stocksync.inventory.stock import ChannelAvailability
+from stocksync.mapping.csv_io import ColumnMapping
 from stocksync.orders.rules import StoredLine, is_unmapped
 
-
-class ErrorBody(BaseModel):
-    code: str
-    message: str
-    details: Any = None
+MAX_CSV_CHARS = 900_000
 
 
-class ErrorOut(BaseModel):
-    error: ErrorBody
+# --- items and stock -------------------------------------------------------------------------
 
 
 class Dimensions(BaseModel):
@@ -99,6 +103,11 @@ class ItemOut(BaseModel):
         return out
 
 
+class ComponentsIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    components: list[ComponentInput] = Field(description="The kit's components; [] makes it a plain item again")
+
+
 class ItemPage(BaseModel):
     items: list[ItemOut]
     next_cursor: str | None = Field(description="Pass as ?cursor= for the next page; null on the last page")
@@ -151,6 +160,9 @@ class AvailabilityOut(BaseModel):
     channels: list[ChannelAvailabilityOut]
 
 
+# --- locations and channels ------------------------------------------------------------------
+
+
 class LocationOut(BaseModel):
     location_id: str
     name: str
@@ -191,6 +203,9 @@ class ChannelList(BaseModel):
     channels: list[ChannelOut]
 
 
+# --- jobs and the automation log -------------------------------------------------------------
+
+
 class JobOut(BaseModel):
     job_id: str
     kind: str
@@ -220,6 +235,10 @@ class JobOut(BaseModel):
         )
 
 
+class JobList(BaseModel):
+    jobs: list[JobOut]
+
+
 class AutomationEventOut(BaseModel):
     kind: str
     message: str
@@ -236,7 +255,105 @@ class AutomationEventPage(BaseModel):
     next_cursor: str | None
 
 
+# --- catalogue -------------------------------------------------------------------------------
+
+
+class UploadUrlInput(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    filename: str = Field(default="catalogue.csv", min_length=1, max_length=200)
+    source: Source | None = Field(default=None, description="The file's layout; omitted = recognised by its headers")
+
+
+class UploadUrlOut(BaseModel):
+    url: str
+    method: str = "PUT"
+    key: str
+    expires_in: int = Field(description="Seconds the URL stays valid")
+    max_bytes: int = Field(description="Larger files are refused when loaded")
+
+
+class LoadOut(BaseModel):
+    load_id: str | None
+    job_id: str | None
+    status: str | None = Field(description="running | succeeded | failed | superseded")
+    file: str | None
+    message: str | None
+    at: datetime | None
+    counts: dict[str, Any] | None
+
+    @classmethod
+    def of(cls, status: CatalogueStatusRecord) -> LoadOut:
+        return cls(load_id=status.last_load_id, job_id=status.last_job_id, status=status.last_status,
+                   file=status.last_file, message=status.last_message, at=status.last_load_at,
+                   counts=status.last_counts.as_dict() if status.last_counts else None)
+
+
+class TotalsOut(BaseModel):
+    active: int
+    linked: int
+    unlinked: int
+    fba: int
+    at: datetime | None
+
+    @classmethod
+    def of(cls, status: CatalogueStatusRecord) -> TotalsOut:
+        return cls(active=int(status.total_active or 0), linked=int(status.total_linked or 0),
+                   unlinked=int(status.total_unlinked or 0), fba=int(status.total_fba or 0), at=status.totals_at)
+
+
+class CatalogueOut(BaseModel):
+    channel_id: str
+    last_load: LoadOut
+    totals: TotalsOut
+    catalogue_status: dict[str, Any] | None = Field(
+        default=None, description="The report poller's state for this channel (report requested, ready, next fetch)")
+
+
+class RowErrorOut(BaseModel):
+    row: int = Field(description="Row of the file (the header is row 1)")
+    field: str
+    reason: str
+    value: str
+
+
+class RowErrorPage(BaseModel):
+    load_id: str
+    file: str
+    errors: list[RowErrorOut]
+    next_cursor: str | None
+
+
+class RefreshInput(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    confirm: bool = Field(default=False, description="Amazon's Re-request report asks for an explicit confirmation")
+
+
+class CatalogueReportOut(BaseModel):
+    channel_id: str
+    channel_type: str
+    enabled: bool
+    status: str = Field(description="none | idle | requesting | requested | in_progress | writing | done | failed")
+    message: str
+    report_id: str | None = Field(default=None, description="The channel's id of the report, task or export")
+    requested_at: datetime | None = None
+    completed_at: datetime | None = None
+    document_key: str | None = Field(default=None, description="The last catalogue document written to the bucket")
+    pending_request: bool = Field(default=False, description="A refresh is waiting for the next poller run")
+    next_retrieval_at: datetime | None = Field(default=None, description="Rakuten: the next scheduled retrieval")
+    warning: str | None = Field(default=None, description="Rakuten: the next retrieval is within 5 minutes")
+    force_refresh_allowed_at: datetime | None = Field(default=None,
+                                                      description="Rakuten: when Force Mapping Refresh is allowed")
+
+    @classmethod
+    def of(cls, view: ReportView) -> CatalogueReportOut:
+        return cls(**view.__dict__)
+
 # --- PIM -------------------------------------------------------------------------------------
+
+
+class ConnectionPatch(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    enabled: bool
 
 
 class PimConnectionOut(BaseModel):
@@ -308,10 +425,6 @@ class PimProfileList(BaseModel):
     profiles: list[PimProfileOut]
 
 
-class JobList(BaseModel):
-    jobs: list[JobOut]
-
-
 # --- mapping ---------------------------------------------------------------------------------
 
 
@@ -335,17 +448,10 @@ class SyncStatusOut(BaseModel):
     error: str | None
 
 
-class MappingTotalsOut(BaseModel):
-    active: int
-    linked: int
-    unlinked: int
-    fba: int
-    at: datetime | None
-
-    @classmethod
-    def of(cls, status: Any) -> MappingTotalsOut:
-        return cls(active=int(status.total_active or 0), linked=int(status.total_linked or 0),
-                   unlinked=int(status.total_unlinked or 0), fba=int(status.total_fba or 0), at=status.totals_at)
+# The catalogue's totals under the name the mapping screen's document gives them (no docstring:
+# it would become the schema's description).
+class MappingTotalsOut(TotalsOut):
+    pass
 
 
 class MappingListingOut(BaseModel):
@@ -407,6 +513,18 @@ class ImportReportOut(BaseModel):
     errors: list[dict[str, Any]] = Field(description="Every bad row (first 1000): row (header = 1), column, reason")
     error_count: int
     changes: dict[str, int] = Field(description="What the file changes (or would change, on a dry run)")
+
+
+class MappingImportIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    csv: str = Field(min_length=1, max_length=MAX_CSV_CHARS, description="The CSV file's text, header first")
+    columns: ColumnMapping = Field(description="Which column feeds which field")
+
+
+class LimitsImportIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    csv: str = Field(min_length=1, max_length=MAX_CSV_CHARS,
+                     description="Columns SKU, Max Listed, End When, Percentage (any case; empty = default)")
 
 
 class ExportLinkOut(BaseModel):
@@ -487,3 +605,41 @@ class OrderOut(BaseModel):
 class OrderPage(BaseModel):
     orders: list[OrderOut]
     next_cursor: str | None = Field(description="Pass as ?cursor= for the next page; null on the last page")
+
+
+# --- stock sync ------------------------------------------------------------------------------
+
+
+class ForceUpdateInput(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    confirm: bool = Field(default=False, description="Run again within 15 minutes of the last Force Update")
+
+
+class SyncSummaryOut(BaseModel):
+    channel_id: str
+    linked: int = Field(description="Linked listings the sync keeps (not FBA, not Ignore Sync)")
+    pending: int = Field(description="Waiting to be sent: never sent, or to be retried after throttling")
+    processing: int = Field(description="Sent; the channel's result is awaited (e.g. an Amazon feed)")
+    errors: int = Field(description="The channel refused the last submission; the listing says why")
+    ok: int
+    last_run_at: datetime | None = Field(description="The last scheduled sync run")
+    last_force_at: datetime | None
+    force_allowed_at: datetime | None = Field(description="From then on Force Update needs no confirmation")
+
+
+class SyncLogEntryOut(BaseModel):
+    at: datetime
+    quantity: int
+    status: str = Field(description="ok, pending (the channel processes it later), error or retrying")
+    message: str = Field(description="The channel's error text, if any")
+    reason: str = Field(description="What caused the submission (stock change, force_update, scheduled...)")
+
+    @classmethod
+    def of(cls, entry: SyncLogRecord) -> SyncLogEntryOut:
+        return cls(at=entry.at, quantity=int(entry.quantity), status=entry.status, message=entry.message,
+                   reason=entry.reason)
+
+
+class SyncLogPage(BaseModel):
+    entries: list[SyncLogEntryOut]
+    next_cursor: str | None

@@ -6,23 +6,21 @@ from datetime import date
 from typing import Annotated
 
 from aws_lambda_powertools.event_handler.api_gateway import Router
-from aws_lambda_powertools.event_handler.openapi.params import Path, Query
+from aws_lambda_powertools.event_handler.openapi.params import Query
 
 from stocksync.api.context import services
 from stocksync.api.models import OrderOut, OrderPage
+from stocksync.api.params import Cursor, Limit, OrderId
 from stocksync.channels.order_side import OrderStatus
 from stocksync.orders.service import OrderFilter
 
 router = Router()
 
-OrderId = Annotated[str, Path(min_length=1, max_length=64)]
-
-
 @router.get("/orders", tags=["Orders"], summary="List and search orders, newest placed first")
 def list_orders(
     *,
-    limit: Annotated[int, Query(ge=1, le=200, description="Rows per page")] = 50,
-    cursor: Annotated[str | None, Query(max_length=2000, description="next_cursor of the previous page")] = None,
+    limit: Limit = 50,
+    cursor: Cursor = None,
     channel_id: Annotated[str | None, Query(min_length=1, max_length=64, description="One channel's orders")] = None,
     status: Annotated[OrderStatus | None, Query(description="open, shipped or cancelled")] = None,
     unmapped: Annotated[bool | None, Query(description="true: only orders with a line not linked to an item")] = None,

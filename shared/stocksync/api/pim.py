@@ -7,10 +7,11 @@ from typing import Annotated, TypeVar
 
 from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.api_gateway import Router
-from aws_lambda_powertools.event_handler.openapi.params import Body, Path, Query
+from aws_lambda_powertools.event_handler.openapi.params import Body, Query
 
 from stocksync.api.context import services
 from stocksync.api.models import (
+    ConnectionPatch,
     JobList,
     JobOut,
     PimConnectionOut,
@@ -21,15 +22,15 @@ from stocksync.api.models import (
     PimProfileList,
     PimProfileOut,
 )
+from stocksync.api.params import ProfileId
 from stocksync.core.db import PimProfileRecord
 from stocksync.core.http_client import RemoteError
 from stocksync.pim.akeneo import PimError, problem_of
 from stocksync.pim.model import ProfileInput, ProfileSettings
-from stocksync.pim.profiles import ConnectionInput, ConnectionPatch, settings_of
+from stocksync.pim.profiles import ConnectionInput, settings_of
 
 router = Router()
 
-ProfileId = Annotated[str, Path(min_length=1, max_length=64)]
 TAGS = ["PIM"]
 
 
