@@ -14,7 +14,7 @@ from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, pro
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from stocksync.catalogue.load import handle_ingest_message
+from stocksync.catalogue.ingest_messages import handle_ingest_message
 from stocksync.core.observability import logger, metrics, tracer
 from stocksync.core.settings import CatalogueIngestSettings
 from stocksync.wiring import wiring

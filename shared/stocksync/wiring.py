@@ -150,11 +150,13 @@ class Wiring(Generic[S]):
 
     def build_catalogue_loader(self, config: LoadConfig | None = None) -> CatalogueLoader:
         """`config` sizes byte ranges and partitions (tests make them small to exercise the fan-out)."""
-        from stocksync.catalogue.load import CatalogueLoader, S3Objects, S3RunStore, SqsMapping, SqsTasks
+        from stocksync.catalogue.load import CatalogueLoader
+        from stocksync.catalogue.s3_storage import S3Objects, S3RunStore
+        from stocksync.core.messages import SqsSender
 
         return CatalogueLoader(objects=S3Objects(), runs=S3RunStore(self._setting("catalogue_bucket")),
-                               tasks=SqsTasks(self._setting("ingest_queue_url")), stock_queue=self.stock_queue,
-                               mapping=SqsMapping(self._setting("mapping_queue_url")), jobs=self.jobs,
+                               tasks=SqsSender(self._setting("ingest_queue_url"), "ingest queue"),
+                               stock_queue=self.stock_queue, mapping=self.mapping_queue, jobs=self.jobs,
                                automation_log=self.automation_log, config=config)
 
     # -- mapping and orders -------------------------------------------------------------------------

@@ -10,7 +10,8 @@ from aws_lambda_powertools.utilities.batch.exceptions import BatchProcessingErro
 
 from infrastructure.local.template import load_handler, load_template
 from stocksync.catalogue import load as load_module
-from stocksync.catalogue.load import LoadConfig, handle_ingest_message
+from stocksync.catalogue.ingest_messages import handle_ingest_message
+from stocksync.catalogue.load import LoadConfig
 from stocksync.core import db
 from stocksync.core.db import ListingRecord
 from stocksync.core.settings import CatalogueIngestSettings

@@ -154,7 +154,7 @@ def test_given_runs_with_interleaved_and_duplicate_keys_when_merged_then_the_ord
 
 
 def test_given_a_row_when_written_as_a_new_listing_then_the_item_is_what_pynamodb_would_write():
-    from stocksync.catalogue.load import _listing_items, load_fields
+    from stocksync.catalogue.listing_writes import _listing_items, load_fields
     from stocksync.core import db
     from stocksync.core.db import ListingRecord
 

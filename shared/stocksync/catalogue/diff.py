@@ -28,10 +28,6 @@ class Change(NamedTuple):
     drift: bool  # linked, synced, and the channel reports a quantity we did not submit
 
 
-def catalogue_fields(row: Row) -> tuple[Any, ...]:
-    return row[SKU : STATE + 1]
-
-
 def diff(rows: Iterable[Row], current: Iterable[Current]) -> Iterator[Change]:
     """Changes that make `current` equal to the load `rows` (both sorted by key, keys unique in rows).
 

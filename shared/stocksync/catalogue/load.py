@@ -21,55 +21,26 @@ re-run of a partition writes only what still differs.
 
 from __future__ import annotations
 
-import hashlib
 import io
-import json
-import time
-from collections.abc import Iterable, Iterator
-from concurrent.futures import ThreadPoolExecutor
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any, BinaryIO, Protocol
-from urllib.parse import unquote_plus
-
-from pydantic import BaseModel
 
 from stocksync.catalogue import staging
-from stocksync.catalogue.diff import CREATE, REMOVE, SAME, UPDATE, Current, diff
 from stocksync.catalogue.formats import Source
-from stocksync.catalogue.reader import (
-    ASIN,
-    BARCODE,
-    CURRENCY,
-    FBA,
-    KIND,
-    LISTING_ID,
-    PRICE,
-    QUANTITY,
-    SKU,
-    STATE,
-    TITLE,
-    CatalogueFileError,
-    ParsePlan,
-    RangeReport,
-    Row,
-    _Prefixed,
-    decompressed,
-    parse_rows,
-    sniff,
-)
-from stocksync.core import db, raw_table
+from stocksync.catalogue.ingest_messages import ObjectRef, Task, target_of
+from stocksync.catalogue.listing_writes import apply_changes, stored_listings
+from stocksync.catalogue.reader import SKU, CatalogueFileError, ParsePlan, RangeReport, decompressed, parse_rows, sniff
+from stocksync.core import db
 from stocksync.core.automation_log import AutomationLog
-from stocksync.core.db import CatalogueLoadRecord, CatalogueStatusRecord, ListingRecord, LoadErrorRecord
+from stocksync.core.db import CatalogueLoadRecord, CatalogueStatusRecord, LoadErrorRecord
 from stocksync.core.jobs import Jobs
-from stocksync.core.messages import StockChange, StockChangePublisher
+from stocksync.core.messages import MappingMessage, MappingQueue, StockChangePublisher
 
 JOB_KIND = "catalogue_load"
 STAGING_PREFIX = "staging/"
-CATALOGUE_PREFIX = "catalogues/"
 LOADED_EVENT, FAILED_EVENT = "CATALOGUE_LOADED", "CATALOGUE_LOAD_FAILED"
 MAX_STORED_ERRORS = 1000
-_UPDATE_THREADS = 8
-_BATCH_WRITE_ITEMS = 25  # BatchWriteItem's limit
 _TOTALS_ATTEMPTS = 5  # conditional tries; then the last count is set as it is
 
 
@@ -80,71 +51,21 @@ class LoadConfig:
     run_rows: int = staging.RUN_ROWS
 
 
-class ObjectRef(BaseModel):
-    """An S3 object named by an ObjectCreated notification."""
-
-    bucket: str
-    key: str
-    etag: str = ""
-    version_id: str = ""
-    sequencer: str = ""
-    event_time: str = ""
-    size: int = 0
-
-    @property
-    def load_id(self) -> str:
-        identity = "|".join((self.bucket, self.key, self.version_id or self.etag, self.sequencer))
-        return hashlib.sha256(identity.encode()).hexdigest()[:32]
-
-
-class Task(BaseModel):
-    """A fan-out message on the ingest queue: read byte range `index`, or apply partition `index`."""
-
-    catalogue_task: str  # "range" | "apply"
-    load_id: str
-    index: int
-
-
-def objects_in(body: dict[str, Any]) -> list[ObjectRef]:
-    """The objects an S3 notification (as the ingest queue carries it) names; none for s3:TestEvent."""
-    refs = []
-    for record in body.get("Records") or []:
-        s3 = record.get("s3") or {}
-        if not str(record.get("eventName", "")).startswith("ObjectCreated"):
-            continue
-        obj = s3.get("object") or {}
-        refs.append(ObjectRef(bucket=s3["bucket"]["name"], key=unquote_plus(obj["key"]), etag=obj.get("eTag", ""),
-                              version_id=obj.get("versionId") or "", sequencer=obj.get("sequencer", ""),
-                              event_time=record.get("eventTime", ""), size=int(obj.get("size") or 0)))
-    return refs
-
-
-def target_of(key: str) -> tuple[str, str | None] | None:
-    """`catalogues/{channel_id}/{source}/...` -> (channel_id, source); a plain upload -> (channel_id, None)."""
-    parts = key.split("/")
-    if len(parts) < 3 or parts[0] != CATALOGUE_PREFIX.rstrip("/") or not parts[1] or not parts[-1]:
-        return None
-    source = parts[2] if len(parts) > 3 and parts[2] in set(Source) else None
-    return parts[1], source
-
-
 class ObjectStore(Protocol):
     def head(self, bucket: str, key: str) -> dict[str, Any]: ...
 
     def open(self, bucket: str, key: str, start: int = 0, end: int | None = None) -> BinaryIO: ...
 
 
-class TaskSender(Protocol):
-    def send(self, tasks: Iterable[Task]) -> None: ...
+class TaskQueue(Protocol):
+    """Where a load fans its tasks out (`core.messages.SqsSender` on the ingest queue)."""
 
-
-class MappingSender(Protocol):
-    def loaded(self, channel_id: str, load_id: str) -> None: ...
+    def send(self, bodies: Iterable[Task]) -> None: ...
 
 
 class CatalogueLoader:
-    def __init__(self, *, objects: ObjectStore, runs: staging.RunStore, tasks: TaskSender,
-                 stock_queue: StockChangePublisher, mapping: MappingSender, jobs: Jobs | None = None,
+    def __init__(self, *, objects: ObjectStore, runs: staging.RunStore, tasks: TaskQueue,
+                 stock_queue: StockChangePublisher, mapping: MappingQueue, jobs: Jobs | None = None,
                  automation_log: AutomationLog | None = None, config: LoadConfig | None = None) -> None:
         self.objects, self.runs, self.tasks = objects, runs, tasks
         self.stock_queue, self.mapping = stock_queue, mapping
@@ -270,7 +191,7 @@ class CatalogueLoader:
             self._read_in_one_pass(load)
             return
         runs = [staging.Run.of(_plain(run)) for run in load.runs]
-        offsets = self._range_offsets(load)
+        offsets = range_offsets(load)
         errors = int(load.range_errors)
         rows = 0
         bounds: list[str] = []
@@ -367,7 +288,8 @@ class CatalogueLoader:
                    f"{counts['removed']} removed, {counts['unchanged']} unchanged")
         self.jobs.finish(load.load_id, succeeded=True, result=counts | {"load_id": load.load_id}, message=message)
         self.log.record(load.channel_id, LOADED_EVENT, message, {"load_id": load.load_id, "file": load.key} | counts)
-        self.mapping.loaded(load.channel_id, load.load_id)
+        self.mapping.send(MappingMessage(channel_id=load.channel_id, load_id=load.load_id,
+                                         reason="catalogue_loaded"))
         self._transition(load, "applying", "succeeded")
         self._drop_staging(load)
 
@@ -479,11 +401,6 @@ class CatalogueLoader:
                                            field=field, reason=reason, value=value,
                                            expires_at=db.now() + db.RETENTION))
 
-    @staticmethod
-    def _range_offsets(load: CatalogueLoadRecord) -> list[int]:
-        """For each range, the file row of its record 0 (the header is row 1)."""
-        return range_offsets(load)
-
 
 def _totals_actions(channel_id: str, counts: dict[str, int]) -> list[Any]:
     status = CatalogueStatusRecord
@@ -493,6 +410,7 @@ def _totals_actions(channel_id: str, counts: dict[str, int]) -> list[Any]:
 
 
 def range_offsets(load: CatalogueLoadRecord) -> list[int]:
+    """For each range, the file row of its record 0 (the header is row 1)."""
     offsets, total = [], 1
     for index in range(len(load.ranges)):
         offsets.append(total)
@@ -513,264 +431,3 @@ def _plain(value: Any) -> Any:
     if isinstance(value, list):
         return [_plain(item) for item in value]
     return value
-
-
-# -- reading and writing listings ---------------------------------------------------------------
-
-
-# What the diff reads of a stored listing. The catalogue fields only loads write come in one JSON
-# attribute (`load_fields`); the two the stock submitter may change too are read on their own.
-_DIFF_ATTRIBUTES = ("SK", "load_fields", "channel_listing_id", "state", "removed", "linked_item_id",
-                    "submitted_quantity", "ignore_sync")
-
-
-def load_fields(row: Row) -> str:
-    """`ListingRecord.load_fields` of a row: sku, title, price, quantity, currency, barcode, asin, fba, kind."""
-    return json.dumps([*row[SKU:LISTING_ID], row[KIND]], ensure_ascii=False, separators=(",", ":"))
-
-
-def stored_listings(channel_id: str, low: str | None, high: str | None) -> Iterator[Current]:
-    """The channel's listings with low <= SKU key < high, in key order, as the diff sees them.
-
-    Read with the low-level client (`raw_table`), projected to the few attributes the diff needs (a
-    page holds more listings, and each attribute costs to send and to parse), turned straight into
-    `Current` tuples with no model object per listing. A listing written before `load_fields` existed
-    reads as changed, so the next load rewrites it once.
-    """
-    upper = db.listing_sk(high) if high is not None else db.LISTING_PREFIX[:-1] + "$"
-    values = {":pk": {"S": db.channel_pk(channel_id)}, ":low": {"S": db.listing_sk(low or "")}, ":high": {"S": upper}}
-    prefix = len(db.LISTING_PREFIX)
-    plain = raw_table.plain
-    for item in raw_table.query("PK = :pk AND SK BETWEEN :low AND :high", values, _DIFF_ATTRIBUTES):
-        key = item["SK"]["S"][prefix:]
-        if high is not None and key >= high:
-            return
-        written = plain(item.get("load_fields"))
-        fields = None
-        if written is not None:
-            *loaded, kind = json.loads(written)
-            fields = (*loaded, plain(item.get("channel_listing_id")), kind, plain(item.get("state")))
-        yield Current(key=key, fields=fields, removed=bool(plain(item.get("removed"))),
-                      linked_item_id=plain(item.get("linked_item_id")),
-                      submitted_quantity=_int(plain(item.get("submitted_quantity"))),
-                      ignore_sync=bool(plain(item.get("ignore_sync"))))
-
-
-def _int(value: Any) -> int | None:
-    return None if value is None else int(value)
-
-
-def _catalogue_actions(row: Row, load_id: str, at: Any) -> list[Any]:
-    listing = ListingRecord
-    return [listing.sku.set(row[SKU]), listing.title.set(row[TITLE]), _set_or_remove(listing.price, row[PRICE]),
-            _set_or_remove(listing.quantity, row[QUANTITY]), _set_or_remove(listing.currency, row[CURRENCY]),
-            _set_or_remove(listing.barcode, row[BARCODE]), _set_or_remove(listing.asin, row[ASIN]),
-            listing.fba.set(row[FBA]), _set_or_remove(listing.channel_listing_id, row[LISTING_ID]),
-            _set_or_remove(listing.listing_kind, row[KIND]), listing.state.set(row[STATE]),
-            listing.load_fields.set(load_fields(row)), listing.removed.set(False), listing.removed_at.remove(),
-            listing.last_load_id.set(load_id), listing.updated_at.set(at)]
-
-
-def _set_or_remove(attribute: Any, value: Any) -> Any:
-    return attribute.remove() if value is None else attribute.set(value)
-
-
-def apply_changes(channel_id: str, load_id: str, rows: Iterator[Row], current: Iterator[Current],
-                  stock_queue: StockChangePublisher) -> dict[str, int]:
-    """Write the differences between a slice of the load and the stored listings; count them.
-
-    New listings go out as BatchWriteItem requests of 25 and changed or removed ones as conditional
-    updates of 200, each on a pool of threads while the diff walks on.
-    """
-    counts = dict.fromkeys(("created", "updated", "removed", "unchanged", "written", "drift", "active", "linked",
-                            "fba"), 0)
-    at = db.now()
-    drifted: set[str] = set()
-    new_listing = _listing_items(channel_id, load_id, at)
-    creates: list[dict[str, Any]] = []
-    updates: list[tuple[ListingRecord, list[Any]]] = []
-    with ThreadPoolExecutor(_UPDATE_THREADS) as pool:
-        pending: list[Any] = []
-        for change in diff(rows, current):
-            if change.kind != REMOVE:
-                row = change.row
-                counts["active"] += 1
-                counts["fba"] += bool(row[FBA])
-                counts["linked"] += bool(change.current and change.current.linked_item_id)
-            if change.kind == SAME:
-                counts["unchanged"] += 1
-            elif change.kind == CREATE:
-                counts["created"] += 1
-                creates.append(new_listing(change.row))
-            else:
-                counts["updated" if change.kind == UPDATE else "removed"] += 1
-                record = ListingRecord(**ListingRecord.keys(channel_id, change.current.key))
-                if change.kind == UPDATE:
-                    actions = _catalogue_actions(change.row, load_id, at)
-                else:
-                    actions = [ListingRecord.removed.set(True), ListingRecord.removed_at.set(at),
-                               ListingRecord.state.set("removed"), ListingRecord.updated_at.set(at)]
-                updates.append((record, actions))
-            if change.drift and change.current is not None and change.current.linked_item_id:
-                drifted.add(change.current.linked_item_id)
-            if len(creates) == _BATCH_WRITE_ITEMS:
-                pending.append(pool.submit(_put_all, creates))
-                creates = []
-            if len(updates) == 200:
-                pending.append(pool.submit(_update_all, updates))
-                updates = []
-        pending += [pool.submit(_put_all, creates)] if creates else []
-        pending += [pool.submit(_update_all, updates)] if updates else []
-        for future in pending:
-            future.result()
-    counts["written"] = counts["created"] + counts["updated"] + counts["removed"]
-    counts["drift"] = len(drifted)
-    if drifted:
-        stock_queue.publish([StockChange(reason="catalogue_drift", item_ids=sorted(drifted),
-                                         channel_ids=[channel_id])])
-    return counts
-
-
-def _update_all(updates: list[tuple[ListingRecord, list[Any]]]) -> None:
-    for record, actions in updates:
-        # Only the catalogue's own attributes: a link or a limit set meanwhile is never overwritten.
-        record.update(actions=actions, condition=ListingRecord.PK.exists())
-
-
-def _listing_items(channel_id: str, load_id: str, at: Any) -> Any:
-    """A function from a row to its new listing as a DynamoDB item, exactly as pynamodb would write it.
-
-    What every new listing of the load shares is serialised once by the model; each row adds only
-    its own attributes (None ones left out, as pynamodb does), through the model's attributes.
-    """
-    base = ListingRecord(**ListingRecord.keys(channel_id, ""), channel_id=channel_id, sku="", sku_key="",
-                         last_load_id=load_id, first_seen_at=at, updated_at=at).serialize()
-    for name in ("SK", "sku", "sku_key", "title", "load_fields"):
-        base.pop(name, None)
-    listing = ListingRecord
-    optional = ((PRICE, "price", listing.price), (QUANTITY, "quantity", listing.quantity),
-                (CURRENCY, "currency", listing.currency), (BARCODE, "barcode", listing.barcode),
-                (ASIN, "asin", listing.asin), (LISTING_ID, "channel_listing_id", listing.channel_listing_id),
-                (KIND, "listing_kind", listing.listing_kind))
-    number_attributes = {"price", "quantity"}
-
-    def item(row: Row) -> dict[str, Any]:
-        attributes = dict(base)
-        attributes.update(SK={"S": db.listing_sk(row[0])}, sku={"S": row[SKU]}, sku_key={"S": row[0]},
-                          title={"S": row[TITLE]}, fba={"BOOL": row[FBA]}, state={"S": row[STATE]},
-                          load_fields={"S": load_fields(row)})
-        for index, name, attribute in optional:
-            value = row[index]
-            if value is not None:
-                attributes[name] = {"N" if name in number_attributes else "S": attribute.serialize(value)}
-        return attributes
-
-    return item
-
-
-def _put_all(items: list[dict[str, Any]]) -> None:
-    """One BatchWriteItem of up to 25 new listings, retrying what DynamoDB leaves unprocessed."""
-    from stocksync.core.aws import client
-
-    table = ListingRecord.Meta.table_name
-    requests = [{"PutRequest": {"Item": item}} for item in items]
-    for attempt in range(10):
-        answer = client("dynamodb").batch_write_item(RequestItems={table: requests})
-        requests = answer.get("UnprocessedItems", {}).get(table, [])
-        if not requests:
-            return
-        time.sleep(min(0.05 * 2**attempt, 2.0))
-    raise RuntimeError(f"DynamoDB left {len(requests)} new listings unprocessed after 10 attempts")
-
-
-# -- AWS implementations ------------------------------------------------------------------------
-
-
-class S3Objects:
-    def head(self, bucket: str, key: str) -> dict[str, Any]:
-        from stocksync.core.aws import client
-
-        answer = client("s3").head_object(Bucket=bucket, Key=key)
-        content_type = answer.get("ContentType") or answer.get("Metadata", {}).get("content-type", "")
-        charset = None
-        for part in content_type.split(";")[1:]:
-            name, _, value = part.strip().partition("=")
-            if name.lower() == "charset" and value:
-                charset = value
-        modified = answer.get("LastModified")
-        return {"size": int(answer["ContentLength"]), "charset": charset,
-                "last_modified": modified.isoformat() if modified else ""}
-
-    def open(self, bucket: str, key: str, start: int = 0, end: int | None = None) -> BinaryIO:
-        from stocksync.core.aws import client
-
-        arguments: dict[str, Any] = {"Bucket": bucket, "Key": key}
-        if start or end is not None:
-            arguments["Range"] = f"bytes={start}-{'' if end is None else end - 1}"
-        body = client("s3").get_object(**arguments)["Body"]
-        return io.BufferedReader(_Prefixed(b"", body), buffer_size=1 << 20)  # type: ignore[arg-type]
-
-
-class S3RunStore:
-    def __init__(self, bucket: str) -> None:
-        self.bucket = bucket
-
-    def write(self, name: str, data: bytes) -> None:
-        from stocksync.core.aws import client
-
-        client("s3").put_object(Bucket=self.bucket, Key=name, Body=data)
-
-    def open(self, name: str, offset: int = 0) -> BinaryIO:
-        return S3Objects().open(self.bucket, name, offset)
-
-    def delete(self, names: Iterable[str]) -> None:
-        from stocksync.core.aws import client
-
-        keys = [{"Key": name} for name in names]
-        for start in range(0, len(keys), 1000):
-            client("s3").delete_objects(Bucket=self.bucket, Delete={"Objects": keys[start : start + 1000]})
-
-
-class SqsTasks:
-    def __init__(self, queue_url: str) -> None:
-        self.queue_url = queue_url
-
-    def send(self, tasks: Iterable[Task]) -> None:
-        from stocksync.core.aws import client
-
-        entries = [{"Id": str(i), "MessageBody": task.model_dump_json()} for i, task in enumerate(tasks)]
-        for start in range(0, len(entries), 10):
-            answer = client("sqs").send_message_batch(QueueUrl=self.queue_url, Entries=entries[start : start + 10])
-            if answer.get("Failed"):
-                raise RuntimeError(f"the ingest queue refused {len(answer['Failed'])} task messages")
-
-
-class SqsMapping:
-    def __init__(self, queue_url: str) -> None:
-        self.queue_url = queue_url
-
-    def loaded(self, channel_id: str, load_id: str) -> None:
-        from stocksync.core.aws import client
-
-        body = {"channel_id": channel_id, "load_id": load_id, "reason": "catalogue_loaded"}
-        client("sqs").send_message(QueueUrl=self.queue_url, MessageBody=json.dumps(body))
-
-
-def handle_ingest_message(loader: CatalogueLoader, body: dict[str, Any]) -> list[str]:
-    """One ingest-queue message: an S3 notification (start loads) or a fan-out task. Returns load ids."""
-    if "catalogue_task" in body:
-        task = Task.model_validate(body)
-        loader.run_task(task)
-        return [task.load_id]
-    loads = []
-    for ref in objects_in(body):
-        target = target_of(ref.key)
-        if target is None:
-            continue
-        channel = db.get_or_none(db.ChannelRecord, db.ChannelRecord.keys(target[0], ""))
-        if channel is None:
-            continue  # a file for a channel that does not exist (any more): nothing to load it into
-        load_id = loader.start(ref, channel.type)
-        if load_id:
-            loads.append(load_id)
-    return loads

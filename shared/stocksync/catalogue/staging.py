@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any, BinaryIO, Protocol
 
 from stocksync.catalogue.reader import KEY, Row
+from stocksync.core.chunks import batched
 
 RUN_ROWS = 50_000  # rows sorted in memory before a run is written (about 30 MB of tuples)
 FRAME_ROWS = 2_000  # rows per pickled frame: a merge holds about one frame per run
@@ -68,8 +69,7 @@ def _write_run(rows: list[Row], store: RunStore, name: str) -> Run:
     rows.sort()
     out = io.BytesIO()
     index = []
-    for start in range(0, len(rows), FRAME_ROWS):
-        frame = rows[start : start + FRAME_ROWS]
+    for frame in batched(rows, FRAME_ROWS):
         index.append((frame[0][KEY], out.tell()))
         pickler = pickle.Pickler(out, protocol=pickle.HIGHEST_PROTOCOL)
         pickler.fast = True  # no memo: rows are plain, never self-referencing data; twice as fast

@@ -10,13 +10,18 @@ failed transaction raises pynamodb's `TransactWriteError` exactly as `db.transac
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator, Sequence
+import time
+from collections.abc import Iterable, Iterator, Sequence
 from typing import Any
 
 from pynamodb.connection import Connection
 from pynamodb.expressions.condition import Condition
 
+from stocksync.core.chunks import batched
 from stocksync.core.db import Record
+
+BATCH_WRITE_ITEMS = 25  # BatchWriteItem's limit
+_BATCH_WRITE_ATTEMPTS = 10
 
 
 def _connection() -> Connection:
@@ -71,3 +76,23 @@ def transact_updates(updates: list[dict[str, Any]]) -> None:
     """One TransactWriteItems of raw Update requests (at most 100): all of them or none."""
     _connection().transact_write_items(condition_check_items=[], delete_items=[], put_items=[],
                                        update_items=updates)
+
+
+def put_all(items: Iterable[dict[str, Any]]) -> None:
+    """Put raw items (as `Record.serialize()` makes them), BatchWriteItems of 25, each request sending
+    again what DynamoDB left unprocessed (throttled, or over a partition's capacity) after a growing
+    pause. Raises when some are still unprocessed after 10 requests. Puts replace whole items and take
+    no condition: for items that are new, or whose every attribute the caller owns."""
+    table = Record.Meta.table_name
+    connection = _connection()
+    for batch in batched(items, BATCH_WRITE_ITEMS):
+        requests = [{"PutRequest": {"Item": item}} for item in batch]
+        for attempt in range(_BATCH_WRITE_ATTEMPTS):
+            answer = connection.dispatch("BatchWriteItem", {"RequestItems": {table: requests}})
+            requests = answer.get("UnprocessedItems", {}).get(table, [])
+            if not requests:
+                break
+            time.sleep(min(0.05 * 2**attempt, 2.0))
+        else:
+            raise RuntimeError(f"DynamoDB left {len(requests)} items unprocessed after "
+                               f"{_BATCH_WRITE_ATTEMPTS} BatchWriteItem requests")

@@ -1,0 +1,184 @@
+"""A slice of a load brought to the stored listings: read them as the diff sees them, write what differs.
+
+New listings are put whole (no one else has written to them yet); changed and removed ones are
+updated attribute by attribute, so that a link or a limit set on a listing meanwhile is never
+overwritten.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any
+
+from stocksync.catalogue.diff import CREATE, REMOVE, SAME, UPDATE, Current, diff
+from stocksync.catalogue.reader import (
+    ASIN,
+    BARCODE,
+    CURRENCY,
+    FBA,
+    KIND,
+    LISTING_ID,
+    PRICE,
+    QUANTITY,
+    SKU,
+    STATE,
+    TITLE,
+    Row,
+)
+from stocksync.core import db, raw_table
+from stocksync.core.db import ListingRecord
+from stocksync.core.messages import StockChange, StockChangePublisher
+
+_UPDATE_THREADS = 8
+_UPDATES_PER_TASK = 200
+
+# What the diff reads of a stored listing. The catalogue fields only loads write come in one JSON
+# attribute (`load_fields`); the two the stock submitter may change too are read on their own.
+_DIFF_ATTRIBUTES = ("SK", "load_fields", "channel_listing_id", "state", "removed", "linked_item_id",
+                    "submitted_quantity", "ignore_sync")
+
+
+def load_fields(row: Row) -> str:
+    """`ListingRecord.load_fields` of a row: sku, title, price, quantity, currency, barcode, asin, fba, kind."""
+    return json.dumps([*row[SKU:LISTING_ID], row[KIND]], ensure_ascii=False, separators=(",", ":"))
+
+
+def stored_listings(channel_id: str, low: str | None, high: str | None) -> Iterator[Current]:
+    """The channel's listings with low <= SKU key < high, in key order, as the diff sees them.
+
+    Read with the low-level client (`raw_table`), projected to the few attributes the diff needs (a
+    page holds more listings, and each attribute costs to send and to parse), turned straight into
+    `Current` tuples with no model object per listing. A listing written before `load_fields` existed
+    reads as changed, so the next load rewrites it once.
+    """
+    upper = db.listing_sk(high) if high is not None else db.LISTING_PREFIX[:-1] + "$"
+    values = {":pk": {"S": db.channel_pk(channel_id)}, ":low": {"S": db.listing_sk(low or "")}, ":high": {"S": upper}}
+    prefix = len(db.LISTING_PREFIX)
+    plain = raw_table.plain
+    for item in raw_table.query("PK = :pk AND SK BETWEEN :low AND :high", values, _DIFF_ATTRIBUTES):
+        key = item["SK"]["S"][prefix:]
+        if high is not None and key >= high:
+            return
+        written = plain(item.get("load_fields"))
+        fields = None
+        if written is not None:
+            *loaded, kind = json.loads(written)
+            fields = (*loaded, plain(item.get("channel_listing_id")), kind, plain(item.get("state")))
+        yield Current(key=key, fields=fields, removed=bool(plain(item.get("removed"))),
+                      linked_item_id=plain(item.get("linked_item_id")),
+                      submitted_quantity=_int(plain(item.get("submitted_quantity"))),
+                      ignore_sync=bool(plain(item.get("ignore_sync"))))
+
+
+def _int(value: Any) -> int | None:
+    return None if value is None else int(value)
+
+
+def _catalogue_actions(row: Row, load_id: str, at: Any) -> list[Any]:
+    listing = ListingRecord
+    return [listing.sku.set(row[SKU]), listing.title.set(row[TITLE]), _set_or_remove(listing.price, row[PRICE]),
+            _set_or_remove(listing.quantity, row[QUANTITY]), _set_or_remove(listing.currency, row[CURRENCY]),
+            _set_or_remove(listing.barcode, row[BARCODE]), _set_or_remove(listing.asin, row[ASIN]),
+            listing.fba.set(row[FBA]), _set_or_remove(listing.channel_listing_id, row[LISTING_ID]),
+            _set_or_remove(listing.listing_kind, row[KIND]), listing.state.set(row[STATE]),
+            listing.load_fields.set(load_fields(row)), listing.removed.set(False), listing.removed_at.remove(),
+            listing.last_load_id.set(load_id), listing.updated_at.set(at)]
+
+
+def _set_or_remove(attribute: Any, value: Any) -> Any:
+    return attribute.remove() if value is None else attribute.set(value)
+
+
+def apply_changes(channel_id: str, load_id: str, rows: Iterator[Row], current: Iterator[Current],
+                  stock_queue: StockChangePublisher) -> dict[str, int]:
+    """Write the differences between a slice of the load and the stored listings; count them.
+
+    New listings go out as BatchWriteItem requests of 25 and changed or removed ones as conditional
+    updates of 200, each on a pool of threads while the diff walks on.
+    """
+    counts = dict.fromkeys(("created", "updated", "removed", "unchanged", "written", "drift", "active", "linked",
+                            "fba"), 0)
+    at = db.now()
+    drifted: set[str] = set()
+    new_listing = _listing_items(channel_id, load_id, at)
+    creates: list[dict[str, Any]] = []
+    updates: list[tuple[ListingRecord, list[Any]]] = []
+    with ThreadPoolExecutor(_UPDATE_THREADS) as pool:
+        pending: list[Any] = []
+        for change in diff(rows, current):
+            if change.kind != REMOVE:
+                row = change.row
+                counts["active"] += 1
+                counts["fba"] += bool(row[FBA])
+                counts["linked"] += bool(change.current and change.current.linked_item_id)
+            if change.kind == SAME:
+                counts["unchanged"] += 1
+            elif change.kind == CREATE:
+                counts["created"] += 1
+                creates.append(new_listing(change.row))
+            else:
+                counts["updated" if change.kind == UPDATE else "removed"] += 1
+                record = ListingRecord(**ListingRecord.keys(channel_id, change.current.key))
+                if change.kind == UPDATE:
+                    actions = _catalogue_actions(change.row, load_id, at)
+                else:
+                    actions = [ListingRecord.removed.set(True), ListingRecord.removed_at.set(at),
+                               ListingRecord.state.set("removed"), ListingRecord.updated_at.set(at)]
+                updates.append((record, actions))
+            if change.drift and change.current is not None and change.current.linked_item_id:
+                drifted.add(change.current.linked_item_id)
+            if len(creates) == raw_table.BATCH_WRITE_ITEMS:
+                pending.append(pool.submit(raw_table.put_all, creates))
+                creates = []
+            if len(updates) == _UPDATES_PER_TASK:
+                pending.append(pool.submit(_update_all, updates))
+                updates = []
+        pending += [pool.submit(raw_table.put_all, creates)] if creates else []
+        pending += [pool.submit(_update_all, updates)] if updates else []
+        for future in pending:
+            future.result()
+    counts["written"] = counts["created"] + counts["updated"] + counts["removed"]
+    counts["drift"] = len(drifted)
+    if drifted:
+        stock_queue.publish([StockChange(reason="catalogue_drift", item_ids=sorted(drifted),
+                                         channel_ids=[channel_id])])
+    return counts
+
+
+def _update_all(updates: list[tuple[ListingRecord, list[Any]]]) -> None:
+    for record, actions in updates:
+        # Only the catalogue's own attributes: a link or a limit set meanwhile is never overwritten.
+        record.update(actions=actions, condition=ListingRecord.PK.exists())
+
+
+def _listing_items(channel_id: str, load_id: str, at: Any) -> Any:
+    """A function from a row to its new listing as a DynamoDB item, exactly as pynamodb would write it.
+
+    What every new listing of the load shares is serialised once by the model; each row adds only
+    its own attributes (None ones left out, as pynamodb does), through the model's attributes.
+    """
+    base = ListingRecord(**ListingRecord.keys(channel_id, ""), channel_id=channel_id, sku="", sku_key="",
+                         last_load_id=load_id, first_seen_at=at, updated_at=at).serialize()
+    for name in ("SK", "sku", "sku_key", "title", "load_fields"):
+        base.pop(name, None)
+    listing = ListingRecord
+    optional = ((PRICE, "price", listing.price), (QUANTITY, "quantity", listing.quantity),
+                (CURRENCY, "currency", listing.currency), (BARCODE, "barcode", listing.barcode),
+                (ASIN, "asin", listing.asin), (LISTING_ID, "channel_listing_id", listing.channel_listing_id),
+                (KIND, "listing_kind", listing.listing_kind))
+    number_attributes = {"price", "quantity"}
+
+    def item(row: Row) -> dict[str, Any]:
+        attributes = dict(base)
+        attributes.update(SK={"S": db.listing_sk(row[0])}, sku={"S": row[SKU]}, sku_key={"S": row[0]},
+                          title={"S": row[TITLE]}, fba={"BOOL": row[FBA]}, state={"S": row[STATE]},
+                          load_fields={"S": load_fields(row)})
+        for index, name, attribute in optional:
+            value = row[index]
+            if value is not None:
+                attributes[name] = {"N" if name in number_attributes else "S": attribute.serialize(value)}
+        return attributes
+
+    return item
