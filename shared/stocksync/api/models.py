@@ -29,9 +29,6 @@ from stocksync.inventory.stock import ChannelAvailability
 from stocksync.mapping.csv_io import ColumnMapping
 from stocksync.orders.rules import StoredLine, is_unmapped
 
-MAX_CSV_CHARS = 900_000
-
-
 # --- items and stock -------------------------------------------------------------------------
 
 
@@ -348,6 +345,7 @@ class CatalogueReportOut(BaseModel):
     def of(cls, view: ReportView) -> CatalogueReportOut:
         return cls(**view.__dict__)
 
+
 # --- PIM -------------------------------------------------------------------------------------
 
 
@@ -513,6 +511,9 @@ class ImportReportOut(BaseModel):
     errors: list[dict[str, Any]] = Field(description="Every bad row (first 1000): row (header = 1), column, reason")
     error_count: int
     changes: dict[str, int] = Field(description="What the file changes (or would change, on a dry run)")
+
+
+MAX_CSV_CHARS = 900_000  # within the API's 1 MB request body, with room for the rest of the JSON
 
 
 class MappingImportIn(BaseModel):
