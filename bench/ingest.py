@@ -119,25 +119,15 @@ def stack_figures(rows: int = 100_000) -> dict[str, float]:
     import boto3
     import requests
 
-    from infrastructure.embedded_aws import start_embedded_aws
-    from infrastructure.provision import provision
-    from infrastructure.runner import Runner
-    from infrastructure.template import load_template
+    from bench import HANDLER_ENVIRONMENT
+    from infrastructure.local.harness import embedded_stack
+    from infrastructure.local.runner import Runner
 
-    os.environ.update(AWS_ACCESS_KEY_ID="bench", AWS_SECRET_ACCESS_KEY="bench",  # noqa: S106 - moto only
-                      AWS_DEFAULT_REGION="eu-west-1",
-                      POWERTOOLS_TRACE_DISABLED="true", POWERTOOLS_LOG_LEVEL="WARNING",
-                      POWERTOOLS_METRICS_NAMESPACE="Bench")
-    server, endpoint = start_embedded_aws()
-    os.environ["AWS_ENDPOINT_URL"] = endpoint
-    try:
-        template = load_template()
-        stack = provision(template)
-        os.environ.update(stack.environment)
-        from stocksync.core.settings import get_settings
+    with embedded_stack(HANDLER_ENVIRONMENT | {"AWS_DEFAULT_REGION": "eu-west-1"}) as stack:
+        from stocksync.wiring import wiring
 
-        get_settings.cache_clear()
-        runner = Runner(template, stack, api_port=0, api_key="bench")
+        wiring.cache_clear()  # built again from this stack's environment
+        runner = Runner(stack.template, stack, api_port=0, api_key="bench")
         # Only what the path upload -> listings involves runs: the ingest queue's function and the API.
         # The auto mapper (which reads every new listing after a load) and the schedules would compete
         # for the one embedded AWS in this process; they have benchmarks of their own.
@@ -169,8 +159,6 @@ def stack_figures(rows: int = 100_000) -> dict[str, float]:
             second = load("again.tsv.gz")
             assert first["status"] == "succeeded", first
             assert second["status"] == "succeeded", second
-    finally:
-        server.stop()
     return {"ingest_100k_end_to_end_s": round(first["seconds"], 1),
             "ingest_reload_writes": int(second["counts"]["written"])}
 

@@ -19,9 +19,9 @@ Figures:
 
 How it runs: `measure()` starts `python -m bench.mapping` in a fresh process so the 300,000 seeded
 records and the process-wide caches (settings, boto3 clients, pynamodb connections) never leak into
-the other benchmarks of `python -m bench`. That process starts the embedded AWS
-(`start_embedded_aws()`, moto's threaded server on 127.0.0.1) and provisions template.yaml on it, as
-the local stack does. The harness, which is not measured:
+the other benchmarks of `python -m bench`. That process starts the embedded AWS (the harness's
+`embedded_stack()`: moto's threaded server on 127.0.0.1) and provisions template.yaml on it, as the
+local stack does. The harness, which is not measured:
   - the channel, its 100,000 listings (half differ from their item's SKU in case and surrounding
     spaces), the 100,000 items and their SKU claims are written straight into moto's DynamoDB backend
     (items serialised by our models, listings as a catalogue load writes them, so every record has
@@ -29,17 +29,18 @@ the local stack does. The harness, which is not measured:
   - then `gc.freeze()`: moto's 300,000 records live in this process, not in the auto-mapper's, and
     its garbage collections need not walk them;
   - moto, in this process only, is made quicker where its own cost would make the run take an hour
-    (`bench.seeding.make_moto_quicker`, same answers): string key comparisons and projections without moto's
-    generic paths; Query reads the partition (or the index's entries) in key order and pages by
-    bisection instead of sorting the whole table for every page; Query answers are written with
-    json.dumps instead of moto's shape-walking serializer; TransactWriteItems made only of simple
-    SET/ADD updates are applied directly (conditions parsed once per expression by moto's own parser,
-    all checked before anything is applied, any failure cancelling the whole transaction with moto's
-    reasons) without re-parsing every expression first (any other transaction goes through the
-    embedded AWS's own, which saves and restores only the records it touches); the
-    server is asked for HTTP/1.1 keep-alive, as DynamoDB's endpoint does, but werkzeug 3 answers every
-    request with "Connection: close": each request opens a connection to 127.0.0.1 (a small cost in
-    the measured thread that a real client, keeping its TLS connections, would not pay per request).
+    (`make_moto_quicker` in infrastructure/local/embedded_aws.py, same answers): string key comparisons
+    and projections without moto's generic paths; Query reads the partition (or the index's entries)
+    in key order and pages by bisection instead of sorting the whole table for every page; Query
+    answers are written with json.dumps instead of moto's shape-walking serializer;
+    TransactWriteItems made only of simple SET/ADD updates are applied directly (conditions parsed
+    once per expression by moto's own parser, all checked before anything is applied, any failure
+    cancelling the whole transaction with moto's reasons) without re-parsing every expression first
+    (any other transaction goes through the embedded AWS's own, which saves and restores only the
+    records it touches); the server is asked for HTTP/1.1 keep-alive, as DynamoDB's endpoint does,
+    but werkzeug 3 answers every request with "Connection: close": each request opens a connection
+    to 127.0.0.1 (a small cost in the measured thread that a real client, keeping its TLS
+    connections, would not pay per request).
     None of it is in either figure: moto's work happens on its own threads.
 The run itself is the auto-mapper's code path (`bulk.auto_link`, as `handle_mapping_message` calls it
 once the job exists), talking HTTP to moto through botocore.
@@ -60,7 +61,8 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from bench.seeding import counting_dynamodb_requests, like, make_moto_quicker, moto_table, put_records
+from bench import HANDLER_ENVIRONMENT
+from bench.seeding import counting_dynamodb_requests, like, moto_table, put_records
 
 N = int(os.environ.get("BENCH_AUTOLINK_N", "100000"))
 ROOT = Path(__file__).parents[1]
@@ -113,37 +115,23 @@ def _seed(table: Any, channel_id: str, n: int) -> None:
 
 
 def _measure_here() -> dict[str, float]:
-    os.environ.update(AWS_ACCESS_KEY_ID="bench", AWS_SECRET_ACCESS_KEY="bench",  # noqa: S106 - moto takes any key
-                      AWS_DEFAULT_REGION=os.environ.get("AWS_DEFAULT_REGION", "eu-west-1"),
-                      POWERTOOLS_TRACE_DISABLED="true", POWERTOOLS_LOG_LEVEL="WARNING",
-                      POWERTOOLS_METRICS_NAMESPACE="Bench")
-    from werkzeug.serving import WSGIRequestHandler
-
-    from infrastructure.embedded_aws import start_embedded_aws
+    from infrastructure.local.harness import embedded_stack
 
     logging.getLogger("werkzeug").setLevel(logging.WARNING)
-    WSGIRequestHandler.protocol_version = "HTTP/1.1"  # keep-alive, as DynamoDB's endpoint: no connection per request
-    make_moto_quicker()
-    server, endpoint = start_embedded_aws()
-    os.environ["AWS_ENDPOINT_URL"] = endpoint
-    try:
-        from infrastructure.provision import provision
-        from infrastructure.template import load_template
-
-        stack = provision(load_template())
-        os.environ.update(stack.environment)
+    with embedded_stack(HANDLER_ENVIRONMENT, quicker=True):
         from stocksync.channels.store import ChannelInput
         from stocksync.channels.types import ChannelType
-        from stocksync.core.settings import get_settings
+        from stocksync.core.settings import ApiSettings
         from stocksync.mapping.bulk import AUTO_LINK_JOB, auto_link
         from stocksync.mapping.store import recount
-        from stocksync.wiring import services
+        from stocksync.wiring import wiring
 
-        get_settings.cache_clear()
-        mapping = services().mapping
+        wiring.cache_clear()
+        app = wiring(ApiSettings)  # the API's objects: the auto-link job is created there
+        mapping = app.mapping
         channel = mapping.channels.create(ChannelInput(name="Bench", type=ChannelType.EBAY))
         seeding = time.perf_counter()
-        _seed(moto_table(get_settings().table_name), channel.channel_id, N)
+        _seed(moto_table(app.settings.table_name), channel.channel_id, N)
         seeding = time.perf_counter() - seeding
         gc.collect()
         gc.freeze()  # moto's 300,000 records are not the auto-mapper's heap: its collections need not walk them
@@ -162,8 +150,6 @@ def _measure_here() -> dict[str, float]:
               f"wall {wall:.1f} s", file=sys.stderr)
         return {"autolink_100k_requests": sum(counts.values()), "autolink_100k_cpu_s": round(cpu, 2),
                 "autolink_100k_seconds": round(wall, 1), "autolink_100k_linked": result["linked"]}
-    finally:
-        server.stop()
 
 
 if __name__ == "__main__":

@@ -44,16 +44,16 @@ rate(15 minutes), and the runner's timer counts from a run's end); the bench sta
 runs. At one sale a second the 200 sales take 200 s, so the next run starts during them, as it would
 on AWS; stderr says how many sales were still in flight then.
 
-Load: one sale a second (3,600 an hour); a trial at two a second here (2026-11-23) gave p95 3.8 s,
-median 2.3 s. Where the time goes: the notification reaches the handler at
+Load: one sale a second (3,600 an hour); at two a second, on a machine like this one, p95 is about
+3.8 s and the median 2.3 s. Where the time goes: the notification reaches the handler at
 once and its import takes ~0.3 s; the item then waits in the stock queue's 2 s batching window
 (MaximumBatchingWindowInSeconds, which lets 1,000 sales share one submission), and the submission
-reaches the channels at once (one thread per channel, ~0.5 s). Two things used to make this 27 s at
-p95: moto deep-copied the whole table for every TransactWriteItems (the import's and the
-submitter's), which took most of the one core the local stack had; and the submitter sent to the
-channels one after the other. The other schedules stay out of the way: the report poller asks for
-no catalogue again (the next is due hours, or for Rakuten 27 minutes, after the last), and the PIM
-sync first runs 8 minutes in.
+reaches the channels at once (one thread per channel, ~0.5 s). Two things keep it there (without
+both, p95 is about 27 s): the embedded AWS backs up only the items a TransactWriteItems names
+(moto's own deep copy of the whole table per transaction, the import's and the submitter's, would
+take most of the local stack's core), and the submitter sends to the channels in parallel. The
+other schedules stay out of the way: the report poller asks for no catalogue again (the next is due
+hours, or for Rakuten 27 minutes, after the last), and the PIM sync first runs 8 minutes in.
 
 The order poller polls Amazon (searchOrders) every 3 minutes as on AWS, so once during the sales; an
 order it finds before the notification is imported by the poll (the importer ignores the other): it
@@ -64,81 +64,54 @@ catalogues' loading and linking, setting the stock levels, waiting for the sched
 
 from __future__ import annotations
 
-import json
-import os
 import re
 import statistics
-import subprocess
 import sys
 import threading
 import time
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import Any
 
 import requests
 
-ROOT = Path(__file__).parents[1]
+from infrastructure.local.harness import StackProcess
+
 SALES, SALES_PER_S, LEVEL = 200, 1.0, 40
 SCHEDULE_SPEEDUP = 7.5  # the report poller every 40 s, the scheduled stock sync every 120 s
 SYNC_EVERY_S = 15 * 60 / SCHEDULE_SPEEDUP  # StockSubmitterFunction's ScheduledSync, rate(15 minutes)
 SALES_WINDOW_S = SALES / SALES_PER_S + 10  # the sales and the slowest ones' tail, clear of a scheduled sync
 LATE_S = 60.0
-START_TIMEOUT_S, SETTLE_TIMEOUT_S = 120, 180
+START_TIMEOUT_S, STOP_TIMEOUT_S, SETTLE_TIMEOUT_S = 120, 30, 180
 SOLD_ON, SLOW = "Amazon UK", "Pixmania"
 STANDIN_OF = {"Amazon UK": "amazon", "eBay UK": "ebay", "Magento store": "magento", "Rakuten UK": "rakuten",
               "Web shop": "website"}
 # The demo items Amazon lists that at least one other measured stand-in lists too (the GREY ones are on
-# Amazon and Pixmania only; see infrastructure/standins/demo_listings.py and each stand-in's choice).
+# Amazon and Pixmania only; see infrastructure/demo/listings.py and each stand-in's choice).
 ITEMS = [f"{code}-{colour}" for code in ("MUG", "TEE", "CAP") for colour in ("BLACK", "WHITE", "RED", "BLUE", "GREEN")]
-_STANDIN_LINE = re.compile(r"^\s+(\w+)\s+(http://\S+)\s+\(stand-in\)$")
 # The runner's line when a ScheduledSync run of the StockSubmitterFunction ends (ok or raised).
 _SCHEDULED_SYNC_ENDED = re.compile(r"StockSubmitterFunction(?: <- |-)ScheduledSync\b")
 
 
 class Stack:
-    """The local stack in a subprocess, and a client of its API and stand-ins."""
+    """The local stack in a subprocess (the harness's), and a client of its API and stand-ins."""
 
     def __init__(self) -> None:
-        env = {name: value for name, value in os.environ.items() if name != "AWS_ENDPOINT_URL"}
-        env.update(STOCKSYNC_API_PORT="0", STOCKSYNC_AWS_PORT="0", STOCKSYNC_API_KEY="bench", PYTHONUNBUFFERED="1",
-                   STOCKSYNC_SCHEDULE_SPEEDUP=str(SCHEDULE_SPEEDUP), ORDER_POLL_SPEEDUP="1",
-                   POWERTOOLS_LOG_LEVEL="WARNING")
-        self.process = subprocess.Popen(
-            [sys.executable, "-m", "infrastructure.local_stack"], cwd=ROOT, env=env,
-            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-        self.output: list[str] = []
         self.sync_runs_ended: list[float] = []  # time.monotonic() of each scheduled sync run's end
-        ready: dict[str, str] = {}
-        started = threading.Event()
 
-        def read() -> None:
-            assert self.process.stdout is not None
-            for line in self.process.stdout:
-                if _SCHEDULED_SYNC_ENDED.search(line):
-                    self.sync_runs_ended.append(time.monotonic())
-                self.output.append(line.rstrip())
-                if line.startswith("STOCKSYNC_READY "):
-                    ready.update(json.loads(line.removeprefix("STOCKSYNC_READY ")))
-                    started.set()
-            started.set()
+        def watch(line: str) -> None:
+            if _SCHEDULED_SYNC_ENDED.search(line):
+                self.sync_runs_ended.append(time.monotonic())
 
-        threading.Thread(target=read, daemon=True).start()
-        started.wait(START_TIMEOUT_S)
-        if not ready:
-            self.stop()
-            raise RuntimeError("the local stack did not start:\n" + "\n".join(self.output[-40:]))
-        self.api = ready["api_url"]
-        self.standins = {m[1]: m[2] for line in list(self.output) if (m := _STANDIN_LINE.match(line))}
-        self.http = requests.Session()
-        self.http.headers["x-api-key"] = ready["api_key"]
+        self.process = StackProcess({"STOCKSYNC_API_KEY": "bench", "STOCKSYNC_SCHEDULE_SPEEDUP": str(SCHEDULE_SPEEDUP),
+                                     "ORDER_POLL_SPEEDUP": "1", "POWERTOOLS_LOG_LEVEL": "WARNING"},
+                                    on_line=watch, start_timeout_s=START_TIMEOUT_S)
+        self.output = self.process.output
+        self.api = self.process.api_url
+        self.standins = self.process.standins
+        self.http = self.process.session()
 
     def stop(self) -> None:
-        self.process.terminate()
-        try:
-            self.process.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            self.process.kill()
+        self.process.stop(STOP_TIMEOUT_S)
 
     def get(self, path: str, **params: Any) -> Any:
         answer = self.http.get(f"{self.api}{path}", params=params, timeout=30)

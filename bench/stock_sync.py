@@ -41,9 +41,9 @@ and the process-wide caches never leak into other benchmarks). That process star
 (moto's threaded server) and the stand-ins, provisions template.yaml, and seeds items, stock and
 linked listings straight into moto's backend (bench/seeding.py; not measured). The 100 burst
 listings start as already submitted (submitted quantity = what the stand-in shows).
-moto's own CPU is cut in this process by the embedded AWS (infrastructure/embedded_aws.py: without it
-moto's ReceiveMessage alone takes ~0.9 s per 10 of 1,000 waiting messages and its transactions
-deep-copy the table) and further by `bench.seeding.make_moto_quicker` (same answers; see its
+moto's own CPU is cut in this process by the embedded AWS (infrastructure/local/embedded_aws.py:
+without it moto's ReceiveMessage alone takes ~0.9 s per 10 of 1,000 waiting messages and its
+transactions deep-copy the table) and further by its `make_moto_quicker` (same answers; see its
 docstring). None of it is in a figure: moto works on its own threads.
 
 Set BENCH_FORCE_N to run the Force Update at a smaller size (the figure names keep "100k").
@@ -121,8 +121,8 @@ def quantity_calls(standin: Any, channel_type: str) -> int:
 # --- the run ------------------------------------------------------------------------------------
 
 def _standins(skus: list[str]) -> dict[str, Any]:
+    from infrastructure.demo.listings import DemoListing
     from infrastructure.standins import amazon, ebay, generic, magento, mirakl, rakuten
-    from infrastructure.standins.demo_listings import DemoListing
 
     def listings() -> list[DemoListing]:
         return [DemoListing(sku, f"Product {sku}", 10.0, OPENING_STOCK, str(200000 + n)) for n, sku in enumerate(skus)]
@@ -140,7 +140,7 @@ def _standins(skus: list[str]) -> dict[str, Any]:
 
 
 def _channel_input(channel_type: str, url: str, location_id: str, name: str = "Bench") -> Any:
-    from infrastructure.seed import _demo_credentials
+    from infrastructure.demo.seed import demo_credentials
     from infrastructure.standins import amazon, rakuten
     from stocksync.channels.store import ChannelInput
 
@@ -155,7 +155,7 @@ def _channel_input(channel_type: str, url: str, location_id: str, name: str = "B
     }[channel_type]
     standin = {"pixmania": "mirakl", "generic": "website"}.get(channel_type, channel_type)
     return ChannelInput(name=f"{name} {channel_type}", type=channel_type, settings=settings,
-                        credentials=_demo_credentials(standin), location_ids=[location_id])
+                        credentials=demo_credentials(standin), location_ids=[location_id])
 
 
 def _submitter_source(runner: Any, function_id: str) -> Any:
@@ -195,16 +195,16 @@ def _burst(runner: Any) -> dict[str, float]:
     import boto3
 
     from bench.seeding import linked_listings, moto_table, put_records, stocked_items
-    from infrastructure.event_sources import SqsPoller
+    from infrastructure.local.event_sources import SqsPoller
     from stocksync.channels import adapter_class
     from stocksync.channels.base import ChannelAccount, QuantityUpdate
-    from stocksync.core.settings import get_settings
+    from stocksync.core.settings import ApiSettings
     from stocksync.inventory.stock import StockAdjustment
-    from stocksync.wiring import services
+    from stocksync.wiring import wiring
 
-    app = services()
+    app = wiring(ApiSettings)
     location = app.locations.default().location_id
-    table = moto_table(get_settings().table_name)
+    table = moto_table(app.settings.table_name)
     items = []
     for item_id, sku, records in stocked_items(ITEMS, location, OPENING_STOCK, sku_format="BURST-{:03d}"):
         put_records(table, records)
@@ -219,7 +219,7 @@ def _burst(runner: Any) -> dict[str, float]:
             put_records(table, linked_listings(
                 channel.channel_id, items, submitted_quantity=OPENING_STOCK, update_status="ok",
                 state="active", price=10.0, listing_kind="inventory_api" if kind == "ebay" else None))
-        sqs, queue_url = boto3.client("sqs"), get_settings().stock_queue_url
+        sqs, queue_url = boto3.client("sqs"), app.settings.stock_queue_url
         _empty(sqs, queue_url)  # what creating the channels announced: they are in sync already
 
         sales = [item_id for item_id, _ in items for _ in range(SALES // ITEMS)]
@@ -263,11 +263,10 @@ def _burst(runner: Any) -> dict[str, float]:
 def _not_showing(channels: dict[str, Any], standins: dict[str, Any], quantity: int) -> dict[str, int]:
     """Per channel, the listings its stand-in does not show at `quantity` once the channel's
     deferred submissions (Amazon feeds, Mirakl imports) are processed."""
-    from stocksync.core.secrets import SecretsManagerStore
-    from stocksync.stock_sync.rate_limit import TableRateLimiter
-    from stocksync.stock_sync.submitter import StockSubmitter
+    from stocksync.core.settings import StockSubmitterSettings
+    from stocksync.wiring import wiring
 
-    submitter = StockSubmitter(SecretsManagerStore(), rate_limiter=TableRateLimiter())
+    submitter = wiring(StockSubmitterSettings).stock_submitter()
     for _ in range(3):  # a feed or an import is processed on its second poll at most
         for channel in channels.values():
             submitter.settle_pending(channel.channel_id)
@@ -279,16 +278,14 @@ def _force_update(runner: Any, n: int) -> dict[str, float]:
     import boto3
 
     from bench.seeding import counting_dynamodb_requests, linked_listings, moto_table, put_records, stocked_items
-    from infrastructure.event_sources import SqsPoller
+    from infrastructure.local.event_sources import SqsPoller
     from infrastructure.standins.amazon import AmazonStandIn
-    from stocksync.core.jobs import Jobs
-    from stocksync.core.settings import get_settings
-    from stocksync.stock_sync.operations import StockSyncOperations
-    from stocksync.wiring import services
+    from stocksync.core.settings import ApiSettings
+    from stocksync.wiring import wiring
 
-    app = services()
+    app = wiring(ApiSettings)
     location = app.locations.default().location_id
-    table = moto_table(get_settings().table_name)
+    table = moto_table(app.settings.table_name)
     seeding = time.perf_counter()
     items = []
     for item_id, sku, records in stocked_items(n, location, 7):
@@ -299,8 +296,8 @@ def _force_update(runner: Any, n: int) -> dict[str, float]:
     with AmazonStandIn(listings=[]) as standin:
         channel = app.channels.create(_channel_input("amazon", standin.url, location, "Force"))
         put_records(table, linked_listings(channel.channel_id, items, price=10.0, state="active"))
-        _empty(boto3.client("sqs"), get_settings().stock_queue_url)
-        job = StockSyncOperations(Jobs(), app.job_queue).force_update(channel.channel_id)
+        _empty(boto3.client("sqs"), app.settings.stock_queue_url)
+        job = app.stock_sync.force_update(channel.channel_id)
         poller = SqsPoller(_submitter_source(runner, "JobsWorkerFunction"), boto3.client("sqs"), threading.Event())
         started = time.perf_counter()
         with counting_dynamodb_requests() as requests:
@@ -308,7 +305,7 @@ def _force_update(runner: Any, n: int) -> dict[str, float]:
         seconds = time.perf_counter() - started
         feeds = sum(1 for e in standin.exchanges if e.method == "POST" and e.path == "/feeds/2021-06-30/feeds")
         messages = sum(len(json.loads(body)["messages"]) for body in standin.uploads.values() if body)
-    result = Jobs().get(job.job_id)
+    result = app.jobs.get(job.job_id)
     print(f"force update {n}: seeded in {seeding:.1f} s; job {result.status} {result.result} (done {result.done}) "
           f"in {seconds:.1f} s over {invocations} jobs-worker invocations; {feeds} createFeed calls carrying "
           f"{messages} messages; DynamoDB requests {dict(requests)}", file=sys.stderr)
@@ -320,33 +317,19 @@ def _force_update(runner: Any, n: int) -> dict[str, float]:
 
 
 def _measure_here() -> dict[str, float]:
-    os.environ.update(AWS_ACCESS_KEY_ID="bench", AWS_SECRET_ACCESS_KEY="bench",  # noqa: S106 - moto takes any key
-                      AWS_DEFAULT_REGION=os.environ.get("AWS_DEFAULT_REGION", "eu-west-1"),
-                      POWERTOOLS_TRACE_DISABLED="true", POWERTOOLS_LOG_LEVEL="WARNING",
-                      POWERTOOLS_METRICS_NAMESPACE="Bench")
     logging.basicConfig(level=logging.WARNING)
     logging.getLogger("werkzeug").setLevel(logging.WARNING)
-    from bench.seeding import make_moto_quicker
-    from infrastructure.embedded_aws import start_embedded_aws
+    from bench import HANDLER_ENVIRONMENT
+    from infrastructure.local.harness import embedded_stack
+    from infrastructure.local.runner import Runner
 
-    make_moto_quicker()  # before moto serves: its patches wrap the embedded AWS's own
-    server, endpoint = start_embedded_aws()
-    os.environ["AWS_ENDPOINT_URL"] = endpoint
-    try:
-        from infrastructure.provision import provision
-        from infrastructure.runner import Runner
-        from infrastructure.template import load_template
-        from stocksync.core.settings import get_settings
+    with embedded_stack(HANDLER_ENVIRONMENT, quicker=True) as stack:
+        from stocksync.wiring import wiring
 
-        template = load_template()
-        stack = provision(template)
-        os.environ.update(stack.environment)
         os.environ["POWERTOOLS_LOG_LEVEL"] = "WARNING"  # the figures are the output, not the handlers' logs
-        get_settings.cache_clear()
-        runner = Runner(template, stack, api_port=0, api_key="bench")  # never started: its functions only
+        wiring.cache_clear()  # built again from this stack's environment
+        runner = Runner(stack.template, stack, api_port=0, api_key="bench")  # never started: its functions only
         return _burst(runner) | _force_update(runner, FORCE_N)
-    finally:
-        server.stop()
 
 
 def _empty(sqs: Any, queue_url: str) -> None:

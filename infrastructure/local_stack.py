@@ -11,7 +11,6 @@ AWS_DEFAULT_REGION (eu-west-1).
 
 from __future__ import annotations
 
-import json
 import logging
 import os
 import secrets
@@ -23,21 +22,12 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from types import FrameType
 
-from infrastructure.embedded_aws import EmbeddedAwsProcess
-from infrastructure.provision import provision
-from infrastructure.runner import Runner
+from infrastructure.local.embedded_aws import EmbeddedAwsProcess
+from infrastructure.local.harness import FAKE_AWS_ENVIRONMENT, provision_environment, ready_line
+from infrastructure.local.runner import Runner
+from infrastructure.local.template import DEFAULT_REGION
 from infrastructure.standins.base import StandIn
 from infrastructure.standins.registry import start_standins, stop_standins
-from infrastructure.template import DEFAULT_REGION, load_template
-
-READY_MARKER = "STOCKSYNC_READY"
-
-# The embedded AWS accepts any credentials; fixed fake ones keep real ones out of reach.
-_FAKE_AWS_ENVIRONMENT = {
-    "AWS_ACCESS_KEY_ID": "local",
-    "AWS_SECRET_ACCESS_KEY": "local",
-    "AWS_SESSION_TOKEN": "local",
-}
 
 
 @dataclass(frozen=True)
@@ -60,8 +50,9 @@ class Settings:
 
 
 def banner(api_url: str, aws_endpoint: str, api_key: str, seed_summary: str,
-           standins: Mapping[str, StandIn] | None = None) -> str:
-    ready = json.dumps({"api_url": api_url, "aws_endpoint": aws_endpoint, "api_key": api_key})
+           standins: Mapping[str, str] | None = None) -> str:
+    """What the stack prints once it serves: for a person, then the READY line for a harness."""
+    standins = dict(standins or {})
     return "\n".join(
         [
             "stocksync local stack is running",
@@ -70,15 +61,15 @@ def banner(api_url: str, aws_endpoint: str, api_key: str, seed_summary: str,
             f"  AWS (moto)  {aws_endpoint}",
             f"  API key     {api_key}   (send it as the x-api-key header)",
             f"  Demo seller {seed_summary}",
-            *(f"  {name:<11} {standin.url}   (stand-in)" for name, standin in (standins or {}).items()),
+            *(f"  {name:<11} {url}   (stand-in)" for name, url in standins.items()),
             "Ctrl-C stops everything.",
-            f"{READY_MARKER} {ready}",
+            ready_line(api_url, aws_endpoint, api_key, standins),
         ]
     )
 
 
 def _seed(standins: dict[str, StandIn]) -> str:
-    from infrastructure.seed import seed_demo_seller
+    from infrastructure.demo.seed import seed_demo_seller
 
     return seed_demo_seller(standins)
 
@@ -103,17 +94,13 @@ def main() -> int:
     stop = threading.Event()
     _stop_on_signals(stop)  # first: a signal during start-up still ends in a clean stop
     settings = Settings.from_environment(os.environ)
-    os.environ.update(_FAKE_AWS_ENVIRONMENT)
+    os.environ.update(FAKE_AWS_ENVIRONMENT)
     os.environ.setdefault("AWS_DEFAULT_REGION", DEFAULT_REGION)
 
     moto = EmbeddedAwsProcess(settings.aws_port)  # its own process: moto and the functions use a core each
     aws_endpoint = moto.endpoint
     try:
-        os.environ["AWS_ENDPOINT_URL"] = aws_endpoint
-
-        template = load_template()
-        stack = provision(template)
-        os.environ.update(stack.environment)
+        stack = provision_environment(aws_endpoint)
         # Each channel's order poll cadence (Amazon 3 minutes, the others 2) is a schedule the order
         # poller keeps itself: it runs as much faster as the template's schedules do (never faster than
         # the channel's API sustains: `order_poll_floor_s`), unless
@@ -122,10 +109,11 @@ def main() -> int:
         standins = start_standins(aws_endpoint)  # Amazon's ORDER_CHANGE goes to moto's SQS
         try:
             seed_summary = _seed(standins) if settings.seed else "not seeded (STOCKSYNC_SEED=0)"
-            runner = Runner(template, stack, settings.api_port, settings.api_key, settings.speedup)
+            runner = Runner(stack.template, stack, settings.api_port, settings.api_key, settings.speedup)
             runner.start()
             try:
-                print(banner(runner.api_url, aws_endpoint, settings.api_key, seed_summary, standins), flush=True)
+                urls = {name: standin.url for name, standin in standins.items()}
+                print(banner(runner.api_url, aws_endpoint, settings.api_key, seed_summary, urls), flush=True)
                 while not stop.wait(0.5):  # short waits keep the main thread responsive to signals
                     pass
             finally:

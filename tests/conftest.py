@@ -9,7 +9,7 @@ from collections.abc import Iterator
 import pytest
 import requests
 
-from infrastructure.embedded_aws import start_embedded_aws
+from infrastructure.local.embedded_aws import start_embedded_aws
 
 # Tests never reach a real AWS account: fake credentials, one region, set before any client exists.
 os.environ.update(

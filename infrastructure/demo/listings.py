@@ -1,11 +1,11 @@
-"""Demo listings for the channel stand-ins: some of the demo seller's SKUs (infrastructure/seed.py),
+"""Demo listings for the channel stand-ins: some of the demo seller's SKUs (infrastructure/demo/products.py),
 so auto-link finds matches, plus listings the seller has no item for."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
 
-from infrastructure.seed import COLOURS, PRODUCTS
+from infrastructure.demo.products import COLOURS, PRODUCTS
 
 
 @dataclass

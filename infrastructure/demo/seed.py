@@ -1,33 +1,27 @@
-"""The demo seller `make run` starts with: two locations, about 50 items with stock, a kit, two channels."""
+"""The demo seller `make run` starts with: two locations, 50 items with stock, a kit, a channel on each
+running marketplace stand-in and a PIM profile on the Akeneo one."""
 
 from __future__ import annotations
 
 import random
 from collections.abc import Mapping
 
+from infrastructure.demo.products import COLOURS, PRODUCTS
 from infrastructure.standins.base import StandIn
 from stocksync.channels.store import ChannelInput
 from stocksync.channels.types import ChannelType
+from stocksync.core.settings import ApiSettings
 from stocksync.inventory.items import ComponentInput, ItemInput
 from stocksync.inventory.locations import LocationInput, LocationPatch
 from stocksync.inventory.stock import StockSet
-from stocksync.wiring import Services, services
-
-PRODUCTS = [
-    ("MUG", "Ceramic mug", 8.5),
-    ("TEE", "Cotton T-shirt", 14.0),
-    ("CAP", "Baseball cap", 11.0),
-    ("BOTTLE", "Steel water bottle", 17.5),
-    ("SOCKS", "Wool socks", 6.0),
-]
-COLOURS = ["Black", "White", "Red", "Blue", "Green", "Grey", "Navy", "Olive", "Sand", "Pink"]
+from stocksync.wiring import Wiring, wiring
 
 
 def seed_demo_seller(standins: Mapping[str, StandIn] | None = None, seed: int = 7) -> str:
     """Create the demo seller unless it is already there. Returns a one-line summary.
 
     `standins` are the running marketplace/PIM stand-ins by name: demo channels point at them."""
-    app = services()
+    app = wiring(ApiSettings)  # the seller's set-up, done through the API's objects
     if app.inventory.list(limit=1, cursor=None)[0]:
         return "already seeded"
     chance = random.Random(seed)  # noqa: S311 - demo data, not security
@@ -76,12 +70,12 @@ def seed_demo_seller(standins: Mapping[str, StandIn] | None = None, seed: int = 
     app.channels.create(
         ChannelInput(name="Web shop", type=ChannelType.GENERIC,
                      settings={"base_url": urls.get("website", "http://127.0.0.1:9000")},
-                     credentials=_demo_credentials("website"))
+                     credentials=demo_credentials("website"))
     )
     app.channels.create(
         ChannelInput(
             name="eBay UK", type=ChannelType.EBAY, location_ids=[main.location_id, overflow.location_id],
-            settings={"api_base_url": urls["ebay"]} if "ebay" in urls else {}, credentials=_demo_credentials("ebay"),
+            settings={"api_base_url": urls["ebay"]} if "ebay" in urls else {}, credentials=demo_credentials("ebay"),
         )
     )
     marketplaces = _demo_marketplace_channels(urls, main.location_id, overflow.location_id)
@@ -91,7 +85,7 @@ def seed_demo_seller(standins: Mapping[str, StandIn] | None = None, seed: int = 
     return f"{len(created) + 1} items (1 kit), 2 locations, {2 + len(marketplaces)} channels{pim}"
 
 
-def _demo_credentials(standin: str) -> dict[str, str] | None:
+def demo_credentials(standin: str) -> dict[str, str] | None:
     """The credentials each marketplace stand-in accepts (its demo values, never real ones)."""
     from infrastructure.standins import amazon, ebay, generic, magento, mirakl, rakuten
 
@@ -126,13 +120,13 @@ def _demo_marketplace_channels(urls: Mapping[str, str], main: str, overflow: str
     locations = {"magento": [main, overflow]}
     return [
         ChannelInput(name=name, type=channel_type, settings=build(urls[standin]),
-                     credentials=_demo_credentials(standin), location_ids=locations.get(standin))
+                     credentials=demo_credentials(standin), location_ids=locations.get(standin))
         for standin, (name, channel_type, build) in settings.items()
         if standin in urls
     ]
 
 
-def _seed_pim(app: Services, standins: Mapping[str, StandIn]) -> str:
+def _seed_pim(app: Wiring[ApiSettings], standins: Mapping[str, StandIn]) -> str:
     """A PIM connection to the Akeneo stand-in and a demo profile (Run Now it, or wait for the schedule)."""
     akeneo = standins.get("akeneo")
     if akeneo is None:

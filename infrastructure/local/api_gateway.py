@@ -23,9 +23,9 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qsl, unquote, urlsplit
 
-from infrastructure.lambda_runtime import LocalFunction
-from infrastructure.provision import ProvisionedStack
-from infrastructure.template import ACCOUNT_ID, EventSpec, TemplateError
+from infrastructure.local.lambda_runtime import LocalFunction
+from infrastructure.local.provision import ProvisionedStack
+from infrastructure.local.template import ACCOUNT_ID, EventSpec, TemplateError
 
 logger = logging.getLogger(__name__)
 

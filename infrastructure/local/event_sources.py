@@ -21,9 +21,9 @@ from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
-from infrastructure.lambda_runtime import LocalFunction
-from infrastructure.provision import ProvisionedStack
-from infrastructure.template import ACCOUNT_ID, EventSpec, TemplateError
+from infrastructure.local.lambda_runtime import LocalFunction
+from infrastructure.local.provision import ProvisionedStack
+from infrastructure.local.template import ACCOUNT_ID, EventSpec, TemplateError
 
 logger = logging.getLogger(__name__)
 

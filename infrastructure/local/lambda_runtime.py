@@ -20,8 +20,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from infrastructure.provision import ProvisionedStack
-from infrastructure.template import FunctionSpec, load_handler
+from infrastructure.local.provision import ProvisionedStack
+from infrastructure.local.template import FunctionSpec, load_handler
 
 logger = logging.getLogger(__name__)
 

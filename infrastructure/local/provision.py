@@ -20,7 +20,7 @@ from typing import Any
 
 import boto3
 
-from infrastructure.template import (
+from infrastructure.local.template import (
     ACCOUNT_ID,
     SERVERLESS_FUNCTION,
     STACK_NAME,
@@ -110,7 +110,7 @@ def provision(template: Template, region: str | None = None) -> ProvisionedStack
         if create is None:
             raise TemplateError(
                 f"{logical_id}: resource type {resource_type} is not supported by the local stack "
-                "(add it to infrastructure/provision.py)"
+                "(add it to infrastructure/local/provision.py)"
             )
         properties = resolver.resolve(template.properties(logical_id)) or {}
         resources[logical_id] = create(context, logical_id, properties)
@@ -165,7 +165,7 @@ def _check_properties(logical_id: str, properties: Mapping[str, Any], supported:
     if unknown:
         raise TemplateError(
             f"{logical_id}: properties {', '.join(unknown)} are not supported by the local stack "
-            "(add them to infrastructure/provision.py)"
+            "(add them to infrastructure/local/provision.py)"
         )
 
 

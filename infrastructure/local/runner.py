@@ -14,11 +14,11 @@ from typing import Any, TypeVar
 
 import boto3
 
-from infrastructure.api_gateway import ApiGateway, ApiServer, Route
-from infrastructure.event_sources import ScheduleSource, ScheduleTimer, SqsEventSource, SqsPoller
-from infrastructure.lambda_runtime import LocalFunction
-from infrastructure.provision import ProvisionedStack
-from infrastructure.template import EventSpec, Template, TemplateError
+from infrastructure.local.api_gateway import ApiGateway, ApiServer, Route
+from infrastructure.local.event_sources import ScheduleSource, ScheduleTimer, SqsEventSource, SqsPoller
+from infrastructure.local.lambda_runtime import LocalFunction
+from infrastructure.local.provision import ProvisionedStack
+from infrastructure.local.template import EventSpec, Template, TemplateError
 
 logger = logging.getLogger(__name__)
 

@@ -27,9 +27,9 @@ from xml.sax.saxutils import escape
 from werkzeug.routing import Rule
 from werkzeug.wrappers import Request, Response
 
+from infrastructure.demo.listings import DemoListing, demo_listings
 from infrastructure.standins.base import PlacedOrder, StandIn, iso_millis, json_response, parse_iso
 from infrastructure.standins.contract import Contract, RoutedContract, spec
-from infrastructure.standins.demo_listings import DemoListing, demo_listings
 
 FEED, INVENTORY = "/sell/feed/v1", "/sell/inventory/v1"
 FULFILLMENT = "/sell/fulfillment/v1"

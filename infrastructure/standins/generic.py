@@ -12,8 +12,8 @@ from typing import Any
 from werkzeug.routing import Rule
 from werkzeug.wrappers import Request, Response
 
+from infrastructure.demo.listings import DemoListing, demo_listings
 from infrastructure.standins.base import PlacedOrder, StandIn, contract_order_document, json_response, parse_iso
-from infrastructure.standins.demo_listings import DemoListing, demo_listings
 from stocksync.channels.generic import signature
 
 API_KEY = "demo-website-shared-secret"

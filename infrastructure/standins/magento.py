@@ -20,9 +20,9 @@ from typing import Any
 from werkzeug.routing import Rule
 from werkzeug.wrappers import Request, Response
 
+from infrastructure.demo.listings import DemoListing, demo_listings
 from infrastructure.standins.base import PlacedOrder, StandIn, json_response
 from infrastructure.standins.contract import Contract, RoutedContract, spec
-from infrastructure.standins.demo_listings import DemoListing, demo_listings
 
 REST = "/rest/default/V1"
 ACCESS_TOKEN = "demo-magento-integration-token"  # noqa: S105 - the stand-in's own demo credential

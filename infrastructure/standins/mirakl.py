@@ -21,9 +21,9 @@ from typing import Any
 from werkzeug.routing import Rule
 from werkzeug.wrappers import Request, Response
 
+from infrastructure.demo.listings import DemoListing, demo_listings
 from infrastructure.standins.base import PlacedLine, PlacedOrder, StandIn, iso_millis, json_response, parse_iso
 from infrastructure.standins.contract import Contract, RoutedContract, spec
-from infrastructure.standins.demo_listings import DemoListing, demo_listings
 
 EXPORT = "/api/offers/export/async"
 ORDERS = "/api/orders"

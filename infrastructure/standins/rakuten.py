@@ -11,8 +11,8 @@ from typing import Any
 from werkzeug.routing import Rule
 from werkzeug.wrappers import Request, Response
 
+from infrastructure.demo.listings import DemoListing, demo_listings
 from infrastructure.standins.base import PlacedOrder, StandIn, contract_order_document, json_response, parse_iso
-from infrastructure.standins.demo_listings import DemoListing, demo_listings
 
 API_KEY = "demo-rakuten-key"
 SHOP_ID = "demo-shop"

@@ -41,7 +41,7 @@ def wait_for(what: str, check: Callable[[], list[str]], timeout: float = WAIT_S)
 
 @dataclass
 class Demo:
-    stack: Any  # conftest.LocalStack
+    stack: Any  # infrastructure.local.harness.StackProcess
     http: requests.Session
     channels: dict[str, str]  # name -> channel id
     locations: dict[str, str]  # name -> location id

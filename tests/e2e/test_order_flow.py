@@ -104,7 +104,7 @@ def lowered(demo: Demo, sku: str, before: dict[str, int], units: int, channels: 
 
 
 # --- tests --------------------------------------------------------------------------------------
-# Where the demo stand-ins list each item used here (infrastructure/standins/demo_listings.py), but Pixmania.
+# Where the demo stand-ins list each item used here (infrastructure/demo/listings.py), but Pixmania.
 ALL = SYNCED
 CAPS = {"Amazon UK", "eBay UK", "Magento store", "Web shop"}
 BLUE = {"Amazon UK", "eBay UK", "Magento store", "Rakuten UK"}

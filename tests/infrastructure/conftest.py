@@ -12,9 +12,9 @@ import boto3
 import pytest
 import requests
 
-from infrastructure.provision import ProvisionedStack, provision
-from infrastructure.runner import Runner
-from infrastructure.template import Template, load_template
+from infrastructure.local.provision import ProvisionedStack, provision
+from infrastructure.local.runner import Runner
+from infrastructure.local.template import Template, load_template
 
 RUNNER_TEMPLATE = Path(__file__).resolve().parent.parent / "fixtures" / "runner" / "template.yaml"
 API_KEY = "test-api-key"

@@ -10,7 +10,7 @@ import pytest
 import requests
 from botocore.exceptions import ClientError
 
-from infrastructure.embedded_aws import EmbeddedAwsProcess
+from infrastructure.local.embedded_aws import EmbeddedAwsProcess
 
 
 def _dynamodb(endpoint: str) -> Any:

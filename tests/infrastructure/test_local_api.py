@@ -7,7 +7,7 @@ import base64
 import pytest
 import requests
 
-from infrastructure.runner import Runner
+from infrastructure.local.runner import Runner
 
 
 def test_given_route_with_path_parameter_when_called_then_handler_gets_proxy_event(

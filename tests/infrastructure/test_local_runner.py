@@ -9,8 +9,8 @@ from typing import Any
 import pytest
 import requests
 
-from infrastructure.provision import ProvisionedStack
-from infrastructure.runner import Runner
+from infrastructure.local.provision import ProvisionedStack
+from infrastructure.local.runner import Runner
 
 FUNCTION_PREFIX = "stocksync-local-"
 

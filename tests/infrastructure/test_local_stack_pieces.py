@@ -3,17 +3,17 @@ function's warm containers."""
 
 from __future__ import annotations
 
-import json
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
-from infrastructure.event_sources import rate_seconds, succeeded_messages
-from infrastructure.lambda_runtime import LocalFunction
-from infrastructure.local_stack import READY_MARKER, Settings, banner
-from infrastructure.template import Template, TemplateError
+from infrastructure.local.event_sources import rate_seconds, succeeded_messages
+from infrastructure.local.harness import READY_MARKER, read_ready
+from infrastructure.local.lambda_runtime import LocalFunction
+from infrastructure.local.template import Template, TemplateError
+from infrastructure.local_stack import Settings, banner
 
 MESSAGES = [{"MessageId": "m1"}, {"MessageId": "m2"}, {"MessageId": "m3"}]
 
@@ -63,16 +63,19 @@ def test_given_empty_environment_when_settings_read_then_defaults() -> None:
 
 
 def test_given_running_stack_when_banner_printed_then_last_line_is_machine_readable() -> None:
-    text = banner("http://127.0.0.1:8000", "http://127.0.0.1:5000", "key", "seller demo (3 products)")
+    text = banner("http://127.0.0.1:8000", "http://127.0.0.1:5000", "key", "seller demo (3 products)",
+                  {"amazon": "http://127.0.0.1:7001"})
 
-    marker, _, payload = text.splitlines()[-1].partition(" ")
-    assert marker == READY_MARKER
-    assert json.loads(payload) == {
+    last = text.splitlines()[-1]
+    assert last.startswith(f"{READY_MARKER} ")
+    assert read_ready(last) == {
         "api_url": "http://127.0.0.1:8000",
         "aws_endpoint": "http://127.0.0.1:5000",
         "api_key": "key",
+        "standins": {"amazon": "http://127.0.0.1:7001"},
     }
     assert "  Swagger UI  http://127.0.0.1:8000/swagger" in text
+    assert "  amazon      http://127.0.0.1:7001   (stand-in)" in text
 
 
 class _Containers:

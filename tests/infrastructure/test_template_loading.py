@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from infrastructure.template import (
+from infrastructure.local.template import (
     DEFAULT_TEMPLATE_PATH,
     PhysicalResource,
     Resolver,

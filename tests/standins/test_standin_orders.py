@@ -9,8 +9,8 @@ import boto3
 import pytest
 import requests
 
+from infrastructure.demo.listings import DemoListing
 from infrastructure.standins import amazon, ebay, generic, magento, mirakl, rakuten
-from infrastructure.standins.demo_listings import DemoListing
 from stocksync.channels import build_adapter
 from stocksync.channels.amazon import AmazonAdapter
 from stocksync.channels.base import ChannelAccount
