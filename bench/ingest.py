@@ -63,7 +63,7 @@ def _cpu_run(path: str, stored_directory: str, stored_run: dict) -> dict[str, fl
     validate the merged runs, then diff each partition against the stored listings."""
     from stocksync.catalogue import staging
     from stocksync.catalogue.diff import SAME, Current, diff
-    from stocksync.catalogue.loader import LoadConfig
+    from stocksync.catalogue.load import LoadConfig
     from stocksync.catalogue.reader import RangeReport, decompressed, parse_rows, sniff
 
     config = LoadConfig()

@@ -85,7 +85,7 @@ def _seed(table: Any, channel_id: str, n: int) -> None:
     One item and one claim are built and serialised by our models, the others are copies of them with
     their own keys, SKUs, titles, ids and barcodes; each listing is what a catalogue load writes for its
     row (`load_fields` included)."""
-    from stocksync.catalogue.loader import _listing_items
+    from stocksync.catalogue.listing_writes import _listing_items
     from stocksync.core import db
     from stocksync.core.db import CatalogueStatusRecord, ItemRecord, UniqueClaim
     from stocksync.inventory.items import SKU_CLAIM
