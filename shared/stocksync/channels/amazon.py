@@ -50,6 +50,7 @@ from stocksync.channels.order_side import (
     required_time,
     units,
 )
+from stocksync.core.chunks import batched
 from stocksync.core.http_client import CachedToken, RemoteError
 
 SP_API_ENDPOINTS = {
@@ -173,8 +174,7 @@ class AmazonAdapter(ChannelAdapter):
     def quantity_batches(self, updates: Sequence[QuantityUpdate]) -> Iterator[list[QuantityUpdate]]:
         threshold = int(self.settings.get("feed_threshold") or DEFAULT_FEED_THRESHOLD)
         size = FEED_MAX_MESSAGES if len(updates) > threshold else 1
-        for start in range(0, len(updates), size):
-            yield list(updates[start:start + size])
+        yield from batched(updates, size)
 
     def calls_for(self, changed: int) -> int:
         threshold = int(self.settings.get("feed_threshold") or DEFAULT_FEED_THRESHOLD)

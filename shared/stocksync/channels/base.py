@@ -7,7 +7,8 @@ The catalogue side of an adapter is three calls:
   open_catalogue(progress)       -> CatalogueDocument  (a byte stream, never the whole file in memory)
 Channels whose API answers listings page by page (no report to wait for) derive from
 PagedListingsAdapter: their "report" is done at once and the document is our normalized CSV.
-The stock side (submit_quantities, a later issue) is added to the same classes.
+The stock side (submit_quantities) and the order side (channels/order_side.py) are on the same
+classes, so each channel is one module.
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ from typing import Any, ClassVar, Protocol
 import requests
 
 from stocksync.channels.order_side import OrderSide, is_not_found
+from stocksync.core.chunks import batched
 from stocksync.core.errors import ChannelError
 from stocksync.core.http_client import (
     CachedToken,
@@ -252,11 +254,6 @@ class QuantityResult:
     reference: str | None = None  # e.g. the Amazon feed id
 
 
-def in_batches(updates: Sequence[QuantityUpdate], size: int) -> Iterator[list[QuantityUpdate]]:
-    for start in range(0, len(updates), size):
-        yield list(updates[start:start + size])
-
-
 def ends_listing(update: QuantityUpdate) -> bool:
     """Out of stock on a listing still showing: the channel ends / disables it."""
     return update.quantity <= 0 and update.state == "active"
@@ -325,7 +322,7 @@ class StockSide:
             return [QuantityResult(u.sku, QuantityStatus.ERROR, exc.message) for u in batch]
 
     def quantity_batches(self, updates: Sequence[QuantityUpdate]) -> Iterator[list[QuantityUpdate]]:
-        return in_batches(updates, self.bulk_size)
+        return batched(updates, self.bulk_size)
 
     def then_transitions(self, batch: list[QuantityUpdate], results: list[QuantityResult],
                          transition: Callable[[list[QuantityUpdate]], list[QuantityResult]]) -> list[QuantityResult]:

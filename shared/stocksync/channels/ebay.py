@@ -61,7 +61,6 @@ from stocksync.channels.base import (
     decimal_text,
     ends_listing,
     expires_in,
-    in_batches,
     normalized_csv,
     restores_listing,
 )
@@ -75,6 +74,7 @@ from stocksync.channels.order_side import (
     parse_time,
     units,
 )
+from stocksync.core.chunks import batched
 from stocksync.core.http_client import CachedToken
 
 API = "https://api.ebay.com"
@@ -260,8 +260,8 @@ class EbayAdapter(ChannelAdapter):
         """Inventory-API SKUs 25 a call; Trading revisions 4 a call; each Trading end or relist alone;
         Trading listings already ended and still at 0 in one batch that needs no call."""
         trading = [u for u in updates if u.listing_kind == KIND_TRADING]
-        yield from in_batches([u for u in updates if u.listing_kind != KIND_TRADING], INVENTORY_BULK)
-        yield from in_batches([u for u in trading if u.quantity > 0 and u.state == "active"], TRADING_BULK)
+        yield from batched([u for u in updates if u.listing_kind != KIND_TRADING], INVENTORY_BULK)
+        yield from batched([u for u in trading if u.quantity > 0 and u.state == "active"], TRADING_BULK)
         yield from ([u] for u in trading if ends_listing(u) or restores_listing(u))
         settled = [u for u in trading if u.quantity <= 0 and u.state != "active"]
         if settled:

@@ -51,7 +51,6 @@ from stocksync.channels.base import (
     QuantityStatus,
     QuantityUpdate,
     decimal_text,
-    in_batches,
 )
 from stocksync.channels.order_side import (
     ChannelOrder,
@@ -62,6 +61,7 @@ from stocksync.channels.order_side import (
     parse_time,
     units,
 )
+from stocksync.core.chunks import batched
 
 PAGE_SIZE = 100
 ENABLED, DISABLED = 1, 2
@@ -242,7 +242,7 @@ class MagentoAdapter(PagedListingsAdapter):
         return self.settings.get("out_of_stock_mode") == ZERO_BACKORDER
 
     def quantity_batches(self, updates: Sequence[QuantityUpdate]) -> Iterator[list[QuantityUpdate]]:
-        return in_batches(updates, 1 if self.legacy else MSI_BATCH)
+        return batched(updates, 1 if self.legacy else MSI_BATCH)
 
     def send_quantity_batch(self, batch: list[QuantityUpdate]) -> list[QuantityResult]:
         results = [self._legacy_quantity(batch[0])] if self.legacy else self._source_items(batch)

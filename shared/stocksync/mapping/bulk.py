@@ -10,12 +10,13 @@ from __future__ import annotations
 
 import io
 import time
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from functools import partial
 from typing import Any
 
 from stocksync.core import db
+from stocksync.core.chunks import batched
 from stocksync.core.db import ChannelRecord, ListingRecord
 from stocksync.core.errors import StockSyncError
 from stocksync.core.messages import JobMessage, MappingMessage, StockChange
@@ -89,8 +90,8 @@ def auto_link(mapping: ListingMapping, channel: ChannelRecord, job_id: str, *,
     committed: dict[str, str] = {}  # sku key -> item id of every link this run committed
     changed_meanwhile = 0
     step = _step_size(len(plan.links))
-    for start in range(0, len(plan.links), step):
-        written = mapping.writer.link(channel_id, plan.links[start : start + step],
+    for links in batched(plan.links, step):
+        written = mapping.writer.link(channel_id, links,
                                       progress=partial(mapping.jobs.progress_update, job_id))
         committed.update((link.sku_key, link.item_id) for link in written.applied)
         changed_meanwhile += len(written.refused)
@@ -157,7 +158,7 @@ def run_create_all(mapping: ListingMapping, message: JobMessage) -> None:
         mapping.jobs.progress(job.job_id, done=len(errors), errors=errors[:MAX_REPORTED])
     created: list[str] = []
     changes = [item_creation(record, location_id) for record in todo if record.sku_key not in taken]
-    for chunk in _chunks(changes, 160):
+    for chunk in batched(changes, 160):
         result = mapping.writer.apply(channel_id, chunk)
         created.extend(change.link_to for change in result.applied)
         chunk_errors = [{"sku": refused.change.listing.sku,
@@ -212,7 +213,7 @@ def import_mapping(mapping: ListingMapping, channel_id: str, text: str, columns:
         return report
     applied: list[ListingChange] = []
     refused = []
-    for chunk in _chunks(changes, WRITE_CHUNK):
+    for chunk in batched(changes, WRITE_CHUNK):
         result = mapping.writer.apply(channel_id, chunk)
         applied.extend(result.applied)
         refused.extend(result.refused)
@@ -296,7 +297,7 @@ def _aliases(kind: str) -> dict[ImportField, tuple[str, ...]] | None:
 def export_rows(channel_id: str, fields: list[ExportField]) -> Iterator[dict[ExportField, Any]]:
     """Rows of the mapping export (non-removed listings, SKU order), linked items fetched 100 at a time."""
     need_items = ExportField.LINKED_SKU in fields or ExportField.LINKED_TITLE in fields
-    for page in _chunks((r for r in store.channel_listings(channel_id) if not r.removed), 100):
+    for page in batched((r for r in store.channel_listings(channel_id) if not r.removed), 100):
         items = store.items_by_id(r.linked_item_id for r in page if r.linked_item_id) if need_items else {}
         for listing in page:
             item = items.get(listing.linked_item_id or "")
@@ -328,14 +329,3 @@ def export_csv(channel_id: str, fields: list[ExportField], inline_rows: int) -> 
             spooled.seek(0)
             return None, spooled
     return text.getvalue(), None
-
-
-def _chunks(values: Iterable[Any], size: int) -> Iterator[list[Any]]:
-    batch: list[Any] = []
-    for value in values:
-        batch.append(value)
-        if len(batch) == size:
-            yield batch
-            batch = []
-    if batch:
-        yield batch

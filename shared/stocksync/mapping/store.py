@@ -23,6 +23,7 @@ from pynamodb.exceptions import TransactWriteError
 from pynamodb.expressions.condition import Condition
 
 from stocksync.core import db, raw_table
+from stocksync.core.chunks import batched
 from stocksync.core.db import CatalogueStatusRecord, ItemRecord, ListingRecord, Record, UniqueClaim
 from stocksync.inventory.items import SKU_CLAIM
 from stocksync.inventory.rules import normalize_sku
@@ -117,8 +118,7 @@ class ListingWriter:
         transaction has room (98 links or fewer)."""
         result: ApplyResult[Link] = ApplyResult()
         at = {"S": ListingRecord.updated_at.serialize(db.now())}
-        groups = [list(links[start : start + LINKS_PER_TRANSACTION])
-                  for start in range(0, len(links), LINKS_PER_TRANSACTION)]
+        groups = list(batched(links, LINKS_PER_TRANSACTION))
         if progress is not None and (not groups or len(groups[-1]) == LINKS_PER_TRANSACTION):
             groups.append([])
         for number, group in enumerate(groups):

@@ -286,10 +286,6 @@ def settings_of(profile: PimProfileRecord) -> ProfileSettings:
         raise InvalidInput("The saved profile is no longer valid; save it again", code="invalid_profile") from exc
 
 
-def profile_input_of(profile: PimProfileRecord) -> dict[str, Any]:
-    return {"name": profile.name, "enabled": profile.enabled, **_plain(profile.settings.as_dict())}
-
-
 def _apply(profile: PimProfileRecord, data: ProfileInput) -> None:
     profile.name = data.name.strip()
     profile.enabled = data.enabled

@@ -29,6 +29,7 @@ from pynamodb.exceptions import TransactWriteError
 from stocksync.core import db
 from stocksync.core.automation_log import AutomationLog
 from stocksync.core.aws import client as aws_client
+from stocksync.core.chunks import batched
 from stocksync.core.db import ItemRecord, JobRecord, UniqueClaim
 from stocksync.core.errors import NotFound
 from stocksync.core.http_client import RemoteError, RemoteThrottled
@@ -273,8 +274,7 @@ class PimRunner:
                 outcome.count("images")
 
     def _write(self, plans: list[_Planned], outcome: PageOutcome) -> None:
-        for start in range(0, len(plans), ITEMS_PER_TRANSACTION):
-            chunk = plans[start:start + ITEMS_PER_TRANSACTION]
+        for chunk in batched(plans, ITEMS_PER_TRANSACTION):
             try:
                 with db.transaction() as tx:
                     for plan in chunk:

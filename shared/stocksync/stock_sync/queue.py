@@ -11,7 +11,8 @@ from typing import Protocol
 from pydantic import ValidationError
 
 from stocksync.core.aws import client
-from stocksync.core.messages import StockChange, parse_stock_change
+from stocksync.core.chunks import batched
+from stocksync.core.messages import SQS_BATCH, StockChange, parse_stock_change
 from stocksync.core.observability import logger
 from stocksync.stock_sync.submitter import StockSubmitter, SyncOutcome
 
@@ -59,9 +60,8 @@ class SqsVisibilityDelayer:
         entries = [{"Id": str(n), "ReceiptHandle": record.receipt_handle,
                     "VisibilityTimeout": int(min(max(wait, MIN_VISIBILITY_S), MAX_VISIBILITY_S))}
                    for n, (record, wait) in enumerate(records)]
-        for start in range(0, len(entries), 10):
-            answer = client("sqs").change_message_visibility_batch(QueueUrl=self.queue_url,
-                                                                   Entries=entries[start:start + 10])
+        for batch in batched(entries, SQS_BATCH):
+            answer = client("sqs").change_message_visibility_batch(QueueUrl=self.queue_url, Entries=batch)
             if answer.get("Failed"):  # the message comes back at the queue's own timeout instead
                 logger.warning("Visibility change refused", extra={"failed": answer["Failed"]})
 

@@ -30,6 +30,7 @@ from stocksync.channels.base import (
     RateLimiter,
 )
 from stocksync.core import db, raw_table
+from stocksync.core.chunks import batched
 from stocksync.core.db import ChannelRecord, ListingRecord, StockSyncStateRecord, SyncLogRecord
 from stocksync.core.messages import StockChange
 from stocksync.core.observability import logger
@@ -399,7 +400,7 @@ def _at_once(calls: Sequence[Callable[[], T]]) -> list[T]:
 
 def _in_parallel(work: Callable[[Sequence[T]], None], items: Sequence[T], size: int) -> None:
     """`work` on chunks of `size`, WRITERS at a time (one chunk: no thread); the first failure raises."""
-    chunks = [items[start:start + size] for start in range(0, len(items), size)]
+    chunks = list(batched(items, size))
     if len(chunks) <= 1:
         for chunk in chunks:
             work(chunk)
