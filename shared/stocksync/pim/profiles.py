@@ -6,7 +6,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, ValidationError
+from pydantic import ValidationError
 
 from stocksync.core import db
 from stocksync.core.db import PimConnectionRecord, PimProfileRecord
@@ -33,11 +33,6 @@ from stocksync.pim.model import (
 
 class ConnectionInput(AkeneoCredentials):
     enabled: bool = True
-
-
-class ConnectionPatch(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    enabled: bool
 
 
 @dataclass(frozen=True)
