@@ -85,7 +85,7 @@ def _seed(table: Any, channel_id: str, n: int) -> None:
     One item and one claim are built and serialised by our models, the others are copies of them with
     their own keys, SKUs, titles, ids and barcodes; each listing is what a catalogue load writes for its
     row (`load_fields` included)."""
-    from stocksync.catalogue.listing_writes import _listing_items
+    from stocksync.catalogue.listing_writes import new_listing_item_builder
     from stocksync.core import db
     from stocksync.core.db import CatalogueStatusRecord, ItemRecord, UniqueClaim
     from stocksync.inventory.items import SKU_CLAIM
@@ -95,7 +95,7 @@ def _seed(table: Any, channel_id: str, n: int) -> None:
     item0 = ItemRecord(**ItemRecord.keys("x", "x"), item_id="x", sku="x", sku_key="x", title="x", search_text="x",
                        retail_price=9.99, barcode="x", version=1).serialize()
     claim0 = UniqueClaim(**UniqueClaim.keys(SKU_CLAIM, "x"), owner_id="x").serialize()
-    new_listing = _listing_items(channel_id, load_id, db.now())  # exactly what a catalogue load writes
+    new_listing = new_listing_item_builder(channel_id, load_id, db.now())  # exactly what a catalogue load writes
     def records() -> Iterator[dict[str, Any]]:
         for i in range(n):
             sku = f"SKU-{i:06d}"

@@ -6,14 +6,14 @@ from typing import Any
 
 import pytest
 
-from stocksync.catalogue.listing_writes import _listing_items, load_fields
+from stocksync.catalogue.listing_writes import load_fields, new_listing_item_builder
 from stocksync.core import db, raw_table
 from stocksync.core.db import ListingRecord
 
 
 def test_given_a_row_when_written_as_a_new_listing_then_the_item_is_what_pynamodb_would_write():
     at = db.now()
-    item = _listing_items("c1", "load-1", at)
+    item = new_listing_item_builder("c1", "load-1", at)
     for row in [("sku-1", 0, 1, "SKU-1", "T", 1.5, 3, None, "123", None, False, "L1", None, "active"),
                 ("sku-2", 0, 2, "SKU-2", "", None, None, "EUR", None, "B0", True, None, "trading", "ended"),
                 ("sku-3", 0, 3, "SKU-3", "x", 12.0, 0, None, None, None, False, None, None, "active")]:

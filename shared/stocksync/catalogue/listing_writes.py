@@ -102,7 +102,7 @@ def apply_changes(channel_id: str, load_id: str, rows: Iterator[Row], current: I
                             "fba"), 0)
     at = db.now()
     drifted: set[str] = set()
-    new_listing = _listing_items(channel_id, load_id, at)
+    new_listing = new_listing_item_builder(channel_id, load_id, at)
     creates: list[dict[str, Any]] = []
     updates: list[tuple[ListingRecord, list[Any]]] = []
     with ThreadPoolExecutor(_UPDATE_THREADS) as pool:
@@ -153,7 +153,7 @@ def _update_all(updates: list[tuple[ListingRecord, list[Any]]]) -> None:
         record.update(actions=actions, condition=ListingRecord.PK.exists())
 
 
-def _listing_items(channel_id: str, load_id: str, at: Any) -> Any:
+def new_listing_item_builder(channel_id: str, load_id: str, at: Any) -> Any:
     """A function from a row to its new listing as a DynamoDB item, exactly as pynamodb would write it.
 
     What every new listing of the load shares is serialised once by the model; each row adds only

@@ -5,7 +5,7 @@ their titles); every other SKU of the report is a Trading listing. The result is
 listings CSV.
 
 Why the feed and not only Inventory API offers: offers are read one SKU at a time (getOffers
-needs `sku`) and never show Trading listings, which the stock issue must revise differently.
+needs `sku`) and never show Trading listings, which stock sync revises through the Trading API instead.
 
 Stock: Inventory-API listings by bulkUpdatePriceQuantity (25 SKUs a call, the inventory item's
 ship-to-home quantity; every item of a 200/207 answer read); at 0 the offer is withdrawn (the

@@ -292,7 +292,7 @@ LISTING_PREFIX = "LISTING#"
 
 class ListingRecord(Record, discriminator="listing"):
     """One offer on a channel, keyed by the channel's SKU. Catalogue loads own the catalogue fields;
-    the mapping and stock issues own the link, flags, limits and sync status (loads never write them)."""
+    the mapping screen and stock sync own the link, flags, limits and sync status (loads never write them)."""
 
     channel_id = UnicodeAttribute()
     sku = UnicodeAttribute()  # as the channel spells it
@@ -313,11 +313,11 @@ class ListingRecord(Record, discriminator="listing"):
     last_load_id = UnicodeAttribute(null=True)  # the load that last wrote the catalogue fields
     # The catalogue fields only loads write (all but channel_listing_id and state, which the stock
     # submitter may change), as a JSON list in the order of the load's row: the next load's diff reads
-    # this one attribute instead of nine (catalogue/loader.py).
+    # this one attribute instead of nine (catalogue/listing_writes.py).
     load_fields = UnicodeAttribute(null=True)
     first_seen_at = UTCDateTimeAttribute(default=now)
     updated_at = UTCDateTimeAttribute(default=now)
-    # mapping (filled by the mapping issue)
+    # the link, flags and limits: the mapping screen and auto-link write these, loads never do
     linked_item_id = UnicodeAttribute(null=True)
     ignore_sync = BooleanAttribute(default=False)
     # listing limits; None = the channel's default
