@@ -1,7 +1,8 @@
 """Run the benchmarks, print a table, write bench/results.json (one flat object of named figures).
 
 `python -m bench` runs every benchmark (about 20 minutes here, most of it moto serving 100,000-record
-loads); `python -m bench mapping` (or several names) runs those and keeps the other figures.
+loads); `python -m bench mapping` (or several names) runs those and keeps the other figures. A module
+that fails is reported and the others still run and are written; the command then exits 1.
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ import json
 import logging
 import os
 import sys
+import traceback
 import warnings
 from pathlib import Path
 
@@ -25,16 +27,24 @@ def main(names: list[str]) -> None:
     os.environ.setdefault("POWERTOOLS_LOG_LEVEL", "WARNING")
     warnings.filterwarnings("ignore", message="No application metrics to publish")
     figures: dict[str, float] = {}
+    failed: list[str] = []
     for name in names or DEFAULT:
-        figures.update(importlib.import_module(f"bench.{name}").measure())
-    width = max(map(len, figures))
+        try:
+            figures.update(importlib.import_module(f"bench.{name}").measure())
+        except Exception:  # one module failing must not lose the others' figures
+            traceback.print_exc()
+            failed.append(name)
+    width = max(map(len, figures), default=6)
     print(f"{'figure'.ljust(width)}  value")
     for name, value in figures.items():
         print(f"{name.ljust(width)}  {value}")
-    # A partial run (`python -m bench mapping`) refreshes its own figures and keeps the others.
-    previous = json.loads(RESULTS.read_text()) if names and RESULTS.exists() else {}
+    # What was not measured this time (a partial run, a failed module) keeps its last figures.
+    previous = json.loads(RESULTS.read_text()) if RESULTS.exists() and (names or failed) else {}
     RESULTS.write_text(json.dumps(previous | figures, indent=2, sort_keys=True) + "\n")
     print(f"\nwritten to {RESULTS}")
+    if failed:
+        print(f"failed: {', '.join(failed)} (their previous figures, if any, are kept)", file=sys.stderr)
+        sys.exit(1)
 
 
 if __name__ == "__main__":

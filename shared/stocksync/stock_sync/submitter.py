@@ -170,7 +170,7 @@ class StockSubmitter:
             for listing in by_channel[channel_id]:
                 item_id = str(listing.linked_item_id)
                 if nodes.get(item_id) is None:
-                    continue  # the item was deleted: deleting it unlinks its listings, nothing to send
+                    continue  # the item was deleted: nothing of it to send (the link stays until the seller relinks)
                 limits = _listing_limits(listing).over(defaults)
                 target = target_quantity(available(item_id, nodes, locations), limits)  # type: ignore[arg-type]
                 done = forced_since is not None and listing.last_update is not None \

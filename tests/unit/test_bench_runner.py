@@ -1,0 +1,57 @@
+"""`make bench`: a module that fails is reported and costs no other module's figures."""
+
+from __future__ import annotations
+
+import json
+import types
+
+import pytest
+
+from bench import __main__ as runner
+
+
+def fake_modules(monkeypatch: pytest.MonkeyPatch, modules: dict[str, object]) -> None:
+    def measured(name: str) -> object:
+        return modules[name.removeprefix("bench.")]
+
+    monkeypatch.setattr(runner.importlib, "import_module", measured)
+
+
+def module_measuring(**figures: float) -> object:
+    return types.SimpleNamespace(measure=lambda: figures)
+
+
+def failing_module() -> object:
+    def measure() -> dict[str, float]:
+        raise RuntimeError("moto went away")
+
+    return types.SimpleNamespace(measure=measure)
+
+
+def test_given_one_module_fails_when_the_bench_runs_then_the_others_are_written_and_it_exits_1(
+        monkeypatch, tmp_path, capsys):
+    results = tmp_path / "results.json"
+    results.write_text(json.dumps({"broken_figure": 7, "fast_figure": 1}))
+    monkeypatch.setattr(runner, "RESULTS", results)
+    monkeypatch.setattr(runner, "DEFAULT", ("fast", "broken", "slow"))
+    fake_modules(monkeypatch, {"fast": module_measuring(fast_figure=2), "broken": failing_module(),
+                               "slow": module_measuring(slow_figure=3)})
+
+    with pytest.raises(SystemExit) as exit_code:
+        runner.main([])
+
+    assert exit_code.value.code == 1
+    assert json.loads(results.read_text()) == {"broken_figure": 7, "fast_figure": 2, "slow_figure": 3}
+    assert "moto went away" in capsys.readouterr().err
+
+
+def test_given_every_module_measures_when_the_bench_runs_then_results_hold_exactly_this_run(monkeypatch, tmp_path):
+    results = tmp_path / "results.json"
+    results.write_text(json.dumps({"gone_figure": 1}))
+    monkeypatch.setattr(runner, "RESULTS", results)
+    monkeypatch.setattr(runner, "DEFAULT", ("fast",))
+    fake_modules(monkeypatch, {"fast": module_measuring(fast_figure=2)})
+
+    runner.main([])
+
+    assert json.loads(results.read_text()) == {"fast_figure": 2}
