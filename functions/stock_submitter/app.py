@@ -34,7 +34,7 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
         def time_left() -> float:
             return context.get_remaining_time_in_millis() / 1000
 
-        return run_scheduled_sync(wired.queue_submitter, time_left=time_left, job_queue=wired.job_queue)
+        return run_scheduled_sync(wired.queue_submitter, time_left=time_left, handover=wired.sync_handover)
     records = [SQSRecord(raw) for raw in event["Records"]]
     verdict = run_stock_batch(records, wired.queue_submitter, wired.visibility_delayer)
     return process_partial_response(event=event, record_handler=verdict.check, processor=processor, context=context)

@@ -36,6 +36,7 @@ if TYPE_CHECKING:
     from stocksync.stock_sync.channel_pass import ChannelPass
     from stocksync.stock_sync.operations import StockSyncOperations
     from stocksync.stock_sync.queue import SqsVisibilityDelayer
+    from stocksync.stock_sync.scheduled import Handover
     from stocksync.stock_sync.submitter import StockSubmitter
 
 S = TypeVar("S", bound=FunctionSettings)
@@ -220,7 +221,7 @@ class Wiring(Generic[S]):
         from stocksync.pim.runs import PimRunner
 
         return PimRunner(self.pim_connections, self.pim_profiles, self.jobs, self.job_queue,
-                         self._setting("catalogue_bucket"))
+                         self._setting("catalogue_bucket"), log=self.automation_log)
 
     @cached_property
     def pim(self) -> Pim:
@@ -245,6 +246,12 @@ class Wiring(Generic[S]):
         from stocksync.stock_sync.queue import SqsVisibilityDelayer
 
         return SqsVisibilityDelayer(self._setting("stock_queue_url"))
+
+    @cached_property
+    def sync_handover(self) -> Handover:
+        from stocksync.stock_sync.scheduled import Handover
+
+        return Handover(self.jobs, self.job_queue)
 
     @cached_property
     def channel_pass(self) -> ChannelPass:

@@ -138,9 +138,9 @@ def test_given_a_channel_bigger_than_the_run_page_when_the_schedule_comes_then_i
     submitter = StockSubmitter(SecretsManagerStore(), adapter_factory=fast_adapter_factory())
 
     summary = scheduled.run_scheduled_sync(submitter, time_left=lambda: 59.0,
-                                           job_queue=JobQueue(stack.ref("JobsQueue")))
+                                           handover=scheduled.Handover(Jobs(), JobQueue(stack.ref("JobsQueue"))))
     scheduled.run_scheduled_sync(submitter, time_left=lambda: 59.0,  # the same tick delivered twice
-                                 job_queue=JobQueue(stack.ref("JobsQueue")))
+                                 handover=scheduled.Handover(Jobs(), JobQueue(stack.ref("JobsQueue"))))
     sent_by_the_run = sent_skus(website)
     messages = queued_jobs(stack)
     for message in messages:

@@ -65,12 +65,12 @@ class TaskQueue(Protocol):
 
 class CatalogueLoader:
     def __init__(self, *, objects: ObjectStore, runs: staging.RunStore, tasks: TaskQueue,
-                 stock_queue: StockChangePublisher, mapping: MappingQueue, jobs: Jobs | None = None,
-                 automation_log: AutomationLog | None = None, config: LoadConfig | None = None) -> None:
+                 stock_queue: StockChangePublisher, mapping: MappingQueue, jobs: Jobs,
+                 automation_log: AutomationLog, config: LoadConfig | None = None) -> None:
         self.objects, self.runs, self.tasks = objects, runs, tasks
         self.stock_queue, self.mapping = stock_queue, mapping
-        self.jobs = jobs or Jobs()
-        self.log = automation_log or AutomationLog()
+        self.jobs = jobs
+        self.log = automation_log
         self.config = config or LoadConfig()
 
     # -- entry points -------------------------------------------------------------------------

@@ -137,14 +137,14 @@ class _Planned:
 
 class PimRunner:
     def __init__(self, connections: PimConnections, profiles: PimProfiles, jobs: Jobs, queue: JobQueue,
-                 bucket: str, *, log: AutomationLog | None = None, time_budget_s: float = DEFAULT_TIME_BUDGET_S,
+                 bucket: str, *, log: AutomationLog, time_budget_s: float = DEFAULT_TIME_BUDGET_S,
                  clock: Callable[[], float] = time.monotonic) -> None:
         self.connections = connections
         self.profiles = profiles
         self.jobs = jobs
         self.queue = queue
         self.bucket = bucket
-        self.log = log or AutomationLog()
+        self.log = log
         self.time_budget_s = time_budget_s
         self.clock = clock
 

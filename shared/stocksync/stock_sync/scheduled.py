@@ -11,6 +11,7 @@ which), so a repeated tick does not start a second pass.
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -26,10 +27,17 @@ IN_RUN_PAGE = 1_000  # a channel with more linked listings than this goes to the
 MARGIN_S = 15.0  # hand the rest over when less than this (or twice a channel's time) is left
 
 
+@dataclass(frozen=True)
+class Handover:
+    """Where a channel too big for this invocation goes on: a job of its own on the jobs queue."""
+
+    jobs: Jobs
+    queue: JobQueue
+
+
 def run_scheduled_sync(submitter: StockSubmitter, clock: Callable[[], datetime] = db.now, *,
-                       time_left: TimeLeft | None = None, job_queue: JobQueue | None = None,
-                       jobs: Jobs | None = None) -> dict[str, Any]:
-    """Without a job queue (tests, tools) every channel is run here, whatever its size."""
+                       time_left: TimeLeft | None = None, handover: Handover | None = None) -> dict[str, Any]:
+    """Without a handover (tests, tools) every channel is run here, whatever its size."""
     now = clock()
     deadline = Deadline(time_left, margin_s=MARGIN_S)
     summary: dict[str, Any] = {}
@@ -37,17 +45,17 @@ def run_scheduled_sync(submitter: StockSubmitter, clock: Callable[[], datetime] 
         if not isinstance(channel, ChannelRecord) or not channel.enabled:
             continue
         channel_id = channel.channel_id
-        if job_queue is not None and not deadline.room_for_a_page():
-            summary[channel_id] = {"job_id": _hand_over(channel_id, now, job_queue, jobs or Jobs())}
+        if handover is not None and not deadline.room_for_a_page():
+            summary[channel_id] = {"job_id": _hand_over(channel_id, now, handover)}
             continue
         deadline.page_begins()
         settled = submitter.settle_pending(channel_id)
         listings, after = read_page(channel_id, None, size=IN_RUN_PAGE)
-        while after is not None and job_queue is None:
+        while after is not None and handover is None:
             more, after = read_page(channel_id, after, size=IN_RUN_PAGE)
             listings += more
-        if after is not None and job_queue is not None:
-            summary[channel_id] = {"settled": settled, "job_id": _hand_over(channel_id, now, job_queue, jobs or Jobs())}
+        if after is not None and handover is not None:
+            summary[channel_id] = {"settled": settled, "job_id": _hand_over(channel_id, now, handover)}
             continue
         outcome = submit_page(submitter, listings, now=now, reason="scheduled", force=False)
         StockSyncStateRecord(**StockSyncStateRecord.keys(channel_id)).update(actions=[
@@ -57,10 +65,10 @@ def run_scheduled_sync(submitter: StockSubmitter, clock: Callable[[], datetime] 
     return {"channels": summary}
 
 
-def _hand_over(channel_id: str, now: datetime, queue: JobQueue, jobs: Jobs) -> str:
-    job = jobs.create(SYNC_RUN_KIND, subject=channel_id, message="Scheduled sync run",
+def _hand_over(channel_id: str, now: datetime, handover: Handover) -> str:
+    job = handover.jobs.create(SYNC_RUN_KIND, subject=channel_id, message="Scheduled sync run",
                       job_id=f"sync-{channel_id}-{now:%Y%m%dT%H%M}")
-    queue.send(pass_message(job.job_id, SYNC_RUN_KIND, channel_id, reason="scheduled", force=False))
+    handover.queue.send(pass_message(job.job_id, SYNC_RUN_KIND, channel_id, reason="scheduled", force=False))
     StockSyncStateRecord(**StockSyncStateRecord.keys(channel_id)).update(actions=[
         StockSyncStateRecord.channel_id.set(channel_id), StockSyncStateRecord.last_run_at.set(now)])
     return job.job_id
