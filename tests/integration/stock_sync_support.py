@@ -65,8 +65,8 @@ def read_listing(channel_id: str, sku: str) -> ListingRecord:
 
 def fast_adapter_factory(**kwargs: Any):
     """Adapters with no waiting between retries and a fresh token cache (the stand-ins are local)."""
-    from stocksync.channels import build_adapter
     from stocksync.channels.base import ChannelAccount
+    from stocksync.channels.registry import build_adapter
 
     def factory(channel, limiter):
         secret = json.loads(__import__("boto3").client("secretsmanager").get_secret_value(

@@ -11,7 +11,7 @@ from infrastructure.standins import amazon, rakuten
 from stocksync.api.context import services
 from stocksync.catalogue.documents import CatalogueBucket
 from stocksync.catalogue.retrieval import CatalogueRequests
-from stocksync.channels import build_adapter
+from stocksync.channels.registry import build_adapter
 from stocksync.channels.store import ChannelInput, ChannelPatch
 from stocksync.channels.types import ChannelType
 from stocksync.core import db

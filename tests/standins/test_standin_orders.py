@@ -11,9 +11,9 @@ import requests
 
 from infrastructure.demo.listings import DemoListing
 from infrastructure.standins import amazon, ebay, generic, magento, mirakl, rakuten
-from stocksync.channels import build_adapter
 from stocksync.channels.amazon import AmazonAdapter
 from stocksync.channels.base import ChannelAccount
+from stocksync.channels.registry import build_adapter
 from stocksync.core.http_client import RetryPolicy, TokenCache
 
 STANDINS = [amazon.AmazonStandIn, ebay.EbayStandIn, magento.MagentoStandIn, mirakl.MiraklStandIn,

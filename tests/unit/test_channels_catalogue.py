@@ -11,8 +11,8 @@ from datetime import UTC, datetime
 import pytest
 
 from infrastructure.standins import amazon, ebay, generic, magento, mirakl, rakuten
-from stocksync.channels import build_adapter
 from stocksync.channels.base import CatalogueStatus, ChannelAccount, ChannelAuthFailed, ChannelUnavailable
+from stocksync.channels.registry import build_adapter
 from stocksync.core.http_client import RetryPolicy, TokenCache
 
 NO_WAIT = RetryPolicy(max_attempts=3, base_delay=0.0, sleep=lambda _s: None)

@@ -14,7 +14,6 @@ from infrastructure.demo.listings import DemoListing
 from infrastructure.standins import amazon, ebay, generic, magento, mirakl, rakuten
 from infrastructure.standins.contract import spec
 from stocksync.channels import amazon as amazon_channel
-from stocksync.channels import build_adapter
 from stocksync.channels import ebay as ebay_channel
 from stocksync.channels import generic as generic_channel
 from stocksync.channels import magento as magento_channel
@@ -22,6 +21,7 @@ from stocksync.channels import pixmania as pixmania_channel
 from stocksync.channels import rakuten as rakuten_channel
 from stocksync.channels.base import ChannelAccount, ChannelThrottled
 from stocksync.channels.order_side import ChannelOrder, NotifiedOrder, OrderStatus
+from stocksync.channels.registry import build_adapter
 from stocksync.core.http_client import RetryPolicy, TokenCache
 
 NO_WAIT = RetryPolicy(max_attempts=3, base_delay=0.0, sleep=lambda _s: None)

@@ -6,9 +6,9 @@ from __future__ import annotations
 
 from infrastructure.demo.listings import DemoListing
 from infrastructure.standins import ebay
-from stocksync.channels import build_adapter
 from stocksync.channels.base import ChannelAccount, QuantityStatus, QuantityUpdate
 from stocksync.channels.ebay import KIND_INVENTORY_API, KIND_TRADING
+from stocksync.channels.registry import build_adapter
 from stocksync.core.http_client import RetryPolicy, TokenCache
 
 NO_WAIT = RetryPolicy(max_attempts=3, base_delay=0.0, sleep=lambda _s: None)

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 from infrastructure.demo.listings import DemoListing
 from infrastructure.standins import magento
-from stocksync.channels import build_adapter
 from stocksync.channels.base import ChannelAccount, QuantityStatus, QuantityUpdate
+from stocksync.channels.registry import build_adapter
 from stocksync.core.http_client import RetryPolicy, TokenCache
 
 NO_WAIT = RetryPolicy(max_attempts=3, base_delay=0.0, sleep=lambda _s: None)

@@ -12,9 +12,16 @@ from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response
 from aws_lambda_powertools.event_handler.exceptions import NotFoundError
 from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValidationError
 
-from stocksync.core.errors import ChannelError, Conflict, InvalidInput, NotFound, StockSyncError, TooManyRequests
+from stocksync.core.errors import (
+    ChannelError,
+    Conflict,
+    InvalidInput,
+    NotFound,
+    PimError,
+    StockSyncError,
+    TooManyRequests,
+)
 from stocksync.core.observability import logger
-from stocksync.pim.akeneo import PimError
 
 STATUS_BY_ERROR: dict[type[StockSyncError], int] = {
     InvalidInput: 400,

@@ -7,12 +7,11 @@ live with that service; the routers import them from there.
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
 from stocksync.catalogue.formats import Source
-from stocksync.catalogue.retrieval import ReportView
 from stocksync.core.db import (
     AutomationEventRecord,
     CatalogueStatusRecord,
@@ -25,9 +24,12 @@ from stocksync.core.db import (
     SyncLogRecord,
 )
 from stocksync.inventory.items import ComponentInput, ItemView
-from stocksync.inventory.stock import ChannelAvailability
 from stocksync.mapping.csv_io import ColumnMapping
 from stocksync.orders.rules import StoredLine, is_unmapped
+
+if TYPE_CHECKING:  # only the `of` constructors name them: the routes that read them import them
+    from stocksync.catalogue.retrieval import ReportView
+    from stocksync.inventory.stock import ChannelAvailability
 
 # --- items and stock -------------------------------------------------------------------------
 

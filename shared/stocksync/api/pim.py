@@ -24,8 +24,9 @@ from stocksync.api.models import (
 )
 from stocksync.api.params import ProfileId
 from stocksync.core.db import PimProfileRecord
+from stocksync.core.errors import PimError
 from stocksync.core.http_client import RemoteError
-from stocksync.pim.akeneo import PimError, problem_of
+from stocksync.pim.akeneo import problem_of
 from stocksync.pim.model import ProfileInput, ProfileSettings
 from stocksync.pim.profiles import ConnectionInput, settings_of
 

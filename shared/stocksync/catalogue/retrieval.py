@@ -23,13 +23,13 @@ from datetime import UTC, datetime, timedelta
 from typing import Any, Protocol
 
 from stocksync.catalogue.documents import CatalogueBucket, document_prefix
-from stocksync.channels import build_adapter
 from stocksync.channels.base import (
     CatalogueProgress,
     CatalogueStatus,
     ChannelAccount,
     ChannelAdapter,
 )
+from stocksync.channels.registry import build_adapter
 from stocksync.channels.types import ChannelType
 from stocksync.core import db
 from stocksync.core.automation_log import AutomationLog

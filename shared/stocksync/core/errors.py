@@ -45,3 +45,13 @@ class ChannelError(StockSyncError):
 
     code = "channel_error"
     retryable = False
+
+
+class PimError(StockSyncError):
+    """The PIM could not be used: unreachable, refused our credentials, or is not an Akeneo API."""
+
+    code = "pim_error"
+
+    def __init__(self, message: str, *, problem: str, details: Any = None) -> None:
+        super().__init__(message, details={"problem": problem, **(details or {})}, code=f"pim_{problem}")
+        self.problem = problem

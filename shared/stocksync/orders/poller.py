@@ -18,9 +18,9 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from stocksync.channels import adapter_class, build_adapter
 from stocksync.channels.base import ChannelAccount, ChannelAdapter, ChannelThrottled
 from stocksync.channels.order_side import ChannelOrder, OrderStatus
+from stocksync.channels.registry import adapter_class, build_adapter
 from stocksync.channels.types import ChannelType
 from stocksync.core import db
 from stocksync.core.automation_log import AutomationLog

@@ -25,7 +25,7 @@ from urllib.parse import parse_qs, quote, urlsplit
 import requests
 from pydantic import BaseModel, ConfigDict, Field
 
-from stocksync.core.errors import StockSyncError
+from stocksync.core.errors import PimError
 from stocksync.core.http_client import (
     CachedToken,
     HttpClient,
@@ -46,16 +46,6 @@ PRODUCTS = "products"
 PRODUCTS_UUID = "products-uuid"
 UPDATED_FORMAT = "%Y-%m-%d %H:%M:%S"
 DEFAULT_TOKEN_LIFE_S = 3600
-
-
-class PimError(StockSyncError):
-    """The PIM could not be used: unreachable, refused our credentials, or is not an Akeneo API."""
-
-    code = "pim_error"
-
-    def __init__(self, message: str, *, problem: str, details: Any = None) -> None:
-        super().__init__(message, details={"problem": problem, **(details or {})}, code=f"pim_{problem}")
-        self.problem = problem
 
 
 class AkeneoCredentials(BaseModel):

@@ -10,12 +10,12 @@ from pydantic import ValidationError
 
 from stocksync.core import db
 from stocksync.core.db import PimConnectionRecord, PimProfileRecord
-from stocksync.core.errors import InvalidInput, NotFound
+from stocksync.core.errors import InvalidInput, NotFound, PimError
 from stocksync.core.http_client import RemoteError, RetryPolicy, TokenCache
 from stocksync.core.secrets import CredentialStore
 from stocksync.inventory.rules import normalize_sku
 from stocksync.pim import units
-from stocksync.pim.akeneo import AkeneoClient, AkeneoCredentials, PimError, problem_of, product_search
+from stocksync.pim.akeneo import AkeneoClient, AkeneoCredentials, problem_of, product_search
 from stocksync.pim.model import (
     BARCODE_TYPES,
     DESCRIPTION_TYPES,

@@ -31,14 +31,14 @@ from stocksync.core.automation_log import AutomationLog
 from stocksync.core.aws import client as aws_client
 from stocksync.core.chunks import batched
 from stocksync.core.db import ItemRecord, JobRecord, UniqueClaim
-from stocksync.core.errors import NotFound
+from stocksync.core.errors import NotFound, PimError
 from stocksync.core.http_client import RemoteError, RemoteThrottled
 from stocksync.core.jobs import FINAL_STATUSES, Jobs
 from stocksync.core.messages import JobMessage, JobQueue
 from stocksync.core.observability import logger
 from stocksync.inventory.items import SKU_CLAIM
 from stocksync.inventory.rules import normalize_sku, search_text
-from stocksync.pim.akeneo import AkeneoClient, PimError, problem_of, product_search
+from stocksync.pim.akeneo import AkeneoClient, problem_of, product_search
 from stocksync.pim.model import AttributeInfo, ProfileSettings
 from stocksync.pim.product_fields import DIMENSIONS, BrokenValue, ProductChanges, map_product, sku_of
 from stocksync.pim.profiles import PimConnections, PimProfiles, settings_of

@@ -19,7 +19,6 @@ from typing import Any, TypeVar
 
 from pynamodb.exceptions import TransactWriteError
 
-from stocksync.channels import adapter_class, build_adapter
 from stocksync.channels.base import (
     ChannelAccount,
     ChannelAdapter,
@@ -29,6 +28,7 @@ from stocksync.channels.base import (
     QuantityUpdate,
     RateLimiter,
 )
+from stocksync.channels.registry import adapter_class, build_adapter
 from stocksync.core import db, raw_table
 from stocksync.core.chunks import batched
 from stocksync.core.db import ChannelRecord, ListingRecord, StockSyncStateRecord, SyncLogRecord
