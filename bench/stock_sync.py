@@ -196,8 +196,8 @@ def _burst(runner: Any) -> dict[str, float]:
 
     from bench.seeding import linked_listings, moto_table, put_records, stocked_items
     from infrastructure.local.event_sources import SqsPoller
-    from stocksync.channels import adapter_class
     from stocksync.channels.base import ChannelAccount, QuantityUpdate
+    from stocksync.channels.registry import adapter_class
     from stocksync.core.settings import ApiSettings
     from stocksync.inventory.stock import StockAdjustment
     from stocksync.wiring import wiring
