@@ -140,7 +140,7 @@ def _standins(skus: list[str]) -> dict[str, Any]:
 
 
 def _channel_input(channel_type: str, url: str, location_id: str, name: str = "Bench") -> Any:
-    from infrastructure.demo.seed import demo_credentials
+    from infrastructure.demo_seller import demo_credentials
     from infrastructure.standins import amazon, rakuten
     from stocksync.channels.store import ChannelInput
 

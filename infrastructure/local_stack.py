@@ -69,7 +69,7 @@ def banner(api_url: str, aws_endpoint: str, api_key: str, seed_summary: str,
 
 
 def _seed(standins: dict[str, StandIn]) -> str:
-    from infrastructure.demo.seed import seed_demo_seller
+    from infrastructure.demo_seller import seed_demo_seller
 
     return seed_demo_seller(standins)
 
