@@ -17,7 +17,7 @@ def test_given_new_sku_when_item_created_then_it_reads_back_with_seed_defaults(a
     assert answer.status == 200
     assert answer.body["sku"] == "Mug-Blue"
     assert answer.body["retail_price"] == 9.5
-    assert answer.body["tax_rate"] == -1
+    assert answer.body["tax_rate"] is None
     assert answer.body["purchase_price"] == 0
     assert answer.body["components"] == []
 
@@ -146,3 +146,25 @@ def test_given_items_created_renamed_and_deleted_when_the_sku_index_is_read_then
     api.delete(f"/items/{gone}")
 
     assert list(sku_owners()) == [("kept-1", kept), ("new-2", renamed)]
+
+
+def test_given_a_kit_and_a_taxed_item_when_listed_then_rows_leave_out_what_a_list_does_not_load(api):
+    part = _item(api, "Part-1", tax_rate=20)
+    kit = _item(api, "Kit-1")
+    assert api.put(f"/items/{kit['item_id']}/components",
+                   {"components": [{"item_id": part["item_id"], "quantity": 2}]}).status == 200
+
+    rows = {row["sku"]: row for row in api.get("/items").body["items"]}
+    page = api.get(f"/items/{kit['item_id']}").body
+
+    assert all("stock" not in row and "components" not in row for row in rows.values())
+    assert (rows["Kit-1"]["is_composite"], rows["Kit-1"]["tax_rate"], rows["Part-1"]["tax_rate"]) == (True, None, 20)
+    assert page["components"] == [{"item_id": part["item_id"], "quantity": 2}] and page["stock"] == []
+
+
+def test_given_an_item_with_a_tax_rate_when_set_back_to_the_default_then_it_reads_null_never_minus_one(api):
+    item = _item(api, "Taxed-1", tax_rate=7)
+
+    reset = api.patch(f"/items/{item['item_id']}", {"tax_rate": -1})
+
+    assert (item["tax_rate"], reset.body["tax_rate"]) == (7, None)

@@ -154,7 +154,7 @@ def test_given_an_unlinked_listing_when_an_item_is_created_from_it_then_it_has_t
     assert {k: item[k] for k in ("sku", "title", "purchase_price", "retail_price", "description", "weight",
                                  "tax_rate")} == {"sku": "New-1", "title": "A new thing", "purchase_price": 0,
                                                   "retail_price": 12.5, "description": "", "weight": 0,
-                                                  "tax_rate": -1}
+                                                  "tax_rate": None}
     assert [(s["location_id"], s["level"]) for s in item["stock"]] == [("default", 7)]
     assert created.body["listing"]["linked_item"]["item_id"] == item["item_id"]
     assert totals_are_true(api, channel)["linked"] == 1

@@ -23,3 +23,37 @@ def test_given_the_document_when_read_then_every_operation_asks_for_the_api_key(
     for expected in ("/items", "/items/{item_id}", "/items/{item_id}/stock/{location_id}",
                      "/items/{item_id}/available", "/locations", "/channels/{channel_id}"):
         assert expected in paths
+
+
+def test_given_the_document_when_read_then_every_error_is_the_one_error_schema_the_api_answers():
+    spec = json.loads(document())
+    schemas = spec["components"]["schemas"]
+    assert "HTTPValidationError" not in schemas
+    assert schemas["Error"]["required"] == ["error"]
+    assert schemas["ErrorDetail"]["required"] == ["code", "message"]
+    for path, item in spec["paths"].items():
+        for method, operation in item.items():
+            errors = {status: r for status, r in operation["responses"].items() if int(status) >= 400}
+            assert {"400", "401", "403"} <= errors.keys(), (method, path)
+            assert all(r["content"]["application/json"]["schema"] == {"$ref": "#/components/schemas/Error"}
+                       for r in errors.values()), (method, path)
+
+
+def test_given_the_document_when_read_then_success_codes_are_the_ones_the_routes_answer():
+    paths = json.loads(document())["paths"]
+
+    def successes(method, path):
+        return sorted(status for status in paths[path][method]["responses"] if int(status) < 400)
+
+    assert successes("post", "/items") == ["201"]
+    assert successes("delete", "/items/{item_id}") == ["204"]
+    assert "content" not in paths["/items/{item_id}"]["delete"]["responses"]["204"]
+    assert successes("post", "/channels/{channel_id}/mapping/auto-link") == ["202"]
+    assert successes("post", "/channels/{channel_id}/mapping/import") == ["200", "202"]
+    assert successes("get", "/channels/{channel_id}/mapping/export") == ["200", "303"]
+    assert "422" not in paths["/channels"]["get"]["responses"]  # nothing in it can be invalid
+    assert "409" in paths["/items"]["post"]["responses"] and "413" in paths["/items"]["post"]["responses"]
+
+
+def test_given_the_document_when_read_then_its_server_is_the_stage_both_gateways_serve():
+    assert [server["url"] for server in json.loads(document())["servers"]] == ["/v1"]

@@ -5,12 +5,13 @@ from __future__ import annotations
 from typing import Any
 
 from aws_lambda_powertools.event_handler import APIGatewayRestResolver
-from aws_lambda_powertools.event_handler.openapi.models import APIKey, APIKeyIn
+from aws_lambda_powertools.event_handler.openapi.models import APIKey, APIKeyIn, OpenAPI, Server
 
 from stocksync.api import (
     catalogue,
     catalogue_retrieval,
     channels,
+    document,
     errors,
     items,
     jobs,
@@ -30,6 +31,7 @@ OPENAPI: dict[str, Any] = {
     ),
     "security_schemes": {"localApiKey": APIKey(name="x-api-key", in_=APIKeyIn.header)},
     "security": [{"localApiKey": []}],
+    "servers": [Server(**server) for server in document.SERVERS],
 }
 
 
@@ -42,6 +44,11 @@ class StockSyncResolver(APIGatewayRestResolver):
 
     def resolve(self, event: dict[str, Any], context: Any) -> dict[str, Any]:
         return errors.oversized_body(event, self.max_body_bytes) or super().resolve(event, context)
+
+    def get_openapi_schema(self, **kwargs: Any) -> OpenAPI:
+        """The generated document with every error as the API answers it (see document.py)."""
+        generated = super().get_openapi_schema(**kwargs).model_dump(by_alias=True, exclude_none=True, mode="json")
+        return OpenAPI.model_validate(document.truthful(generated))
 
 
 def build_app(max_body_bytes: int = 1_000_000) -> StockSyncResolver:

@@ -39,7 +39,7 @@ def _status(channel_id: str) -> CatalogueStatusRecord:
 
 
 @router.post("/channels/<channel_id>/catalogue/upload-url", tags=["Catalogue"],
-             summary="A presigned URL to PUT a catalogue file to; it is loaded as soon as it lands")
+             summary="A presigned URL to PUT a catalogue file to; it is loaded as soon as it lands", status_code=201)
 def upload_url(channel_id: ChannelId, upload: Annotated[UploadUrlInput, Body()]) -> Response[UploadUrlOut]:
     from stocksync.core.aws import client
 

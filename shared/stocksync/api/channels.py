@@ -20,7 +20,7 @@ def list_channels() -> ChannelList:
     return ChannelList(channels=[ChannelOut.of(channel) for channel in services().channels.list()])
 
 
-@router.post("/channels", tags=["Channels"], summary="Add a channel")
+@router.post("/channels", tags=["Channels"], summary="Add a channel", status_code=201)
 def create_channel(channel: Annotated[ChannelInput, Body()]) -> Response[ChannelOut]:
     created = services().channels.create(channel)
     return Response(status_code=201, content_type="application/json", body=ChannelOut.of(created))
@@ -59,7 +59,8 @@ def channel_events(
     return AutomationEventPage(events=[AutomationEventOut.of(row) for row in rows], next_cursor=next_cursor)
 
 
-@router.delete("/channels/<channel_id>", tags=["Channels"], summary="Delete the channel, its listings and secret")
+@router.delete("/channels/<channel_id>", tags=["Channels"], summary="Delete the channel, its listings and secret",
+               status_code=204)
 def delete_channel(channel_id: ChannelId) -> Response[None]:
     services().channels.delete(channel_id)
     return Response(status_code=204)

@@ -17,6 +17,7 @@ from stocksync.api.models import (
     HistoryPage,
     ItemOut,
     ItemPage,
+    ItemRow,
     StockChangeOut,
     StockLevelOut,
 )
@@ -36,12 +37,12 @@ def list_items(
 ) -> ItemPage:
     if sku is not None:
         found = services().inventory.find_by_sku(sku)
-        return ItemPage(items=[ItemOut.of(ItemView(found), detail=False)] if found else [], next_cursor=None)
+        return ItemPage(items=[ItemRow.of(ItemView(found))] if found else [], next_cursor=None)
     rows, next_cursor = services().inventory.list(limit=limit, cursor=cursor, sku_prefix=sku_prefix, words=q)
-    return ItemPage(items=[ItemOut.of(ItemView(row), detail=False) for row in rows], next_cursor=next_cursor)
+    return ItemPage(items=[ItemRow.of(ItemView(row)) for row in rows], next_cursor=next_cursor)
 
 
-@router.post("/items", tags=["Items"], summary="Create an item")
+@router.post("/items", tags=["Items"], summary="Create an item", status_code=201)
 def create_item(item: Annotated[ItemInput, Body()]) -> Response[ItemOut]:
     created = services().inventory.create(item)
     return Response(status_code=201, content_type="application/json", body=ItemOut.of(ItemView(created)))
@@ -58,7 +59,7 @@ def update_item(item_id: ItemId, patch: Annotated[ItemPatch, Body()]) -> ItemOut
     return ItemOut.of(services().inventory.get(item_id))
 
 
-@router.delete("/items/<item_id>", tags=["Items"], summary="Delete an item and its stock")
+@router.delete("/items/<item_id>", tags=["Items"], summary="Delete an item and its stock", status_code=204)
 def delete_item(item_id: ItemId) -> Response[None]:
     services().inventory.delete(item_id)
     return Response(status_code=204)

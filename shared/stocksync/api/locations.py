@@ -20,7 +20,7 @@ def list_locations() -> LocationList:
     return LocationList(locations=[LocationOut.of(location) for location in services().locations.list()])
 
 
-@router.post("/locations", tags=["Locations"], summary="Add a location")
+@router.post("/locations", tags=["Locations"], summary="Add a location", status_code=201)
 def create_location(location: Annotated[LocationInput, Body()]) -> Response[LocationOut]:
     created = services().locations.create(location)
     return Response(status_code=201, content_type="application/json", body=LocationOut.of(created))
@@ -36,7 +36,8 @@ def update_location(location_id: LocationId, patch: Annotated[LocationPatch, Bod
     return LocationOut.of(services().locations.update(location_id, patch))
 
 
-@router.delete("/locations/<location_id>", tags=["Locations"], summary="Delete an empty, unused location")
+@router.delete("/locations/<location_id>", tags=["Locations"], summary="Delete an empty, unused location",
+               status_code=204)
 def delete_location(location_id: LocationId) -> Response[None]:
     services().locations.delete(location_id)
     return Response(status_code=204)

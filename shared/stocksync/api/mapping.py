@@ -38,6 +38,13 @@ from stocksync.mapping.rules import ListingLimits
 from stocksync.mapping.service import IMPORT_JOB, LinkInput, ListingFilter, ListingPatch, ListingRow
 
 router = Router()
+# A small file is checked (and applied) while the request waits; a large one becomes a job.
+IMPORT_RESPONSES = {
+    200: {"description": "The report: every row checked, applied unless dry_run or invalid",
+          "content": {"application/json": {"model": ImportReportOut}}},
+    202: {"description": "A large file: queued as a job; follow /jobs/{job_id}",
+          "content": {"application/json": {"model": JobOut}}},
+}
 
 EXPORT_INLINE_ROWS = 5000
 EXPORT_URL_SECONDS = 900
@@ -103,7 +110,8 @@ def unlink_listing(channel_id: ChannelId, sku: Sku) -> MappingListingOut:
 
 
 @router.post("/channels/<channel_id>/listings/<sku>/create-item", tags=["Mapping"],
-             summary="Create an item from the listing and link it (refused on Rakuten; 409 if the SKU is taken)")
+             summary="Create an item from the listing and link it (refused on Rakuten; 409 if the SKU is taken)",
+             status_code=201)
 def create_item(channel_id: ChannelId, sku: Sku) -> Response[CreatedFromListingOut]:
     mapping = services().mapping
     created = mapping.create_item(channel_id, _sku(sku))
@@ -113,19 +121,23 @@ def create_item(channel_id: ChannelId, sku: Sku) -> Response[CreatedFromListingO
 
 
 @router.post("/channels/<channel_id>/mapping/auto-link", tags=["Mapping"],
-             summary="Link every unlinked listing whose SKU (or barcode / ASIN) matches an item: a job")
+             summary="Link every unlinked listing whose SKU (or barcode / ASIN) matches an item: a job",
+             status_code=202)
 def auto_link(channel_id: ChannelId) -> Response[JobOut]:
     return _accepted(services().mapping.start_auto_link(channel_id))
 
 
 @router.post("/channels/<channel_id>/mapping/create-all", tags=["Mapping"],
-             summary="Create an item for every unlinked listing: a job (refused on Rakuten)")
+             summary="Create an item for every unlinked listing: a job (refused on Rakuten)", status_code=202)
 def create_all(channel_id: ChannelId) -> Response[JobOut]:
     return _accepted(services().mapping.start_create_all(channel_id))
 
 
 @router.get("/channels/<channel_id>/mapping/export", tags=["Mapping"],
-            summary="The mapping as CSV; large exports answer 303 with a presigned URL")
+            summary="The mapping as CSV; large exports answer 303 with a presigned URL",
+            responses={200: {"description": "The CSV", "content": {"text/csv": {"schema": {"type": "string"}}}},
+                       303: {"description": "Too large to answer inline: Location is a presigned URL of the file",
+                             "content": {"application/json": {"model": ExportLinkOut}}}})
 def export_mapping(
     channel_id: ChannelId,
     fields: Annotated[str | None, Query(max_length=500, description=(
@@ -154,14 +166,16 @@ def export_mapping(
 
 
 @router.post("/channels/<channel_id>/mapping/import", tags=["Mapping"],
-             summary="Import a mapping CSV: all rows validated, nothing applied unless all are valid")
+             summary="Import a mapping CSV: all rows validated, nothing applied unless all are valid",
+             responses=IMPORT_RESPONSES)
 def import_mapping(channel_id: ChannelId, body: Annotated[MappingImportIn, Body()],
                    dry_run: DryRun = False) -> Response[ImportReportOut | JobOut]:
     return _import(channel_id, body.csv, body.columns, dry_run, kind="mapping")
 
 
 @router.post("/channels/<channel_id>/listing-limits/import", tags=["Mapping"],
-             summary="Import listing limits by CSV (SKU, Max Listed, End When, Percentage), all or nothing")
+             summary="Import listing limits by CSV (SKU, Max Listed, End When, Percentage), all or nothing",
+             responses=IMPORT_RESPONSES)
 def import_limits(channel_id: ChannelId, body: Annotated[LimitsImportIn, Body()],
                   dry_run: DryRun = False) -> Response[ImportReportOut | JobOut]:
     return _import(channel_id, body.csv, LIMITS_COLUMNS, dry_run, kind="limits")

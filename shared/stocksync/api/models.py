@@ -64,7 +64,10 @@ class StockChangeOut(StockLevelOut):
     replayed: bool = Field(default=False, description="true when this idempotency key was applied before")
 
 
-class ItemOut(BaseModel):
+class ItemRow(BaseModel):
+    """An item as a list shows it: its own fields. A list does not load stock or components, so it leaves
+    them out (is_composite says whether it is a kit); the item's own page carries them."""
+
     item_id: str
     sku: str
     title: str
@@ -72,7 +75,7 @@ class ItemOut(BaseModel):
     retail_price: float
     description: str
     weight: float
-    tax_rate: float
+    tax_rate: float | None = Field(description="null = the system default (set -1 or null to go back to it)")
     barcode: str | None
     dimensions: Dimensions
     extended_properties: dict[str, Any]
@@ -82,24 +85,35 @@ class ItemOut(BaseModel):
     is_composite: bool
     created_at: datetime
     updated_at: datetime
-    components: list[ComponentOut] | None = Field(default=None, description="Given on the item's own page")
-    stock: list[StockLevelOut] | None = Field(default=None, description="Given on the item's own page")
 
     @classmethod
-    def of(cls, view: ItemView, *, detail: bool = True) -> ItemOut:
-        item = view.item
-        out = cls(
-            item_id=item.item_id, sku=item.sku, title=item.title, purchase_price=item.purchase_price,
-            retail_price=item.retail_price, description=item.description, weight=item.weight,
-            tax_rate=item.tax_rate, barcode=item.barcode, dimensions=Dimensions(**item.dimensions.as_dict()),
-            extended_properties=item.extended_properties.as_dict(), images=list(item.images or []),
-            channel_fields=item.channel_fields.as_dict(), is_composite=item.is_composite,
-            created_at=item.created_at, updated_at=item.updated_at,
-        )
-        if detail:
-            out.components = [ComponentOut(item_id=c.component_id, quantity=int(c.quantity)) for c in view.components]
-            out.stock = [StockLevelOut.of(s) for s in view.stock]
-        return out
+    def of(cls, view: ItemView) -> ItemRow:
+        return cls(**_item_fields(view))
+
+
+class ItemOut(ItemRow):
+    """An item with its components ([] unless it is a kit) and its stock at every location holding some."""
+
+    components: list[ComponentOut]
+    stock: list[StockLevelOut]
+
+    @classmethod
+    def of(cls, view: ItemView) -> ItemOut:
+        return cls(**_item_fields(view),
+                   components=[ComponentOut(item_id=c.component_id, quantity=int(c.quantity)) for c in view.components],
+                   stock=[StockLevelOut.of(s) for s in view.stock])
+
+
+def _item_fields(view: ItemView) -> dict[str, Any]:
+    item = view.item
+    return dict(
+        item_id=item.item_id, sku=item.sku, title=item.title, purchase_price=item.purchase_price,
+        retail_price=item.retail_price, description=item.description, weight=item.weight,
+        tax_rate=None if item.tax_rate < 0 else item.tax_rate, barcode=item.barcode,
+        dimensions=Dimensions(**item.dimensions.as_dict()), extended_properties=item.extended_properties.as_dict(),
+        images=list(item.images or []), channel_fields=item.channel_fields.as_dict(),
+        is_composite=item.is_composite, created_at=item.created_at, updated_at=item.updated_at,
+    )
 
 
 class ComponentsIn(BaseModel):
@@ -108,7 +122,7 @@ class ComponentsIn(BaseModel):
 
 
 class ItemPage(BaseModel):
-    items: list[ItemOut]
+    items: list[ItemRow]
     next_cursor: str | None = Field(description="Pass as ?cursor= for the next page; null on the last page")
 
 
@@ -558,7 +572,9 @@ class OrderLineOut(BaseModel):
     shipped: int = Field(description="Line units taken out of the stock level")
 
 
-class OrderOut(BaseModel):
+class OrderRow(BaseModel):
+    """An order as a list shows it; the list leaves its lines out, the order's own page carries them."""
+
     order_id: str = Field(description="Ours: stable for a channel's order id (see the README)")
     channel_id: str
     channel_type: str
@@ -580,33 +596,41 @@ class OrderOut(BaseModel):
     announced: bool = Field(description="Every stock change of this order is on the stock queue")
     created_at: datetime
     updated_at: datetime
-    lines: list[OrderLineOut] | None = Field(default=None, description="Given on the order's own page")
 
     @classmethod
-    def of(cls, record: OrderRecord, *, detail: bool = True) -> OrderOut:
-        out = cls(
-            order_id=record.order_id, channel_id=record.channel_id, channel_type=record.channel_type,
-            channel_order_id=record.channel_order_id, status=record.status, channel_status=record.channel_status,
-            placed_at=record.placed_at, revision=record.revision,
-            fulfilled_by_channel=bool(record.fulfilled_by_channel), location_id=record.location_id,
-            currency=record.currency, total=record.total, buyer_name=record.buyer_name,
-            unmapped=bool(record.unmapped), oversold=bool(record.oversold), oversold_at=list(record.oversold_at or []),
-            cancelled_after_shipping=bool(record.cancelled_after_shipping),
-            announced=not record.pending_announce, created_at=record.created_at, updated_at=record.updated_at,
-        )
-        if detail:
-            out.lines = [OrderLineOut(
-                line_id=line.line_id, sku=line.sku, title=line.title, quantity=line.quantity,
-                unit_price=line.unit_price, item_id=line.item_id,
-                unmapped=is_unmapped(line, bool(record.fulfilled_by_channel)), location_id=line.location_id,
-                parts=[OrderPartOut(item_id=part.item_id, per_unit=part.per_unit) for part in line.parts],
-                allocated=line.allocated, shipped=line.taken,
-            ) for line in (StoredLine.of(raw) for raw in record.lines or [])]
-        return out
+    def of(cls, record: OrderRecord) -> OrderRow:
+        return cls(**_order_fields(record))
+
+
+class OrderOut(OrderRow):
+    lines: list[OrderLineOut]
+
+    @classmethod
+    def of(cls, record: OrderRecord) -> OrderOut:
+        return cls(**_order_fields(record), lines=[OrderLineOut(
+            line_id=line.line_id, sku=line.sku, title=line.title, quantity=line.quantity,
+            unit_price=line.unit_price, item_id=line.item_id,
+            unmapped=is_unmapped(line, bool(record.fulfilled_by_channel)), location_id=line.location_id,
+            parts=[OrderPartOut(item_id=part.item_id, per_unit=part.per_unit) for part in line.parts],
+            allocated=line.allocated, shipped=line.taken,
+        ) for line in (StoredLine.of(raw) for raw in record.lines or [])])
+
+
+def _order_fields(record: OrderRecord) -> dict[str, Any]:
+    return dict(
+        order_id=record.order_id, channel_id=record.channel_id, channel_type=record.channel_type,
+        channel_order_id=record.channel_order_id, status=record.status, channel_status=record.channel_status,
+        placed_at=record.placed_at, revision=record.revision,
+        fulfilled_by_channel=bool(record.fulfilled_by_channel), location_id=record.location_id,
+        currency=record.currency, total=record.total, buyer_name=record.buyer_name,
+        unmapped=bool(record.unmapped), oversold=bool(record.oversold), oversold_at=list(record.oversold_at or []),
+        cancelled_after_shipping=bool(record.cancelled_after_shipping),
+        announced=not record.pending_announce, created_at=record.created_at, updated_at=record.updated_at,
+    )
 
 
 class OrderPage(BaseModel):
-    orders: list[OrderOut]
+    orders: list[OrderRow]
     next_cursor: str | None = Field(description="Pass as ?cursor= for the next page; null on the last page")
 
 

@@ -9,7 +9,7 @@ from aws_lambda_powertools.event_handler.api_gateway import Router
 from aws_lambda_powertools.event_handler.openapi.params import Query
 
 from stocksync.api.context import services
-from stocksync.api.models import OrderOut, OrderPage
+from stocksync.api.models import OrderOut, OrderPage, OrderRow
 from stocksync.api.params import Cursor, Limit, OrderId
 from stocksync.channels.order_side import OrderStatus
 from stocksync.orders.service import OrderFilter
@@ -32,7 +32,7 @@ def list_orders(
     wanted = OrderFilter(channel_id=channel_id, status=status, unmapped=unmapped, oversold=oversold,
                          placed_from=placed_from, placed_to=placed_to)
     rows, next_cursor = services().orders.list(wanted, limit=limit, cursor=cursor)
-    return OrderPage(orders=[OrderOut.of(row, detail=False) for row in rows], next_cursor=next_cursor)
+    return OrderPage(orders=[OrderRow.of(row) for row in rows], next_cursor=next_cursor)
 
 
 @router.get("/orders/<order_id>", tags=["Orders"], summary="An order with its lines, their links and allocations")

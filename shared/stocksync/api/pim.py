@@ -140,7 +140,8 @@ def list_profiles() -> PimProfileList:
     return PimProfileList(profiles=[_profile_out(p) for p in services().pim.profiles.list()])
 
 
-@router.post("/pim/profiles", tags=TAGS, summary="Save a sync profile (validated against the PIM)")
+@router.post("/pim/profiles", tags=TAGS, summary="Save a sync profile (validated against the PIM)",
+             status_code=201)
 def create_profile(profile: Annotated[ProfileInput, Body()]) -> Response[PimProfileOut]:
     created = _from_pim(lambda: services().pim.profiles.create(profile))
     return Response(status_code=201, content_type="application/json", body=_profile_out(created))
@@ -156,14 +157,15 @@ def replace_profile(profile_id: ProfileId, profile: Annotated[ProfileInput, Body
     return _profile_out(_from_pim(lambda: services().pim.profiles.replace(profile_id, profile)))
 
 
-@router.delete("/pim/profiles/<profile_id>", tags=TAGS, summary="Delete a sync profile")
+@router.delete("/pim/profiles/<profile_id>", tags=TAGS, summary="Delete a sync profile", status_code=204)
 def delete_profile(profile_id: ProfileId) -> Response[None]:
     services().pim.profiles.delete(profile_id)
     return Response(status_code=204)
 
 
 @router.post("/pim/profiles/<profile_id>/run", tags=TAGS,
-             summary="Run Now: the run is queued and will run soon (it may not be in real time)")
+             summary="Run Now: the run is queued and will run soon (it may not be in real time)",
+             status_code=202)
 def run_profile(profile_id: ProfileId) -> Response[JobOut]:
     job = services().pim.runs.run_now(profile_id)
     return Response(status_code=202, content_type="application/json", body=JobOut.of(job))
