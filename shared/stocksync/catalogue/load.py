@@ -36,6 +36,7 @@ from stocksync.core.automation_log import AutomationLog
 from stocksync.core.db import CatalogueLoadRecord, CatalogueStatusRecord, LoadErrorRecord
 from stocksync.core.jobs import Jobs
 from stocksync.core.messages import MappingMessage, MappingQueue, StockChangePublisher
+from stocksync.core.observability import METRIC_CATALOGUE_ROWS_LOADED, publish
 
 JOB_KIND = "catalogue_load"
 STAGING_PREFIX = "staging/"
@@ -279,6 +280,7 @@ class CatalogueLoader:
         counts = {name: int(getattr(load, name)) for name in ("rows", "created", "updated", "removed", "unchanged",
                                                               "written", "drift")}
         self._set_totals(load)
+        publish(METRIC_CATALOGUE_ROWS_LOADED, counts["rows"])
         self._update_status(
             load.channel_id, CatalogueStatusRecord.last_status.set("succeeded"),
             CatalogueStatusRecord.last_counts.set(counts),

@@ -40,6 +40,7 @@ from stocksync.core.http_client import (
     RetryPolicy,
     TokenCache,
 )
+from stocksync.core.observability import METRIC_CHANNEL_AUTH_FAILURES, METRIC_CHANNEL_THROTTLED, publish
 
 CHUNK_BYTES = 1024 * 1024
 
@@ -92,11 +93,15 @@ class ChannelNotConfigured(ChannelError):
     code = "channel_not_configured"
 
 
-def channel_error(exc: RemoteError, channel: str) -> ChannelError:
+def channel_error(exc: RemoteError, channel: str, channel_type: str = "unknown") -> ChannelError:
+    """The domain error for a refused call; throttling and refused credentials are counted per channel
+    type (the alarms of a channel stuck throttled or locked out read them)."""
     details = {"status": exc.status, "url": exc.url, "body": exc.body[:500]}
     if isinstance(exc, RemoteThrottled):
+        publish(METRIC_CHANNEL_THROTTLED, 1, channel_type=channel_type)
         return ChannelThrottled(f"{channel} throttled the account", retry_after=exc.retry_after, details=details)
     if isinstance(exc, RemoteAuthError):
+        publish(METRIC_CHANNEL_AUTH_FAILURES, 1, channel_type=channel_type)
         return ChannelAuthFailed(f"{channel} refused the credentials ({exc.status})", details=details)
     if isinstance(exc, RemoteRequestError):
         return ChannelRejected(f"{channel} refused the request ({exc.status})", details=details)
@@ -445,9 +450,9 @@ class ChannelAdapter(StockSide, OrderSide):
                 if attempt == 1 and authenticated and self.uses_bearer_token:
                     self.tokens.forget(self.account.credentials_key())
                     continue
-                raise channel_error(exc, self.label) from exc
+                raise channel_error(exc, self.label, self.account.channel_type) from exc
             except RemoteError as exc:
-                raise channel_error(exc, self.label) from exc
+                raise channel_error(exc, self.label, self.account.channel_type) from exc
         raise AssertionError("unreachable: the second attempt returns or raises")  # pragma: no cover
 
     def call_json(self, method: str, path: str, **kwargs: Any) -> Any:
@@ -474,7 +479,7 @@ class ChannelAdapter(StockSide, OrderSide):
         try:
             return self.fetch_token(previous)
         except RemoteError as exc:
-            raise channel_error(exc, f"{self.label} (token)") from exc
+            raise channel_error(exc, f"{self.label} (token)", self.account.channel_type) from exc
 
     def _full_url(self, path: str, params: Any) -> str:
         url = self.http.url(path)

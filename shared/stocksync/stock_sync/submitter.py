@@ -33,7 +33,14 @@ from stocksync.core import db, raw_table
 from stocksync.core.chunks import batched
 from stocksync.core.db import ChannelRecord, ListingRecord, StockSyncStateRecord, SyncLogRecord
 from stocksync.core.messages import StockChange
-from stocksync.core.observability import logger
+from stocksync.core.observability import (
+    METRIC_LISTINGS_SUBMITTED,
+    METRIC_SUBMISSION_ERRORS,
+    METRIC_SUBMISSION_SECONDS,
+    MetricUnit,
+    logger,
+    publish,
+)
 from stocksync.core.secrets import CredentialStore
 from stocksync.inventory.rules import available
 from stocksync.inventory.stock_tree import stock_nodes
@@ -272,6 +279,10 @@ class StockSubmitter:
             else:
                 outcome.sent += 1
         _write_log([_log_entry(r.listing, r.update, r.result, now, reason) for r in recorded])
+        publish(METRIC_LISTINGS_SUBMITTED, outcome.sent + outcome.pending, channel_type=channel.type)
+        publish(METRIC_SUBMISSION_ERRORS, outcome.errors, channel_type=channel.type)
+        publish(METRIC_SUBMISSION_SECONDS, (now - as_of).total_seconds(), MetricUnit.Seconds,
+                channel_type=channel.type)
         references = sorted({r.reference for r in results if r.status == QuantityStatus.PENDING and r.reference})
         if references:
             StockSyncStateRecord(**StockSyncStateRecord.keys(channel.channel_id)).update(actions=[
