@@ -8,7 +8,9 @@ object's bucket, key, version/ETag and S3 sequencer, so a duplicate or retried r
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from functools import partial
+from typing import Any
 
 from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
@@ -32,5 +34,5 @@ def ingest(record: SQSRecord) -> None:
 @logger.inject_lambda_context
 @tracer.capture_lambda_handler
 @metrics.log_metrics
-def lambda_handler(event: dict, context: LambdaContext) -> dict:
+def lambda_handler(event: dict, context: LambdaContext) -> Mapping[str, Any]:
     return process_partial_response(event=event, record_handler=ingest, processor=processor, context=context)

@@ -6,7 +6,9 @@ maxReceiveCount, to its dead-letter queue; the job handlers are idempotent on th
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from functools import partial
+from typing import Any
 
 from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
@@ -32,5 +34,5 @@ def run_record(record: SQSRecord, lambda_context: LambdaContext) -> None:
 @logger.inject_lambda_context
 @tracer.capture_lambda_handler
 @metrics.log_metrics
-def lambda_handler(event: dict, context: LambdaContext) -> dict:
+def lambda_handler(event: dict, context: LambdaContext) -> Mapping[str, Any]:
     return process_partial_response(event=event, record_handler=run_record, processor=processor, context=context)

@@ -7,6 +7,7 @@ failure); importing is idempotent on the order's revision, so a retry changes no
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from functools import partial
 from typing import Any
 
@@ -32,5 +33,5 @@ def record_handler(record: SQSRecord) -> None:
 @logger.inject_lambda_context
 @tracer.capture_lambda_handler
 @metrics.log_metrics
-def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+def lambda_handler(event: dict[str, Any], context: LambdaContext) -> Mapping[str, Any]:
     return process_partial_response(event=event, record_handler=record_handler, processor=processor, context=context)

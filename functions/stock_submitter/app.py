@@ -7,6 +7,7 @@ failure); everything it names is recomputed from the current stock when it comes
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from functools import partial
 from typing import Any
 
@@ -28,7 +29,7 @@ app()  # a missing variable fails the cold start, naming it
 @logger.inject_lambda_context
 @tracer.capture_lambda_handler
 @metrics.log_metrics
-def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+def lambda_handler(event: dict[str, Any], context: LambdaContext) -> Mapping[str, Any]:
     wired = app()
     if "Records" not in event:  # the EventBridge schedule
         def time_left() -> float:

@@ -14,7 +14,7 @@ class Current(NamedTuple):
     """What a stored listing looks like to the diff."""
 
     key: str
-    fields: tuple[Any, ...]  # the catalogue-owned fields, in the order of row[SKU:]
+    fields: tuple[Any, ...] | None  # the catalogue-owned fields, in the order of row[SKU:]; None: never loaded
     removed: bool
     linked_item_id: str | None
     submitted_quantity: int | None

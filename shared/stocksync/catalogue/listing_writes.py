@@ -12,7 +12,7 @@ from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
-from stocksync.catalogue.diff import CREATE, REMOVE, SAME, UPDATE, Current, diff
+from stocksync.catalogue.diff import SAME, UPDATE, Current, diff
 from stocksync.catalogue.reader import (
     ASIN,
     BARCODE,
@@ -108,21 +108,21 @@ def apply_changes(channel_id: str, load_id: str, rows: Iterator[Row], current: I
     with ThreadPoolExecutor(_UPDATE_THREADS) as pool:
         pending: list[Any] = []
         for change in diff(rows, current):
-            if change.kind != REMOVE:
-                row = change.row
+            row, stored = change.row, change.current  # a removal has no row, a creation nothing stored
+            if row is not None:
                 counts["active"] += 1
                 counts["fba"] += bool(row[FBA])
-                counts["linked"] += bool(change.current and change.current.linked_item_id)
+                counts["linked"] += bool(stored and stored.linked_item_id)
             if change.kind == SAME:
                 counts["unchanged"] += 1
-            elif change.kind == CREATE:
+            elif row is not None and stored is None:
                 counts["created"] += 1
-                creates.append(new_listing(change.row))
-            else:
+                creates.append(new_listing(row))
+            elif stored is not None:
                 counts["updated" if change.kind == UPDATE else "removed"] += 1
-                record = ListingRecord(**ListingRecord.keys(channel_id, change.current.key))
-                if change.kind == UPDATE:
-                    actions = _catalogue_actions(change.row, load_id, at)
+                record = ListingRecord(**ListingRecord.keys(channel_id, stored.key))
+                if row is not None:
+                    actions = _catalogue_actions(row, load_id, at)
                 else:
                     actions = [ListingRecord.removed.set(True), ListingRecord.removed_at.set(at),
                                ListingRecord.state.set("removed"), ListingRecord.updated_at.set(at)]

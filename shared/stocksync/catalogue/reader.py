@@ -130,7 +130,7 @@ def decompressed(stream: BinaryIO) -> tuple[BinaryIO, bool]:
     magic = stream.read(2)
     prefixed = io.BufferedReader(_Prefixed(magic, stream), buffer_size=1 << 20)
     if magic == GZIP_MAGIC:
-        return io.BufferedReader(gzip.GzipFile(fileobj=prefixed, mode="rb"), buffer_size=1 << 20), True  # type: ignore[arg-type]
+        return io.BufferedReader(gzip.GzipFile(fileobj=prefixed, mode="rb"), buffer_size=1 << 20), True
     return prefixed, False
 
 
@@ -243,7 +243,7 @@ def _map_columns(header: list[str], layout: Layout) -> dict[str, int]:
 
 def text_stream(body: BinaryIO, plan: ParsePlan) -> io.TextIOWrapper:
     # utf-8-sig only matters at byte 0; a range further in must not expect a BOM.
-    return io.TextIOWrapper(body, encoding=plan.encoding, errors="strict", newline="")  # type: ignore[arg-type]
+    return io.TextIOWrapper(body, encoding=plan.encoding, errors="strict", newline="")
 
 
 def parse_rows(body: BinaryIO, plan: ParsePlan, report: RangeReport, *, range_index: int = 0) -> Iterator[Row]:

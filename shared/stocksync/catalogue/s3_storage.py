@@ -31,7 +31,7 @@ class S3Objects:
         if start or end is not None:
             arguments["Range"] = f"bytes={start}-{'' if end is None else end - 1}"
         body = client("s3").get_object(**arguments)["Body"]
-        return io.BufferedReader(_Prefixed(b"", body), buffer_size=1 << 20)  # type: ignore[arg-type]
+        return io.BufferedReader(_Prefixed(b"", body), buffer_size=1 << 20)
 
 
 class S3RunStore:

@@ -130,22 +130,30 @@ def _merged_batches(sources: list[Iterator[list[Row]]]) -> Iterator[list[Row]]:
     last rows: no row still unread can sort before it, since each run is sorted. Sorting that
     batch (a few sorted pieces: timsort merges them) gives the next stretch of the merged stream.
     """
-    heads = [[frame, source] for source in sources if (frame := next(source, None))]
+    heads = [_Head(frame, source) for source in sources if (frame := next(source, None))]
     while heads:
-        limit = min(frame[-1] for frame, _ in heads)
+        limit = min(head.frame[-1] for head in heads)
         batch: list[Row] = []
         for head in heads:
-            frame = head[0]
+            frame = head.frame
             cut = bisect.bisect_right(frame, limit)
             if cut == len(frame):
                 batch += frame
-                head[0] = next(head[1], None)
+                head.frame = next(head.source, [])
             elif cut:
                 batch += frame[:cut]
-                head[0] = frame[cut:]
+                head.frame = frame[cut:]
         batch.sort()
         yield batch
-        heads = [head for head in heads if head[0]]
+        heads = [head for head in heads if head.frame]
+
+
+@dataclass
+class _Head:
+    """A run's current frame in the merge (empty once its run is spent) and where the next comes from."""
+
+    frame: list[Row]
+    source: Iterator[list[Row]]
 
 
 @dataclass
@@ -212,7 +220,7 @@ class DirectoryRunStore:
     def open(self, name: str, offset: int = 0) -> BinaryIO:
         stream = self._path(name).open("rb")
         stream.seek(offset)
-        return io.BufferedReader(stream, buffer_size=1 << 20)  # type: ignore[arg-type]
+        return io.BufferedReader(stream, buffer_size=1 << 20)
 
     def delete(self, names: Iterable[str]) -> None:
         for name in names:

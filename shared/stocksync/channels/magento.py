@@ -215,7 +215,7 @@ class MagentoAdapter(PagedListingsAdapter):
         if not order_id or updated is None:
             raise ChannelRejected("Magento answered an order without increment_id or updated_at",
                                   details={"entity_id": order.get("entity_id")})
-        items = [i for i in order.get("items") or [] if isinstance(i, dict)]
+        items: list[Mapping[str, Any]] = [i for i in order.get("items") or [] if isinstance(i, dict)]
         state = str(order.get("state") or "")
         shipped_any = any(units(i.get("qty_shipped")) for i in items)
         status = order_status(state, shipped_any)

@@ -50,6 +50,10 @@ from pynamodb.transactions import TransactWrite
 
 from stocksync.core.errors import InvalidInput
 
+# A record's key attributes (PK, SK and index keys), spread into its model: `ItemRecord(**ItemRecord.keys(..))`.
+# Typed loosely because pynamodb's Model.__init__ takes them beside typed arguments of its own.
+Keys = dict[str, Any]
+
 ITEMS_PARTITION = "ITEMS"
 LOCATIONS_PARTITION = "LOCATIONS"
 CHANNELS_PARTITION = "CHANNELS"
@@ -135,7 +139,7 @@ class ItemRecord(Record, discriminator="item"):
     extended_properties = MapAttribute[str, Any](default=dict)
     # PIM: S3 keys of the item's images (main image first) and per-channel title/price/description,
     # {channel_id: {"title": str, "price": number, "description": str}}.
-    images = ListAttribute[str](of=UnicodeAttribute, default=list)
+    images = ListAttribute[str](of=UnicodeAttribute, default=list)  # type: ignore[arg-type]  # pynamodb's stub wants str
     channel_fields = MapAttribute[str, Any](default=dict)
     is_composite = BooleanAttribute(default=False)
     created_at = UTCDateTimeAttribute(default=now)
@@ -143,7 +147,7 @@ class ItemRecord(Record, discriminator="item"):
     version = VersionAttribute()
 
     @staticmethod
-    def keys(item_id: str, sku_key: str) -> dict[str, str]:
+    def keys(item_id: str, sku_key: str) -> Keys:
         return {
             "PK": item_pk(item_id),
             "SK": "ITEM",
@@ -169,7 +173,7 @@ class StockLevelRecord(Record, discriminator="stock_level"):
     version = VersionAttribute()
 
     @staticmethod
-    def keys(item_id: str, location_id: str) -> dict[str, str]:
+    def keys(item_id: str, location_id: str) -> Keys:
         return {
             "PK": item_pk(item_id),
             "SK": f"STOCK#{location_id}",
@@ -188,7 +192,7 @@ class ComponentRecord(Record, discriminator="component"):
     quantity = NumberAttribute()
 
     @staticmethod
-    def keys(kit_id: str, component_id: str) -> dict[str, str]:
+    def keys(kit_id: str, component_id: str) -> Keys:
         return {
             "PK": item_pk(kit_id),
             "SK": f"{COMPONENT_PREFIX}{component_id}",
@@ -212,7 +216,7 @@ class StockHistoryRecord(Record, discriminator="stock_history"):
     at = UTCDateTimeAttribute(default=now)
 
     @staticmethod
-    def keys(item_id: str, at: datetime, change_id: str) -> dict[str, str]:
+    def keys(item_id: str, at: datetime, change_id: str) -> Keys:
         return {"PK": history_pk(item_id), "SK": f"{at.isoformat()}#{change_id}"}
 
 
@@ -230,7 +234,7 @@ class UniqueClaim(Record, discriminator="unique"):
     owner_id = UnicodeAttribute()
 
     @staticmethod
-    def keys(kind: str, key: str) -> dict[str, str]:
+    def keys(kind: str, key: str) -> Keys:
         keys = {"PK": f"UNIQUE#{kind}#{key}", "SK": "UNIQUE"}
         if kind == SKU_CLAIM:
             keys |= {"GSI1PK": SKU_CLAIMS_PARTITION, "GSI1SK": key}
@@ -248,7 +252,7 @@ class LocationRecord(Record, discriminator="location"):
     version = VersionAttribute()
 
     @staticmethod
-    def keys(location_id: str, name_key: str) -> dict[str, str]:
+    def keys(location_id: str, name_key: str) -> Keys:
         return {
             "PK": f"LOCATION#{location_id}",
             "SK": "LOCATION",
@@ -262,7 +266,7 @@ class ChannelRecord(Record, discriminator="channel"):
     name = UnicodeAttribute()
     type = UnicodeAttribute()
     enabled = BooleanAttribute(default=True)
-    location_ids = ListAttribute[str](of=UnicodeAttribute, default=list)
+    location_ids = ListAttribute[str](of=UnicodeAttribute, default=list)  # type: ignore[arg-type]  # pynamodb's stub wants str
     settings = MapAttribute[str, Any](default=dict)
     # Only the secret's name: the credentials themselves live in Secrets Manager.
     credentials_secret = UnicodeAttribute(null=True)
@@ -272,7 +276,7 @@ class ChannelRecord(Record, discriminator="channel"):
     version = VersionAttribute()
 
     @staticmethod
-    def keys(channel_id: str, name_key: str) -> dict[str, str]:
+    def keys(channel_id: str, name_key: str) -> Keys:
         return {
             "PK": channel_pk(channel_id),
             "SK": "CHANNEL",
@@ -337,7 +341,7 @@ class ListingRecord(Record, discriminator="listing"):
     submitted_split = UnicodeAttribute(null=True)
 
     @staticmethod
-    def keys(channel_id: str, sku_key: str, sku: str = "", linked_item_id: str | None = None) -> dict[str, str]:
+    def keys(channel_id: str, sku_key: str, sku: str = "", linked_item_id: str | None = None) -> Keys:
         keys = {"PK": channel_pk(channel_id), "SK": listing_sk(sku_key)}
         if linked_item_id:
             keys |= {"GSI2PK": item_pk(linked_item_id), "GSI2SK": f"{LISTING_PREFIX}{channel_id}#{sku}"}
@@ -373,7 +377,7 @@ class CatalogueStatusRecord(Record, discriminator="catalogue_status"):
     report = MapAttribute[str, Any](null=True)  # the report poller's hook
 
     @staticmethod
-    def keys(channel_id: str) -> dict[str, str]:
+    def keys(channel_id: str) -> Keys:
         return {"PK": channel_pk(channel_id), "SK": "CATALOGUE"}
 
 
@@ -413,7 +417,7 @@ class CatalogueLoadRecord(Record, discriminator="catalogue_load"):
     created_at = UTCDateTimeAttribute(default=now)
 
     @staticmethod
-    def keys(load_id: str) -> dict[str, str]:
+    def keys(load_id: str) -> Keys:
         return {"PK": load_pk(load_id), "SK": "LOAD"}
 
 
@@ -436,7 +440,7 @@ class LoadErrorRecord(Record, discriminator="catalogue_load_error"):
     value = UnicodeAttribute(default="")
 
     @staticmethod
-    def keys(load_id: str, range_index: int, rel_row: int, seq: int) -> dict[str, str]:
+    def keys(load_id: str, range_index: int, rel_row: int, seq: int) -> Keys:
         return {"PK": load_pk(load_id), "SK": f"{LOAD_ERROR_PREFIX}{range_index:05d}#{rel_row:012d}#{seq:04d}"}
 
 
@@ -464,7 +468,7 @@ class JobRecord(Record, discriminator="job"):
     updated_at = UTCDateTimeAttribute(default=now)
 
     @staticmethod
-    def keys(job_id: str, subject: str = "", created_at: datetime | None = None) -> dict[str, str]:
+    def keys(job_id: str, subject: str = "", created_at: datetime | None = None) -> Keys:
         keys = {"PK": f"JOB#{job_id}", "SK": "JOB"}
         if subject:
             keys |= {"GSI1PK": f"JOBS_OF#{subject}", "GSI1SK": f"{(created_at or now()).isoformat()}#{job_id}"}
@@ -485,7 +489,7 @@ class AutomationEventRecord(Record, discriminator="automation_event"):
     at = UTCDateTimeAttribute(default=now)
 
     @staticmethod
-    def keys(subject: str, at: datetime, event_id: str) -> dict[str, str]:
+    def keys(subject: str, at: datetime, event_id: str) -> Keys:
         return {"PK": events_pk(subject), "SK": f"{at.isoformat()}#{event_id}"}
 
 
@@ -519,7 +523,7 @@ class ReportRequestRecord(Record, discriminator="report_request"):
     version = VersionAttribute()
 
     @staticmethod
-    def keys(channel_id: str) -> dict[str, str]:
+    def keys(channel_id: str) -> Keys:
         return {"PK": channel_pk(channel_id), "SK": "REPORT_REQUEST"}
 
 
@@ -531,7 +535,7 @@ class ScheduleTickRecord(Record, discriminator="schedule_tick"):
     interval_s = NumberAttribute()
 
     @staticmethod
-    def keys(schedule: str) -> dict[str, str]:
+    def keys(schedule: str) -> Keys:
         return {"PK": f"SCHEDULE#{schedule}", "SK": "TICK"}
 
 
@@ -556,7 +560,7 @@ class PimConnectionRecord(Record, discriminator="pim_connection"):
     version = VersionAttribute()
 
     @staticmethod
-    def keys() -> dict[str, str]:
+    def keys() -> Keys:
         return {"PK": "PIM#CONNECTION", "SK": "CONNECTION"}
 
 
@@ -573,7 +577,7 @@ class PimProfileRecord(Record, discriminator="pim_profile"):
     version = VersionAttribute()
 
     @staticmethod
-    def keys(profile_id: str, name_key: str = "") -> dict[str, str]:
+    def keys(profile_id: str, name_key: str = "") -> Keys:
         keys = {"PK": f"PIM_PROFILE#{profile_id}", "SK": "PROFILE"}
         if name_key:
             keys |= {"GSI1PK": PIM_PROFILES_PARTITION, "GSI1SK": f"NAME#{name_key}#{profile_id}"}
@@ -596,7 +600,7 @@ class SyncLogRecord(Record, discriminator="sync_log"):
     at = UTCDateTimeAttribute(default=now)
 
     @staticmethod
-    def keys(channel_id: str, sku_key: str, at: datetime, entry_id: str) -> dict[str, str]:
+    def keys(channel_id: str, sku_key: str, at: datetime, entry_id: str) -> Keys:
         return {"PK": sync_log_pk(channel_id, sku_key), "SK": f"{at.isoformat()}#{entry_id}"}
 
 
@@ -611,7 +615,7 @@ class RateBucketRecord(Record, discriminator="rate_bucket"):
     refilled_at = NumberAttribute()  # epoch seconds
 
     @staticmethod
-    def keys(account: str, operation: str) -> dict[str, str]:
+    def keys(account: str, operation: str) -> Keys:
         return {"PK": f"RATE#{account}", "SK": f"OP#{operation}"}
 
 
@@ -625,7 +629,7 @@ class StockSyncStateRecord(Record, discriminator="stock_sync_state"):
     pending_feeds = UnicodeSetAttribute(default=set)  # Amazon feeds whose processing report is awaited
 
     @staticmethod
-    def keys(channel_id: str) -> dict[str, str]:
+    def keys(channel_id: str) -> Keys:
         return {"PK": channel_pk(channel_id), "SK": "STOCK_SYNC"}
 
 
@@ -681,7 +685,7 @@ class OrderRecord(Record, discriminator="order"):
     version = VersionAttribute()
 
     @staticmethod
-    def keys(order_id: str, channel_id: str = "", placed_at: datetime | None = None) -> dict[str, str]:
+    def keys(order_id: str, channel_id: str = "", placed_at: datetime | None = None) -> Keys:
         keys = {"PK": order_pk(order_id), "SK": "ORDER"}
         if channel_id and placed_at is not None:
             sort = f"{order_time_key(placed_at)}#{order_id}"
@@ -707,7 +711,7 @@ class UnmappedLineRecord(Record, discriminator="unmapped_order_line"):
     order_id = UnicodeAttribute()
 
     @staticmethod
-    def keys(channel_id: str, sku_key: str, order_id: str) -> dict[str, str]:
+    def keys(channel_id: str, sku_key: str, order_id: str) -> Keys:
         return {"PK": unmapped_lines_pk(channel_id), "SK": f"{sku_key}#{order_id}"}
 
 
@@ -733,7 +737,7 @@ class OrderPollStateRecord(Record, discriminator="order_poll_state"):
     version = VersionAttribute()
 
     @staticmethod
-    def keys(channel_id: str) -> dict[str, str]:
+    def keys(channel_id: str) -> Keys:
         return {"PK": channel_pk(channel_id), "SK": "ORDER_POLL"}
 
 
@@ -784,7 +788,7 @@ def page_of(results: Iterator[T], limit: int) -> tuple[list[T], str | None]:
     return rows, encode_cursor(getattr(results, "last_evaluated_key", None))
 
 
-def get_or_none(model: type[T], keys: dict[str, str]) -> T | None:
+def get_or_none(model: type[T], keys: Keys) -> T | None:
     try:
         return model.get(keys["PK"], keys["SK"], consistent_read=True)
     except model.DoesNotExist:

@@ -10,6 +10,8 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from typing import Any
 
+from pynamodb.expressions.update import Action
+
 from stocksync.core import db, raw_table
 from stocksync.core.db import JobRecord
 from stocksync.core.errors import NotFound
@@ -55,7 +57,7 @@ class Jobs:
                 if isinstance(job, JobRecord)]
 
     def start(self, job_id: str, *, total: int | None = None, bytes_total: int | None = None) -> None:
-        actions = [JobRecord.status.set("running"), JobRecord.updated_at.set(db.now())]
+        actions: list[Action] = [JobRecord.status.set("running"), JobRecord.updated_at.set(db.now())]
         if total is not None:
             actions.append(JobRecord.total.set(total))
         if bytes_total is not None:
@@ -65,7 +67,7 @@ class Jobs:
     def progress(self, job_id: str, *, done: int = 0, bytes_done: int = 0,
                  errors: list[dict[str, Any]] | None = None) -> None:
         """Add to the job's progress; `errors` are plain maps, e.g. {"row": 12, "field": "price", "reason": ...}."""
-        actions = [JobRecord.updated_at.set(db.now())]
+        actions: list[Action] = [JobRecord.updated_at.set(db.now())]
         if done:
             actions.append(JobRecord.done.add(done))
         if bytes_done:
@@ -83,7 +85,7 @@ class Jobs:
         """`progress(job_id, done=done)` as a raw Update for a transaction (`raw_table`): work that commits
         in transactions reports its progress in them, exactly and without a request of its own.
         `tallies` are added to the job's result (e.g. listings sent), committed with the same work."""
-        actions = [JobRecord.updated_at.set(db.now()), JobRecord.done.add(done)]
+        actions: list[Action] = [JobRecord.updated_at.set(db.now()), JobRecord.done.add(done)]
         actions += [JobRecord.result[name].add(count) for name, count in (tallies or {}).items()]
         return raw_table.update_request(JobRecord(**JobRecord.keys(job_id)), actions, JobRecord.PK.exists())
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import builtins
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
@@ -181,7 +182,7 @@ class Inventory:
                 tx.delete(record, add_version_condition=False)
         self.queue.publish([StockChange(reason="item_deleted", item_ids=[item_id])])
 
-    def set_components(self, kit_id: str, components: list[ComponentInput]) -> ItemView:
+    def set_components(self, kit_id: str, components: builtins.list[ComponentInput]) -> ItemView:
         """Make an item a kit of other items (or a plain item again with an empty list)."""
         view = self.get(kit_id)
         wanted = _merge_duplicates(components)
@@ -225,11 +226,11 @@ class Inventory:
                     frontier.append(record.kit_id)
         return found
 
-    def with_kits(self, item_ids: Iterable[str]) -> list[str]:
+    def with_kits(self, item_ids: Iterable[str]) -> builtins.list[str]:
         ids = set(item_ids)
         return sorted(ids | self.kits_containing(ids))
 
-    def _component_graph(self, start: Iterable[str]) -> dict[str, list[str]]:
+    def _component_graph(self, start: Iterable[str]) -> dict[str, builtins.list[str]]:
         graph: dict[str, list[str]] = {}
         frontier = list(start)
         while frontier:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import builtins
+
 from pydantic import BaseModel, ConfigDict, Field
 from pynamodb.exceptions import PutError, TransactWriteError
 
@@ -55,7 +57,7 @@ class Locations:
     def default(self) -> LocationRecord:
         return next(location for location in self.list() if location.is_default)
 
-    def require(self, location_ids: list[str], field: str) -> None:
+    def require(self, location_ids: builtins.list[str], field: str) -> None:
         known = {location.location_id for location in self.list()}
         unknown = [location_id for location_id in location_ids if location_id not in known]
         if unknown:
@@ -127,7 +129,7 @@ class Locations:
             tx.delete(location)
             tx.delete(UniqueClaim(**UniqueClaim.keys(NAME_CLAIM, _name_key(location.name)), owner_id=location_id))
 
-    def _all(self) -> list[LocationRecord]:
+    def _all(self) -> builtins.list[LocationRecord]:
         return [
             record
             for record in LocationRecord.gsi1.query(db.LOCATIONS_PARTITION)

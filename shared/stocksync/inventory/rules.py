@@ -100,10 +100,11 @@ class StockNode:
     components: tuple[tuple[str, int], ...] = ()
 
 
-def available(item_id: str, nodes: Mapping[str, StockNode], location_ids: Iterable[str]) -> int:
-    """available(item, locations): a plain item's stock, or how many of a kit can be built."""
+def available(item_id: str, nodes: Mapping[str, StockNode | None], location_ids: Iterable[str]) -> int:
+    """available(item, locations): a plain item's stock, or how many of a kit can be built. An item
+    missing from `nodes` (None: it no longer exists) holds nothing."""
     locations = tuple(location_ids)
-    node = nodes[item_id]
+    node = nodes[item_id] or StockNode()
     if node.components:
         return kit_available(
             (available(component_id, nodes, locations), quantity) for component_id, quantity in node.components

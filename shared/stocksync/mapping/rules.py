@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
+from typing import Any
 
 from stocksync.channels.types import AutoLinkBy, ListingLimits
 from stocksync.inventory.rules import normalize_sku
@@ -183,5 +184,6 @@ def link_delta(before: str | None, after: str | None, removed: bool) -> TotalsDe
 
 def effective_limits(own: Mapping[str, float | None], defaults: ListingLimits) -> ListingLimits:
     """A listing's limits: its own where set, else the channel's default."""
-    return ListingLimits(**{name: own.get(name) if own.get(name) is not None else getattr(defaults, name)
-                            for name in ("max_listed", "end_when", "percentage")})
+    limits: dict[str, Any] = {name: own.get(name) if own.get(name) is not None else getattr(defaults, name)
+                              for name in ("max_listed", "end_when", "percentage")}
+    return ListingLimits(**limits)

@@ -179,8 +179,8 @@ class ListingWriter:
             for model, hash_key, range_key, condition, label in change.checks:
                 tx.condition_check(model, hash_key, range_key, condition=condition)
                 checks.append((index, label))
-            for record, condition, label in change.puts:
-                tx.save(record, condition=condition)
+            for record, put_condition, label in change.puts:
+                tx.save(record, condition=put_condition)
                 puts.append((index, label))
             listing = change.listing
             record = ListingRecord(**ListingRecord.keys(channel_id, listing.sku_key))
@@ -316,7 +316,7 @@ def listing_facts(channel_id: str, *, barcode: bool = False, asin: bool = False)
 
 
 def _raw_listings(channel_id: str, attributes: list[str], *, not_removed: bool = False) -> Iterator[dict[str, Any]]:
-    values = {":pk": {"S": db.channel_pk(channel_id)}, ":prefix": {"S": db.LISTING_PREFIX}}
+    values: dict[str, dict[str, Any]] = {":pk": {"S": db.channel_pk(channel_id)}, ":prefix": {"S": db.LISTING_PREFIX}}
     if not_removed:
         values[":false"] = _FALSE
     return raw_table.query("PK = :pk AND begins_with(SK, :prefix)", values, attributes,

@@ -136,15 +136,15 @@ def plan_order(stored: StoredOrder | None, status: OrderStatus, fulfilled_by_cha
     allocated: dict[StockKey, int] = defaultdict(int)
     level: dict[StockKey, int] = defaultdict(int)
     for line in lines:
-        old = before.get(line.line_id)
+        previous = before.get(line.line_id)
         for key, units in _holding(line, "allocated").items():
             allocated[key] += units
         for key, units in _holding(line, "taken").items():
             level[key] -= units
-        if old is not None:
-            for key, units in _holding(old, "allocated").items():
+        if previous is not None:
+            for key, units in _holding(previous, "allocated").items():
                 allocated[key] -= units
-            for key, units in _holding(old, "taken").items():
+            for key, units in _holding(previous, "taken").items():
                 level[key] += units
         if new_status == OrderStatus.OPEN and is_unmapped(line, fba):
             plan.unmapped_keys.add(line.sku_key)

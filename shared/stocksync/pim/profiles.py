@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import builtins
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -262,7 +263,7 @@ class PimProfiles:
                                code="invalid_profile")
         return catalog
 
-    def count(self, settings: ProfileSettings) -> tuple[int, list[str]]:
+    def count(self, settings: ProfileSettings) -> tuple[int, builtins.list[str]]:
         """How many products the profile's filters select, and the categories that includes."""
         client = self.connections.client()
         catalog = PimCatalog(category_parents={c["code"]: c.get("parent") for c in client.categories()})

@@ -349,7 +349,8 @@ def apply_changes(item: ItemRecord, changes: ProductChanges, media_key: Callable
             changed = True
     if changes.channel_fields:
         current = _plain(item.channel_fields.as_dict())
-        merged = {channel: {**current.get(channel, {}), **values} for channel, values in changes.channel_fields.items()}
+        merged: dict[str, Any] = {channel: {**current.get(channel, {}), **values}
+                                  for channel, values in changes.channel_fields.items()}
         merged = {**current, **merged}
         if merged != current:
             item.channel_fields = merged
