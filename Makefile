@@ -5,7 +5,7 @@ TEST_VENV := .venv-test
 SAM_VENV := .venv-sam
 STACK_NAME ?= stocksync
 
-.PHONY: run test lint bench openapi validate deploy clean
+.PHONY: run demo-sale test lint bench openapi validate build deploy clean
 
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -16,6 +16,10 @@ $(VENV)/.installed: pyproject.toml
 run: $(VENV)/.installed
 	$(VENV)/bin/python -m infrastructure.local_stack
 
+# Against a running `make run` (another shell): a buyer's sale on Amazon, every channel before and after.
+demo-sale: $(VENV)/.installed
+	$(VENV)/bin/python -m infrastructure.demo_sale
+
 test:
 	rm -rf $(TEST_VENV)
 	$(PYTHON) -m venv $(TEST_VENV)
@@ -24,6 +28,7 @@ test:
 	$(TEST_VENV)/bin/ruff check .
 	$(TEST_VENV)/bin/lint-imports
 	$(TEST_VENV)/bin/cfn-lint template.yaml
+	$(MAKE) validate build
 	$(TEST_VENV)/bin/pytest
 
 lint: $(VENV)/.installed
@@ -46,9 +51,23 @@ $(SAM_VENV)/.installed:
 validate: $(SAM_VENV)/.installed
 	SAM_CLI_TELEMETRY=0 $(SAM_VENV)/bin/sam validate --lint --region $${AWS_DEFAULT_REGION:-eu-west-1}
 
-deploy: $(SAM_VENV)/.installed
-	SAM_CLI_TELEMETRY=0 $(SAM_VENV)/bin/sam build
-	SAM_CLI_TELEMETRY=0 $(SAM_VENV)/bin/sam deploy --guided --stack-name $(STACK_NAME) --capabilities CAPABILITY_IAM
+# sam build installs the layer for the Lambda runtime (python3.12, arm64) and needs that Python: the
+# first python3.12 that runs (on PATH, then pyenv's), found when a target asks for it. A pyenv shim
+# that fails without PYENV_VERSION is skipped; the directory of the real interpreter goes first on PATH.
+PYTHON312_DIR = $(shell for p in "$$(command -v python3.12)" $(HOME)/.pyenv/versions/3.12*/bin/python3.12 \
+	/root/.pyenv/versions/3.12*/bin/python3.12 /usr/local/bin/python3.12 /usr/bin/python3.12; do \
+	[ -x "$$p" ] && "$$p" -c 'import sys, os; print(os.path.dirname(sys.executable))' 2>/dev/null && break; \
+	done)
+
+build: $(SAM_VENV)/.installed
+	@test -n "$(PYTHON312_DIR)" || { echo "sam build needs python3.12 (the Lambda runtime's Python) and found none:"; \
+	  echo "  none on PATH that runs, none in ~/.pyenv/versions/3.12*. Install one (pyenv install 3.12,"; \
+	  echo "  apt-get install python3.12, or uv python install 3.12) and put it on PATH."; exit 1; }
+	PATH="$(PYTHON312_DIR):$$PATH" SAM_CLI_TELEMETRY=0 $(SAM_VENV)/bin/sam build
+
+# Non-guided: samconfig.toml holds the parameters, capabilities and tags.
+deploy: build
+	SAM_CLI_TELEMETRY=0 $(SAM_VENV)/bin/sam deploy --stack-name $(STACK_NAME)
 
 clean:
 	rm -rf $(VENV) $(TEST_VENV) $(SAM_VENV) .aws-sam .pytest_cache .ruff_cache
