@@ -153,6 +153,14 @@ class _Context:
     def secretsmanager(self) -> Any:
         return boto3.client("secretsmanager", region_name=self.region)
 
+    @cached_property
+    def kms(self) -> Any:
+        return boto3.client("kms", region_name=self.region)
+
+    @cached_property
+    def logs(self) -> Any:
+        return boto3.client("logs", region_name=self.region)
+
 
 def _physical_name(logical_id: str, max_length: int = 80, lowercase: bool = False) -> str:
     """A deterministic stand-in for CloudFormation's generated names (<stack>-<LogicalId>)."""
@@ -506,6 +514,42 @@ def _secret_string(context: _Context, properties: Mapping[str, Any]) -> str:
     return json.dumps({**json.loads(template), generate["GenerateStringKey"]: password})
 
 
+# --------------------------------------------------------------------------- KMS, CloudWatch Logs, dashboards
+
+
+def _create_key(context: _Context, logical_id: str, properties: Mapping[str, Any]) -> PhysicalResource:
+    _check_properties(logical_id, properties, frozenset({"Description", "EnableKeyRotation", "KeyPolicy", "Tags"}))
+    request: dict[str, Any] = {"Tags": [{"TagKey": tag["Key"], "TagValue": tag["Value"]} for tag in _tags(properties)]}
+    if "Description" in properties:
+        request["Description"] = str(properties["Description"])
+    if "KeyPolicy" in properties:
+        request["Policy"] = _attribute_text(properties["KeyPolicy"])
+    key = context.kms.create_key(**request)["KeyMetadata"]
+    if properties.get("EnableKeyRotation") is True:
+        context.kms.enable_key_rotation(KeyId=key["KeyId"])
+    return PhysicalResource(logical_id, "AWS::KMS::Key", ref=key["KeyId"],
+                            attributes={"Arn": key["Arn"], "KeyId": key["KeyId"]})
+
+
+def _create_log_group(context: _Context, logical_id: str, properties: Mapping[str, Any]) -> PhysicalResource:
+    _check_properties(logical_id, properties, frozenset({"LogGroupName", "RetentionInDays", "KmsKeyId", "Tags"}))
+    name = str(properties.get("LogGroupName") or _physical_name(logical_id, 512))
+    context.logs.create_log_group(logGroupName=name, tags={tag["Key"]: tag["Value"] for tag in _tags(properties)})
+    if "RetentionInDays" in properties:
+        context.logs.put_retention_policy(logGroupName=name, retentionInDays=int(properties["RetentionInDays"]))
+    return PhysicalResource(logical_id, "AWS::Logs::LogGroup", ref=name,
+                            attributes={"Arn": context.arn("logs", f"log-group:{name}:*")})
+
+
+def _create_dashboard(context: _Context, logical_id: str, properties: Mapping[str, Any]) -> PhysicalResource:
+    _check_properties(logical_id, properties, frozenset({"DashboardName", "DashboardBody"}))
+    name = str(properties.get("DashboardName") or _physical_name(logical_id, 255))
+    body = properties["DashboardBody"]
+    context.cloudwatch.put_dashboard(DashboardName=name, DashboardBody=body if isinstance(body, str) else
+                                     json.dumps(body))
+    return PhysicalResource(logical_id, "AWS::CloudWatch::Dashboard", ref=name)
+
+
 # --------------------------------------------------------------------------- played by the runner
 
 
@@ -528,12 +572,24 @@ def _played_api(context: _Context, logical_id: str, properties: Mapping[str, Any
     )
 
 
+_Provisioner = Callable[[_Context, str, Mapping[str, Any]], PhysicalResource]
+
+
+def _noted(resource_type: str, service: str) -> _Provisioner:
+    """Resources nothing local uses (an IAM role, API Gateway's account settings): an id and an ARN, so
+    references to them resolve."""
+
+    def note(context: _Context, logical_id: str, properties: Mapping[str, Any]) -> PhysicalResource:
+        name = _physical_name(logical_id, 64)
+        return PhysicalResource(logical_id, resource_type, ref=name, attributes={"Arn": context.arn(service, name)})
+
+    return note
+
+
 def _played_layer(context: _Context, logical_id: str, properties: Mapping[str, Any]) -> PhysicalResource:
     name = str(properties.get("LayerName") or _physical_name(logical_id, 140))
     return PhysicalResource(logical_id, "AWS::Serverless::LayerVersion", ref=context.arn("lambda", f"layer:{name}:1"))
 
-
-_Provisioner = Callable[[_Context, str, Mapping[str, Any]], PhysicalResource]
 
 _PROVISIONERS: Mapping[str, _Provisioner] = MappingProxyType(
     {
@@ -545,9 +601,14 @@ _PROVISIONERS: Mapping[str, _Provisioner] = MappingProxyType(
         "AWS::SNS::Topic": _create_topic,
         "AWS::CloudWatch::Alarm": _create_alarm,
         "AWS::SecretsManager::Secret": _create_secret,
+        "AWS::KMS::Key": _create_key,
+        "AWS::Logs::LogGroup": _create_log_group,
+        "AWS::CloudWatch::Dashboard": _create_dashboard,
         # Not created on AWS: the runner plays them; they only get ids so references resolve.
         SERVERLESS_FUNCTION: _played_function,
         "AWS::Serverless::Api": _played_api,
         "AWS::Serverless::LayerVersion": _played_layer,
+        "AWS::IAM::Role": _noted("AWS::IAM::Role", "iam"),
+        "AWS::ApiGateway::Account": _noted("AWS::ApiGateway::Account", "apigateway"),
     }
 )
