@@ -6,11 +6,14 @@ import of the handler module (handler modules keep per-invocation state on modul
 Powertools' resolvers hold the current event, batch processors the current records), each handling
 one event at a time. So a function's scheduled run does not hold up its queue, nor one API request
 another. What the layer keeps per process (stocksync.wiring, the Powertools logger) is shared
-between containers here, as it never is on Lambda.
+between containers here, as it never is on Lambda. So that each log line still names the function
+that wrote it, every invocation runs in a context of its own holding its function's Lambda keys
+(`invocation_log_keys`): Powertools puts those over what the shared logger last appended.
 """
 
 from __future__ import annotations
 
+import contextvars
 import functools
 import logging
 import threading
@@ -19,6 +22,8 @@ import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
+
+from aws_lambda_powertools.logging.formatter import set_context_keys
 
 from infrastructure.local.provision import ProvisionedStack
 from infrastructure.local.template import FunctionSpec, load_handler
@@ -48,6 +53,25 @@ class LambdaContext:
         return max(0, int((self.deadline - time.monotonic()) * 1000))
 
 
+def invocation_log_keys(context: LambdaContext, *, cold_start: bool) -> dict[str, Any]:
+    """The keys Powertools' `inject_lambda_context` logs for this invocation (and `cold_start` as this
+    container saw it): in one process they would otherwise come from whichever function ran last."""
+    return {"function_name": context.function_name, "function_memory_size": context.memory_limit_in_mb,
+            "function_arn": context.invoked_function_arn, "function_request_id": context.aws_request_id,
+            "cold_start": cold_start}
+
+
+def _in_own_log_context(handler: Handler, event: Any, context: LambdaContext, *, cold_start: bool) -> Any:
+    """Run the handler in a copy of the caller's context with this invocation's log keys set (Powertools'
+    thread-safe keys live in a ContextVar): nothing set there outlives the invocation."""
+
+    def run() -> Any:
+        set_context_keys(**invocation_log_keys(context, cold_start=cold_start))
+        return handler(event, context)
+
+    return contextvars.copy_context().run(run)
+
+
 class LocalFunction:
     """One function of the template and its warm containers (handlers imported on first need)."""
 
@@ -59,6 +83,7 @@ class LocalFunction:
         self._load = load  # container number -> that container's handler (a fresh import)
         self._max_containers = max_containers
         self._idle: list[Handler] = [load(0)]  # the first container starts with the stack
+        self._warm: set[int] = set()  # ids of the handlers that have served an event
         self._started = 1
         self._changed = threading.Condition()
 
@@ -104,8 +129,10 @@ class LocalFunction:
             deadline=started + self.spec.timeout,
             log_group_name=f"/aws/lambda/{self.name}",
         )
+        cold_start = id(handler) not in self._warm
+        self._warm.add(id(handler))
         try:
-            return handler(event, context)
+            return _in_own_log_context(handler, event, context, cold_start=cold_start)
         finally:
             elapsed = time.monotonic() - started
             if elapsed > self.spec.timeout:
