@@ -103,7 +103,7 @@ def test_given_queues_when_provisioned_then_they_redrive_to_their_dlq(
 def test_given_dead_letter_queues_when_provisioned_then_each_has_an_alarm(stack: ProvisionedStack) -> None:
     alarms = boto3.client("cloudwatch").describe_alarms()["MetricAlarms"]
 
-    watched = {alarm["Dimensions"][0]["Value"]: alarm for alarm in alarms}
+    watched = {alarm["Dimensions"][0]["Value"]: alarm for alarm in alarms if alarm.get("Dimensions")}
     for dead_letter_queue in ("Ingest", "Mapping", "Stock", "Jobs", "OrderNotification"):
         alarm = watched[stack.attribute(f"{dead_letter_queue}DeadLetterQueue", "QueueName")]
         assert alarm["AlarmActions"] == [stack.ref("AlarmTopic")]
@@ -126,9 +126,9 @@ def test_given_provisioned_stack_when_environment_read_then_resolved_to_physical
 
 
 def test_given_unsupported_resource_type_when_provisioned_then_error_names_it(aws: str, tmp_path: Path) -> None:
-    template = _template(tmp_path, "Resources:\n  Role:\n    Type: AWS::IAM::Role\n    Properties: {}\n")
+    template = _template(tmp_path, "Resources:\n  Job:\n    Type: AWS::Glue::Job\n    Properties: {}\n")
 
-    with pytest.raises(TemplateError, match=r"Role: resource type AWS::IAM::Role is not supported"):
+    with pytest.raises(TemplateError, match=r"Job: resource type AWS::Glue::Job is not supported"):
         provision(template)
 
 
