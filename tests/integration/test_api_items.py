@@ -2,6 +2,15 @@
 
 from __future__ import annotations
 
+import base64
+import copy
+import json
+from types import SimpleNamespace
+
+LAMBDA_CONTEXT = SimpleNamespace(function_name="ApiFunction", memory_limit_in_mb=512, aws_request_id="test-request",
+                                 invoked_function_arn="arn:aws:lambda:eu-west-1:123456789012:function:ApiFunction",
+                                 get_remaining_time_in_millis=lambda: 29_000)
+
 
 def _item(api, sku: str, title: str = "", **fields):
     answer = api.post("/items", {"sku": sku, "title": title, **fields})
@@ -168,3 +177,33 @@ def test_given_an_item_with_a_tax_rate_when_set_back_to_the_default_then_it_read
     reset = api.patch(f"/items/{item['item_id']}", {"tax_rate": -1})
 
     assert (item["tax_rate"], reset.body["tax_rate"]) == (7, None)
+
+
+def test_given_a_body_that_is_not_json_when_posted_then_415_in_the_error_shape_not_a_500(api):
+    # Regression (schemathesis): multipart/form-data without a boundary made Powertools raise a ValueError: 500.
+    answers = []
+    for content_type in ("multipart/form-data", "text/plain", "application/x-www-form-urlencoded"):
+        event = copy.deepcopy(api.sample)
+        event.update(httpMethod="POST", path="/items", body=json.dumps({"sku": "Form-1"}),
+                     headers={**(event.get("headers") or {}), "Content-Type": content_type},
+                     multiValueHeaders={**(event.get("multiValueHeaders") or {}), "Content-Type": [content_type]})
+        event["requestContext"].update(httpMethod="POST", path="/v1/items")
+        answers.append(api.handler(event, LAMBDA_CONTEXT))
+
+    assert [a["statusCode"] for a in answers] == [415, 415, 415]
+    assert {json.loads(a["body"])["error"]["code"] for a in answers} == {"unsupported_media_type"}
+    assert api.get("/items").body["items"] == []
+    assert api.call("POST", "/items", {"sku": "Json-1"}).status == 201  # JSON (the sample's header) still works
+
+
+def test_given_a_body_that_is_not_utf8_when_posted_then_422_not_a_500(api):
+    # Regression (schemathesis): the gateway passes non-UTF-8 bytes base64-encoded; decoding them raised: 500.
+    event = copy.deepcopy(api.sample)
+    event.update(httpMethod="POST", path="/items", body=base64.b64encode(b"\xff{").decode(), isBase64Encoded=True)
+    event["requestContext"].update(httpMethod="POST", path="/v1/items")
+
+    answer = api.handler(event, LAMBDA_CONTEXT)
+
+    assert answer["statusCode"] == 422
+    assert json.loads(answer["body"])["error"]["details"][0]["field"] == "body"
+    assert api.get("/items").body["items"] == []

@@ -36,14 +36,14 @@ OPENAPI: dict[str, Any] = {
 
 
 class StockSyncResolver(APIGatewayRestResolver):
-    """The REST resolver, refusing oversized bodies before validation parses them."""
+    """The REST resolver, refusing oversized and non-JSON bodies before validation parses them."""
 
     def __init__(self, max_body_bytes: int) -> None:
         super().__init__(enable_validation=True)
         self.max_body_bytes = max_body_bytes
 
     def resolve(self, event: dict[str, Any], context: Any) -> dict[str, Any]:
-        return errors.oversized_body(event, self.max_body_bytes) or super().resolve(event, context)
+        return errors.refused_body(event, self.max_body_bytes) or super().resolve(event, context)
 
     def get_openapi_schema(self, **kwargs: Any) -> OpenAPI:
         """The generated document with every error as the API answers it (see document.py)."""

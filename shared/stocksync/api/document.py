@@ -36,6 +36,7 @@ ERROR_DESCRIPTIONS = {
     404: "No such resource",
     409: "A conflict with the current state (a name taken, stock below 0, a channel disabled...)",
     413: "The request body is over 1 MB",
+    415: "The body is not sent as application/json",
     422: "The request does not match its schema; details lists the failing fields",
     429: "Done too recently; Retry-After says when it is allowed",
     502: "The channel or the PIM failed or refused the call",
@@ -65,6 +66,8 @@ def error_statuses(method: str, path: str, operation: dict[str, Any]) -> list[in
         statuses.add(422)
     if has_body or method in MUTATIONS:  # the gateway counts any body, documented or not
         statuses.add(413)
+    if has_body:
+        statuses.add(415)
     if method in MUTATIONS or (method, path) in CONFLICTING_READS:
         statuses.add(409)
     if (method, path) in RATE_LIMITED:

@@ -5,6 +5,7 @@ The status comes from the exception's type, never from its text.
 
 from __future__ import annotations
 
+import base64
 import json
 from typing import Any
 
@@ -37,8 +38,12 @@ def error_response(status: int, code: str, message: str, details: Any = None) ->
     return Response(
         status_code=status,
         content_type="application/json",
-        body={"error": {"code": code, "message": message, "details": details}},
+        body=error_body(code, message, details),
     )
+
+
+def error_body(code: str, message: str, details: Any = None) -> dict[str, Any]:
+    return {"error": {"code": code, "message": message, "details": details}}
 
 
 def register(app: APIGatewayRestResolver) -> None:
@@ -69,17 +74,45 @@ def register(app: APIGatewayRestResolver) -> None:
         return error_response(500, "internal_error", "Something went wrong; it has been logged")
 
 
-def oversized_body(event: dict[str, Any], max_body_bytes: int) -> dict[str, Any] | None:
-    """A 413 proxy response when the body is too large; checked before validation reads it."""
+def refused_body(event: dict[str, Any], max_body_bytes: int) -> dict[str, Any] | None:
+    """A 413, 415 or 422 proxy response for a body the API will not read, checked before validation parses it.
+
+    Every body is JSON: Powertools would try to read a form or multipart body (and fail with a 500 on one
+    without a boundary), so any other declared media type is refused as it is; and a body that is not
+    UTF-8 (the gateway passes it base64-encoded) cannot be JSON, where Powertools would fail decoding it.
+    """
     body = event.get("body") or ""
     size = len(body.encode() if isinstance(body, str) else body)
-    if size <= max_body_bytes:
-        return None
-    error = {"code": "payload_too_large", "message": f"The request body is larger than {max_body_bytes} bytes",
-             "details": {"limit_bytes": max_body_bytes, "size_bytes": size}}
+    if size > max_body_bytes:
+        return _proxy_error(413, "payload_too_large", f"The request body is larger than {max_body_bytes} bytes",
+                            {"limit_bytes": max_body_bytes, "size_bytes": size})
+    content_type = _header(event, "content-type")
+    media_type = (content_type or "").split(";")[0].strip().lower()
+    if size and media_type and media_type != "application/json" and not media_type.endswith("+json"):
+        return _proxy_error(415, "unsupported_media_type", "Send the request body as application/json",
+                            {"content_type": content_type})
+    if size and event.get("isBase64Encoded") and not _is_utf8(body):
+        return _proxy_error(422, "validation_error", "The request is not valid",
+                            [{"field": "body", "message": "The body is not UTF-8 text", "type": "json_invalid"}])
+    return None
+
+
+def _is_utf8(base64_body: str | bytes) -> bool:
+    try:
+        base64.b64decode(base64_body).decode("utf-8")
+    except (ValueError, UnicodeDecodeError):
+        return False
+    return True
+
+
+def _header(event: dict[str, Any], name: str) -> str | None:
+    return next((value for key, value in (event.get("headers") or {}).items() if key.lower() == name), None)
+
+
+def _proxy_error(status: int, code: str, message: str, details: Any) -> dict[str, Any]:
     return {
-        "statusCode": 413,
+        "statusCode": status,
         "multiValueHeaders": {"Content-Type": ["application/json"]},
-        "body": json.dumps({"error": error}),
+        "body": json.dumps(error_body(code, message, details)),
         "isBase64Encoded": False,
     }
