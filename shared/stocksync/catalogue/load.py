@@ -24,6 +24,7 @@ from __future__ import annotations
 import io
 from collections.abc import Iterable
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any, BinaryIO, Protocol
 
 from stocksync.catalogue import staging
@@ -159,7 +160,7 @@ class CatalogueLoader:
             body.read(plan.body_offset)
             length = int(load.size)
         elif int(start) >= int(load.size):
-            body, length = io.BufferedReader(io.BytesIO(b"")), 0  # type: ignore[arg-type]
+            body, length = io.BufferedReader(io.BytesIO(b"")), 0
         else:
             body = self.objects.open(load.bucket, load.key, int(start), None if end < 0 else int(end))
             length = (int(load.size) if end < 0 else int(end)) - int(start)
@@ -304,7 +305,7 @@ class CatalogueLoader:
         from stocksync.mapping.store import recount  # only when a link raced the load
 
         status = CatalogueStatusRecord(**CatalogueStatusRecord.keys(load.channel_id))
-        seen = load.totals_seen
+        seen: datetime | None = load.totals_seen
         counts = {"active": int(load.active), "linked": int(load.linked), "fba": int(load.fba)}
         for _ in range(_TOTALS_ATTEMPTS):
             if db.update_if(status, _totals_actions(load.channel_id, counts),

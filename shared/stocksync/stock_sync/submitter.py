@@ -179,7 +179,7 @@ class StockSubmitter:
                 if nodes.get(item_id) is None:
                     continue  # the item was deleted: nothing of it to send (the link stays until the seller relinks)
                 limits = _listing_limits(listing).over(defaults)
-                target = target_quantity(available(item_id, nodes, locations), limits)  # type: ignore[arg-type]
+                target = target_quantity(available(item_id, nodes, locations), limits)
                 done = forced_since is not None and listing.last_update is not None \
                     and listing.last_update >= forced_since
                 forced = (force and not done) or (channel_id, listing.sku_key) in (force_keys or ())
@@ -187,7 +187,7 @@ class StockSubmitter:
                     sku=listing.sku, quantity=target, state=listing.state or "active",
                     listing_id=listing.channel_listing_id, listing_kind=listing.listing_kind,
                     price=float(listing.price) if listing.price is not None else None,
-                    locations={loc: available(item_id, nodes, [loc]) for loc in locations},  # type: ignore[arg-type]
+                    locations={loc: available(item_id, nodes, [loc]) for loc in locations},
                 )
                 split = _split_key(places.place_split(update)) if places is not None else None
                 moved = split is not None and listing.submitted_split is not None and split != listing.submitted_split
