@@ -5,7 +5,7 @@ TEST_VENV := .venv-test
 SAM_VENV := .venv-sam
 STACK_NAME ?= stocksync
 
-.PHONY: run test lint bench openapi validate build deploy clean
+.PHONY: run demo-sale test lint bench openapi validate build deploy clean
 
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -15,6 +15,10 @@ $(VENV)/.installed: pyproject.toml
 
 run: $(VENV)/.installed
 	$(VENV)/bin/python -m infrastructure.local_stack
+
+# Against a running `make run` (another shell): a buyer's sale on Amazon, every channel before and after.
+demo-sale: $(VENV)/.installed
+	$(VENV)/bin/python -m infrastructure.demo_sale
 
 test:
 	rm -rf $(TEST_VENV)

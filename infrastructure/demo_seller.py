@@ -1,10 +1,18 @@
 """The demo seller `make run` starts with: two locations, 50 items with stock, a kit, a channel on each
-running marketplace stand-in and a PIM profile on the Akeneo one."""
+running marketplace stand-in and a PIM profile on the Akeneo one (`seed_demo_seller`), and what makes
+it ready to sell before the banner (`DemoReadiness`): every channel's catalogue loaded, its listings
+linked and their quantities on the stand-ins."""
 
 from __future__ import annotations
 
+import logging
 import random
-from collections.abc import Mapping
+import threading
+import time
+from collections.abc import Callable, Mapping
+from typing import Any
+
+import requests
 
 from infrastructure.demo.products import COLOURS, PRODUCTS
 from infrastructure.standins.base import StandIn
@@ -15,6 +23,8 @@ from stocksync.inventory.items import ComponentInput, ItemInput
 from stocksync.inventory.locations import LocationInput, LocationPatch
 from stocksync.inventory.stock import StockSet
 from stocksync.wiring import Wiring, wiring
+
+logger = logging.getLogger(__name__)
 
 
 def seed_demo_seller(standins: Mapping[str, StandIn] | None = None, seed: int = 7) -> str:
@@ -166,3 +176,128 @@ def _seed_pim(app: Wiring[ApiSettings], standins: Mapping[str, StandIn]) -> str:
         extended_properties=ExtendedPropertiesSettings(map_all_attributes=True, prefix="akeneo_"),
     ))
     return ", 1 PIM profile (Akeneo stand-in)"
+
+
+# --- ready to sell -------------------------------------------------------------------------------
+
+READY_TIMEOUT_S = 120.0
+POLL_EVERY_S = 0.5
+SYNC_EVERY_S = 5.0  # the scheduled stock sync, run at most this often while a channel's result is awaited
+REPORT_EVERY_S = 10.0  # how often the wait says what it is still waiting for
+# The schedules (template.yaml) the wait runs now rather than waiting for EventBridge.
+REPORT_POLLER = ("ReportPollerFunction", "Frequent")  # every 5 minutes: request / poll / download catalogues
+SCHEDULED_SYNC = ("StockSubmitterFunction", "ScheduledSync")  # every 15 minutes: settles feeds still processing
+ORDER_POLLER = ("OrderPollerFunction", "Tick")  # every minute: subscribes Amazon's ORDER_CHANGE, polls orders
+
+
+class DemoNotReady(RuntimeError):
+    """The demo seller's channels did not all become ready to sell in time; the message names each one
+    that was not and what it was still waiting for."""
+
+
+class DemoReadiness:
+    """Makes the demo seller ready to sell as a seller would, over the stack's API: ask every demo
+    channel for a catalogue refresh (Amazon confirmed, Rakuten's Force Mapping Refresh), run the report
+    poller while the channels prepare their reports, then wait until each catalogue is loaded, its
+    listings auto-linked and every linked listing's quantity on the stand-in (running the scheduled
+    stock sync, which reads the outcome of submissions still processing: Mirakl's OF24 imports). The
+    order poller's first tick is run too: it subscribes to Amazon's ORDER_CHANGE notifications, so a
+    sale right after the banner is imported at once rather than at the next poll.
+
+    `fire_schedule(function_id, event_name)` runs one of the template's schedules now
+    (`Runner.fire_schedule`): what EventBridge would do within 5 or 15 minutes, done at once."""
+
+    def __init__(self, api_url: str, api_key: str, fire_schedule: Callable[[str, str], Any], *,
+                 timeout_s: float = READY_TIMEOUT_S, stop: threading.Event | None = None) -> None:
+        self.api_url = api_url
+        self.fire_schedule = fire_schedule
+        self.timeout_s = timeout_s
+        self.stop = stop or threading.Event()  # set (Ctrl-C): stop waiting
+        self.http = requests.Session()
+        self.http.headers["x-api-key"] = api_key
+
+    def wait(self) -> dict[str, str]:
+        """Block until every enabled channel can sell; answers channel name -> id. Raises DemoNotReady."""
+        channels = {row["name"]: row["channel_id"] for row in self._get("/channels")["channels"] if row["enabled"]}
+        for channel_id in channels.values():
+            self._refresh(channel_id)
+        started = time.monotonic()
+        synced = reported = started
+        names = {channel_id: name for name, channel_id in channels.items()}
+        orders_waiting = self._poll_orders(names)
+        waiting = {**self._not_ready(channels), **orders_waiting}
+        while waiting:
+            now = time.monotonic()
+            if now > started + self.timeout_s or self.stop.is_set():
+                raise DemoNotReady(f"the demo seller is not ready to sell after {now - started:.0f} s "
+                                   f"(STOCKSYNC_SEED=0 starts empty):\n  {_listed(waiting)}")
+            if now >= reported + REPORT_EVERY_S:
+                logger.info("demo seller: %.0f s, waiting for\n  %s", now - started, _listed(waiting))
+                reported = now
+            if any(why.startswith("catalogue") for why in waiting.values()):
+                self.fire_schedule(*REPORT_POLLER)
+            if any("processing" in why for why in waiting.values()) and now >= synced + SYNC_EVERY_S:
+                self.fire_schedule(*SCHEDULED_SYNC)
+                synced = now
+            self.stop.wait(POLL_EVERY_S)
+            if orders_waiting:
+                orders_waiting = self._poll_orders(names)
+            waiting = {**self._not_ready(channels), **orders_waiting}
+        logger.info("demo seller ready to sell on %d channels after %.1f s", len(channels), time.monotonic() - started)
+        return channels
+
+    def item(self, sku: str) -> str | None:
+        """The id of the seller's item with this SKU, if there is one."""
+        found = self._get(f"/items?sku={sku}")["items"]
+        return found[0]["item_id"] if found else None
+
+    def default_location(self) -> str | None:
+        locations = self._get("/locations")["locations"]
+        return next((row["location_id"] for row in locations if row["is_default"]), None)
+
+    def _poll_orders(self, names: Mapping[str, str]) -> dict[str, str]:
+        """Run the order poller's tick; the channels whose orders could not be polled, and why."""
+        outcomes = (self.fire_schedule(*ORDER_POLLER) or {}).get("channels", {})
+        return {names[channel_id]: f"orders not polled yet: {outcome}"
+                for channel_id, outcome in outcomes.items() if channel_id in names and outcome == "failed"}
+
+    def _refresh(self, channel_id: str) -> None:
+        answer = self.http.post(f"{self.api_url}/channels/{channel_id}/catalogue/refresh", json={"confirm": True},
+                                timeout=30)
+        if answer.status_code == 409 and answer.json()["error"]["code"] == "upload_only":
+            return  # nothing to fetch: its catalogue comes as an upload
+        if answer.status_code not in (200, 202):
+            raise DemoNotReady(f"catalogue refresh of channel {channel_id}: {answer.status_code} {answer.text[:300]}")
+
+    def _not_ready(self, channels: Mapping[str, str]) -> dict[str, str]:
+        """What each channel not yet ready is waiting for."""
+        waiting = {}
+        for name, channel_id in channels.items():
+            why = self._waiting_for(channel_id)
+            if why:
+                waiting[name] = why
+        return waiting
+
+    def _waiting_for(self, channel_id: str) -> str:
+        catalogue = self._get(f"/channels/{channel_id}/catalogue")
+        report, load = catalogue.get("catalogue_status") or {}, catalogue["last_load"]
+        if load["status"] != "succeeded":
+            return (f"catalogue not loaded yet (report {report.get('status', 'none')}, "
+                    f"load {load['status'] or 'none'}: {load['message'] or report.get('message') or ''})")
+        sync = self._get(f"/channels/{channel_id}/sync")
+        if not sync["linked"]:
+            return f"no listing linked yet ({catalogue['totals']['active']} active listings loaded)"
+        if sync["pending"] or sync["processing"] or sync["errors"]:
+            return (f"stock not on the channel yet: {sync['pending']} pending, {sync['processing']} processing, "
+                    f"{sync['errors']} refused of {sync['linked']} linked")
+        return ""
+
+    def _get(self, path: str) -> Any:
+        answer = self.http.get(f"{self.api_url}{path}", timeout=30)
+        if answer.status_code != 200:
+            raise DemoNotReady(f"GET {path}: {answer.status_code} {answer.text[:300]}")
+        return answer.json()
+
+
+def _listed(waiting: Mapping[str, str]) -> str:
+    return "\n  ".join(f"{name}: {why}" for name, why in sorted(waiting.items()))

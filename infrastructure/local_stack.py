@@ -2,38 +2,57 @@
 
 An embedded AWS (moto server, in a process of its own) on 127.0.0.1, template.yaml provisioned
 on it, the demo seller seeded, and the functions served by the runner, until Ctrl-C or SIGTERM.
+The banner comes once the demo seller can sell (`DemoReadiness`): every channel's catalogue loaded,
+its listings linked, their quantities on the stand-ins; a channel not ready in time stops the stack
+with an error naming it.
 
 Settings (environment): STOCKSYNC_API_PORT (8000; 0 = any free port), STOCKSYNC_AWS_PORT
-(0 = any free port), STOCKSYNC_API_KEY (random when unset), STOCKSYNC_SCHEDULE_SPEEDUP (1; the
-schedules and each channel's order poll cadence), STOCKSYNC_SEED (0 = do not seed),
-AWS_DEFAULT_REGION (eu-west-1).
+(0 = any free port), STOCKSYNC_STANDIN_PORT (8101: the stand-ins on 8101, 8102, ... in the order of
+`standins/registry.py`; 0 = any free ports), STOCKSYNC_API_KEY (random when unset),
+STOCKSYNC_SCHEDULE_SPEEDUP (1; the schedules and each channel's order poll cadence), STOCKSYNC_SEED
+(0 = do not seed), STOCKSYNC_STATE_FILE (where the READY payload is written for `make demo-sale`;
+empty = nowhere), AWS_DEFAULT_REGION (eu-west-1).
 """
 
 from __future__ import annotations
 
+import contextlib
+import json
 import logging
 import os
 import secrets
+import shlex
 import signal
 import sys
 import threading
 import warnings
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
+from pathlib import Path
 from types import FrameType
 
+from infrastructure.demo_seller import DemoNotReady, DemoReadiness, seed_demo_seller
 from infrastructure.local.embedded_aws import EmbeddedAwsProcess
-from infrastructure.local.harness import FAKE_AWS_ENVIRONMENT, provision_environment, ready_line
+from infrastructure.local.harness import (
+    FAKE_AWS_ENVIRONMENT,
+    provision_environment,
+    read_ready,
+    ready_line,
+    state_file,
+)
 from infrastructure.local.runner import Runner
 from infrastructure.local.template import DEFAULT_REGION
-from infrastructure.standins.base import StandIn
-from infrastructure.standins.registry import start_standins, stop_standins
+from infrastructure.standins.registry import PortTaken, start_standins, stop_standins
+
+DEFAULT_STANDIN_PORT = 8101
+DEMO_SALE_SKU = "MUG-BLACK"  # the README's sale
 
 
 @dataclass(frozen=True)
 class Settings:
     api_port: int
     aws_port: int
+    standin_port: int
     api_key: str
     speedup: float
     seed: bool
@@ -43,6 +62,7 @@ class Settings:
         return cls(
             api_port=int(environ.get("STOCKSYNC_API_PORT") or 8000),
             aws_port=int(environ.get("STOCKSYNC_AWS_PORT") or 0),
+            standin_port=int(environ.get("STOCKSYNC_STANDIN_PORT") or DEFAULT_STANDIN_PORT),
             api_key=environ.get("STOCKSYNC_API_KEY") or secrets.token_urlsafe(24),
             speedup=float(environ.get("STOCKSYNC_SCHEDULE_SPEEDUP") or 1),
             seed=environ.get("STOCKSYNC_SEED", "1") != "0",
@@ -50,9 +70,11 @@ class Settings:
 
 
 def banner(api_url: str, aws_endpoint: str, api_key: str, seed_summary: str,
-           standins: Mapping[str, str] | None = None) -> str:
-    """What the stack prints once it serves: for a person, then the READY line for a harness."""
+           standins: Mapping[str, str] | None = None, *, exports: Mapping[str, str] | None = None) -> str:
+    """What the stack prints once it serves: for a person (with `exports`, the variables the README's
+    commands use, as one line to paste), then the READY line for a harness."""
     standins = dict(standins or {})
+    pasted = " ".join(f"{name}={shlex.quote(value)}" for name, value in (exports or {}).items())
     return "\n".join(
         [
             "stocksync local stack is running",
@@ -62,16 +84,45 @@ def banner(api_url: str, aws_endpoint: str, api_key: str, seed_summary: str,
             f"  API key     {api_key}   (send it as the x-api-key header)",
             f"  Demo seller {seed_summary}",
             *(f"  {name:<11} {url}   (stand-in)" for name, url in standins.items()),
+            *([f"For the README's commands, paste into another shell:\n  export {pasted}"] if pasted else []),
             "Ctrl-C stops everything.",
             ready_line(api_url, aws_endpoint, api_key, standins),
         ]
     )
 
 
-def _seed(standins: dict[str, StandIn]) -> str:
-    from infrastructure.demo_seller import seed_demo_seller
+def shell_variables(api_url: str, api_key: str, standins: Mapping[str, str], readiness: DemoReadiness,
+                    channels: Mapping[str, str]) -> dict[str, str]:
+    """The README's shell variables: where the API and the stand-ins are, the key, the Amazon channel, the
+    demo sale's item and the main warehouse."""
+    variables = {"API": api_url, "KEY": api_key,
+                 **{name.upper(): url for name, url in standins.items()}}
+    if "Amazon UK" in channels:
+        variables["AMAZON_CHANNEL"] = channels["Amazon UK"]
+    item = readiness.item(DEMO_SALE_SKU)
+    if item is not None:
+        variables["ITEM"] = item
+    location = readiness.default_location()
+    if location is not None:
+        variables["LOCATION"] = location
+    return variables
 
-    return seed_demo_seller(standins)
+
+@contextlib.contextmanager
+def _state_written(path: Path | None, ready: str) -> Iterator[None]:
+    """The READY payload in `path` (readable by this user only) while the stack serves, for
+    `python -m infrastructure.demo_sale`; removed when it stops."""
+    if path is None:
+        yield
+        return
+    path.unlink(missing_ok=True)
+    descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(descriptor, "w") as written:
+        json.dump(read_ready(ready), written)
+    try:
+        yield
+    finally:
+        path.unlink(missing_ok=True)
 
 
 def _stop_on_signals(stop: threading.Event) -> None:
@@ -106,16 +157,37 @@ def main() -> int:
         # the channel's API sustains: `order_poll_floor_s`), unless
         # ORDER_POLL_SPEEDUP says otherwise (bench/orders.py keeps the real cadences).
         os.environ.setdefault("ORDER_POLL_SPEEDUP", str(settings.speedup))
-        standins = start_standins(aws_endpoint)  # Amazon's ORDER_CHANGE goes to moto's SQS
         try:
-            seed_summary = _seed(standins) if settings.seed else "not seeded (STOCKSYNC_SEED=0)"
+            standins = start_standins(aws_endpoint, settings.standin_port)  # Amazon's ORDER_CHANGE: moto's SQS
+        except PortTaken as exc:
+            print(f"stocksync local stack did not start: {exc}", file=sys.stderr, flush=True)
+            return 1
+        try:
+            seed_summary = seed_demo_seller(standins) if settings.seed else "not seeded (STOCKSYNC_SEED=0)"
             runner = Runner(stack.template, stack, settings.api_port, settings.api_key, settings.speedup)
-            runner.start()
+            try:
+                runner.start()
+            except OSError as exc:
+                print(f"stocksync local stack did not start: the API cannot listen on port {settings.api_port} "
+                      f"({exc.strerror}): set STOCKSYNC_API_PORT to another port, or to 0 for any free port",
+                      file=sys.stderr, flush=True)
+                return 1
             try:
                 urls = {name: standin.url for name, standin in standins.items()}
-                print(banner(runner.api_url, aws_endpoint, settings.api_key, seed_summary, urls), flush=True)
-                while not stop.wait(0.5):  # short waits keep the main thread responsive to signals
-                    pass
+                readiness = DemoReadiness(runner.api_url, settings.api_key, runner.fire_schedule, stop=stop)
+                try:
+                    channels = readiness.wait() if settings.seed else {}
+                except DemoNotReady as exc:
+                    if stop.is_set():  # Ctrl-C while waiting: a clean stop
+                        return 0
+                    print(f"stocksync local stack did not start: {exc}", file=sys.stderr, flush=True)
+                    return 1
+                shell = shell_variables(runner.api_url, settings.api_key, urls, readiness, channels)
+                printed = banner(runner.api_url, aws_endpoint, settings.api_key, seed_summary, urls, exports=shell)
+                with _state_written(state_file(os.environ), printed.splitlines()[-1]):
+                    print(printed, flush=True)
+                    while not stop.wait(0.5):  # short waits keep the main thread responsive to signals
+                        pass
             finally:
                 runner.stop()
         finally:

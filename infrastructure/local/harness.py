@@ -16,6 +16,7 @@ import json
 import os
 import subprocess
 import sys
+import tempfile
 import threading
 from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
@@ -30,7 +31,7 @@ from infrastructure.local.template import DEFAULT_REGION, Template, load_templat
 ROOT = Path(__file__).resolve().parents[2]
 STACK_MODULE = "infrastructure.local_stack"
 READY_MARKER = "STOCKSYNC_READY"
-START_TIMEOUT_S = 120
+START_TIMEOUT_S = 240  # the demo seller ready to sell: Mirakl takes one offers update a minute
 STOP_TIMEOUT_S = 60
 LAST_LINES = 40  # of the stack's output, in the error when it does not start
 
@@ -40,6 +41,16 @@ FAKE_AWS_ENVIRONMENT = {
     "AWS_SECRET_ACCESS_KEY": "local",
     "AWS_SESSION_TOKEN": "local",
 }
+
+
+def state_file(environ: Mapping[str, str]) -> Path | None:
+    """Where a running local stack writes its READY payload (API URL, key, stand-ins) for the command
+    line tools (`infrastructure.demo_sale`): STOCKSYNC_STATE_FILE, by default in the temporary directory;
+    set empty, none is written (a StackProcess writes none)."""
+    chosen = environ.get("STOCKSYNC_STATE_FILE")
+    if chosen is None:
+        return Path(tempfile.gettempdir()) / "stocksync-local-stack.json"
+    return Path(chosen) if chosen else None
 
 
 class StackStartError(RuntimeError):
@@ -86,7 +97,8 @@ def embedded_stack(environment: Mapping[str, str] | None = None, *, quicker: boo
 
 
 class StackProcess:
-    """The local stack in a subprocess, started as `make run` starts it, on free ports.
+    """The local stack in a subprocess, started as `make run` starts it, on free ports (and writing no
+    state file), ready once the demo seller can sell (`STOCKSYNC_SEED=0`: at once).
 
     `environment` adds to (or overrides) this process's environment: STOCKSYNC_* settings of
     `infrastructure.local_stack`, ORDER_POLL_SPEEDUP, POWERTOOLS_*. `on_line` sees every line the
@@ -96,7 +108,8 @@ class StackProcess:
                  on_line: Callable[[str], None] | None = None, start_timeout_s: float = START_TIMEOUT_S) -> None:
         # The stack starts an embedded AWS of its own: an endpoint inherited from a test run is not it.
         env = {name: value for name, value in os.environ.items() if name != "AWS_ENDPOINT_URL"}
-        env.update(STOCKSYNC_API_PORT="0", STOCKSYNC_AWS_PORT="0", PYTHONUNBUFFERED="1")
+        env.update(STOCKSYNC_API_PORT="0", STOCKSYNC_AWS_PORT="0", STOCKSYNC_STANDIN_PORT="0",
+                   STOCKSYNC_STATE_FILE="", PYTHONUNBUFFERED="1")
         env.update(environment or {})
         self.process = subprocess.Popen(  # noqa: S603 - our own interpreter and module
             [sys.executable, "-m", STACK_MODULE], cwd=ROOT, env=env,

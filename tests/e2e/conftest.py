@@ -3,7 +3,8 @@
 Schedules run SCHEDULE_SPEEDUP times faster than on AWS (STOCKSYNC_SCHEDULE_SPEEDUP), so the
 demo channels' catalogues load, link and sync within seconds: the 5-minute report poller every
 1.25 s, Rakuten's 30-minute retrieval every 7.5 s, the 15-minute scheduled stock sync every 3.75 s.
-The stand-ins' URLs, by name, come from the stack's READY line (`StackProcess.standins`)."""
+The stand-ins' URLs, by name, come from the stack's READY line (`StackProcess.standins`), which the
+stack prints once the demo seller can sell (`infrastructure.demo_seller.DemoReadiness`)."""
 
 from __future__ import annotations
 
@@ -13,7 +14,7 @@ import pytest
 
 from infrastructure.local.harness import StackProcess, StackStartError
 
-START_TIMEOUT_S = 90
+START_TIMEOUT_S = 240  # the READY line comes once the demo seller can sell (Mirakl: an offers update a minute)
 # A stop waits for the invocations in flight (a scheduled sync run retrying a failing stand-in can
 # take a while); only a stack that never stops fails the run.
 STOP_TIMEOUT_S = 60

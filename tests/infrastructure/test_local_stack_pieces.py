@@ -3,17 +3,21 @@ function's warm containers."""
 
 from __future__ import annotations
 
+import json
+import tempfile
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
 
 import pytest
 
 from infrastructure.local.event_sources import rate_seconds, succeeded_messages
-from infrastructure.local.harness import READY_MARKER, read_ready
+from infrastructure.local.harness import READY_MARKER, read_ready, state_file
 from infrastructure.local.lambda_runtime import LocalFunction
 from infrastructure.local.template import Template, TemplateError
-from infrastructure.local_stack import Settings, banner
+from infrastructure.local_stack import DEFAULT_STANDIN_PORT, Settings, _state_written, banner
+from infrastructure.standins.registry import STANDINS, standin_ports
 
 MESSAGES = [{"MessageId": "m1"}, {"MessageId": "m2"}, {"MessageId": "m3"}]
 
@@ -59,7 +63,44 @@ def test_given_empty_environment_when_settings_read_then_defaults() -> None:
     settings = Settings.from_environment({})
 
     assert (settings.api_port, settings.aws_port, settings.speedup, settings.seed) == (8000, 0, 1.0, True)
+    assert settings.standin_port == 8101
     assert len(settings.api_key) >= 24
+
+
+def test_given_a_first_stand_in_port_when_stand_ins_placed_then_one_port_each_in_order_and_0_means_any() -> None:
+    ports = standin_ports(8101)
+
+    assert list(ports.values()) == list(range(8101, 8101 + len(STANDINS)))
+    assert ports["akeneo"] == 8101
+    assert set(standin_ports(0).values()) == {0}
+    assert Settings.from_environment({"STOCKSYNC_STANDIN_PORT": "0"}).standin_port == 0
+    assert Settings.from_environment({}).standin_port == DEFAULT_STANDIN_PORT
+
+
+def test_given_the_readme_variables_when_banner_printed_then_one_pasteable_export_line() -> None:
+    text = banner("http://127.0.0.1:8000", "http://127.0.0.1:5000", "k-1_x", "demo",
+                  {"amazon": "http://127.0.0.1:8102"},
+                  exports={"API": "http://127.0.0.1:8000", "KEY": "k-1_x", "ITEM": "abc"})
+
+    (line,) = [line for line in text.splitlines() if line.strip().startswith("export ")]
+    assert line.strip() == "export API=http://127.0.0.1:8000 KEY=k-1_x ITEM=abc"
+
+
+def test_given_no_state_file_setting_when_read_then_temp_dir_and_empty_means_none(tmp_path: Path) -> None:
+    assert state_file({}) == Path(tempfile.gettempdir()) / "stocksync-local-stack.json"
+    assert state_file({"STOCKSYNC_STATE_FILE": ""}) is None
+    assert state_file({"STOCKSYNC_STATE_FILE": str(tmp_path / "s.json")}) == tmp_path / "s.json"
+
+
+def test_given_a_banner_when_the_stack_serves_then_the_state_file_holds_its_ready_payload_until_it_stops(
+        tmp_path: Path) -> None:
+    ready = banner("http://127.0.0.1:8000", "http://127.0.0.1:5000", "key", "demo").splitlines()[-1]
+    path = tmp_path / "stack.json"
+
+    with _state_written(path, ready):
+        assert json.loads(path.read_text())["api_key"] == "key"
+        assert path.stat().st_mode & 0o077 == 0  # only this user reads the key
+    assert not path.exists()
 
 
 def test_given_running_stack_when_banner_printed_then_last_line_is_machine_readable() -> None:
