@@ -57,3 +57,19 @@ def test_given_the_document_when_read_then_success_codes_are_the_ones_the_routes
 
 def test_given_the_document_when_read_then_its_server_is_the_stage_both_gateways_serve():
     assert [server["url"] for server in json.loads(document())["servers"]] == ["/v1"]
+
+
+def test_given_the_live_swagger_when_its_json_is_read_then_it_is_the_committed_document():
+    from stocksync.api.app import build_app
+
+    event = {"resource": "/swagger", "path": "/swagger", "httpMethod": "GET", "headers": {},
+             "multiValueHeaders": {}, "queryStringParameters": {"format": "json"},
+             "multiValueQueryStringParameters": {"format": ["json"]}, "pathParameters": None,
+             "stageVariables": None, "body": None, "isBase64Encoded": False,
+             "requestContext": {"stage": "v1", "path": "/v1/swagger", "httpMethod": "GET", "requestId": "r",
+                                "resourcePath": "/swagger", "identity": {}}}
+
+    served = build_app().resolve(event, None)
+
+    assert served["statusCode"] == 200
+    assert json.loads(served["body"]) == json.loads(COMMITTED.read_text())
