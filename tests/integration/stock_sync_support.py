@@ -4,6 +4,8 @@ SQS events for the stock submitter."""
 from __future__ import annotations
 
 import json
+import time
+from types import SimpleNamespace
 from typing import Any
 
 from infrastructure.local.template import load_handler, load_template
@@ -85,3 +87,12 @@ def generic_channel(api: Any, standin: Any, name: str = "Web") -> str:
                                     "credentials": {"api_key": API_KEY}})
     assert answer.status == 201, answer.body
     return answer.body["channel_id"]
+
+
+class QueuedChange:
+    """A stock-queue record as the submitter's handler gets it: id, receipt handle, body, send time."""
+
+    def __init__(self, message_id: str, change: StockChange, *, sent_at_s: float | None = None) -> None:
+        self.message_id, self.receipt_handle, self.body = message_id, f"r-{message_id}", change.model_dump_json()
+        sent_ms = int((time.time() if sent_at_s is None else sent_at_s) * 1000)
+        self.attributes = SimpleNamespace(sent_timestamp=str(sent_ms))

@@ -6,17 +6,13 @@ from __future__ import annotations
 import json
 
 import pytest
-from stock_sync_support import fast_adapter_factory, item_with_stock, listing
+from stock_sync_support import QueuedChange, fast_adapter_factory, item_with_stock, listing
 
 from stocksync.core.messages import StockChange
+from stocksync.core.observability import metrics
 from stocksync.core.secrets import SecretsManagerStore
 from stocksync.stock_sync.queue import run_stock_batch
 from stocksync.stock_sync.submitter import StockSubmitter
-
-
-class Rec:
-    def __init__(self, message_id: str, change: StockChange) -> None:
-        self.message_id, self.receipt_handle, self.body = message_id, f"r-{message_id}", change.model_dump_json()
 
 
 class NoDelays:
@@ -51,7 +47,7 @@ def test_given_a_linked_listing_when_its_stock_is_submitted_then_the_submission_
     listing(shop, "MUG-BLACK", mug)
     capsys.readouterr()
 
-    run_stock_batch([Rec("a", StockChange(reason="t", item_ids=[mug]))], submitter, NoDelays())
+    run_stock_batch([QueuedChange("a", StockChange(reason="t", item_ids=[mug]))], submitter, NoDelays())
 
     metrics = published(capsys)
     [submitted] = metrics["ListingsSubmitted"]
@@ -70,7 +66,23 @@ def test_given_the_channel_throttles_when_submitted_then_a_throttled_call_is_cou
     website.fail_next("post_stock", 429, 429)
     capsys.readouterr()
 
-    run_stock_batch([Rec("a", StockChange(reason="t", item_ids=[mug]))], submitter, NoDelays())
+    run_stock_batch([QueuedChange("a", StockChange(reason="t", item_ids=[mug]))], submitter, NoDelays())
 
     throttled = published(capsys)["ChannelThrottled"]
     assert throttled and all(m["dimensions"]["channel_type"] == "generic" for m in throttled)
+
+
+def test_given_a_sale_queued_a_while_ago_when_its_batch_is_submitted_then_the_wait_is_published(
+        api, shop, submitter, capsys):
+    mug = item_with_stock(api, "MUG-BLACK", 10)
+    listing(shop, "MUG-BLACK", mug)
+    capsys.readouterr()
+    sold_at = 1_800_000_000.0
+
+    run_stock_batch([QueuedChange("late", StockChange(reason="sale", item_ids=[mug]), sent_at_s=sold_at),
+                     QueuedChange("fresh", StockChange(reason="sale", item_ids=[mug]), sent_at_s=sold_at + 3)],
+                    submitter, NoDelays(), clock=lambda: sold_at + 4.5)
+    metrics.flush_metrics()  # what the handler's log_metrics does when the invocation ends
+
+    [waited] = published(capsys)["ChangeToSubmissionSeconds"]
+    assert waited["unit"] == "Seconds" and waited["value"] == [4.5]  # from the oldest change of the batch

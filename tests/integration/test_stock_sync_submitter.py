@@ -8,6 +8,7 @@ import threading
 import pytest
 from stock_sync_support import (
     Context,
+    QueuedChange,
     fast_adapter_factory,
     generic_channel,
     item_with_stock,
@@ -34,11 +35,6 @@ class Delays:
         self.given.extend((record.message_id, wait) for record, wait in records)
 
 
-class Rec:
-    def __init__(self, message_id: str, change: StockChange) -> None:
-        self.message_id, self.receipt_handle, self.body = message_id, f"r-{message_id}", change.model_dump_json()
-
-
 @pytest.fixture
 def submitter(stack):
     return StockSubmitter(SecretsManagerStore(), adapter_factory=fast_adapter_factory())
@@ -60,8 +56,8 @@ def test_given_linked_listings_when_stock_changes_then_the_site_shows_each_targe
     listing(shop, "MUG-WHITE", cup, end_when=2)
     listing(shop, "MUG-RED", cup, ignore_sync=True)
 
-    verdict = run_stock_batch([Rec("a", StockChange(reason="t", item_ids=[mug])),
-                               Rec("b", StockChange(reason="t", item_ids=[cup, mug]))], submitter, Delays())
+    verdict = run_stock_batch([QueuedChange("a", StockChange(reason="t", item_ids=[mug])),
+                               QueuedChange("b", StockChange(reason="t", item_ids=[cup, mug]))], submitter, Delays())
 
     assert verdict.outcome.retry == {}
     assert site_listing(website, "MUG-BLACK").quantity == 4
@@ -80,12 +76,12 @@ def test_given_a_message_delivered_twice_and_late_when_run_again_then_nothing_mo
     mug = item_with_stock(api, "MUG-BLACK", 5)
     listing(shop, "MUG-BLACK", mug)
     change = StockChange(reason="t", item_ids=[mug])
-    run_stock_batch([Rec("a", change)], submitter, Delays())
+    run_stock_batch([QueuedChange("a", change)], submitter, Delays())
     set_stock(api, mug, 3)
     newer = StockChange(reason="sale", item_ids=[mug])
-    run_stock_batch([Rec("b", newer)], submitter, Delays())
+    run_stock_batch([QueuedChange("b", newer)], submitter, Delays())
 
-    run_stock_batch([Rec("a", change), Rec("a2", change)], submitter, Delays())  # the old one, late, twice
+    run_stock_batch([QueuedChange("a", change), QueuedChange("a2", change)], submitter, Delays())  # old, late, twice
 
     assert site_listing(website, "MUG-BLACK").quantity == 3
     assert len(stock_posts(website)) == 2
@@ -97,10 +93,10 @@ def test_given_a_crash_after_the_channel_call_when_redelivered_then_the_same_tar
     listing(shop, "MUG-BLACK", mug, submitted_quantity=1)
     monkeypatch.setattr(StockSubmitter, "_record", lambda *a, **k: (_ for _ in ()).throw(RuntimeError("crash")))
     with pytest.raises(RuntimeError):
-        run_stock_batch([Rec("a", StockChange(reason="t", item_ids=[mug]))], submitter, Delays())
+        run_stock_batch([QueuedChange("a", StockChange(reason="t", item_ids=[mug]))], submitter, Delays())
     monkeypatch.undo()
 
-    run_stock_batch([Rec("a", StockChange(reason="t", item_ids=[mug]))], submitter, Delays())
+    run_stock_batch([QueuedChange("a", StockChange(reason="t", item_ids=[mug]))], submitter, Delays())
 
     sent = [e.json()["items"][0]["quantity"] for e in stock_posts(website)]
     assert sent == [7, 7]
@@ -115,8 +111,8 @@ def test_given_the_site_throttles_when_submitted_then_the_message_returns_later_
     website.fail_next("post_stock", 429, 429)
     delays = Delays()
 
-    verdict = run_stock_batch([Rec("a", StockChange(reason="t", item_ids=[mug])),
-                               Rec("b", StockChange(reason="t", item_ids=[other]))], submitter, delays)
+    verdict = run_stock_batch([QueuedChange("a", StockChange(reason="t", item_ids=[mug])),
+                               QueuedChange("b", StockChange(reason="t", item_ids=[other]))], submitter, delays)
 
     assert set(verdict.outcome.retry) == {"a"}  # b names no listing: done
     assert [m for m, _ in delays.given] == ["a"] and delays.given[0][1] >= 1
@@ -124,7 +120,7 @@ def test_given_the_site_throttles_when_submitted_then_the_message_returns_later_
     assert throttled.update_status == "retrying" and "throttled" in throttled.update_error
     assert throttled.submitted_quantity is None
 
-    again = run_stock_batch([Rec("a", StockChange(reason="t", item_ids=[mug]))], submitter, Delays())
+    again = run_stock_batch([QueuedChange("a", StockChange(reason="t", item_ids=[mug]))], submitter, Delays())
 
     assert again.outcome.retry == {}
     assert site_listing(website, "MUG-BLACK").quantity == 6
@@ -177,7 +173,7 @@ def test_given_two_channels_when_stock_changes_then_both_are_sent_to_at_once_and
         second_site.fail_next("post_stock", 429, 429)
         submitter = StockSubmitter(SecretsManagerStore(), adapter_factory=meeting_adapters)
 
-        verdict = run_stock_batch([Rec("a", StockChange(reason="t", item_ids=[mug]))], submitter, Delays())
+        verdict = run_stock_batch([QueuedChange("a", StockChange(reason="t", item_ids=[mug]))], submitter, Delays())
 
         assert overlapped == [True, True]
         assert site_listing(website, "MUG-BLACK").quantity == 5
@@ -196,7 +192,7 @@ def test_given_a_kit_whose_component_was_deleted_when_read_then_the_api_and_the_
     ItemRecord(**ItemRecord.keys(screw, "")).delete(add_version_condition=False)
 
     shown = api.get(f"/items/{shelf}/available").body
-    run_stock_batch([Rec("a", StockChange(reason="t", item_ids=[shelf]))], submitter, Delays())
+    run_stock_batch([QueuedChange("a", StockChange(reason="t", item_ids=[shelf]))], submitter, Delays())
 
     assert {channel["available"] for channel in shown["channels"]} == {0}
     assert site_listing(website, "MUG-BLACK").quantity == 0

@@ -46,6 +46,7 @@ def _tracer() -> Any:
 METRIC_LISTINGS_SUBMITTED = "ListingsSubmitted"
 METRIC_SUBMISSION_ERRORS = "SubmissionErrors"
 METRIC_SUBMISSION_SECONDS = "SubmissionSeconds"
+METRIC_CHANGE_TO_SUBMISSION_SECONDS = "ChangeToSubmissionSeconds"  # queued stock change -> channel answer
 METRIC_CHANNEL_THROTTLED = "ChannelThrottled"
 METRIC_CHANNEL_AUTH_FAILURES = "ChannelAuthFailures"
 METRIC_CATALOGUE_ROWS_LOADED = "CatalogueRowsLoaded"

@@ -4,20 +4,27 @@ failing channel goes back to the queue with a delay (ChangeMessageVisibility), n
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import time
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Protocol
 
+from aws_lambda_powertools.metrics import MetricUnit
 from pydantic import ValidationError
 
 from stocksync.core.aws import client
 from stocksync.core.chunks import batched
 from stocksync.core.messages import SQS_BATCH, StockChange, parse_stock_change
-from stocksync.core.observability import logger
+from stocksync.core.observability import METRIC_CHANGE_TO_SUBMISSION_SECONDS, logger, publish
 from stocksync.stock_sync.submitter import StockSubmitter, SyncOutcome
 
 MAX_VISIBILITY_S = 900  # a throttled message is back within 15 minutes at the latest
 MIN_VISIBILITY_S = 5
+
+
+class QueueRecordAttributes(Protocol):
+    @property
+    def sent_timestamp(self) -> str: ...  # epoch milliseconds, when the message was sent
 
 
 class QueueRecord(Protocol):
@@ -29,6 +36,9 @@ class QueueRecord(Protocol):
 
     @property
     def body(self) -> str: ...
+
+    @property
+    def attributes(self) -> QueueRecordAttributes: ...
 
 
 class RetryLater(Exception):
@@ -66,8 +76,8 @@ class SqsVisibilityDelayer:
                 logger.warning("Visibility change refused", extra={"failed": answer["Failed"]})
 
 
-def run_stock_batch(records: Sequence[QueueRecord], submitter: StockSubmitter,
-                    delayer: VisibilityDelayer) -> BatchVerdict:
+def run_stock_batch(records: Sequence[QueueRecord], submitter: StockSubmitter, delayer: VisibilityDelayer, *,
+                    clock: Callable[[], float] = time.time) -> BatchVerdict:
     """Coalesce every readable message of the batch into one reconciliation."""
     messages: dict[str, StockChange] = {}
     unreadable: dict[str, str] = {}
@@ -77,6 +87,10 @@ def run_stock_batch(records: Sequence[QueueRecord], submitter: StockSubmitter,
         except (ValueError, ValidationError) as exc:
             unreadable[record.message_id] = str(exc)[:300]
     outcome = submitter.reconcile(messages) if messages else SyncOutcome()
+    if outcome.sent or outcome.pending:
+        # How long the oldest change of the batch (a sale, a count) waited to reach the channels.
+        oldest_ms = min(int(record.attributes.sent_timestamp) for record in records if record.message_id in messages)
+        publish(METRIC_CHANGE_TO_SUBMISSION_SECONDS, max(clock() - oldest_ms / 1000, 0.0), MetricUnit.Seconds)
     waits = [(record, outcome.retry[record.message_id]) for record in records if record.message_id in outcome.retry]
     if waits:
         delayer.delay(waits)
