@@ -87,13 +87,21 @@ def run_stock_batch(records: Sequence[QueueRecord], submitter: StockSubmitter, d
         except (ValueError, ValidationError) as exc:
             unreadable[record.message_id] = str(exc)[:300]
     outcome = submitter.reconcile(messages) if messages else SyncOutcome()
-    if outcome.sent or outcome.pending:
+    sent = [at for record in records if record.message_id in messages and (at := _sent_at_ms(record)) is not None]
+    if (outcome.sent or outcome.pending) and sent:
         # How long the oldest change of the batch (a sale, a count) waited to reach the channels.
-        oldest_ms = min(int(record.attributes.sent_timestamp) for record in records if record.message_id in messages)
-        publish(METRIC_CHANGE_TO_SUBMISSION_SECONDS, max(clock() - oldest_ms / 1000, 0.0), MetricUnit.Seconds)
+        publish(METRIC_CHANGE_TO_SUBMISSION_SECONDS, max(clock() - min(sent) / 1000, 0.0), MetricUnit.Seconds)
     waits = [(record, outcome.retry[record.message_id]) for record in records if record.message_id in outcome.retry]
     if waits:
         delayer.delay(waits)
     logger.info("Stock batch", extra={"messages": len(records), "sent": outcome.sent, "unchanged": outcome.unchanged,
                                       "errors": outcome.errors, "retry": len(waits)})
     return BatchVerdict(outcome, unreadable)
+
+
+def _sent_at_ms(record: QueueRecord) -> int | None:
+    """When SQS took the message; None when the record does not say (a metric never fails a batch)."""
+    try:
+        return int(record.attributes.sent_timestamp)
+    except (KeyError, TypeError, ValueError):
+        return None
