@@ -1,11 +1,15 @@
-# stocksync: `make run` starts the local stack, `make test` runs every check in a fresh venv.
+# stocksync: `make run` starts the local stack, `make test` runs every check in a fresh venv,
+# `make check` the same tests in the kept venv.
 PYTHON ?= python3
 VENV := .venv
 TEST_VENV := .venv-test
 SAM_VENV := .venv-sam
 STACK_NAME ?= stocksync
 
-.PHONY: run demo-sale test lint bench openapi validate build deploy clean
+.PHONY: run demo-sale test check lint bench openapi validate build deploy clean
+
+# Two workers: the e2e tests on one (they share one local stack), the rest of the suite on the other.
+PYTEST_PARALLEL := -n 2 --dist loadgroup
 
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -27,13 +31,22 @@ test:
 	$(TEST_VENV)/bin/pip install --quiet -e ".[dev]"
 	$(TEST_VENV)/bin/ruff check .
 	$(TEST_VENV)/bin/lint-imports
+	$(TEST_VENV)/bin/mypy
 	$(TEST_VENV)/bin/cfn-lint template.yaml
 	$(MAKE) validate build
-	$(TEST_VENV)/bin/pytest
+	$(TEST_VENV)/bin/pytest $(PYTEST_PARALLEL)
+
+# The developer's loop: the same checks and tests in the venv `make run` keeps (no reinstall, no sam).
+check: $(VENV)/.installed
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/lint-imports
+	$(VENV)/bin/mypy
+	$(VENV)/bin/pytest $(PYTEST_PARALLEL)
 
 lint: $(VENV)/.installed
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/lint-imports
+	$(VENV)/bin/mypy
 	$(VENV)/bin/cfn-lint template.yaml
 
 bench: $(VENV)/.installed

@@ -9,6 +9,7 @@ stack prints once the demo seller can sell (`infrastructure.demo_seller.DemoRead
 from __future__ import annotations
 
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 
@@ -19,6 +20,14 @@ START_TIMEOUT_S = 240  # the READY line comes once the demo seller can sell (Mir
 # take a while); only a stack that never stops fails the run.
 STOP_TIMEOUT_S = 60
 SCHEDULE_SPEEDUP = 240
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Under pytest-xdist (`--dist loadgroup`, as `make test` runs) every e2e test runs on one worker,
+    so the session's stack starts once while the other worker runs the rest of the suite."""
+    for item in items:
+        if item.path.is_relative_to(Path(__file__).parent):
+            item.add_marker(pytest.mark.xdist_group("local_stack"))
 
 
 @pytest.fixture(scope="session")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 from aws_lambda_powertools.event_handler import APIGatewayRestResolver
@@ -42,7 +43,7 @@ class StockSyncResolver(APIGatewayRestResolver):
         super().__init__(enable_validation=True)
         self.max_body_bytes = max_body_bytes
 
-    def resolve(self, event: dict[str, Any], context: Any) -> dict[str, Any]:
+    def resolve(self, event: Mapping[str, Any], context: Any) -> dict[str, Any]:
         return errors.refused_body(event, self.max_body_bytes) or super().resolve(event, context)
 
     def get_openapi_schema(self, **kwargs: Any) -> OpenAPI:

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import base64
 import json
+from collections.abc import Mapping
 from typing import Any
 
 from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response
@@ -74,7 +75,7 @@ def register(app: APIGatewayRestResolver) -> None:
         return error_response(500, "internal_error", "Something went wrong; it has been logged")
 
 
-def refused_body(event: dict[str, Any], max_body_bytes: int) -> dict[str, Any] | None:
+def refused_body(event: Mapping[str, Any], max_body_bytes: int) -> dict[str, Any] | None:
     """A 413, 415 or 422 proxy response for a body the API will not read, checked before validation parses it.
 
     Every body is JSON: Powertools would try to read a form or multipart body (and fail with a 500 on one
@@ -105,7 +106,7 @@ def _is_utf8(base64_body: str | bytes) -> bool:
     return True
 
 
-def _header(event: dict[str, Any], name: str) -> str | None:
+def _header(event: Mapping[str, Any], name: str) -> str | None:
     return next((value for key, value in (event.get("headers") or {}).items() if key.lower() == name), None)
 
 

@@ -14,6 +14,7 @@ from urllib.parse import unquote
 from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.api_gateway import Router
 from aws_lambda_powertools.event_handler.openapi.params import Body, Query
+from aws_lambda_powertools.event_handler.openapi.types import OpenAPIResponse
 
 from stocksync.api.context import services
 from stocksync.api.models import (
@@ -39,7 +40,7 @@ from stocksync.mapping.service import IMPORT_JOB, LinkInput, ListingFilter, List
 
 router = Router()
 # A small file is checked (and applied) while the request waits; a large one becomes a job.
-IMPORT_RESPONSES = {
+IMPORT_RESPONSES: dict[int, OpenAPIResponse] = {
     200: {"description": "The report: every row checked, applied unless dry_run or invalid",
           "content": {"application/json": {"model": ImportReportOut}}},
     202: {"description": "A large file: queued as a job; follow /jobs/{job_id}",
