@@ -81,7 +81,7 @@ SCHEDULE_SPEEDUP = 7.5  # the report poller every 40 s, the scheduled stock sync
 SYNC_EVERY_S = 15 * 60 / SCHEDULE_SPEEDUP  # StockSubmitterFunction's ScheduledSync, rate(15 minutes)
 SALES_WINDOW_S = SALES / SALES_PER_S + 10  # the sales and the slowest ones' tail, clear of a scheduled sync
 LATE_S = 60.0
-START_TIMEOUT_S, STOP_TIMEOUT_S, SETTLE_TIMEOUT_S = 120, 30, 180
+START_TIMEOUT_S, STOP_TIMEOUT_S, SETTLE_TIMEOUT_S = 240, 30, 180  # READY waits for the demo seller
 SOLD_ON, SLOW = "Amazon UK", "Pixmania"
 STANDIN_OF = {"Amazon UK": "amazon", "eBay UK": "ebay", "Magento store": "magento", "Rakuten UK": "rakuten",
               "Web shop": "website"}

@@ -29,10 +29,11 @@ app()  # a missing variable fails the cold start, naming it
 
 def auto_link(record: SQSRecord) -> None:
     message = parse_mapping_message(record.body)
-    logger.append_keys(channel_id=message.channel_id, load_id=message.load_id)
-    result = handle_mapping_message(app().mapping, message)
-    if result is not None:
-        logger.info("auto-link run", extra={k: v for k, v in result.items() if k != "ambiguous_listings"})
+    # The record's keys on its own log lines only, not on the next record's (or, locally, another function's).
+    with logger.append_context_keys(channel_id=message.channel_id, load_id=message.load_id):
+        result = handle_mapping_message(app().mapping, message)
+        if result is not None:
+            logger.info("auto-link run", extra={k: v for k, v in result.items() if k != "ambiguous_listings"})
 
 
 @logger.inject_lambda_context

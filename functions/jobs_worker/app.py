@@ -27,8 +27,9 @@ app()  # a missing variable fails the cold start, naming it
 
 def run_record(record: SQSRecord, lambda_context: LambdaContext) -> None:
     message = parse_job_message(record.body)
-    logger.append_keys(job_id=message.job_id, job_kind=message.kind)
-    run_job(message, app().job_handlers, time_left=lambda: lambda_context.get_remaining_time_in_millis() / 1000)
+    # The job's keys on its own log lines only, not on the next record's (or, locally, another function's).
+    with logger.append_context_keys(job_id=message.job_id, job_kind=message.kind):
+        run_job(message, app().job_handlers, time_left=lambda: lambda_context.get_remaining_time_in_millis() / 1000)
 
 
 @logger.inject_lambda_context
