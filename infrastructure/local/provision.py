@@ -125,41 +125,16 @@ class _Context:
 
     def __init__(self, region: str) -> None:
         self.region = region
+        self._clients: dict[str, Any] = {}
 
     def arn(self, service: str, resource: str) -> str:
         return f"arn:aws:{service}:{self.region}:{ACCOUNT_ID}:{resource}"
 
-    @cached_property
-    def dynamodb(self) -> Any:
-        return boto3.client("dynamodb", region_name=self.region)
-
-    @cached_property
-    def sqs(self) -> Any:
-        return boto3.client("sqs", region_name=self.region)
-
-    @cached_property
-    def s3(self) -> Any:
-        return boto3.client("s3", region_name=self.region)
-
-    @cached_property
-    def sns(self) -> Any:
-        return boto3.client("sns", region_name=self.region)
-
-    @cached_property
-    def cloudwatch(self) -> Any:
-        return boto3.client("cloudwatch", region_name=self.region)
-
-    @cached_property
-    def secretsmanager(self) -> Any:
-        return boto3.client("secretsmanager", region_name=self.region)
-
-    @cached_property
-    def kms(self) -> Any:
-        return boto3.client("kms", region_name=self.region)
-
-    @cached_property
-    def logs(self) -> Any:
-        return boto3.client("logs", region_name=self.region)
+    def client(self, service: str) -> Any:
+        """The boto3 client of `service` in this run's region, made on first use."""
+        if service not in self._clients:
+            self._clients[service] = boto3.client(service, region_name=self.region)
+        return self._clients[service]
 
 
 def _physical_name(logical_id: str, max_length: int = 80, lowercase: bool = False) -> str:
@@ -225,11 +200,11 @@ def _create_table(context: _Context, logical_id: str, properties: Mapping[str, A
         request["SSESpecification"] = {"Enabled": sse.pop("SSEEnabled", False), **sse}
     if tags := _tags(properties):
         request["Tags"] = tags
-    description = context.dynamodb.create_table(TableName=name, **request)["TableDescription"]
+    description = context.client("dynamodb").create_table(TableName=name, **request)["TableDescription"]
     if ttl := properties.get("TimeToLiveSpecification"):
-        context.dynamodb.update_time_to_live(TableName=name, TimeToLiveSpecification=ttl)
+        context.client("dynamodb").update_time_to_live(TableName=name, TimeToLiveSpecification=ttl)
     if pitr := properties.get("PointInTimeRecoverySpecification"):
-        context.dynamodb.update_continuous_backups(TableName=name, PointInTimeRecoverySpecification=pitr)
+        context.client("dynamodb").update_continuous_backups(TableName=name, PointInTimeRecoverySpecification=pitr)
     attributes = {"Arn": description["TableArn"]}
     if "LatestStreamArn" in description:
         attributes["StreamArn"] = description["LatestStreamArn"]
@@ -265,8 +240,9 @@ def _create_queue(context: _Context, logical_id: str, properties: Mapping[str, A
     name = str(properties.get("QueueName") or _physical_name(logical_id, 75) + (".fifo" if fifo else ""))
     attributes = {key: _attribute_text(value) for key, value in properties.items() if key in _QUEUE_ATTRIBUTES}
     tags = {tag["Key"]: tag["Value"] for tag in _tags(properties)}
-    url = context.sqs.create_queue(QueueName=name, Attributes=attributes, tags=tags)["QueueUrl"]
-    arn = context.sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+    sqs = context.client("sqs")
+    url = sqs.create_queue(QueueName=name, Attributes=attributes, tags=tags)["QueueUrl"]
+    arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
     return PhysicalResource(logical_id, _QUEUE, ref=url, attributes={"Arn": arn, "QueueName": name, "QueueUrl": url})
 
 
@@ -274,7 +250,7 @@ def _create_queue_policy(context: _Context, logical_id: str, properties: Mapping
     _check_properties(logical_id, properties, frozenset({"Queues", "PolicyDocument"}))
     policy = json.dumps(properties["PolicyDocument"])
     for url in properties["Queues"]:
-        context.sqs.set_queue_attributes(QueueUrl=url, Attributes={"Policy": policy})
+        context.client("sqs").set_queue_attributes(QueueUrl=url, Attributes={"Policy": policy})
     return PhysicalResource(logical_id, "AWS::SQS::QueuePolicy", ref=logical_id)
 
 
@@ -297,7 +273,7 @@ _BUCKET_PROPERTIES = frozenset(
 def _create_bucket(context: _Context, logical_id: str, properties: Mapping[str, Any]) -> PhysicalResource:
     _check_properties(logical_id, properties, _BUCKET_PROPERTIES)
     name = str(properties.get("BucketName") or _physical_name(logical_id, 63, lowercase=True))
-    s3 = context.s3
+    s3 = context.client("s3")
     if context.region == "us-east-1":
         s3.create_bucket(Bucket=name)
     else:
@@ -391,7 +367,7 @@ def _create_bucket_policy(context: _Context, logical_id: str, properties: Mappin
     _check_properties(logical_id, properties, frozenset({"Bucket", "PolicyDocument"}))
     policy = _local_bucket_policy(properties["PolicyDocument"])
     if policy["Statement"]:
-        context.s3.put_bucket_policy(Bucket=properties["Bucket"], Policy=json.dumps(policy))
+        context.client("s3").put_bucket_policy(Bucket=properties["Bucket"], Policy=json.dumps(policy))
     return PhysicalResource(logical_id, "AWS::S3::BucketPolicy", ref=logical_id)
 
 
@@ -425,9 +401,10 @@ def _create_topic(context: _Context, logical_id: str, properties: Mapping[str, A
     fifo = properties.get("FifoTopic") is True
     name = str(properties.get("TopicName") or _physical_name(logical_id, 251) + (".fifo" if fifo else ""))
     attributes = {key: _attribute_text(value) for key, value in properties.items() if key in _TOPIC_ATTRIBUTES}
-    arn = context.sns.create_topic(Name=name, Attributes=attributes, Tags=_tags(properties))["TopicArn"]
+    sns = context.client("sns")
+    arn = sns.create_topic(Name=name, Attributes=attributes, Tags=_tags(properties))["TopicArn"]
     for subscription in properties.get("Subscription") or []:
-        context.sns.subscribe(TopicArn=arn, Protocol=subscription["Protocol"], Endpoint=subscription["Endpoint"])
+        sns.subscribe(TopicArn=arn, Protocol=subscription["Protocol"], Endpoint=subscription["Endpoint"])
     return PhysicalResource(logical_id, "AWS::SNS::Topic", ref=arn, attributes={"TopicArn": arn, "TopicName": name})
 
 
@@ -461,7 +438,7 @@ def _create_alarm(context: _Context, logical_id: str, properties: Mapping[str, A
     _check_properties(logical_id, properties, _ALARM_PASSED_AS_IS | {"AlarmName"})
     name = str(properties.get("AlarmName") or _physical_name(logical_id, 255))
     request = {key: value for key, value in properties.items() if key in _ALARM_PASSED_AS_IS}
-    context.cloudwatch.put_metric_alarm(AlarmName=name, **request)
+    context.client("cloudwatch").put_metric_alarm(AlarmName=name, **request)
     return PhysicalResource(
         logical_id,
         "AWS::CloudWatch::Alarm",
@@ -498,7 +475,7 @@ def _create_secret(context: _Context, logical_id: str, properties: Mapping[str, 
             request[key] = properties[key]
     if tags := _tags(properties):
         request["Tags"] = tags
-    arn = context.secretsmanager.create_secret(**request)["ARN"]
+    arn = context.client("secretsmanager").create_secret(**request)["ARN"]
     return PhysicalResource(logical_id, "AWS::SecretsManager::Secret", ref=arn, attributes={"Id": arn})
 
 
@@ -507,7 +484,7 @@ def _secret_string(context: _Context, properties: Mapping[str, Any]) -> str:
     if generate is None:
         return str(properties.get("SecretString", ""))
     options = {key: value for key, value in generate.items() if key in _PASSWORD_OPTIONS}
-    password = context.secretsmanager.get_random_password(**options)["RandomPassword"]
+    password = context.client("secretsmanager").get_random_password(**options)["RandomPassword"]
     template = generate.get("SecretStringTemplate")
     if template is None:
         return password
@@ -524,9 +501,9 @@ def _create_key(context: _Context, logical_id: str, properties: Mapping[str, Any
         request["Description"] = str(properties["Description"])
     if "KeyPolicy" in properties:
         request["Policy"] = _attribute_text(properties["KeyPolicy"])
-    key = context.kms.create_key(**request)["KeyMetadata"]
+    key = context.client("kms").create_key(**request)["KeyMetadata"]
     if properties.get("EnableKeyRotation") is True:
-        context.kms.enable_key_rotation(KeyId=key["KeyId"])
+        context.client("kms").enable_key_rotation(KeyId=key["KeyId"])
     return PhysicalResource(logical_id, "AWS::KMS::Key", ref=key["KeyId"],
                             attributes={"Arn": key["Arn"], "KeyId": key["KeyId"]})
 
@@ -534,9 +511,10 @@ def _create_key(context: _Context, logical_id: str, properties: Mapping[str, Any
 def _create_log_group(context: _Context, logical_id: str, properties: Mapping[str, Any]) -> PhysicalResource:
     _check_properties(logical_id, properties, frozenset({"LogGroupName", "RetentionInDays", "KmsKeyId", "Tags"}))
     name = str(properties.get("LogGroupName") or _physical_name(logical_id, 512))
-    context.logs.create_log_group(logGroupName=name, tags={tag["Key"]: tag["Value"] for tag in _tags(properties)})
+    logs = context.client("logs")
+    logs.create_log_group(logGroupName=name, tags={tag["Key"]: tag["Value"] for tag in _tags(properties)})
     if "RetentionInDays" in properties:
-        context.logs.put_retention_policy(logGroupName=name, retentionInDays=int(properties["RetentionInDays"]))
+        logs.put_retention_policy(logGroupName=name, retentionInDays=int(properties["RetentionInDays"]))
     return PhysicalResource(logical_id, "AWS::Logs::LogGroup", ref=name,
                             attributes={"Arn": context.arn("logs", f"log-group:{name}:*")})
 
@@ -545,7 +523,7 @@ def _create_dashboard(context: _Context, logical_id: str, properties: Mapping[st
     _check_properties(logical_id, properties, frozenset({"DashboardName", "DashboardBody"}))
     name = str(properties.get("DashboardName") or _physical_name(logical_id, 255))
     body = properties["DashboardBody"]
-    context.cloudwatch.put_dashboard(DashboardName=name, DashboardBody=body if isinstance(body, str) else
+    context.client("cloudwatch").put_dashboard(DashboardName=name, DashboardBody=body if isinstance(body, str) else
                                      json.dumps(body))
     return PhysicalResource(logical_id, "AWS::CloudWatch::Dashboard", ref=name)
 
