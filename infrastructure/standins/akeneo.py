@@ -261,7 +261,7 @@ class AkeneoStandIn(StandIn):
     def system_information(self, request: Request) -> Response:
         if self.major_version < 6:
             return _error(404, "No route found for GET /api/rest/v1/system-information")
-        return json_response({"version": self.version, "edition": self.edition})
+        return self._serve(request, lambda: json_response({"version": self.version, "edition": self.edition}))
 
     def list_channels(self, request: Request) -> Response:
         return self._serve(request, lambda: self._paged(request, "channels", self.channels))

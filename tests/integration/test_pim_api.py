@@ -66,6 +66,8 @@ def test_given_good_credentials_when_tested_then_success_and_the_products_api_of
     token_call = next(e for e in connected.exchanges if e.path == "/api/oauth/v1/token")
     assert token_call.headers["Authorization"].startswith("Basic ")
     assert token_call.json()["grant_type"] == "password"
+    version_call = next(e for e in connected.exchanges if e.path == "/api/rest/v1/system-information")
+    assert version_call.headers["Authorization"].startswith("Bearer ")  # Akeneo answers 401 without one
 
 
 @pytest.mark.parametrize(("override", "problem"), [

@@ -156,9 +156,10 @@ class AkeneoClient:
     # --- version -------------------------------------------------------------------------
 
     def version(self) -> PimVersion:
-        """The PIM's version and edition (/system-information, 6.0+; absent before: /products)."""
+        """The PIM's version and edition (/system-information, 6.0+; absent before: /products). Akeneo
+        serves it behind OAuth like every other route but the API root and the token endpoint."""
         try:
-            response = self.http.request("GET", f"{API}/system-information", headers={"Accept": "application/json"})
+            response = self._call("GET", f"{API}/system-information", headers={"Accept": "application/json"})
             info = response.json()
         except (RemoteRequestError, ValueError):
             info = {}
