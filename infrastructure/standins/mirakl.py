@@ -2,8 +2,10 @@
 (CSV, `;`-separated, in chunk files that each repeat the header), behind the shop API key.
 
 Stock: OF24 offers update (every required field per offer, once a minute), processed when OF02 is
-polled (`polls_until_done`), OF03's error report naming the lines that failed. An offer whose
-availability has ended is inactive; one without an end date and with quantity is active.
+polled (`polls_until_done`), OF03's error report naming the lines that failed. OF24 replaces the
+whole offer: a field not sent goes back to its default (no description, no discount, no lead time),
+as Mirakl documents. An offer whose availability has ended is inactive; one without an end date and
+with quantity is active. OF52's export leaves inactive offers out unless `include_inactive_offers`.
 
 Orders: OR11 (GET /api/orders: order_ids, order_state_codes, start_update_date / end_update_date,
 offset pagination by max (at most 100) and offset, sorted by creation date) over the orders buyers
@@ -35,7 +37,9 @@ ERROR_COLUMNS = ("sku", "product-id", "product-id-type", "price", "quantity", "s
                  "error-line", "error-message")
 API_KEY = "demo-pixmania-shop-key"
 COLUMNS = ("offer-id", "product-sku", "shop-sku", "price", "quantity", "state-code", "active", "currency-iso-code",
-           "description")
+           "description", "discount-price", "leadtime-to-ship", "logistic-class")
+# The seller's own offer fields that OF24 resets when they are not sent (OF24 field names).
+SELLER_FIELDS = ("description", "discount", "leadtime_to_ship", "logistic_class", "min_quantity_alert")
 
 
 def mirakl_contract() -> RoutedContract:
@@ -58,6 +62,9 @@ class MiraklStandIn(StandIn):
         self.exports: dict[str, dict[str, Any]] = {}
         self.imports: dict[int, dict[str, Any]] = {}
         self.available_ended: dict[str, str] = {}
+        # Each offer's other fields as the seller set them in Mirakl's back office.
+        self.offer_fields: dict[str, dict[str, Any]] = {item.sku: _seller_fields(n, item)
+                                                        for n, item in enumerate(self.listings)}
         self._import_ids = itertools.count(2001)
         self._ids = itertools.count(1)
         kwargs.setdefault("contract", mirakl_contract())
@@ -89,9 +96,11 @@ class MiraklStandIn(StandIn):
     def create_export(self, request: Request) -> Response:
         if refused := self._unauthorized(request):
             return refused
+        body = request.get_json(silent=True) or {}
         with self.lock:
             tracking_id = f"0000000{next(self._ids)}-2adb-43d9-bdc3-4bb9fcc90909"
-            self.exports[tracking_id] = {"polls": 0, "status": "PENDING"}
+            self.exports[tracking_id] = {"polls": 0, "status": "PENDING",
+                                         "include_inactive": body.get("include_inactive_offers") is True}
         return json_response({"tracking_id": tracking_id})
 
     def export_status(self, request: Request, tracking_id: str) -> Response:
@@ -106,7 +115,7 @@ class MiraklStandIn(StandIn):
                 export["status"] = "COMPLETED"
             answer: dict[str, Any] = {"status": export["status"], "last_updated": _now()}
             if export["status"] == "COMPLETED":
-                chunks = max((len(self.listings) + self.chunk_rows - 1) // self.chunk_rows, 1)
+                chunks = max((len(self._exported(export)) + self.chunk_rows - 1) // self.chunk_rows, 1)
                 answer["urls"] = [f"{self.url}{EXPORT}/file/{tracking_id}?file=of52-export/offers/{n}.csv"
                                   for n in range(chunks)]
         return json_response(answer)
@@ -117,14 +126,25 @@ class MiraklStandIn(StandIn):
         name = request.args.get("file", "")
         index = int(name.rsplit("/", 1)[-1].split(".")[0]) if name else 0
         with self.lock:
-            rows = self.listings[index * self.chunk_rows:(index + 1) * self.chunk_rows]
+            export = self.exports.get(tracking_id)
+            if export is None:
+                return json_response({"status": 404, "message": "Unknown tracking id"}, 404)
+            rows = self._exported(export)[index * self.chunk_rows:(index + 1) * self.chunk_rows]
+            fields = [self.offer_fields.get(item.sku, {}) for item in rows]
         buffer = io.StringIO()
         writer = csv.writer(buffer, delimiter=";", lineterminator="\n")
         writer.writerow(COLUMNS)
-        for n, item in enumerate(rows):
+        for item, offer in zip(rows, fields, strict=True):
+            discount = (offer.get("discount") or {}).get("price")
             writer.writerow([item.listing_id, item.barcode or item.sku, item.sku, f"{item.price:.2f}", item.quantity,
-                             "11", "true" if item.active else "false", "EUR", f"{item.title}; offer {n}"])
+                             "11", "true" if item.active else "false", "EUR", offer.get("description") or "",
+                             "" if discount is None else f"{float(discount):.2f}",
+                             offer.get("leadtime_to_ship") or "", offer.get("logistic_class") or ""])
         return Response(buffer.getvalue().encode(), 200, content_type="text/csv; charset=UTF-8")
+
+    def _exported(self, export: dict[str, Any]) -> list[DemoListing]:
+        """OF52's offers: the inactive ones only when the export asked for them."""
+        return [item for item in self.listings if export["include_inactive"] or item.active]
 
 
     # --- OR11 --------------------------------------------------------------------------------
@@ -248,6 +268,7 @@ class MiraklStandIn(StandIn):
                 job["errors"].append((line, offer, "The quantity is not valid"))
             else:
                 item.price, item.quantity = float(offer["price"]), offer["quantity"]
+                self.offer_fields[item.sku] = {name: offer[name] for name in SELLER_FIELDS if name in offer}
                 ended = str(offer.get("available_ended") or "")
                 if ended:
                     self.available_ended[item.sku] = ended
@@ -271,6 +292,11 @@ class MiraklStandIn(StandIn):
                                  offer.get("price"), offer.get("quantity"), offer.get("state_code"),
                                  offer.get("update_delete"), line, message])
         return Response(buffer.getvalue().encode(), 200, content_type="application/octet-stream")
+
+
+def _seller_fields(n: int, item: DemoListing) -> dict[str, Any]:
+    return {"description": f"{item.title}; offer {n}", "discount": {"price": round(item.price * 0.9, 2)},
+            "leadtime_to_ship": 2, "logistic_class": "M", "min_quantity_alert": 1}
 
 
 def _now() -> str:

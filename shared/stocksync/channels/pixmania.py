@@ -95,6 +95,9 @@ class PixmaniaAdapter(ChannelAdapter):
         answer = self.call_json("POST", EXPORT, params=self._shop(), idempotent=False, json={
             "export_type": "text/csv",
             "megabytes_per_chunk": 100,
+            # without it the full export leaves out the offers we disabled at 0, and the catalogue
+            # load would take them for removed: they would never come back on a restock
+            "include_inactive_offers": True,
         })
         tracking_id = (answer or {}).get("tracking_id")
         if not tracking_id:
