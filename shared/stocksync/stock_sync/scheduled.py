@@ -19,6 +19,7 @@ from stocksync.core import db
 from stocksync.core.db import ChannelRecord, StockSyncStateRecord
 from stocksync.core.jobs import Jobs, TimeLeft
 from stocksync.core.messages import JobQueue
+from stocksync.core.observability import logger
 from stocksync.stock_sync.channel_pass import COUNTS, Deadline, pass_message, read_page, submit_page
 from stocksync.stock_sync.submitter import StockSubmitter
 
@@ -49,20 +50,28 @@ def run_scheduled_sync(submitter: StockSubmitter, clock: Callable[[], datetime] 
             summary[channel_id] = {"job_id": _hand_over(channel_id, now, handover)}
             continue
         deadline.page_begins()
-        settled = submitter.settle_pending(channel_id)
-        listings, after = read_page(channel_id, None, size=IN_RUN_PAGE)
-        while after is not None and handover is None:
-            more, after = read_page(channel_id, after, size=IN_RUN_PAGE)
-            listings += more
-        if after is not None and handover is not None:
-            summary[channel_id] = {"settled": settled, "job_id": _hand_over(channel_id, now, handover)}
-            continue
-        outcome = submit_page(submitter, listings, now=now, reason="scheduled", force=False)
-        StockSyncStateRecord(**StockSyncStateRecord.keys(channel_id)).update(actions=[
-            StockSyncStateRecord.channel_id.set(channel_id), StockSyncStateRecord.last_run_at.set(now)])
-        summary[channel_id] = {name: getattr(outcome, name) for name in COUNTS} | {"settled": settled}
+        try:
+            summary[channel_id] = _run_channel(submitter, channel_id, now, handover)
+        except Exception as exc:  # one channel's fault (a bug, an answer we cannot read) never stops the others
+            logger.exception("Scheduled sync of a channel failed", extra={"channel_id": channel_id})
+            summary[channel_id] = {"failed": f"{type(exc).__name__}: {exc}"[:500]}
         deadline.page_ends()
     return {"channels": summary}
+
+
+def _run_channel(submitter: StockSubmitter, channel_id: str, now: datetime,
+                 handover: Handover | None) -> dict[str, Any]:
+    settled = submitter.settle_pending(channel_id)
+    listings, after = read_page(channel_id, None, size=IN_RUN_PAGE)
+    while after is not None and handover is None:
+        more, after = read_page(channel_id, after, size=IN_RUN_PAGE)
+        listings += more
+    if after is not None and handover is not None:
+        return {"settled": settled, "job_id": _hand_over(channel_id, now, handover)}
+    outcome = submit_page(submitter, listings, now=now, reason="scheduled", force=False)
+    StockSyncStateRecord(**StockSyncStateRecord.keys(channel_id)).update(actions=[
+        StockSyncStateRecord.channel_id.set(channel_id), StockSyncStateRecord.last_run_at.set(now)])
+    return {name: getattr(outcome, name) for name in COUNTS} | {"settled": settled}
 
 
 def _hand_over(channel_id: str, now: datetime, handover: Handover) -> str:

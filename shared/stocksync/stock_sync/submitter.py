@@ -213,7 +213,12 @@ class StockSubmitter:
         adapter = self.adapter_factory(channel, self.rate_limiter)
         settled = 0
         for reference in sorted(state.pending_feeds):
-            issues = adapter.pending_outcome(reference)
+            try:
+                issues = adapter.pending_outcome(reference)
+            except ChannelError as exc:  # throttled or down: the feed stays pending for the next run
+                logger.warning("Submission outcome not read", extra={
+                    "channel_id": channel_id, "reference": reference, "error": exc.message})
+                continue
             if issues is None:
                 continue
             now = self.clock()
