@@ -97,9 +97,17 @@ class AmazonStandIn(StandIn):
     serves_orders = True
 
     def __init__(self, *, listings: list[DemoListing] | None = None, gzip_documents: bool = True,
-                 polls_until_done: int = 2, sqs_endpoint_url: str | None = None, **kwargs: Any) -> None:
+                 polls_until_done: int = 2, sqs_endpoint_url: str | None = None,
+                 gzip_processing_reports: bool = False, refuse_feeds: str | None = None,
+                 **kwargs: Any) -> None:
         self.listings = listings if listings is not None else with_fba(demo_listings("AMZ"), 3)
         self.gzip_documents = gzip_documents
+        # Amazon may compress a processing report (getFeedDocument then says compressionAlgorithm GZIP).
+        self.gzip_processing_reports = gzip_processing_reports
+        # A feed-level ERROR (no messageId, no sku): Amazon refused the whole feed with this message.
+        self.refuse_feeds = refuse_feeds
+        self.compressed_documents: set[str] = set()
+        self.revoked_refresh_tokens: set[str] = set()
         self.polls_until_done = polls_until_done
         self.reports: dict[str, dict[str, Any]] = {}
         self.documents: dict[str, bytes] = {}
@@ -183,6 +191,11 @@ class AmazonStandIn(StandIn):
             with self.lock:
                 self.grantless_tokens.add(token)
             return json_response({"access_token": token, "token_type": "bearer", "expires_in": 3600})
+        if form.get("grant_type") == "refresh_token" and form.get("refresh_token") in self.revoked_refresh_tokens:
+            # LWA: a revoked (or expired) refresh token is a 400 invalid_grant, the client itself is fine.
+            return json_response({"error": "invalid_grant",
+                                  "error_description": "The request has an invalid grant parameter : refresh_token"},
+                                 400)
         if (form.get("client_id"), form.get("client_secret"), form.get("refresh_token")) != (
                 CLIENT_ID, CLIENT_SECRET, REFRESH_TOKEN) or form.get("grant_type") != "refresh_token":
             return json_response({"error": "invalid_client", "error_description": "Client authentication failed"}, 401)
@@ -347,20 +360,28 @@ class AmazonStandIn(StandIn):
         document = json.loads(feed["content"])
         problems = [f"feed {feed['feedId']}: {e.message}" for e in _feed_validator().iter_errors(document)]
         self.feed_violations.extend(problems)
-        issues = []
-        for message in document.get("messages") or []:
+        issues: list[dict[str, Any]] = []
+        for message in [] if self.refuse_feeds else document.get("messages") or []:
             error = self._apply_patches(str(message.get("sku")), message.get("patches") or [])
             if error:
                 issues.append({"messageId": message.get("messageId"), "sku": message.get("sku"), "code": "90220",
                                "severity": "ERROR", "message": error})
+        if self.refuse_feeds:
+            issues.append({"code": "4000004", "severity": "ERROR", "message": self.refuse_feeds})
         report_id = f"amzn1.tortuga.4.eu.report.{feed['feedId']}"
         count = len(document.get("messages") or [])
-        self.documents[report_id] = json.dumps({
+        if self.refuse_feeds:
+            count = 0
+        report = json.dumps({
             "header": {"sellerId": SELLER_ID, "version": "2.0", "feedId": feed["feedId"]}, "issues": issues,
             "summary": {"errors": len(issues), "warnings": 0, "messagesProcessed": count,
-                        "messagesAccepted": count - len({i["messageId"] for i in issues}),
-                        "messagesInvalid": len({i["messageId"] for i in issues})},
+                        "messagesAccepted": count - len({i["messageId"] for i in issues if "messageId" in i}),
+                        "messagesInvalid": len({i["messageId"] for i in issues if "messageId" in i})},
         }).encode()
+        if self.gzip_processing_reports:
+            report = gzip.compress(report)
+            self.compressed_documents.add(report_id)
+        self.documents[report_id] = report
         feed.update(processingStatus="DONE", processingEndTime=_now(), resultFeedDocumentId=report_id)
 
     def get_feed_document(self, request: Request, document_id: str) -> Response:
@@ -368,7 +389,10 @@ class AmazonStandIn(StandIn):
             return refused
         if document_id not in self.documents:
             return json_response({"errors": [{"code": "NotFound", "message": "Document not found"}]}, 404)
-        return json_response({"feedDocumentId": document_id, "url": f"{self.url}/documents-store/{document_id}"})
+        answer = {"feedDocumentId": document_id, "url": f"{self.url}/documents-store/{document_id}"}
+        if document_id in self.compressed_documents:
+            answer["compressionAlgorithm"] = "GZIP"
+        return json_response(answer)
 
     # --- Orders API v2026-01-01 --------------------------------------------------------------
 

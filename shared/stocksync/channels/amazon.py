@@ -18,6 +18,7 @@ per credential set and sent as x-amz-access-token.
 
 from __future__ import annotations
 
+import gzip
 import json
 from collections.abc import Iterator, Mapping, Sequence
 from datetime import datetime
@@ -30,6 +31,7 @@ from stocksync.channels.base import (
     CatalogueProgress,
     CatalogueStatus,
     ChannelAdapter,
+    ChannelAuthFailed,
     ChannelRejected,
     QuantityResult,
     QuantityStatus,
@@ -51,6 +53,7 @@ from stocksync.channels.order_side import (
     units,
 )
 from stocksync.core.chunks import batched
+from stocksync.core.errors import ChannelError
 from stocksync.core.http_client import CachedToken, RemoteError
 
 SP_API_ENDPOINTS = {
@@ -124,6 +127,19 @@ class AmazonAdapter(ChannelAdapter):
         })
         answer = response.json()
         return CachedToken(answer["access_token"], expires_in(answer.get("expires_in")))
+
+    def _token(self) -> str:
+        try:
+            return super()._token()
+        except ChannelError as exc:
+            # LWA answers 400 invalid_grant when the seller revoked (or Amazon expired) the refresh
+            # token: only a new authorization by the seller helps, retrying never will.
+            details = exc.details if isinstance(exc.details, Mapping) else {}
+            if "invalid_grant" in str(details.get("body") or ""):
+                raise ChannelAuthFailed(
+                    "Amazon no longer accepts this account's authorization: the seller must reconnect the "
+                    "Amazon account in stocksync", details=exc.details) from exc
+            raise
 
     def auth_headers(self, token: str | None) -> dict[str, str]:
         return {"x-amz-access-token": token or ""}
@@ -232,13 +248,15 @@ class AmazonAdapter(ChannelAdapter):
         if status != "DONE":
             return {"*": f"Amazon feed {feed_id} ended {status}"}
         document = self.call_json("GET", f"{FEEDS}/documents/{_field(feed, 'resultFeedDocumentId')}")
-        report = self.call("GET", str(_field(document, "url")), authenticated=False).json()
-        issues: dict[str, str] = {}
-        for issue in report.get("issues") or []:
-            if issue.get("severity") == "ERROR" and issue.get("sku"):
-                text = f"{issue.get('code', '')}: {issue.get('message', '')}".strip(": ")
-                issues[str(issue["sku"])] = "; ".join(filter(None, [issues.get(str(issue["sku"])), text]))
-        return issues
+        body = self.call("GET", str(_field(document, "url")), authenticated=False).content
+        if str(document.get("compressionAlgorithm") or "").upper() == "GZIP":
+            body = gzip.decompress(body)
+        try:
+            report = json.loads(body)
+        except ValueError as exc:
+            raise ChannelRejected(f"Amazon's processing report of feed {feed_id} is not JSON",
+                                  details={"feedId": feed_id}) from exc
+        return report_issues(report)
 
     # --- orders --------------------------------------------------------------------------
 
@@ -411,6 +429,22 @@ def summary_order(order_id: str, summary: Mapping[str, Any], changed_at: Any) ->
                         channel_status=str(summary.get("OrderStatus")),
                         raw_reference={"marketplaceId": summary.get("MarketplaceId")} if summary.get("MarketplaceId")
                         else {})
+
+
+def report_issues(report: Mapping[str, Any]) -> dict[str, str]:
+    """The error text per SKU of a JSON_LISTINGS_FEED processing report. An ERROR naming no SKU is
+    about the feed itself (Amazon refused all of it): it is then every SKU's error, "*"."""
+    issues: dict[str, str] = {}
+    for issue in report.get("issues") or []:
+        if not isinstance(issue, Mapping) or issue.get("severity") != "ERROR":
+            continue
+        key = str(issue.get("sku") or "*")
+        text = f"{issue.get('code', '')}: {issue.get('message', '')}".strip(": ")
+        issues[key] = "; ".join(filter(None, [issues.get(key), text]))
+    if "*" in issues:
+        return {"*": "; ".join(filter(None, [issues["*"], *(f"{sku}: {text}" for sku, text in issues.items()
+                                                            if sku != "*")]))}
+    return issues
 
 
 def quantity_patch(quantity: int) -> dict[str, Any]:

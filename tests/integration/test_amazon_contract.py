@@ -1,0 +1,73 @@
+"""The Amazon adapter against the SP-API stand-in, where Amazon's contract is stricter than our
+first reading of it: compressed processing reports, feeds refused as a whole, revoked tokens."""
+
+from __future__ import annotations
+
+import pytest
+
+from infrastructure.demo.listings import DemoListing
+from infrastructure.standins import amazon
+from stocksync.channels.base import ChannelAccount, ChannelAuthFailed, QuantityStatus, QuantityUpdate
+from stocksync.channels.registry import build_adapter
+from stocksync.core.http_client import RetryPolicy, TokenCache
+
+NO_WAIT = RetryPolicy(max_attempts=3, base_delay=0.0, sleep=lambda _s: None)
+
+
+def amazon_adapter(standin):
+    account = ChannelAccount("chan-amz", "amazon", {
+        "sp_api_endpoint": standin.url, "lwa_endpoint": f"{standin.url}/auth/o2/token",
+        "marketplace_ids": [amazon.MARKETPLACE_ID], "seller_id": amazon.SELLER_ID, "feed_threshold": 2,
+    }, {"lwa_client_id": amazon.CLIENT_ID, "lwa_client_secret": amazon.CLIENT_SECRET,
+        "refresh_token": amazon.REFRESH_TOKEN})
+    return build_adapter(account, policy=NO_WAIT, tokens=TokenCache())
+
+
+def listings(count):
+    return [DemoListing(sku=f"SKU-{n:05d}", title=f"Item {n}", price=9.99, quantity=5, listing_id=str(n))
+            for n in range(count)]
+
+
+def sent_as_feed(subject, updates):
+    results = subject.submit_quantities(updates)
+    assert {r.status for r in results} == {QuantityStatus.PENDING}
+    feed_id = results[0].reference
+    assert subject.pending_outcome(feed_id) is None  # still processing
+    return subject.pending_outcome(feed_id)
+
+
+def test_given_amazon_gzips_the_processing_report_when_the_feed_is_done_then_the_bad_sku_is_still_named():
+    with amazon.AmazonStandIn(listings=listings(3), gzip_processing_reports=True) as standin:
+        updates = [QuantityUpdate(f"SKU-{n:05d}", n + 1) for n in range(3)] + [QuantityUpdate("NOT-THERE", 1)]
+
+        outcome = sent_as_feed(amazon_adapter(standin), updates)
+
+        assert set(outcome) == {"NOT-THERE"} and "not in the seller's catalogue" in outcome["NOT-THERE"]
+        assert standin.listing("SKU-00002").quantity == 3
+        assert standin.violations() == []
+
+
+def test_given_amazon_refuses_the_whole_feed_when_the_feed_is_done_then_every_listing_is_an_error_with_its_message():
+    refusal = "The feed could not be processed: the document is not valid JSON_LISTINGS_FEED"
+    with amazon.AmazonStandIn(listings=listings(3), refuse_feeds=refusal) as standin:
+        updates = [QuantityUpdate(f"SKU-{n:05d}", 9) for n in range(3)]
+
+        outcome = sent_as_feed(amazon_adapter(standin), updates)
+
+        assert set(outcome) == {"*"} and refusal in outcome["*"]
+        assert standin.listing("SKU-00000").quantity == 5  # nothing was applied
+        assert standin.violations() == []
+
+
+def test_given_the_seller_revoked_our_access_when_a_quantity_is_sent_then_the_seller_is_told_to_reconnect():
+    with amazon.AmazonStandIn(listings=listings(1)) as standin:
+        standin.revoked_refresh_tokens.add(amazon.REFRESH_TOKEN)
+
+        subject = amazon_adapter(standin)
+
+        [result] = subject.submit_quantities([QuantityUpdate("SKU-00000", 2)])
+        with pytest.raises(ChannelAuthFailed, match="reconnect the Amazon account"):
+            subject.request_catalogue()
+
+        assert result.status == QuantityStatus.ERROR and "reconnect the Amazon account" in result.message
+        assert standin.listing("SKU-00000").quantity == 5
