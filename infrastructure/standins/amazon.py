@@ -89,7 +89,7 @@ def queue_url(arn: str, endpoint_url: str) -> tuple[str, str]:
 class AmazonStandIn(StandIn):
     name = "amazon"
     # The usage plans in the models (requests per second, burst)
-    limits = {"create_report": (0.0167, 15), "get_report": (2.0, 15), "patch_listing": (5.0, 10),
+    limits = {"create_report": (0.0167, 15), "get_report": (2.0, 15), "patch_listing": (5.0, 5),
               "create_feed_document": (0.5, 15), "create_feed": (0.0083, 15), "get_feed": (2.0, 15),
               "search_orders": (0.0056, 20), "get_order": (0.5, 30),
               "get_destinations": (1.0, 5), "create_destination": (1.0, 5), "get_subscription": (1.0, 5),

@@ -73,7 +73,7 @@ FEED_CONTENT_TYPE = "application/json; charset=UTF-8"
 FEED_MAX_MESSAGES = 25_000  # listings-feed-schema-v2.json: messages maxItems
 DEFAULT_FEED_THRESHOLD = 50
 # Usage plans in the models (requests per second, burst)
-PATCH_RATE = (5.0, 10)
+PATCH_RATE = (5.0, 5)  # patchListingsItem: 5 requests/s, burst 5
 CREATE_FEED_DOCUMENT_RATE = (0.5, 15)
 CREATE_FEED_RATE = (0.0083, 15)
 
