@@ -39,6 +39,7 @@ CLIENT_ID, CLIENT_SECRET, REFRESH_TOKEN = "demo-ebay-app", "demo-ebay-secret", "
 TRADING, TRADING_NS = "/ws/api.dll", "urn:ebay:apis:eBLBaseComponents"
 MARKETPLACE_ID = "EBAY_GB"
 BULK_LIMIT, REVISE_LIMIT = 25, 4
+INVENTORY_ITEMS_LIMIT = 200  # getInventoryItems: limit at most 200
 COMMON = {"ErrorLanguage", "MessageID", "Version", "WarningLevel", "ErrorHandling"}
 # The request elements eBay documents for each Trading call we serve (children of the root, then of
 # the repeated/nested container), and which of them are required.
@@ -77,6 +78,7 @@ class EbayStandIn(StandIn):
         self.polls_until_done = polls_until_done
         self.tasks: dict[str, dict[str, Any]] = {}
         self.tokens: set[str] = set()
+        self.refresh_tokens = {REFRESH_TOKEN}
         self._ids = itertools.count(1)
         self._item_ids = itertools.count(max((int(i.listing_id) for i in self.listings if i.listing_id.isdigit()),
                                              default=110000000000) + 1000)
@@ -115,14 +117,27 @@ class EbayStandIn(StandIn):
         return json_response(body, status, {"Retry-After": "1"} if status == 429 else None)
 
     def token(self, request: Request) -> Response:
+        """The refresh-token grant: a wrong client is 401 invalid_client; a refresh token eBay does not
+        know, or one the seller revoked (or that expired), is 400 invalid_grant."""
         auth = request.authorization
-        if (not auth or (auth.username, auth.password) != (CLIENT_ID, CLIENT_SECRET)
-                or request.form.get("refresh_token") != REFRESH_TOKEN):
+        if not auth or (auth.username, auth.password) != (CLIENT_ID, CLIENT_SECRET):
             return json_response({"error": "invalid_client", "error_description": "client authentication failed"}, 401)
+        with self.lock:
+            known = request.form.get("refresh_token") in self.refresh_tokens
+        if not known:
+            return json_response({"error": "invalid_grant", "error_description": (
+                "the provided authorization refresh token is invalid or was issued to another client")}, 400)
         token = f"v^1.1#i^1#demo-{next(self._ids)}"
         with self.lock:
             self.tokens.add(token)
         return json_response({"access_token": token, "expires_in": 7200, "token_type": "User Access Token"})
+
+    def revoke_refresh_token(self, refresh_token: str = REFRESH_TOKEN) -> None:
+        """The seller revoked the app's access (or the token's 18 months ran out): the refresh token
+        and every access token minted from it stop working."""
+        with self.lock:
+            self.refresh_tokens.discard(refresh_token)
+            self.tokens.clear()
 
     def _unauthorized(self, request: Request) -> Response | None:
         if request.headers.get("Authorization", "").removeprefix("Bearer ") in self.tokens:
@@ -182,21 +197,33 @@ class EbayStandIn(StandIn):
                 + "\n".join(rows) + "\n</ActiveInventoryReport>\n")
 
     def inventory_items(self, request: Request) -> Response:
+        """getInventoryItems: `limit` 1..200 (default 25) records a page, `offset` the page number
+        (0 first); `size` is the number of pages, `next` / `prev` link the neighbouring pages."""
         if refused := self._unauthorized(request):
             return refused
-        limit, offset = int(request.args.get("limit", 25)), int(request.args.get("offset", 0))
+        try:
+            limit, page_number = int(request.args.get("limit", 25)), int(request.args.get("offset", 0))
+        except ValueError:
+            return _rest_error(400, 25709, "Invalid value for limit or offset.")
+        if not 1 <= limit <= INVENTORY_ITEMS_LIMIT or page_number < 0:
+            return _rest_error(400, 25709, f"Invalid value for limit ({limit}) or offset ({page_number}).")
         with self.lock:
             items = [item for item in self.listings if item.sku in self.inventory_api_skus]
-        page = items[offset:offset + limit]
-        return json_response({
-            "href": f"{self.url}{INVENTORY}/inventory_item?limit={limit}&offset={offset}", "limit": limit,
-            "size": len(page), "total": len(items),
+        page = items[page_number * limit:(page_number + 1) * limit]
+        pages = -(-len(items) // limit)
+        link = f"{self.url}{INVENTORY}/inventory_item?limit={limit}&offset="
+        answer: dict[str, Any] = {
+            "href": f"{link}{page_number}", "limit": limit, "size": pages, "total": len(items),
             "inventoryItems": [{"sku": item.sku, "locale": "en_GB", "condition": "NEW",
                                 "product": {"title": item.title},
                                 "availability": {"shipToLocationAvailability": {"quantity": item.quantity}}}
                                for item in page],
-        })
-
+        }
+        if page_number + 1 < pages:
+            answer["next"] = f"{link}{page_number + 1}"
+        if 0 < page_number <= pages:
+            answer["prev"] = f"{link}{page_number - 1}"
+        return json_response(answer)
 
     # --- Inventory API stock -----------------------------------------------------------------
 

@@ -174,17 +174,18 @@ class EbayAdapter(ChannelAdapter):
                                  closers=[spool.close])
 
     def inventory_items(self) -> Iterator[tuple[str, str]]:
-        """(SKU, title) of every Inventory-API inventory item, page by page."""
-        offset = 0
+        """(SKU, title) of every Inventory-API inventory item. `offset` is a page number, not a record
+        offset: follow the pages until eBay gives no `next` link."""
+        page_number = 0
         while True:
             page = self.call_json("GET", f"{INVENTORY}/inventory_item",
-                                  params={"limit": str(PAGE_SIZE), "offset": str(offset)})
+                                  params={"limit": str(PAGE_SIZE), "offset": str(page_number)}) or {}
             items = page.get("inventoryItems") or []
             for item in items:
                 yield str(item.get("sku") or ""), str((item.get("product") or {}).get("title") or "")
-            offset += len(items)
-            if not items or offset >= int(page.get("total") or 0):
+            if not items or not page.get("next"):
                 return
+            page_number += 1
 
     def _report_listings(self, spool: IO[bytes], inventory_titles: dict[str, str]) -> Iterator[Listing]:
         currency = CURRENCIES.get(self.marketplace_id, "")
