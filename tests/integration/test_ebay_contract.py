@@ -1,0 +1,49 @@
+"""eBay's contract where our adapter once read it wrong: getInventoryItems pages by page number
+with a `next` link, and a revoked refresh token is 400 invalid_grant (the seller must reconnect)."""
+
+from __future__ import annotations
+
+import pytest
+
+from infrastructure.demo.listings import DemoListing
+from infrastructure.standins import ebay
+from stocksync.channels.base import ChannelAccount, ChannelAuthFailed, QuantityStatus, QuantityUpdate
+from stocksync.channels.ebay import KIND_INVENTORY_API
+from stocksync.channels.registry import build_adapter
+from stocksync.core.http_client import RetryPolicy, TokenCache
+
+NO_WAIT = RetryPolicy(max_attempts=2, base_delay=0.0, sleep=lambda _s: None)
+
+
+def adapter_on(running: ebay.EbayStandIn):
+    account = ChannelAccount("chan-ebay", "ebay", {"api_base_url": running.url, "marketplace_id": "EBAY_GB"},
+                             {"client_id": ebay.CLIENT_ID, "client_secret": ebay.CLIENT_SECRET,
+                              "refresh_token": ebay.REFRESH_TOKEN})
+    return build_adapter(account, policy=NO_WAIT, tokens=TokenCache())
+
+
+def inventory_listings(count: int) -> list[DemoListing]:
+    return [DemoListing(sku=f"INV-{n:03d}", title=f"Item {n}", price=9.99, quantity=5,
+                        listing_id=str(110000000000 + n)) for n in range(count)]
+
+
+def test_given_450_inventory_items_when_read_then_every_page_is_followed_and_each_item_read_once():
+    items = inventory_listings(450)
+    with ebay.EbayStandIn(listings=items, inventory_api_skus={i.sku for i in items}) as running:
+        read = list(adapter_on(running).inventory_items())
+
+        assert sorted(sku for sku, _title in read) == sorted(i.sku for i in items)
+        assert running.violations() == []
+
+
+def test_given_the_seller_revoked_our_access_when_a_quantity_is_sent_then_the_seller_is_told_to_reconnect():
+    items = inventory_listings(1)
+    with ebay.EbayStandIn(listings=items, inventory_api_skus={i.sku for i in items}) as running:
+        running.revoke_refresh_token()
+        adapter = adapter_on(running)
+
+        [result] = adapter.submit_quantities([QuantityUpdate("INV-000", 3, listing_kind=KIND_INVENTORY_API)])
+
+        assert result.status == QuantityStatus.ERROR and "reconnect the eBay account" in result.message
+        with pytest.raises(ChannelAuthFailed):
+            adapter.request_catalogue()
