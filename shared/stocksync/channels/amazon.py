@@ -31,7 +31,6 @@ from stocksync.channels.base import (
     CatalogueProgress,
     CatalogueStatus,
     ChannelAdapter,
-    ChannelAuthFailed,
     ChannelRejected,
     QuantityResult,
     QuantityStatus,
@@ -53,7 +52,6 @@ from stocksync.channels.order_side import (
     units,
 )
 from stocksync.core.chunks import batched
-from stocksync.core.errors import ChannelError
 from stocksync.core.http_client import CachedToken, RemoteError
 
 SP_API_ENDPOINTS = {
@@ -127,19 +125,6 @@ class AmazonAdapter(ChannelAdapter):
         })
         answer = response.json()
         return CachedToken(answer["access_token"], expires_in(answer.get("expires_in")))
-
-    def _token(self) -> str:
-        try:
-            return super()._token()
-        except ChannelError as exc:
-            # LWA answers 400 invalid_grant when the seller revoked (or Amazon expired) the refresh
-            # token: only a new authorization by the seller helps, retrying never will.
-            details = exc.details if isinstance(exc.details, Mapping) else {}
-            if "invalid_grant" in str(details.get("body") or ""):
-                raise ChannelAuthFailed(
-                    "Amazon no longer accepts this account's authorization: the seller must reconnect the "
-                    "Amazon account in stocksync", details=exc.details) from exc
-            raise
 
     def auth_headers(self, token: str | None) -> dict[str, str]:
         return {"x-amz-access-token": token or ""}

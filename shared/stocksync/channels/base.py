@@ -108,6 +108,15 @@ def channel_error(exc: RemoteError, channel: str, channel_type: str = "unknown")
     return ChannelUnavailable(f"{channel} is unavailable: {exc.message}", details=details)
 
 
+def _oauth_error(body: str) -> str:
+    """The `error` code of an OAuth 2 token endpoint's JSON error answer, or ""."""
+    try:
+        answer = json.loads(body)
+    except ValueError:
+        return ""
+    return str(answer.get("error") or "") if isinstance(answer, dict) else ""
+
+
 # --- catalogue interface ---------------------------------------------------------------------
 
 
@@ -479,6 +488,13 @@ class ChannelAdapter(StockSide, OrderSide):
         try:
             return self.fetch_token(previous)
         except RemoteError as exc:
+            if isinstance(exc, RemoteRequestError) and _oauth_error(exc.body) == "invalid_grant":
+                # The refresh token was revoked or expired (RFC 6749 5.2): only the seller can renew it.
+                publish(METRIC_CHANNEL_AUTH_FAILURES, 1, channel_type=self.account.channel_type)
+                raise ChannelAuthFailed(
+                    f"{self.label} no longer accepts this account's authorization (invalid_grant): the seller "
+                    f"must reconnect the {self.label} account in stocksync",
+                    details={"status": exc.status, "body": exc.body[:500]}) from exc
             raise channel_error(exc, f"{self.label} (token)", self.account.channel_type) from exc
 
     def _full_url(self, path: str, params: Any) -> str:

@@ -75,7 +75,7 @@ from stocksync.channels.order_side import (
     units,
 )
 from stocksync.core.chunks import batched
-from stocksync.core.http_client import CachedToken, RemoteRequestError
+from stocksync.core.http_client import CachedToken
 
 API = "https://api.ebay.com"
 SANDBOX_API = "https://api.sandbox.ebay.com"
@@ -127,19 +127,11 @@ class EbayAdapter(ChannelAdapter):
     def fetch_token(self, previous: CachedToken | None) -> CachedToken:
         self.require("client_id", "client_secret", "refresh_token")
         basic = base64.b64encode(f"{self.credentials['client_id']}:{self.credentials['client_secret']}".encode())
-        try:
-            response = self.http.request(
-                "POST", "/identity/v1/oauth2/token",
-                headers={"Authorization": f"Basic {basic.decode()}"},
-                data={"grant_type": "refresh_token", "refresh_token": self.credentials["refresh_token"],
-                      "scope": SCOPES},
-            )
-        except RemoteRequestError as exc:  # a revoked or expired refresh token: 400 invalid_grant
-            if "invalid_grant" not in exc.body:
-                raise
-            raise ChannelAuthFailed("eBay no longer accepts the account's authorisation (invalid_grant): "
-                                    "the seller must reconnect the eBay account",
-                                    details={"status": exc.status, "body": exc.body[:500]}) from exc
+        response = self.http.request(
+            "POST", "/identity/v1/oauth2/token",
+            headers={"Authorization": f"Basic {basic.decode()}"},
+            data={"grant_type": "refresh_token", "refresh_token": self.credentials["refresh_token"], "scope": SCOPES},
+        )
         answer = response.json()
         return CachedToken(answer["access_token"], expires_in(answer.get("expires_in"), 7200))
 
