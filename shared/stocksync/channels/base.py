@@ -326,9 +326,13 @@ class StockSide:
     def guarded(batch: list[QuantityUpdate],
                 send: Callable[[list[QuantityUpdate]], list[QuantityResult]]) -> list[QuantityResult]:
         """`send(batch)`, a failure of the call becoming a result on each of its listings: RETRY when
-        throttled or unavailable, ERROR when refused. Also for per-listing follow-up calls."""
+        throttled or unavailable, ERROR when refused. Refused credentials fail every call alike, so
+        they stop the submission: the caller shows the seller that the account needs reconnecting.
+        Also for per-listing follow-up calls."""
         try:
             return send(batch)
+        except ChannelAuthFailed:
+            raise
         except (ChannelThrottled, ChannelUnavailable) as exc:
             retry_after = getattr(exc, "retry_after", None)
             return [QuantityResult(u.sku, QuantityStatus.RETRY, exc.message, retry_after=retry_after) for u in batch]

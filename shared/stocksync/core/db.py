@@ -289,6 +289,21 @@ def channel_pk(channel_id: str) -> str:
     return f"CHANNEL#{channel_id}"
 
 
+class ChannelAuthFailureRecord(Record, discriminator="channel_auth_failure"):
+    """The channel refused the credentials: the seller must reconnect the account. It counts until
+    credentials saved after `failed_at`, or a later call that the channel accepts, clears it. Kept
+    apart from the channel record so that workers never race the seller's edits of the channel."""
+
+    channel_id = UnicodeAttribute()
+    failed_at = UTCDateTimeAttribute()
+    operation = UnicodeAttribute()  # what we were doing: "catalogue", "stock", "orders"
+    message = UnicodeAttribute()
+
+    @staticmethod
+    def keys(channel_id: str) -> Keys:
+        return {"PK": channel_pk(channel_id), "SK": "AUTH_FAILURE"}
+
+
 # --- listings and catalogue loads --------------------------------------------------------------
 
 LISTING_PREFIX = "LISTING#"
