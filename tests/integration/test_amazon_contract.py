@@ -65,9 +65,21 @@ def test_given_the_seller_revoked_our_access_when_a_quantity_is_sent_then_the_se
 
         subject = amazon_adapter(standin)
 
-        [result] = subject.submit_quantities([QuantityUpdate("SKU-00000", 2)])
+        # Refused credentials fail every call alike: the submission stops, the seller is told to reconnect.
+        with pytest.raises(ChannelAuthFailed, match="reconnect the Amazon account"):
+            subject.submit_quantities([QuantityUpdate("SKU-00000", 2)])
         with pytest.raises(ChannelAuthFailed, match="reconnect the Amazon account"):
             subject.request_catalogue()
 
-        assert result.status == QuantityStatus.ERROR and "reconnect the Amazon account" in result.message
         assert standin.listing("SKU-00000").quantity == 5
+
+
+def test_given_stock_runs_out_when_the_quantity_is_patched_then_the_listing_is_disabled_in_our_own_words():
+    with amazon.AmazonStandIn(listings=listings(2)) as standin:
+        results = amazon_adapter(standin).submit_quantities(
+            [QuantityUpdate("SKU-00000", 0), QuantityUpdate("SKU-00001", 4)])
+
+        # Our listing states are active / ended / disabled / removed: Amazon's "inactive" is disabled.
+        assert [(r.status, r.state) for r in results] == [(QuantityStatus.OK, "disabled"),
+                                                          (QuantityStatus.OK, "active")]
+        assert standin.listing("SKU-00000").active is False and standin.listing("SKU-00001").active is True

@@ -37,6 +37,7 @@ from stocksync.channels.base import (
     QuantityUpdate,
     channel_error,
     expires_in,
+    shown_state,
     stream_response,
 )
 from stocksync.channels.order_side import (
@@ -195,7 +196,8 @@ class AmazonAdapter(ChannelAdapter):
         }, json={"productType": "PRODUCT", "patches": [quantity_patch(update.quantity)]})
         status = str((answer or {}).get("status") or "")
         if status == "ACCEPTED":
-            return QuantityResult(update.sku, QuantityStatus.OK, state="active" if update.quantity else "inactive")
+            # Amazon makes the offer inactive at 0: in our words the listing is disabled (it comes back on a restock).
+            return QuantityResult(update.sku, QuantityStatus.OK, state=shown_state(update))
         issues = "; ".join(str(i.get("message")) for i in (answer or {}).get("issues") or [] if isinstance(i, dict))
         return QuantityResult(update.sku, QuantityStatus.ERROR, issues or f"Amazon answered {status or 'nothing'}")
 
