@@ -19,6 +19,7 @@ from stocksync.core.settings import FunctionSettings
 if TYPE_CHECKING:
     from stocksync.catalogue.load import CatalogueLoader, LoadConfig
     from stocksync.catalogue.retrieval import CatalogueRequests
+    from stocksync.channels.auth_failures import AuthFailures
     from stocksync.channels.store import ChannelStore
     from stocksync.core.automation_log import AutomationLog
     from stocksync.core.jobs import JobHandler, Jobs, TimeLeft
@@ -100,6 +101,12 @@ class Wiring(Generic[S]):
         from stocksync.core.jobs import Jobs
 
         return Jobs()
+
+    @cached_property
+    def auth_failures(self) -> AuthFailures:
+        from stocksync.channels.auth_failures import AuthFailures
+
+        return AuthFailures(self.automation_log)
 
     @cached_property
     def automation_log(self) -> AutomationLog:
@@ -235,7 +242,7 @@ class Wiring(Generic[S]):
         from stocksync.stock_sync.submitter import StockSubmitter
 
         limiter = TableRateLimiter() if max_wait_s is None else TableRateLimiter(max_wait_s=max_wait_s)
-        return StockSubmitter(self.credentials, rate_limiter=limiter)
+        return StockSubmitter(self.credentials, rate_limiter=limiter, auth_failures=self.auth_failures)
 
     @cached_property
     def queue_submitter(self) -> StockSubmitter:

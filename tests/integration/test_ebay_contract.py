@@ -7,7 +7,7 @@ import pytest
 
 from infrastructure.demo.listings import DemoListing
 from infrastructure.standins import ebay
-from stocksync.channels.base import ChannelAccount, ChannelAuthFailed, QuantityStatus, QuantityUpdate
+from stocksync.channels.base import ChannelAccount, ChannelAuthFailed, QuantityUpdate
 from stocksync.channels.ebay import KIND_INVENTORY_API
 from stocksync.channels.registry import build_adapter
 from stocksync.core.http_client import RetryPolicy, TokenCache
@@ -42,8 +42,7 @@ def test_given_the_seller_revoked_our_access_when_a_quantity_is_sent_then_the_se
         running.revoke_refresh_token()
         adapter = adapter_on(running)
 
-        [result] = adapter.submit_quantities([QuantityUpdate("INV-000", 3, listing_kind=KIND_INVENTORY_API)])
-
-        assert result.status == QuantityStatus.ERROR and "reconnect the eBay account" in result.message
+        with pytest.raises(ChannelAuthFailed, match="reconnect the eBay account"):
+            adapter.submit_quantities([QuantityUpdate("INV-000", 3, listing_kind=KIND_INVENTORY_API)])
         with pytest.raises(ChannelAuthFailed):
             adapter.request_catalogue()

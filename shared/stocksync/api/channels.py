@@ -12,12 +12,15 @@ from stocksync.api.context import services
 from stocksync.api.models import AutomationEventOut, AutomationEventPage, ChannelList, ChannelOut
 from stocksync.api.params import ChannelId, PlainCursor, PlainLimit
 from stocksync.channels.store import ChannelInput, ChannelPatch
+from stocksync.core.db import ChannelRecord
 
 router = Router()
 
 @router.get("/channels", tags=["Channels"], summary="Every channel")
 def list_channels() -> ChannelList:
-    return ChannelList(channels=[ChannelOut.of(channel) for channel in services().channels.list()])
+    channels = services().channels.list()
+    failures = services().auth_failures.of_channels(channels)
+    return ChannelList(channels=[ChannelOut.of(c, failures.get(c.channel_id)) for c in channels])
 
 
 @router.post("/channels", tags=["Channels"], summary="Add a channel", status_code=201)
@@ -28,23 +31,23 @@ def create_channel(channel: Annotated[ChannelInput, Body()]) -> Response[Channel
 
 @router.get("/channels/<channel_id>", tags=["Channels"], summary="A channel")
 def get_channel(channel_id: ChannelId) -> ChannelOut:
-    return ChannelOut.of(services().channels.get(channel_id))
+    return _shown(services().channels.get(channel_id))
 
 
 @router.patch("/channels/<channel_id>", tags=["Channels"],
               summary="Change name, locations, settings, credentials or enabled")
 def update_channel(channel_id: ChannelId, patch: Annotated[ChannelPatch, Body()]) -> ChannelOut:
-    return ChannelOut.of(services().channels.update(channel_id, patch))
+    return _shown(services().channels.update(channel_id, patch))
 
 
 @router.post("/channels/<channel_id>/enable", tags=["Channels"], summary="Enable the channel")
 def enable_channel(channel_id: ChannelId) -> ChannelOut:
-    return ChannelOut.of(services().channels.update(channel_id, ChannelPatch(enabled=True)))
+    return _shown(services().channels.update(channel_id, ChannelPatch(enabled=True)))
 
 
 @router.post("/channels/<channel_id>/disable", tags=["Channels"], summary="Disable the channel")
 def disable_channel(channel_id: ChannelId) -> ChannelOut:
-    return ChannelOut.of(services().channels.update(channel_id, ChannelPatch(enabled=False)))
+    return _shown(services().channels.update(channel_id, ChannelPatch(enabled=False)))
 
 
 @router.get("/channels/<channel_id>/events", tags=["Channels"], summary="The channel's automation log, newest first")
@@ -57,6 +60,10 @@ def channel_events(
     services().channels.get(channel_id)
     rows, next_cursor = services().automation_log.list(channel_id, limit=limit, cursor=cursor, kind=kind)
     return AutomationEventPage(events=[AutomationEventOut.of(row) for row in rows], next_cursor=next_cursor)
+
+
+def _shown(channel: ChannelRecord) -> ChannelOut:
+    return ChannelOut.of(channel, services().auth_failures.current(channel))
 
 
 @router.delete("/channels/<channel_id>", tags=["Channels"], summary="Delete the channel, its listings and secret",

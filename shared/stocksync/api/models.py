@@ -12,9 +12,11 @@ from typing import TYPE_CHECKING, Any
 from pydantic import BaseModel, ConfigDict, Field
 
 from stocksync.catalogue.formats import Source
+from stocksync.channels.auth_failures import RECONNECT
 from stocksync.core.db import (
     AutomationEventRecord,
     CatalogueStatusRecord,
+    ChannelAuthFailureRecord,
     ChannelRecord,
     JobRecord,
     LocationRecord,
@@ -190,6 +192,17 @@ class LocationList(BaseModel):
     locations: list[LocationOut]
 
 
+class ChannelAuthFailureOut(BaseModel):
+    failed_at: datetime
+    operation: str = Field(description="What was refused: catalogue, stock or orders")
+    message: str
+    action: str = Field(description="What the seller does about it")
+
+    @classmethod
+    def of(cls, record: ChannelAuthFailureRecord) -> ChannelAuthFailureOut:
+        return cls(failed_at=record.failed_at, operation=record.operation, message=record.message, action=RECONNECT)
+
+
 class ChannelOut(BaseModel):
     channel_id: str
     name: str
@@ -199,15 +212,19 @@ class ChannelOut(BaseModel):
     settings: dict[str, Any]
     has_credentials: bool = Field(description="Credentials are stored in AWS Secrets Manager, never shown")
     credentials_updated_at: datetime | None
+    auth_failure: ChannelAuthFailureOut | None = Field(
+        default=None, description="The channel refused the credentials since they were last saved: the seller "
+                                  "must reconnect the account. Absent while the channel accepts them")
     created_at: datetime
     updated_at: datetime
 
     @classmethod
-    def of(cls, record: ChannelRecord) -> ChannelOut:
+    def of(cls, record: ChannelRecord, auth_failure: ChannelAuthFailureRecord | None = None) -> ChannelOut:
         return cls(
             channel_id=record.channel_id, name=record.name, type=record.type, enabled=record.enabled,
             location_ids=list(record.location_ids), settings=record.settings.as_dict(),
             has_credentials=bool(record.credentials_secret), credentials_updated_at=record.credentials_updated_at,
+            auth_failure=ChannelAuthFailureOut.of(auth_failure) if auth_failure else None,
             created_at=record.created_at, updated_at=record.updated_at,
         )
 

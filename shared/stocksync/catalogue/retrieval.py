@@ -23,6 +23,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any, Protocol
 
 from stocksync.catalogue.documents import CatalogueBucket, document_prefix
+from stocksync.channels.auth_failures import AuthFailures
 from stocksync.channels.base import (
     CatalogueProgress,
     CatalogueStatus,
@@ -111,6 +112,7 @@ class CatalogueRequests:
         self.credentials = credentials
         self.bucket = bucket
         self.log = log
+        self.auth_failures = AuthFailures(log, clock=clock)
         self.clock = clock
         self.adapter_factory = adapter_factory or (lambda account: build_adapter(account, clock=clock))
 
@@ -133,7 +135,10 @@ class CatalogueRequests:
             if not (served or forced):
                 continue
             try:
-                outcomes[channel.channel_id] = self.step(channel, state)
+                with self.auth_failures.watch(channel, "catalogue"):
+                    outcomes[channel.channel_id] = self.step(channel, state)
+                if outcomes[channel.channel_id] == "done":
+                    self.auth_failures.clear(channel.channel_id)
             except Busy:
                 outcomes[channel.channel_id] = "busy"
             except Exception as exc:  # one channel's failure never stops the others

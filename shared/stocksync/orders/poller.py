@@ -18,7 +18,8 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from stocksync.channels.base import ChannelAccount, ChannelAdapter, ChannelThrottled
+from stocksync.channels.auth_failures import AuthFailures
+from stocksync.channels.base import ChannelAccount, ChannelAdapter, ChannelAuthFailed, ChannelThrottled
 from stocksync.channels.order_side import ChannelOrder, OrderStatus
 from stocksync.channels.registry import adapter_class, build_adapter
 from stocksync.channels.types import ChannelType
@@ -63,6 +64,7 @@ class OrderPoller:
         self.orders = orders
         self.credentials = credentials
         self.log = log
+        self.auth_failures = AuthFailures(log, clock=clock)
         self.channels = channels or _all_channels
         self.adapter_factory = adapter_factory or (lambda account: build_adapter(account, clock=clock))
         self.clock = clock
@@ -114,6 +116,8 @@ class OrderPoller:
             except ChannelError as exc:
                 tick.outcome = "failed"
                 self._failed(channel, state, tick, exc.message, FAILED_EVENT)
+                if isinstance(exc, ChannelAuthFailed):
+                    self.auth_failures.record(channel, "orders", exc.message)
                 break
             tick.pages += 1
             newest, stopped = state.window_max, False

@@ -19,9 +19,11 @@ from typing import Any, TypeVar
 
 from pynamodb.exceptions import TransactWriteError
 
+from stocksync.channels.auth_failures import AuthFailures
 from stocksync.channels.base import (
     ChannelAccount,
     ChannelAdapter,
+    ChannelAuthFailed,
     ChannelError,
     QuantityResult,
     QuantityStatus,
@@ -30,6 +32,7 @@ from stocksync.channels.base import (
 )
 from stocksync.channels.registry import adapter_class, build_adapter
 from stocksync.core import db, raw_table
+from stocksync.core.automation_log import AutomationLog
 from stocksync.core.chunks import batched
 from stocksync.core.db import ChannelRecord, ListingRecord, StockSyncStateRecord, SyncLogRecord
 from stocksync.core.messages import StockChange
@@ -129,8 +132,10 @@ AdapterFactory = Callable[[ChannelRecord, RateLimiter | None], ChannelAdapter]
 
 class StockSubmitter:
     def __init__(self, credentials: CredentialStore, *, rate_limiter: RateLimiter | None = None,
-                 adapter_factory: AdapterFactory | None = None, clock: Callable[[], datetime] = db.now) -> None:
+                 adapter_factory: AdapterFactory | None = None, clock: Callable[[], datetime] = db.now,
+                 auth_failures: AuthFailures | None = None) -> None:
         self.credentials = credentials
+        self.auth_failures = auth_failures or AuthFailures(AutomationLog(), clock=clock)
         self.rate_limiter = rate_limiter
         self.adapter_factory = adapter_factory or self._build_adapter
         self.clock = clock
@@ -216,6 +221,8 @@ class StockSubmitter:
             try:
                 issues = adapter.pending_outcome(reference)
             except ChannelError as exc:  # throttled or down: the feed stays pending for the next run
+                if isinstance(exc, ChannelAuthFailed):
+                    self.auth_failures.record(channel, "stock", exc.message)
                 logger.warning("Submission outcome not read", extra={
                     "channel_id": channel_id, "reference": reference, "error": exc.message})
                 continue
@@ -265,6 +272,8 @@ class StockSubmitter:
             adapter = self.adapter_factory(channel, self.rate_limiter)
             results = adapter.submit_quantities([w.update for w in work])
         except ChannelError as exc:  # not configured, bad credentials: every listing shows why
+            if isinstance(exc, ChannelAuthFailed):
+                self.auth_failures.record(channel, "stock", exc.message)
             results = [QuantityResult(w.update.sku, QuantityStatus.ERROR, exc.message) for w in work]
         by_sku = {result.sku: result for result in results}
         now = self.clock()
