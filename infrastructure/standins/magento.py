@@ -1,6 +1,12 @@
 """Magento 2 REST stand-in: products search with searchCriteria (asking past the last page answers
-the last page again, as Magento does), MSI source items and legacy stock items, behind a bearer
-integration token.
+the last page again, as Magento does, and without the stock item, which Magento's search leaves
+out), MSI source items and legacy stock items, behind the integration's bearer token or its OAuth
+1.0a signatures (verified with oauthlib's RFC 5849 functions, refused as Magento refuses them).
+
+Every route answers under /rest/<store code>/V1 for the store views "default" and "fr" (each on a
+website of its own) and "all", the global scope. A product status written under a view's code is
+that view's own value; under "all" it is the global value, which every view without its own shows
+(`active_in`). Stock items, source items and orders have no store scope.
 
 Stock: POST source-items (all or nothing: an unknown SKU or source refuses the whole call, as
 Magento's validation does), PUT products/{sku} (status 1 enabled / 2 disabled), PUT
@@ -14,9 +20,13 @@ parent SKU) is ordered as Magento records it: the configurable parent item and i
 
 from __future__ import annotations
 
+import re
+import time
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, cast
 
+from oauthlib.common import Request as OAuthRequest
+from oauthlib.oauth1.rfc5849 import signature
 from werkzeug.routing import Rule
 from werkzeug.wrappers import Request, Response
 
@@ -27,6 +37,18 @@ from infrastructure.standins.contract import Contract, RoutedContract, spec
 REST = "/rest/default/V1"
 ACCESS_TOKEN = "demo-magento-integration-token"  # noqa: S105 - the stand-in's own demo credential
 SOURCES = ("default", "overflow")
+# Two store views, each on a website of its own (the product status is website-scoped: a value written
+# in one view's scope does not reach the other), and `all`, the global scope.
+STORE_VIEWS = ("default", "fr")
+ALL_STORES = "all"
+STORE_CODES = (*STORE_VIEWS, ALL_STORES)
+# The integration's OAuth 1.0a credentials (System > Integrations shows all four); the access token
+# is also the bearer token.
+OAUTH_CONSUMER_KEY = "demo-magento-consumer-key"
+OAUTH_CONSUMER_SECRET = "demo-magento-consumer-secret"  # noqa: S105 - the stand-in's own demo credential
+OAUTH_TOKEN_SECRET = "demo-magento-token-secret"  # noqa: S105 - the stand-in's own demo credential
+OAUTH_CONSUMER_ID = 1
+OAUTH_TIME_DEVIATION = 600  # seconds a timestamp may run ahead (Magento's Nonce\Generator::TIME_DEVIATION)
 
 
 # Adobe's generated schema gives void service methods no 200 response (only 400/401/default, whose
@@ -36,15 +58,30 @@ VOID_OPERATIONS = {("POST", f"{REST}/inventory/source-items")}
 
 
 class MagentoContract(Contract):
+    """The admin schema, for every store code: the document's server is /rest/default, and the same
+    operations answer under /rest/<any store code>/V1."""
+
     def check(self, request: Request, status: int, headers: dict[str, str], body: bytes) -> list[str]:
+        request = cast(Request, _AtDefaultStore(request))
         if (request.method, request.path) not in VOID_OPERATIONS or status != 200:
             return super().check(request, status, headers, body)
         problems = [p for p in super().check(request, status, headers, body) if not p.startswith("response")]
         return problems if body.strip() == b"[]" else [*problems, f"response 200 of a void method is {body[:50]!r}"]
 
 
+class _AtDefaultStore:
+    """A request as if sent to /rest/default/V1 (what the document describes), otherwise the same."""
+
+    def __init__(self, request: Request) -> None:
+        self._request = request
+        self.path = re.sub(r"^/rest/[^/]+/V1/", f"{REST}/", request.path)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._request, name)
+
+
 def magento_contract() -> RoutedContract:
-    return RoutedContract([(REST, MagentoContract(spec("magento", "admin-schema-2.4.8.oas3.json")))])
+    return RoutedContract([("/rest/", MagentoContract(spec("magento", "admin-schema-2.4.8.oas3.json")))])
 
 
 class MagentoStandIn(StandIn):
@@ -63,19 +100,22 @@ class MagentoStandIn(StandIn):
         # MSI quantity per source: two thirds in the first source, a third in the second
         self.sources = {item.sku: {SOURCES[0]: item.quantity - item.quantity // 3, SOURCES[1]: item.quantity // 3}
                         for item in self.listings}
+        self.view_status: dict[str, dict[str, bool]] = {}  # SKU -> store view -> enabled, where set in that view
+        self.oauth_nonces: set[tuple[str | None, str]] = set()
         kwargs.setdefault("contract", magento_contract())
         super().__init__(**kwargs)
 
     def rules(self) -> list[Rule]:
+        rest = "/rest/<store>/V1"
         return [
-            Rule(f"{REST}/products", endpoint="products", methods=["GET"]),
-            Rule(f"{REST}/inventory/source-items", endpoint="source_items", methods=["GET"]),
-            Rule(f"{REST}/stockItems/<sku>", endpoint="stock_item", methods=["GET"]),
-            Rule(f"{REST}/inventory/source-items", endpoint="save_source_items", methods=["POST"]),
-            Rule(f"{REST}/products/<sku>", endpoint="save_product", methods=["PUT"]),
-            Rule(f"{REST}/products/<sku>/stockItems/<int:item_id>", endpoint="save_stock_item", methods=["PUT"]),
-            Rule(f"{REST}/orders", endpoint="list_orders", methods=["GET"]),
-            Rule(f"{REST}/orders/<int:entity_id>", endpoint="get_order", methods=["GET"]),
+            Rule(f"{rest}/products", endpoint="products", methods=["GET"]),
+            Rule(f"{rest}/inventory/source-items", endpoint="source_items", methods=["GET"]),
+            Rule(f"{rest}/stockItems/<sku>", endpoint="stock_item", methods=["GET"]),
+            Rule(f"{rest}/inventory/source-items", endpoint="save_source_items", methods=["POST"]),
+            Rule(f"{rest}/products/<sku>", endpoint="save_product", methods=["PUT"]),
+            Rule(f"{rest}/products/<sku>/stockItems/<int:item_id>", endpoint="save_stock_item", methods=["PUT"]),
+            Rule(f"{rest}/orders", endpoint="list_orders", methods=["GET"]),
+            Rule(f"{rest}/orders/<int:entity_id>", endpoint="get_order", methods=["GET"]),
         ]
 
     def listing(self, sku: str) -> DemoListing:
@@ -85,14 +125,66 @@ class MagentoStandIn(StandIn):
         return json_response({"message": "Too many requests" if status == 429 else "Internal Error"}, status,
                              {"Retry-After": "1"} if status == 429 else None)
 
-    def _unauthorized(self, request: Request) -> Response | None:
-        if request.headers.get("Authorization") == f"Bearer {ACCESS_TOKEN}":
-            return None
-        return json_response({"message": "The consumer isn't authorized to access %resources.",
-                              "parameters": {"resources": "Magento_Catalog::products"}}, 401)
+    def _refused(self, request: Request, store: str) -> Response | None:
+        """401 unless the call carries the integration's bearer token or a valid OAuth 1.0a
+        signature; then 404 for a store code the shop does not have."""
+        authorization = request.headers.get("Authorization", "")
+        if authorization.startswith("OAuth "):
+            if problem := self._oauth1_problem(request):
+                return json_response({"message": problem}, 401)
+        elif authorization != f"Bearer {ACCESS_TOKEN}":
+            return json_response({"message": "The consumer isn't authorized to access %resources.",
+                                  "parameters": {"resources": "Magento_Catalog::products"}}, 401)
+        if store not in STORE_CODES:
+            return json_response({"message": "Requested store is not found"}, 404)
+        return None
 
-    def products(self, request: Request) -> Response:
-        if refused := self._unauthorized(request):
+    def _oauth1_problem(self, request: Request) -> str | None:  # noqa: PLR0911 - one answer per refusal
+        """What Magento's OAuth 1.0a check refuses (Magento\\Framework\\Oauth\\Oauth): another consumer or
+        token, an unsupported signature method, a timestamp more than 10 minutes ahead, a nonce used
+        before, a signature that does not verify (RFC 5849 3.4, with oauthlib's own functions)."""
+        query = request.query_string.decode()  # as sent (werkzeug's request.url decodes it)
+        header = {"Authorization": request.headers["Authorization"]}
+        params = signature.collect_parameters(uri_query=query, headers=header)  # what the signature covers
+        oauth = dict(signature.collect_parameters(uri_query=query, headers=header, exclude_oauth_signature=False))
+        verify = {"HMAC-SHA256": signature.verify_hmac_sha256, "HMAC-SHA1": signature.verify_hmac_sha1}.get(
+            oauth.get("oauth_signature_method", ""))
+        if oauth.get("oauth_consumer_key") != OAUTH_CONSUMER_KEY:
+            return "A consumer having the specified key does not exist"
+        if oauth.get("oauth_token") != ACCESS_TOKEN:
+            return "The token is invalid. Verify the token and try again."
+        if verify is None:
+            return "The signature method is not supported."
+        timestamp = oauth.get("oauth_timestamp", "")
+        if not timestamp.isdigit() or not 0 < int(timestamp) <= time.time() + OAUTH_TIME_DEVIATION:
+            return "Incorrect timestamp value in the oauth_timestamp parameter"
+        signed = OAuthRequest(f"{request.base_url}?{query}" if query else request.base_url, request.method)
+        signed.params, signed.signature = params, oauth.get("oauth_signature", "")
+        with self.lock:
+            nonce = (oauth.get("oauth_consumer_key"), oauth.get("oauth_nonce", ""))
+            if nonce in self.oauth_nonces:
+                return f"The nonce is already being used by the consumer with ID {OAUTH_CONSUMER_ID}"
+            if not verify(signed, OAUTH_CONSUMER_SECRET, OAUTH_TOKEN_SECRET):
+                return "The signature is invalid. Verify and try again."
+            self.oauth_nonces.add(nonce)
+        return None
+
+    def active_in(self, sku: str, store: str) -> bool:
+        """The product's status as a store view shows it: its own value there, else the global one."""
+        with self.lock:
+            override = self.view_status.get(sku, {}).get(store)
+            return self.listing(sku).active if override is None or store == ALL_STORES else override
+
+    def listings_state(self) -> list[dict[str, Any]]:
+        """What buyers see: `active` only when every store view shows the product."""
+        rows = super().listings_state()
+        for row in rows:
+            views = {view: self.active_in(row["sku"], view) for view in STORE_VIEWS}
+            row.update(active=all(views.values()), store_views=views)
+        return rows
+
+    def products(self, request: Request, store: str) -> Response:
+        if refused := self._refused(request, store):
             return refused
         size = int(request.args.get("searchCriteria[pageSize]", 20))
         with self.lock:
@@ -100,17 +192,19 @@ class MagentoStandIn(StandIn):
         last_page = max((len(items) + size - 1) // size, 1)
         page = min(int(request.args.get("searchCriteria[currentPage]", 1)), last_page)  # Magento's quirk
         chunk = items[(page - 1) * size: page * size]
+        # Magento's product search leaves the stock item out of extension_attributes (only GET
+        # products/{sku} adds it: magento/magento2#22737, #24418, #36533; the fixes were never merged).
         return json_response({
             "items": [{"id": n + 1, "sku": item.sku, "name": item.title, "price": item.price,
-                       "status": 1 if item.active else 2, "visibility": 4, "type_id": "simple", "attribute_set_id": 4,
-                       "extension_attributes": {"stock_item": stock_item(n + 1, item.quantity, item.backorders)}}
+                       "status": 1 if self.active_in(item.sku, store) else 2, "visibility": 4, "type_id": "simple",
+                       "attribute_set_id": 4, "extension_attributes": {"website_ids": [1, 2]}}
                       for n, item in chunk],
             "search_criteria": {"filter_groups": [], "page_size": size, "current_page": page},
             "total_count": len(items),
         })
 
-    def source_items(self, request: Request) -> Response:
-        if refused := self._unauthorized(request):
+    def source_items(self, request: Request, store: str) -> Response:
+        if refused := self._refused(request, store):
             return refused
         wanted = set((request.args.get("searchCriteria[filterGroups][0][filters][0][value]") or "").split(","))
         rows = []
@@ -126,8 +220,8 @@ class MagentoStandIn(StandIn):
                               "search_criteria": {"filter_groups": [], "page_size": size, "current_page": page},
                               "total_count": len(rows)})
 
-    def stock_item(self, request: Request, sku: str) -> Response:
-        if refused := self._unauthorized(request):
+    def stock_item(self, request: Request, store: str, sku: str) -> Response:
+        if refused := self._refused(request, store):
             return refused
         with self.lock:
             item = next((i for i in self.listings if i.sku == sku), None)
@@ -188,8 +282,8 @@ class MagentoStandIn(StandIn):
                 sum(line.quantity for line in placed.lines)), "items": items,
         }
 
-    def list_orders(self, request: Request) -> Response:
-        if refused := self._unauthorized(request):
+    def list_orders(self, request: Request, store: str) -> Response:
+        if refused := self._refused(request, store):
             return refused
         args = request.args
         prefix = "searchCriteria[filterGroups][0][filters][0]"
@@ -212,8 +306,8 @@ class MagentoStandIn(StandIn):
                               "search_criteria": {"filter_groups": [], "page_size": size, "current_page": page},
                               "total_count": len(documents)})
 
-    def get_order(self, request: Request, entity_id: int) -> Response:
-        if refused := self._unauthorized(request):
+    def get_order(self, request: Request, store: str, entity_id: int) -> Response:
+        if refused := self._refused(request, store):
             return refused
         with self.lock:
             placed = next((o for o in self.orders.values() if o.number == entity_id), None)
@@ -224,9 +318,9 @@ class MagentoStandIn(StandIn):
 
     # --- stock -------------------------------------------------------------------------------
 
-    def save_source_items(self, request: Request) -> Response:
+    def save_source_items(self, request: Request, store: str) -> Response:
         """InventoryApi SourceItemsSaveInterface: validated as a whole, saved as a whole."""
-        if refused := self._unauthorized(request):
+        if refused := self._refused(request, store):
             return refused
         rows = (request.get_json(silent=True) or {}).get("sourceItems")
         if not isinstance(rows, list) or not rows:
@@ -246,8 +340,8 @@ class MagentoStandIn(StandIn):
                 self.listing(row["sku"]).quantity = sum(self.sources[row["sku"]].values())
         return Response(b"[]", 200, content_type="application/json")
 
-    def save_product(self, request: Request, sku: str) -> Response:
-        if refused := self._unauthorized(request):
+    def save_product(self, request: Request, store: str, sku: str) -> Response:
+        if refused := self._refused(request, store):
             return refused
         product = (request.get_json(silent=True) or {}).get("product") or {}
         with self.lock:
@@ -256,14 +350,17 @@ class MagentoStandIn(StandIn):
                 return _invalid("The product that was requested doesn't exist. Verify the product and try again.",
                                 status=404)
             if product.get("status") in (1, 2):
-                item.active = product["status"] == 1
+                if store == ALL_STORES:  # the global value (store 0): every view without its own follows it
+                    item.active = product["status"] == 1
+                else:  # a value of that store view's own, which the global one no longer reaches
+                    self.view_status.setdefault(sku, {})[store] = product["status"] == 1
             n = self.listings.index(item) + 1
         return json_response({"id": n, "sku": item.sku, "name": item.title, "price": item.price,
-                              "status": 1 if item.active else 2, "visibility": 4, "type_id": "simple",
-                              "attribute_set_id": 4})
+                              "status": 1 if self.active_in(sku, store) else 2, "visibility": 4,
+                              "type_id": "simple", "attribute_set_id": 4})
 
-    def save_stock_item(self, request: Request, sku: str, item_id: int) -> Response:
-        if refused := self._unauthorized(request):
+    def save_stock_item(self, request: Request, store: str, sku: str, item_id: int) -> Response:
+        if refused := self._refused(request, store):
             return refused
         given = (request.get_json(silent=True) or {}).get("stockItem") or {}
         with self.lock:
@@ -295,7 +392,7 @@ def stock_item(product_id: int, quantity: int, backorders: bool = False) -> dict
     """A legacy CatalogInventory stock item with every field the schema requires."""
     return {
         "item_id": product_id, "product_id": product_id, "stock_id": 1, "qty": quantity,
-        "is_in_stock": quantity > 0, "is_qty_decimal": False, "show_default_notification_message": False,
+        "is_in_stock": quantity > 0 or backorders, "is_qty_decimal": False, "show_default_notification_message": False,
         "use_config_min_qty": True, "min_qty": 0, "use_config_min_sale_qty": 1, "min_sale_qty": 1,
         "use_config_max_sale_qty": True, "max_sale_qty": 10000, "use_config_backorders": not backorders,
         "backorders": 1 if backorders else 0,

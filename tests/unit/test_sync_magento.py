@@ -68,8 +68,8 @@ def test_given_disable_mode_when_out_of_stock_then_the_product_is_disabled_and_a
 
         assert (back.status, back.state) == (QuantityStatus.OK, "active")
         assert (running.listing("TEE-0").quantity, running.listing("TEE-0").active) == (4, True)
-        assert writes(running) == ["POST /inventory/source-items", "PUT /products/TEE-0",
-                                   "POST /inventory/source-items", "PUT /products/TEE-0"]
+        assert writes(running) == ["POST /inventory/source-items", "PUT /rest/all/V1/products/TEE-0",
+                                   "POST /inventory/source-items", "PUT /rest/all/V1/products/TEE-0"]
         assert running.violations() == []
 
 
@@ -99,7 +99,7 @@ def test_given_the_legacy_inventory_when_submitted_then_the_stock_item_is_read_a
         assert running.listing("TEE-1").quantity == 7
         assert (running.listing("TEE-2").quantity, running.listing("TEE-2").active) == (0, False)
         assert writes(running) == ["PUT /products/TEE-1/stockItems/2", "PUT /products/TEE-2/stockItems/3",
-                                   "PUT /products/TEE-2"]
+                                   "PUT /rest/all/V1/products/TEE-2"]
         assert running.violations() == []
 
 

@@ -1,7 +1,11 @@
 """Magento 2 (Adobe Commerce) REST. Catalogue: products search pages (searchCriteria pageSize /
 currentPage), stopping on total_count because asking past the last page answers the last page
 again; quantities from MSI source items (summed over the channel's mapped sources, or every
-source) or, for the legacy inventory, the product's stock item.
+source) or, for the legacy inventory, the product's stock item. The search carries no stock item
+(only GET products/{sku} does), so it is read with GET stockItems/{sku}: per product for the
+legacy inventory, and in zero_backorder mode for the enabled products at 0, whose state is ours
+("backorders") when their stock item allows back-orders itself and is in stock. A reload then keeps
+the state the restock undoes.
 
 Stock (settings `inventory_api`: "msi" or "legacy"; `out_of_stock_mode`: "disable" or
 "zero_backorder"; `source_codes`: our location id -> MSI source code):
@@ -12,6 +16,10 @@ Stock (settings `inventory_api`: "msi" or "legacy"; `out_of_stock_mode`: "disabl
 - legacy: the product's stock item read (its item_id and settings) and PUT back with the quantity.
 - out of stock: the product disabled (PUT products/{sku} status 2), or kept enabled at quantity 0
   with back-orders allowed on its stock item; a restock enables it / turns back-orders off again.
+  The status is written under /rest/all/V1, the global scope every store view follows: under a
+  store view's code it is that view's own value (its website's, status being website-scoped), and
+  the other views would keep selling. A view the seller gave a status of its own keeps it (Magento's
+  REST API cannot remove a store-view value). Stock items and source items have no store scope.
 
 Orders: GET orders with searchCriteria updated_at gteq (Magento keeps whole seconds: an order
 changed within the cursor's second is read again rather than missed; importing is idempotent),
@@ -72,6 +80,7 @@ BACKORDERS_ALLOWED = 1  # \Magento\CatalogInventory\Model\Stock::BACKORDERS_YES_
 ZERO_BACKORDER = "zero_backorder"
 BACKORDER_STATE = "backorders"  # our listing state: enabled, quantity 0, back-orders allowed
 ORDERS_PAGE = 50
+ALL_STORES = "all"  # the store code of the global scope: a product status written there holds in every view
 _OPEN_STATES = {"new", "pending_payment", "payment_review", "processing", "holded"}
 
 
@@ -79,9 +88,12 @@ class MagentoAdapter(PagedListingsAdapter):
     label = "Magento"
 
     def base_url(self) -> str:
+        return self.rest_url(str(self.settings.get("store_code") or "default"))
+
+    def rest_url(self, store: str) -> str:
+        """The REST API at a store code's scope: a store view's code, or `all` (the global scope)."""
         if not self.settings.get("base_url"):
             raise ChannelNotConfigured("The Magento channel has no base_url")
-        store = self.settings.get("store_code") or "default"
         return f"{str(self.settings['base_url']).rstrip('/')}/rest/{store}/V1"
 
     @property
@@ -109,8 +121,20 @@ class MagentoAdapter(PagedListingsAdapter):
                 yield Listing(
                     sku=sku, title=str(product.get("name") or ""), price=decimal_text(product.get("price")),
                     quantity=decimal_text(quantities.get(sku)), listing_id=str(product.get("id") or ""),
-                    state="active" if int(product.get("status") or ENABLED) == ENABLED else "disabled",
+                    state=self.listing_state(product, quantities.get(sku)),
                 )
+
+    def listing_state(self, product: dict[str, Any], quantity: float | None) -> str:
+        """disabled, active, or (in zero_backorder mode) ours at 0: enabled with back-orders allowed.
+        Reading that as "active" would leave back-orders on at the restock, which only undoes a state
+        it knows (an oversell). Only then is the stock item read: Magento's product search omits it."""
+        if int(product.get("status") or ENABLED) != ENABLED:
+            return "disabled"
+        if self.backorder_mode and not (quantity or 0) > 0:
+            stock = self._stock_item(product)
+            if stock is not None and backorders_allowed(stock) and stock.get("is_in_stock"):
+                return BACKORDER_STATE
+        return "active"
 
     def product_pages(self) -> Iterator[list[dict[str, Any]]]:
         page, seen = 1, 0
@@ -131,7 +155,7 @@ class MagentoAdapter(PagedListingsAdapter):
             page += 1
 
     def quantities(self, products: list[dict[str, Any]]) -> dict[str, float]:
-        if self.settings.get("inventory_api", "msi") == "legacy":
+        if self.legacy:
             return {
                 str(p.get("sku")): float(stock.get("qty") or 0)
                 for p in products
@@ -139,11 +163,13 @@ class MagentoAdapter(PagedListingsAdapter):
             }
         return self._source_quantities([str(p.get("sku")) for p in products])
 
-    def _stock_item(self, product: Mapping[str, Any]) -> Mapping[str, Any] | None:
-        stock = (product.get("extension_attributes") or {}).get("stock_item")
-        if stock is None:
-            stock = self.call_json("GET", f"stockItems/{quote(str(product.get('sku')), safe='')}")
-        return stock
+    def _stock_item(self, product: dict[str, Any]) -> Mapping[str, Any] | None:
+        """The product's legacy stock item: from the product when it carries one (GET products/{sku}
+        does, the search does not), else read, and kept on the product for the next question."""
+        extension = product.setdefault("extension_attributes", {})
+        if extension.get("stock_item") is None:
+            extension["stock_item"] = self.call_json("GET", f"stockItems/{quote(str(product.get('sku')), safe='')}")
+        return extension["stock_item"]
 
     def _source_quantities(self, skus: list[str]) -> dict[str, float]:
         sources = set((self.settings.get("source_codes") or {}).values())
@@ -312,8 +338,17 @@ class MagentoAdapter(PagedListingsAdapter):
         return [QuantityResult(update.sku, QuantityStatus.OK, state=state)]
 
     def _product_status(self, sku: str, status: int) -> None:
+        """Enable or disable the product in every store view: written at the global scope (`all`);
+        under a store view's code it would be that view's own value, and the others would keep selling."""
         self.limited("products")
-        self.call_json("PUT", f"products/{quote(sku, safe='')}", json={"product": {"sku": sku, "status": status}})
+        self.call_json("PUT", f"{self.rest_url(ALL_STORES)}/products/{quote(sku, safe='')}",
+                       json={"product": {"sku": sku, "status": status}})
+
+
+def backorders_allowed(stock: Mapping[str, Any]) -> bool:
+    """The stock item's own back-orders setting allows them (one following the store's
+    configuration is the seller's, not ours)."""
+    return not stock.get("use_config_backorders") and int(stock.get("backorders") or 0) > 0
 
 
 def magento_time(moment: datetime) -> str:
