@@ -3,6 +3,12 @@ getReports, getReportDocument) and the pre-signed document download, served Cp12
 gzip) like GET_MERCHANT_LISTINGS_ALL_DATA. A report is IN_QUEUE, then IN_PROGRESS, then DONE as
 it is polled (`polls_until_done`).
 
+Stock: Listings Items 2021-08-01 getListingsItem (includedData summaries, attributes, issues, offers,
+fulfillmentAvailability, relationships, productTypes) and patchListingsItem, and the Feeds
+2021-06-30 JSON_LISTINGS_FEED round trip; patches of fulfillment_availability take every op the
+models allow (add, replace, merge, delete). Each operation keeps its own usage plan (`limits`), and
+its 429 says it as SP-API does: no Retry-After, the operation's rate in x-amzn-RateLimit-Limit.
+
 Orders: Orders API v2026-01-01 searchOrders (lastUpdatedAfter or createdAfter, marketplaceIds,
 includedData, maxResultsPerPage, paginationToken) and getOrder, over the orders buyers placed
 (`/_standin/orders`). Notifications API v1: destinations (grantless: an LWA client_credentials
@@ -53,6 +59,13 @@ HEADER = ("item-name", "item-description", "listing-id", "seller-sku", "price", 
           "bid-for-featured-placement", "add-delete", "pending-quantity", "fulfillment-channel",
           "merchant-shipping-group", "status")
 CONTENT_TYPE = "text/plain; charset=Cp1252"
+PRODUCT_TYPE = "PRODUCT"
+LISTED_AT = "2024-02-01T10:12:40Z"  # the listings report's open-date
+QUANTITY_PATH = "/attributes/fulfillment_availability"
+PATCH_OPS = ("add", "replace", "merge", "delete")  # PatchOperation.op, the listings feed's patches[].op
+INCLUDED_DATA = ("summaries", "attributes", "issues", "offers", "fulfillmentAvailability", "procurement",
+                 "relationships", "productTypes")
+_CURRENCIES = {MARKETPLACE_ID: "GBP"}  # the other EU marketplaces of the demo sell in euros
 
 
 def amazon_contract() -> RoutedContract:
@@ -89,8 +102,10 @@ def queue_url(arn: str, endpoint_url: str) -> tuple[str, str]:
 class AmazonStandIn(StandIn):
     name = "amazon"
     # The usage plans in the models (requests per second, burst)
-    limits = {"create_report": (0.0167, 15), "get_report": (2.0, 15), "patch_listing": (5.0, 5),
+    limits = {"create_report": (0.0167, 15), "get_reports": (0.0222, 10), "get_report": (2.0, 15),
+              "get_document": (0.0167, 15), "get_listing": (5.0, 10), "patch_listing": (5.0, 5),
               "create_feed_document": (0.5, 15), "create_feed": (0.0083, 15), "get_feed": (2.0, 15),
+              "get_feed_document": (0.0222, 10),
               "search_orders": (0.0056, 20), "get_order": (0.5, 30),
               "get_destinations": (1.0, 5), "create_destination": (1.0, 5), "get_subscription": (1.0, 5),
               "create_subscription": (1.0, 5), "delete_subscription": (1.0, 5)}
@@ -108,6 +123,7 @@ class AmazonStandIn(StandIn):
         self.refuse_feeds = refuse_feeds
         self.compressed_documents: set[str] = set()
         self.revoked_refresh_tokens: set[str] = set()
+        self.listing_updated: dict[str, str] = {}  # SKU -> when a patch last changed it
         self.polls_until_done = polls_until_done
         self.reports: dict[str, dict[str, Any]] = {}
         self.documents: dict[str, bytes] = {}
@@ -136,6 +152,7 @@ class AmazonStandIn(StandIn):
             Rule(f"{REPORTS}/reports/<report_id>", endpoint="get_report", methods=["GET"]),
             Rule(f"{REPORTS}/documents/<document_id>", endpoint="get_document", methods=["GET"]),
             Rule("/documents-store/<document_id>", endpoint="download", methods=["GET"]),
+            Rule(f"{LISTINGS}/items/<seller_id>/<sku>", endpoint="get_listing", methods=["GET"]),
             Rule(f"{LISTINGS}/items/<seller_id>/<sku>", endpoint="patch_listing", methods=["PATCH"]),
             Rule(f"{FEEDS}/documents", endpoint="create_feed_document", methods=["POST"]),
             Rule(f"{FEEDS}/feeds", endpoint="create_feed", methods=["POST"]),
@@ -174,9 +191,16 @@ class AmazonStandIn(StandIn):
         return next(item for item in self.listings if item.sku == sku)
 
     def fault_response(self, status: int) -> Response:
-        headers = {"x-amzn-RateLimit-Limit": "0.0167"} if status == 429 else {}
         code = {429: "QuotaExceeded", 500: "InternalFailure", 503: "ServiceUnavailable"}.get(status, "Error")
-        return json_response({"errors": [{"code": code, "message": f"Stand-in fault {status}"}]}, status, headers)
+        return json_response({"errors": [{"code": code, "message": f"Stand-in fault {status}"}]}, status)
+
+    def throttled(self, endpoint: str) -> Response | None:
+        """SP-API's 429 carries no Retry-After: only x-amzn-RateLimit-Limit, the requests per second of
+        the operation throttled (each operation its own usage plan)."""
+        refused = super().throttled(endpoint)
+        if refused is not None and refused.status_code == 429 and endpoint in self.limits:
+            refused.headers["x-amzn-RateLimit-Limit"] = str(self.limits[endpoint][0])
+        return refused
 
     # --- LWA -------------------------------------------------------------------------------
 
@@ -283,21 +307,83 @@ class AmazonStandIn(StandIn):
     # --- Listings Items and Feeds (stock) ---------------------------------------------------
 
     def _apply_patches(self, sku: str, patches: list[dict[str, Any]]) -> str | None:
-        """Apply merge patches of fulfillment_availability; the error text when the SKU cannot take them."""
+        """Apply JSON Patch operations on fulfillment_availability (every op the listings feed schema
+        and PatchOperation allow: add, replace, merge, delete), all or none; the error text when the
+        SKU cannot take them."""
         listing = next((item for item in self.listings if item.sku == sku), None)
         if listing is None:
             return f"SKU {sku} is not in the seller's catalogue"
         if listing.fba:
             return "The quantity of a listing fulfilled by Amazon cannot be set by the seller"
+        quantity = listing.quantity
         for patch in patches:
-            if patch.get("op") != "merge" or patch.get("path") != "/attributes/fulfillment_availability":
-                return f"unsupported patch {patch.get('op')} {patch.get('path')}"
-            for value in patch.get("value") or []:
-                if value.get("fulfillment_channel_code") != "DEFAULT" or not isinstance(value.get("quantity"), int):
-                    return "fulfillment_availability needs fulfillment_channel_code DEFAULT and an integer quantity"
-                listing.quantity = value["quantity"]
-                listing.active = value["quantity"] > 0  # 0 = inactive, a positive quantity reactivates
+            patched = _patched_quantity(quantity, patch)
+            if isinstance(patched, str):
+                return patched
+            quantity = patched
+        listing.quantity = quantity
+        listing.active = quantity > 0  # 0 = inactive, a positive quantity reactivates
+        self.listing_updated[sku] = _now()
         return None
+
+    def get_listing(self, request: Request, seller_id: str, sku: str) -> Response:
+        """getListingsItem: the listing with the data sets `includedData` asks for (summaries by default)."""
+        if refused := self._unauthorized(request):
+            return refused
+        marketplaces = [m for m in (request.args.get("marketplaceIds") or "").split(",") if m]
+        included = {d for d in (request.args.get("includedData") or "summaries").split(",") if d}
+        if seller_id != SELLER_ID or not marketplaces:
+            return _invalid("Unknown seller or marketplace")
+        if included - set(INCLUDED_DATA):
+            return _invalid(f"Unknown includedData {', '.join(sorted(included - set(INCLUDED_DATA)))}")
+        with self.lock:
+            found = next(((n, item) for n, item in enumerate(self.listings) if item.sku == sku), None)
+            if found is None:
+                return json_response({"errors": [{"code": "NOT_FOUND", "message": f"SKU '{sku}' not found in "
+                                                  f"marketplace {','.join(marketplaces)}"}]}, 404,
+                                     {"x-amzn-RateLimit-Limit": str(self.limits["get_listing"][0])})
+            item = self.listings_item(*found, marketplaces, included)
+        return json_response(item, headers={"x-amzn-RateLimit-Limit": str(self.limits["get_listing"][0])})
+
+    def listings_item(self, number: int, listing: DemoListing, marketplaces: list[str],
+                      included: set[str]) -> dict[str, Any]:
+        """An Item of the Listings Items 2021-08-01 model (the data sets asked for)."""
+        channel = "AMAZON_EU" if listing.fba else "DEFAULT"
+        asin = f"B0DEMO{number:04d}"  # as the listings report names it
+        item: dict[str, Any] = {"sku": listing.sku}
+        if "summaries" in included:
+            # Out of stock, the detail page stays but the offer cannot be bought.
+            status = ["BUYABLE", "DISCOVERABLE"] if listing.active else ["DISCOVERABLE"]
+            item["summaries"] = [{"marketplaceId": m, "asin": asin, "productType": PRODUCT_TYPE,
+                                  "conditionType": "new_new", "status": status, "itemName": listing.title,
+                                  "createdDate": LISTED_AT, "lastUpdatedDate": self.listing_updated.get(
+                                      listing.sku, LISTED_AT)} for m in marketplaces]
+        if "attributes" in included:
+            availability: dict[str, Any] = {"fulfillment_channel_code": channel}
+            if not listing.fba:
+                availability["quantity"] = listing.quantity
+            item["attributes"] = {
+                "item_name": [{"value": listing.title, "language_tag": "en_GB", "marketplace_id": m}
+                              for m in marketplaces],
+                "condition_type": [{"value": "new_new", "marketplace_id": m} for m in marketplaces],
+                "purchasable_offer": [{"currency": _currency(m), "marketplace_id": m,
+                                       "our_price": [{"schedule": [{"value_with_tax": listing.price}]}]}
+                                      for m in marketplaces],
+                "fulfillment_availability": [availability],
+            }
+        if "issues" in included:
+            item["issues"] = []
+        if "offers" in included:
+            item["offers"] = [{"marketplaceId": m, "offerType": "B2C",
+                               "price": {"currencyCode": _currency(m), "amount": f"{listing.price:.2f}"}}
+                              for m in marketplaces]
+        if "fulfillmentAvailability" in included:
+            item["fulfillmentAvailability"] = [{"fulfillmentChannelCode": channel, "quantity": listing.quantity}]
+        if "relationships" in included:
+            item["relationships"] = [{"marketplaceId": m, "relationships": []} for m in marketplaces]
+        if "productTypes" in included:
+            item["productTypes"] = [{"marketplaceId": m, "productType": PRODUCT_TYPE} for m in marketplaces]
+        return item  # procurement is vendors' (a seller's listing has none)
 
     def patch_listing(self, request: Request, seller_id: str, sku: str) -> Response:
         if refused := self._unauthorized(request):
@@ -643,6 +729,32 @@ def _now() -> str:
     return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
+
+
+def _patched_quantity(quantity: int, patch: dict[str, Any]) -> int | str:
+    """The merchant quantity after one JSON Patch operation on fulfillment_availability, or why Amazon
+    refuses it."""
+    op, values = patch.get("op"), patch.get("value") or []
+    if op not in PATCH_OPS or patch.get("path") != QUANTITY_PATH:
+        return f"unsupported patch {op} {patch.get('path')}"
+    if any(value.get("fulfillment_channel_code", "DEFAULT") != "DEFAULT" for value in values):
+        return "Only the seller's own fulfillment_availability (fulfillment_channel_code DEFAULT) can be set"
+    if op == "delete":
+        return 0  # no merchant availability left: nothing to sell, the offer is inactive
+    if not values:
+        return f"{op} of fulfillment_availability needs a value"
+    for value in values:
+        if op == "merge" and "quantity" not in value:
+            continue  # a merge keeps what it does not name
+        given = value.get("quantity", 0)  # add / replace: availability without a quantity shows none
+        if not isinstance(given, int) or isinstance(given, bool) or given < 0:
+            return "fulfillment_availability quantity must be an integer of at least 0"
+        quantity = given
+    return quantity
+
+
+def _currency(marketplace_id: str) -> str:
+    return _CURRENCIES.get(marketplace_id, "EUR")
 
 
 def _invalid(message: str) -> Response:

@@ -1,5 +1,6 @@
 """The Amazon adapter against the SP-API stand-in, where Amazon's contract is stricter than our
-first reading of it: compressed processing reports, feeds refused as a whole, revoked tokens."""
+first reading of it: compressed processing reports, feeds refused as a whole, revoked tokens,
+throttles that name no Retry-After but the operation's rate."""
 
 from __future__ import annotations
 
@@ -7,20 +8,26 @@ import pytest
 
 from infrastructure.demo.listings import DemoListing
 from infrastructure.standins import amazon
-from stocksync.channels.base import ChannelAccount, ChannelAuthFailed, QuantityStatus, QuantityUpdate
+from stocksync.channels.base import (
+    ChannelAccount,
+    ChannelAuthFailed,
+    ChannelThrottled,
+    QuantityStatus,
+    QuantityUpdate,
+)
 from stocksync.channels.registry import build_adapter
 from stocksync.core.http_client import RetryPolicy, TokenCache
 
 NO_WAIT = RetryPolicy(max_attempts=3, base_delay=0.0, sleep=lambda _s: None)
 
 
-def amazon_adapter(standin):
+def amazon_adapter(standin, policy=NO_WAIT):
     account = ChannelAccount("chan-amz", "amazon", {
         "sp_api_endpoint": standin.url, "lwa_endpoint": f"{standin.url}/auth/o2/token",
         "marketplace_ids": [amazon.MARKETPLACE_ID], "seller_id": amazon.SELLER_ID, "feed_threshold": 2,
     }, {"lwa_client_id": amazon.CLIENT_ID, "lwa_client_secret": amazon.CLIENT_SECRET,
         "refresh_token": amazon.REFRESH_TOKEN})
-    return build_adapter(account, policy=NO_WAIT, tokens=TokenCache())
+    return build_adapter(account, policy=policy, tokens=TokenCache())
 
 
 def listings(count):
@@ -83,3 +90,33 @@ def test_given_stock_runs_out_when_the_quantity_is_patched_then_the_listing_is_d
         assert [(r.status, r.state) for r in results] == [(QuantityStatus.OK, "disabled"),
                                                           (QuantityStatus.OK, "active")]
         assert standin.listing("SKU-00000").active is False and standin.listing("SKU-00001").active is True
+
+
+def test_given_amazon_throttles_a_patch_when_sent_then_it_is_sent_again_after_the_operations_own_interval():
+    waits: list[float] = []
+    with amazon.AmazonStandIn(listings=listings(1)) as standin:
+        subject = amazon_adapter(standin, RetryPolicy(max_attempts=3, base_delay=0.0, sleep=waits.append))
+        standin.fail_next("patch_listing", 429)  # x-amzn-RateLimit-Limit: 5.0, no Retry-After
+
+        [result] = subject.submit_quantities([QuantityUpdate("SKU-00000", 2)])
+
+        assert result.status == QuantityStatus.OK and standin.listing("SKU-00000").quantity == 2
+        assert waits == [pytest.approx(0.2)]  # patchListingsItem's next token: 1 / 5 requests per second
+
+
+def test_given_amazon_throttles_the_processing_report_when_its_outcome_is_read_then_it_is_asked_for_again_in_45_s():
+    with amazon.AmazonStandIn(listings=listings(3)) as standin:
+        subject = amazon_adapter(standin)
+        [first, *_rest] = subject.submit_quantities([QuantityUpdate(f"SKU-{n:05d}", 1) for n in range(3)])
+        assert subject.pending_outcome(first.reference) is None  # still processing
+        standin.fail_next("get_feed_document", 429)  # x-amzn-RateLimit-Limit: 0.0222, no Retry-After
+
+        with pytest.raises(ChannelThrottled) as throttled:
+            subject.pending_outcome(first.reference)
+
+        # getFeedDocument earns a request every 45 s: the caller comes back then (not in a minute, and
+        # not at once: a retry now would only spend the budget of the next read).
+        assert throttled.value.retry_after == pytest.approx(1 / 0.0222)
+        assert [e.status for e in standin.exchanges if e.path.startswith("/feeds/2021-06-30/documents/")] == [429]
+        assert subject.pending_outcome(first.reference) == {}
+        assert standin.violations() == []

@@ -38,9 +38,14 @@ class FakeSession(requests.Session):
         return response
 
 
-def _client(script, waits):
-    return HttpClient("https://api.example", session=FakeSession(script),
+def _client(script, waits, throttle_wait=None):
+    return HttpClient("https://api.example", session=FakeSession(script), throttle_wait=throttle_wait,
                       policy=RetryPolicy(max_attempts=3, base_delay=0.1, sleep=waits.append))
+
+
+def per_second(response):
+    """A service's own throttle header: its rate in requests per second."""
+    return 1 / float(response.headers["X-Rate"]) if "X-Rate" in response.headers else None
 
 
 def test_given_a_throttle_then_success_when_called_then_it_waits_what_retry_after_asked():
@@ -71,6 +76,49 @@ def test_given_a_retry_after_longer_than_the_policy_allows_when_called_then_thro
         client.request("GET", "/things")
 
     assert raised.value.retry_after == 180.0 and waits == []
+
+
+def test_given_a_throttle_naming_its_rate_not_retry_after_when_called_then_it_waits_what_the_service_reads():
+    waits = []
+    client = _client([(429, {"X-Rate": "4"}), (200, {})], waits, throttle_wait=per_second)
+
+    assert client.request("GET", "/things").status_code == 200
+    assert waits == [0.25]
+
+
+def test_given_a_throttle_whose_rate_asks_longer_than_the_policy_allows_then_throttled_at_once_with_that_wait():
+    waits = []
+    client = _client([(429, {"X-Rate": "0.0222"}), (200, {})], waits, throttle_wait=per_second)
+
+    with pytest.raises(RemoteThrottled) as raised:
+        client.request("GET", "/things")
+
+    assert raised.value.retry_after == pytest.approx(45.05, abs=0.01) and waits == []
+
+
+def test_given_retry_after_and_the_services_own_header_when_throttled_then_retry_after_wins():
+    waits = []
+    client = _client([(429, {"Retry-After": "3", "X-Rate": "4"}), (200, {})], waits, throttle_wait=per_second)
+
+    assert client.request("GET", "/things").status_code == 200
+    assert waits == [3.0]
+
+
+def test_given_throttles_that_name_no_wait_when_every_try_is_throttled_then_the_caller_is_asked_to_wait_a_minute():
+    client = _client([(429, {})] * 3, [], throttle_wait=per_second)
+
+    with pytest.raises(RemoteThrottled) as raised:
+        client.request("GET", "/things")
+
+    assert raised.value.retry_after == 60.0
+
+
+def test_given_a_server_error_with_the_services_throttle_header_when_called_then_it_is_retried_as_a_server_error():
+    waits = []
+    client = _client([(503, {"X-Rate": "0.0222"}), (200, {})], waits, throttle_wait=per_second)
+
+    assert client.request("GET", "/things").status_code == 200  # the rate speaks of throttles only
+    assert len(waits) == 1 and waits[0] <= 0.1
 
 
 def test_given_bad_credentials_when_called_then_auth_error_at_once():

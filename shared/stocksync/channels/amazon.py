@@ -25,11 +25,14 @@ from datetime import datetime
 from typing import Any, ClassVar
 from urllib.parse import quote
 
+import requests
+
 from stocksync.channels.base import (
     SOURCE_AMAZON,
     CatalogueDocument,
     CatalogueProgress,
     CatalogueStatus,
+    ChannelAccount,
     ChannelAdapter,
     ChannelRejected,
     QuantityResult,
@@ -75,6 +78,8 @@ DEFAULT_FEED_THRESHOLD = 50
 PATCH_RATE = (5.0, 5)  # patchListingsItem: 5 requests/s, burst 5
 CREATE_FEED_DOCUMENT_RATE = (0.5, 15)
 CREATE_FEED_RATE = (0.0083, 15)
+GET_FEED_RATE = (2.0, 15)
+GET_FEED_DOCUMENT_RATE = (0.0222, 10)  # a processing report every 45 s once the burst is spent
 
 ORDERS = "/orders/2026-01-01"
 NOTIFICATIONS = "/notifications/v1"
@@ -112,6 +117,10 @@ class AmazonAdapter(ChannelAdapter):
     label = "Amazon"
     source: ClassVar[str] = SOURCE_AMAZON
     uses_bearer_token = True
+
+    def __init__(self, account: ChannelAccount, **options: Any) -> None:
+        super().__init__(account, **options)
+        self.http.throttle_wait = rate_limit_wait  # SP-API throttles name the operation's rate, no Retry-After
 
     def base_url(self) -> str:
         return str(self.settings.get("sp_api_endpoint") or SP_API_ENDPOINTS[self.settings.get("region") or "eu"])
@@ -228,12 +237,14 @@ class AmazonAdapter(ChannelAdapter):
     def feed_issues(self, feed_id: str) -> dict[str, str] | None:
         """None while the feed is processing; else the error text per SKU of its processing report
         (SKUs not named were accepted). A cancelled or fatal feed names every SKU with "*"."""
+        self.limited("getFeed", GET_FEED_RATE)
         feed = self.call_json("GET", f"{FEEDS}/feeds/{feed_id}")
         status = str((feed or {}).get("processingStatus") or "")
         if status in _IN_PROGRESS:
             return None
         if status != "DONE":
             return {"*": f"Amazon feed {feed_id} ended {status}"}
+        self.limited("getFeedDocument", GET_FEED_DOCUMENT_RATE)
         document = self.call_json("GET", f"{FEEDS}/documents/{_field(feed, 'resultFeedDocumentId')}")
         body = self.call("GET", str(_field(document, "url")), authenticated=False).content
         if str(document.get("compressionAlgorithm") or "").upper() == "GZIP":
@@ -432,6 +443,17 @@ def report_issues(report: Mapping[str, Any]) -> dict[str, str]:
         return {"*": "; ".join(filter(None, [issues["*"], *(f"{sku}: {text}" for sku, text in issues.items()
                                                             if sku != "*")]))}
     return issues
+
+
+def rate_limit_wait(response: requests.Response) -> float | None:
+    """How long an SP-API throttle asks us to wait. Its 429s name no Retry-After, only the operation's
+    rate in x-amzn-RateLimit-Limit (requests per second): its token bucket holds the next request
+    1/rate seconds later (0.2 s for patchListingsItem, 45 s for getFeedDocument)."""
+    try:
+        rate = float(response.headers.get("x-amzn-RateLimit-Limit") or "")
+    except ValueError:
+        return None
+    return 1.0 / rate if rate > 0 else None
 
 
 def quantity_patch(quantity: int) -> dict[str, Any]:

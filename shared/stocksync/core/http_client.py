@@ -1,5 +1,6 @@
 """HTTP to outside APIs (channels, the PIM): one pooled session, retries with backoff and jitter,
-Retry-After honoured, cached bearer tokens, and every failure turned into a typed error.
+Retry-After honoured (or, for services whose throttles say it otherwise, what their `throttle_wait`
+reads), cached bearer tokens, and every failure turned into a typed error.
 
 Channel adapters and the PIM client build on this; none of them handles retries on its own.
 """
@@ -20,6 +21,9 @@ from stocksync.core.observability import logger
 
 RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
 DEFAULT_TIMEOUT = (5.0, 60.0)  # connect, read
+UNSAID_THROTTLE_WAIT_S = 60.0  # a throttle that says no wait at all is tried again in a minute
+
+ThrottleWait = Callable[[requests.Response], float | None]
 
 
 class RemoteError(Exception):
@@ -131,12 +135,16 @@ class LimitedSession(requests.Session):
 class HttpClient:
     """Calls one service. Retries what is worth retrying; raises a RemoteError for the rest.
 
-    `max_concurrent` caps the requests this client has in flight at once (threads share it)."""
+    `max_concurrent` caps the requests this client has in flight at once (threads share it).
+    `throttle_wait` reads the seconds a 429 without Retry-After asks for, from the service's own
+    headers (None when it names none); the adapter of such a service sets it."""
 
     def __init__(self, base_url: str, *, policy: RetryPolicy | None = None,
                  timeout: tuple[float, float] = DEFAULT_TIMEOUT, session: requests.Session | None = None,
-                 headers: dict[str, str] | None = None, max_concurrent: int | None = None) -> None:
+                 headers: dict[str, str] | None = None, max_concurrent: int | None = None,
+                 throttle_wait: ThrottleWait | None = None) -> None:
         self.base_url = base_url.rstrip("/")
+        self.throttle_wait = throttle_wait
         self.policy = policy or RetryPolicy()
         self.timeout = timeout
         self.session = session or (LimitedSession(max_concurrent) if max_concurrent else requests.Session())
@@ -168,7 +176,7 @@ class HttpClient:
                 continue
             if response.ok or response.status_code in accepted:
                 return response
-            asked = retry_after_seconds(response)
+            asked = self.asked_wait(response)
             # A wait longer than the policy's longest is the caller's to schedule (a message back on its
             # queue with that delay, the next tick): sleeping it would hold a Lambda doing nothing.
             if response.status_code in retry_statuses and not last_attempt and (asked or 0) <= self.policy.max_delay:
@@ -176,8 +184,16 @@ class HttpClient:
                 logger.info("Retrying", extra={"url": url, "status": response.status_code, "wait_s": round(wait, 2)})
                 self.policy.sleep(wait)
                 continue
-            raise error_for(method, url, response)
+            raise error_for(method, url, response, asked)
         raise AssertionError("unreachable: the last attempt returns or raises")  # pragma: no cover
+
+    def asked_wait(self, response: requests.Response) -> float | None:
+        """The seconds the service asked us to wait: Retry-After, else for a throttle what `throttle_wait`
+        reads from the service's own headers; None when it said nothing."""
+        asked = retry_after_seconds(response)
+        if asked is None and response.status_code == 429 and self.throttle_wait is not None:
+            asked = self.throttle_wait(response)
+        return asked
 
 
 def retry_after_seconds(response: requests.Response) -> float | None:
@@ -194,15 +210,17 @@ def retry_after_seconds(response: requests.Response) -> float | None:
             return None
 
 
-def error_for(method: str, url: str, response: requests.Response) -> RemoteError:
+def error_for(method: str, url: str, response: requests.Response, asked: float | None = None) -> RemoteError:
+    """The typed error of a refused call; `asked` is the wait the service asked for (by default its
+    Retry-After), a throttle that asks none being retried after UNSAID_THROTTLE_WAIT_S."""
     status = response.status_code
     text = response.text
     message = f"{method} {url} answered {status}"
     if status in (401, 403):
         return RemoteAuthError(message, status=status, body=text, url=url)
     if status == 429:
-        return RemoteThrottled(message, retry_after=retry_after_seconds(response) or 60.0, status=status,
-                               body=text, url=url)
+        wait = asked if asked is not None else retry_after_seconds(response)
+        return RemoteThrottled(message, retry_after=wait or UNSAID_THROTTLE_WAIT_S, status=status, body=text, url=url)
     if status >= 500:
         return RemoteServerError(message, status=status, body=text, url=url)
     return RemoteRequestError(message, status=status, body=text, url=url)
