@@ -5,7 +5,9 @@ Stock: OF24 offers update (every required field per offer, once a minute), proce
 polled (`polls_until_done`), OF03's error report naming the lines that failed. OF24 replaces the
 whole offer: a field not sent goes back to its default (no description, no discount, no lead time),
 as Mirakl documents. An offer whose availability has ended is inactive; one without an end date and
-with quantity is active. OF52's export leaves inactive offers out unless `include_inactive_offers`.
+with quantity is active. OF52's full export leaves inactive offers out unless `include_inactive_offers`
+and is allowed once a day (429 otherwise); the differential one (`last_request_date`) has every offer
+changed since, deleted ones marked `deleted`. `include_fields` chooses the columns (Mirakl's names).
 
 Orders: OR11 (GET /api/orders: order_ids, order_state_codes, start_update_date / end_update_date,
 offset pagination by max (at most 100) and offset, sorted by creation date) over the orders buyers
@@ -17,7 +19,7 @@ from __future__ import annotations
 import csv
 import io
 import itertools
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from werkzeug.routing import Rule
@@ -36,10 +38,23 @@ OF24_REQUIRED = ("price", "product_id", "product_id_type", "shop_sku", "state_co
 ERROR_COLUMNS = ("sku", "product-id", "product-id-type", "price", "quantity", "state", "update-delete",
                  "error-line", "error-message")
 API_KEY = "demo-pixmania-shop-key"
-COLUMNS = ("offer-id", "product-sku", "shop-sku", "price", "quantity", "state-code", "active", "currency-iso-code",
-           "description", "discount-price", "leadtime-to-ship", "logistic-class")
-# The seller's own offer fields that OF24 resets when they are not sent (OF24 field names).
-SELLER_FIELDS = ("description", "discount", "leadtime_to_ship", "logistic_class", "min_quantity_alert")
+# OF52's CSV columns this stand-in exports (Mirakl's own names; a real export has more, e.g. shipping).
+COLUMNS = ("offer-id", "product-sku", "shop-sku", "price", "origin-price", "quantity", "state-code", "active",
+           "deleted", "currency-iso-code", "description", "discount-price", "discount-start-date",
+           "discount-end-date", "discount-ranges", "available-start-date", "available-end-date", "leadtime-to-ship",
+           "logistic-class", "price-additional-info", "product-tax-code", "min-order-quantity",
+           "max-order-quantity", "package-quantity", "allow-quote-requests", "last-updated")
+# The seller's own offer fields that OF24 resets when they are not sent (OF24 field names), and the
+# OF52 column each one is exported in (None: OF52 does not export it, so a resubmission loses it).
+SELLER_FIELDS: dict[str, str | None] = {
+    "description": "description", "discount": "discount-*", "available_started": "available-start-date",
+    "leadtime_to_ship": "leadtime-to-ship", "logistic_class": "logistic-class",
+    "price_additional_info": "price-additional-info", "product_tax_code": "product-tax-code",
+    "min_order_quantity": "min-order-quantity", "max_order_quantity": "max-order-quantity",
+    "package_quantity": "package-quantity", "allow_quote_requests": "allow-quote-requests",
+    "min_quantity_alert": None, "internal_description": None,
+}
+FULL_EXPORT_EVERY = timedelta(days=1)  # OF52 "Maximum usage: Full: once per day"
 
 
 def mirakl_contract() -> RoutedContract:
@@ -65,6 +80,10 @@ class MiraklStandIn(StandIn):
         # Each offer's other fields as the seller set them in Mirakl's back office.
         self.offer_fields: dict[str, dict[str, Any]] = {item.sku: _seller_fields(n, item)
                                                         for n, item in enumerate(self.listings)}
+        now = datetime.now(UTC)
+        self.last_updated: dict[str, datetime] = {item.sku: now for item in self.listings}  # per offer
+        self.deleted: dict[str, tuple[DemoListing, datetime]] = {}  # offers the seller deleted, and when
+        self.last_full_export: datetime | None = None  # when OF52 last accepted a full export
         self._import_ids = itertools.count(2001)
         self._ids = itertools.count(1)
         kwargs.setdefault("contract", mirakl_contract())
@@ -93,14 +112,54 @@ class MiraklStandIn(StandIn):
             return None
         return json_response({"status": 401, "message": "Unauthorized"}, 401)
 
+    def delete_offer(self, sku: str) -> None:
+        """The seller deletes an offer in the back office: gone from full exports, marked deleted in
+        the differential ones."""
+        with self.lock:
+            item = self.listing(sku)
+            self.listings.remove(item)
+            self.deleted[sku] = (item, datetime.now(UTC))
+
+    def change_offer(self, sku: str, **fields: Any) -> None:
+        """The seller edits an offer in the back office (OF24 field names; price and quantity on the listing)."""
+        with self.lock:
+            item = self.listing(sku)
+            for name in ("price", "quantity"):
+                if name in fields:
+                    setattr(item, name, fields.pop(name))
+            self.offer_fields[sku] = {**self.offer_fields.get(sku, {}), **fields}
+            self.last_updated[sku] = datetime.now(UTC)
+
     def create_export(self, request: Request) -> Response:
+        """OF52. Full (no `last_request_date`): the active offers, the inactive ones too when asked,
+        once a day. Differential: every offer changed since the date, deleted ones marked, once a
+        minute; `include_inactive_offers` then fails the call, as Mirakl documents."""
         if refused := self._unauthorized(request):
             return refused
         body = request.get_json(silent=True) or {}
+        since = parse_iso(body.get("last_request_date")) if body.get("last_request_date") else None
+        if body.get("last_request_date") and since is None:
+            return json_response({"status": 400, "message": "last_request_date is not a date"}, 400)
+        if since is not None and "include_inactive_offers" in body:
+            return json_response({"status": 400, "message": "include_inactive_offers cannot be used with "
+                                                            "last_request_date"}, 400)
+        fields = body.get("include_fields") or list(COLUMNS)
+        unknown = [name for name in fields if name not in COLUMNS]
+        if unknown:
+            return json_response({"status": 400, "message": f"Unknown fields: {', '.join(map(str, unknown))}"}, 400)
+        now = datetime.now(UTC)
         with self.lock:
+            if since is None:
+                if self.last_full_export is not None and now - self.last_full_export < FULL_EXPORT_EVERY:
+                    return json_response({"status": 429, "message": "A full offers export is allowed once per "
+                                                                    "day: use last_request_date"}, 429,
+                                         {"Retry-After": str(int((self.last_full_export + FULL_EXPORT_EVERY
+                                                                  - now).total_seconds()) + 1)})
+                self.last_full_export = now
             tracking_id = f"0000000{next(self._ids)}-2adb-43d9-bdc3-4bb9fcc90909"
-            self.exports[tracking_id] = {"polls": 0, "status": "PENDING",
-                                         "include_inactive": body.get("include_inactive_offers") is True}
+            self.exports[tracking_id] = {"polls": 0, "status": "PENDING", "since": since, "fields": list(fields),
+                                         "include_inactive": body.get("include_inactive_offers") is True,
+                                         "rows": None}
         return json_response({"tracking_id": tracking_id})
 
     def export_status(self, request: Request, tracking_id: str) -> Response:
@@ -111,11 +170,12 @@ class MiraklStandIn(StandIn):
             if export is None:
                 return json_response({"status": 404, "message": "Unknown tracking id"}, 404)
             export["polls"] += 1
-            if export["polls"] >= self.polls_until_done:
+            if export["polls"] >= self.polls_until_done and export["status"] != "COMPLETED":
                 export["status"] = "COMPLETED"
+                export["rows"] = self._exported(export)  # the files hold the offers as they were now
             answer: dict[str, Any] = {"status": export["status"], "last_updated": _now()}
             if export["status"] == "COMPLETED":
-                chunks = max((len(self._exported(export)) + self.chunk_rows - 1) // self.chunk_rows, 1)
+                chunks = max((len(export["rows"]) + self.chunk_rows - 1) // self.chunk_rows, 1)
                 answer["urls"] = [f"{self.url}{EXPORT}/file/{tracking_id}?file=of52-export/offers/{n}.csv"
                                   for n in range(chunks)]
         return json_response(answer)
@@ -127,25 +187,54 @@ class MiraklStandIn(StandIn):
         index = int(name.rsplit("/", 1)[-1].split(".")[0]) if name else 0
         with self.lock:
             export = self.exports.get(tracking_id)
-            if export is None:
+            if export is None or export["rows"] is None:
                 return json_response({"status": 404, "message": "Unknown tracking id"}, 404)
-            rows = self._exported(export)[index * self.chunk_rows:(index + 1) * self.chunk_rows]
-            fields = [self.offer_fields.get(item.sku, {}) for item in rows]
+            rows = export["rows"][index * self.chunk_rows:(index + 1) * self.chunk_rows]
+            fields = export["fields"]
         buffer = io.StringIO()
         writer = csv.writer(buffer, delimiter=";", lineterminator="\n")
-        writer.writerow(COLUMNS)
-        for item, offer in zip(rows, fields, strict=True):
-            discount = (offer.get("discount") or {}).get("price")
-            writer.writerow([item.listing_id, item.barcode or item.sku, item.sku, f"{item.price:.2f}", item.quantity,
-                             "11", "true" if item.active else "false", "EUR", offer.get("description") or "",
-                             "" if discount is None else f"{float(discount):.2f}",
-                             offer.get("leadtime_to_ship") or "", offer.get("logistic_class") or ""])
+        writer.writerow(fields)
+        for row in rows:
+            writer.writerow([row.get(name, "") for name in fields])
         return Response(buffer.getvalue().encode(), 200, content_type="text/csv; charset=UTF-8")
 
-    def _exported(self, export: dict[str, Any]) -> list[DemoListing]:
-        """OF52's offers: the inactive ones only when the export asked for them."""
-        return [item for item in self.listings if export["include_inactive"] or item.active]
+    def _exported(self, export: dict[str, Any]) -> list[dict[str, str]]:
+        """OF52's offers as CSV cells: a full export's active ones (inactive too when asked), or a
+        differential one's changed since its date, deleted ones with their ids and `deleted` only."""
+        since = export["since"]
+        if since is None:
+            return [self._cells(item) for item in self.listings if export["include_inactive"] or item.active]
+        changed = [self._cells(item) for item in self.listings if self.last_updated.get(item.sku, since) >= since]
+        gone = [{"offer-id": item.listing_id, "product-sku": item.barcode or item.sku, "shop-sku": sku,
+                 "active": "false", "deleted": "true", "last-updated": iso_millis(at)}
+                for sku, (item, at) in self.deleted.items() if at >= since]
+        return changed + gone
 
+    def _cells(self, item: DemoListing) -> dict[str, str]:
+        """One offer as OF52 exports it: `price` is the discount price during the discount period."""
+        offer = self.offer_fields.get(item.sku, {})
+        discount = offer.get("discount") or {}
+        now = _now()
+        discounted = (discount.get("price") is not None
+                      and (discount.get("start_date") or "") <= now <= (discount.get("end_date") or "9999"))
+        price = float(discount["price"]) if discounted else item.price
+        ranges = ",".join(f"{r['quantity_threshold']}|{float(r['price']):.2f}" for r in discount.get("ranges") or [])
+        cells = {
+            "offer-id": item.listing_id, "product-sku": item.barcode or item.sku, "shop-sku": item.sku,
+            "price": f"{price:.2f}", "origin-price": f"{item.price:.2f}", "quantity": str(item.quantity),
+            "state-code": "11", "active": "true" if item.active else "false", "deleted": "false",
+            "currency-iso-code": "EUR",
+            "discount-price": "" if discount.get("price") is None else f"{float(discount['price']):.2f}",
+            "discount-start-date": discount.get("start_date") or "",
+            "discount-end-date": discount.get("end_date") or "",
+            "discount-ranges": ranges, "available-end-date": self.available_ended.get(item.sku, ""),
+            "allow-quote-requests": "true" if offer.get("allow_quote_requests") else "false",
+            "last-updated": iso_millis(self.last_updated.get(item.sku, datetime.now(UTC))),
+        }
+        for name, column in SELLER_FIELDS.items():
+            if column and not column.endswith("*") and name != "allow_quote_requests":
+                cells[column] = "" if offer.get(name) is None else str(offer[name])
+        return cells
 
     # --- OR11 --------------------------------------------------------------------------------
 
@@ -266,7 +355,7 @@ class MiraklStandIn(StandIn):
                 job["errors"].append((line, offer, "The product does not exist"))
             elif not isinstance(offer.get("quantity"), int) or offer["quantity"] < 0:
                 job["errors"].append((line, offer, "The quantity is not valid"))
-            else:
+            else:  # the whole offer is replaced: a field not sent goes back to its default
                 item.price, item.quantity = float(offer["price"]), offer["quantity"]
                 self.offer_fields[item.sku] = {name: offer[name] for name in SELLER_FIELDS if name in offer}
                 ended = str(offer.get("available_ended") or "")
@@ -275,6 +364,7 @@ class MiraklStandIn(StandIn):
                 else:  # an update without the field deletes it
                     self.available_ended.pop(item.sku, None)
                 item.active = item.quantity > 0 and not (ended and ended <= _now())
+                self.last_updated[item.sku] = datetime.now(UTC)
         job["status"] = "COMPLETE"
 
     def error_report(self, request: Request, import_id: int) -> Response:
@@ -295,8 +385,13 @@ class MiraklStandIn(StandIn):
 
 
 def _seller_fields(n: int, item: DemoListing) -> dict[str, Any]:
-    return {"description": f"{item.title}; offer {n}", "discount": {"price": round(item.price * 0.9, 2)},
-            "leadtime_to_ship": 2, "logistic_class": "M", "min_quantity_alert": 1}
+    """What a seller sets on an offer beyond price and quantity: a discount planned for next month,
+    a lead time, a logistic class..."""
+    return {"description": f"{item.title}; offer {n}",
+            "discount": {"price": round(item.price * 0.9, 2), "start_date": "2099-01-01T00:00:00Z",
+                         "end_date": "2099-01-31T23:59:59Z"},
+            "leadtime_to_ship": 2, "logistic_class": "M", "price_additional_info": "Eco-part incluse",
+            "min_order_quantity": 1, "allow_quote_requests": False, "min_quantity_alert": 1}
 
 
 def _now() -> str:

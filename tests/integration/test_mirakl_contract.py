@@ -5,11 +5,11 @@ from __future__ import annotations
 
 import csv
 import io
-
-import pytest
+import json
 
 from infrastructure.demo.listings import DemoListing
 from infrastructure.standins import mirakl
+from stocksync.catalogue.reader import OFFER, PRICE, SKU, STATE, RangeReport, parse_rows, sniff
 from stocksync.channels.base import CatalogueStatus, ChannelAccount, QuantityUpdate
 from stocksync.channels.registry import build_adapter
 from stocksync.core.http_client import RetryPolicy, TokenCache
@@ -35,26 +35,55 @@ def submitted(adapter, update: QuantityUpdate) -> None:
 
 def exported_offers(adapter) -> dict[str, dict[str, str]]:
     """A catalogue load's OF52 / OF53 / OF54 round, the offers by shop SKU."""
-    progress = adapter.request_catalogue()
+    return {row["shop-sku"]: row for row in csv.DictReader(io.StringIO(export_text(adapter)), delimiter=";")}
+
+
+def export_text(adapter, previous: dict | None = None) -> str:
+    progress = adapter.request_catalogue_after(previous or {})
     for _ in range(5):
         if progress.status == CatalogueStatus.DONE:
             break
         progress = adapter.poll_catalogue(progress.report_id, progress.details)
-    body = b"".join(adapter.open_catalogue(progress).chunks).decode()
-    return {row["shop-sku"]: row for row in csv.DictReader(io.StringIO(body), delimiter=";")}
+    return b"".join(adapter.open_catalogue(progress).chunks).decode()
 
 
-@pytest.mark.xfail(strict=True, reason="OF24 needs the whole offer as last exported: the listing keeps only its "
-                                       "price (see the Pixmania adapter's note on OF24)")
+def loaded_updates(adapter, quantities: dict[str, int]) -> list[QuantityUpdate]:
+    """What stock sync sends after a catalogue load: the listing's price and its offer as exported,
+    read from OF52's file by the catalogue reader, with the new quantities."""
+    body = export_text(adapter).encode()
+    plan = sniff(io.BytesIO(body), source="mirakl_offers")
+    rows = {row[SKU]: row for row in parse_rows(io.BytesIO(body[plan.body_offset:]), plan, RangeReport())}
+    return [QuantityUpdate(sku, quantity, state=rows[sku][STATE], price=rows[sku][PRICE],
+                           offer=json.loads(rows[sku][OFFER] or "{}")) for sku, quantity in quantities.items()]
+
+
 def test_given_an_offer_with_the_sellers_discount_and_lead_time_when_its_stock_changes_then_mirakl_keeps_them():
     with marketplace() as running:
         before = dict(running.offer_fields["PIX-0"])
         adapter = subject(running)
 
-        submitted(adapter, QuantityUpdate("PIX-0", 7, price=30.0))
+        [update] = loaded_updates(adapter, {"PIX-0": 7})
+        submitted(adapter, update)
 
         assert running.listing("PIX-0").quantity == 7
-        assert running.offer_fields["PIX-0"] == before
+        # every field OF52 exports comes back; min_quantity_alert and internal_description it does not export
+        assert running.offer_fields["PIX-0"] == {name: value for name, value in before.items()
+                                                 if mirakl.SELLER_FIELDS[name]}
+        assert running.violations() == []
+
+
+def test_given_an_offer_in_its_discount_period_when_its_stock_changes_then_its_price_stays_the_original_one():
+    with marketplace() as running:
+        running.change_offer("PIX-1", discount={"price": 24.0, "start_date": "2020-01-01T00:00:00Z",
+                                                "end_date": "2099-01-01T00:00:00Z"})
+        adapter = subject(running)
+        [update] = loaded_updates(adapter, {"PIX-1": 5})
+        assert update.price == 24.0  # OF52's price is the discounted one
+
+        submitted(adapter, update)
+
+        assert running.listing("PIX-1").price == 30.0
+        assert running.offer_fields["PIX-1"]["discount"]["price"] == 24.0
         assert running.violations() == []
 
 

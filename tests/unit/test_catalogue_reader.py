@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import gzip
 import io
+import json
 
 import pytest
 
@@ -11,6 +12,11 @@ from infrastructure.standins.contract import spec
 from stocksync.catalogue.diff import Current, diff
 from stocksync.catalogue.reader import (
     MAX_FIELD_CHARS,
+    OFFER,
+    PRICE,
+    QUANTITY,
+    SKU,
+    STATE,
     CatalogueFileError,
     RangeReport,
     decompressed,
@@ -132,11 +138,11 @@ def test_given_sorted_runs_when_read_from_a_key_then_only_that_slice_comes_back(
 
 def test_given_a_load_and_current_listings_when_diffed_then_only_differences_are_changes():
     _, rows, _ = read(b"sku,title,price,quantity\nA,a,1,1\nB,b,2,2\nD,d,4,4\n")
-    current = [Current("a", rows[0][3:14], False, None, None, False),
-               Current("b", ("B", "old", 2.0, 2, None, None, None, False, None, None, "active"), False, "i1", 5,
+    current = [Current("a", rows[0][3:15], False, None, None, False),
+               Current("b", ("B", "old", 2.0, 2, None, None, None, False, None, None, None, "active"), False, "i1", 5,
                        False),
-               Current("c", ("C", "c", 3.0, 3, None, None, None, False, None, None, "active"), False, None, None,
-                       False)]
+               Current("c", ("C", "c", 3.0, 3, None, None, None, False, None, None, None, "active"), False, None,
+                       None, False)]
     changes = [(c.kind, (c.row or c.current)[0]) for c in diff(rows, current)]
     assert changes == [("same", "a"), ("update", "b"), ("remove", "c"), ("create", "d")]
     assert [change.drift for change in diff(rows, current)] == [False, True, False, False]
@@ -152,3 +158,40 @@ def test_given_runs_with_interleaved_and_duplicate_keys_when_merged_then_the_ord
     assert list(merged(runs, store)) == sorted(rows)
     assert list(merged(runs, store, "k00500", "k02000")) == sorted(r for r in rows if "k00500" <= r[0] < "k02000")
 
+
+
+MIRAKL_EXPORT = ("offer-id;shop-sku;price;origin-price;quantity;active;deleted;description;discount-price;"
+                 "leadtime-to-ship;logistic-class;shipping-price[zone=FR,method=STD]\n"
+                 "2001;LAMP-1;27.00;30.00;4;true;false;Lampe; bleue;27.00;2;M;5.00\n"
+                 "2002;LAMP-2;30.00;;0;false;false;;;;;\n"
+                 "2003;LAMP-3;;;;false;true;;;;;\n").replace("Lampe; bleue", '"Lampe; bleue"')
+
+
+def test_given_a_mirakl_offers_export_when_read_then_each_row_keeps_the_offer_fields_of24_would_reset():
+    _, rows, report = read(MIRAKL_EXPORT.encode(), source="mirakl_offer_changes")
+
+    assert report.error_count == 0
+    first, bare, gone = rows
+    assert json.loads(first[OFFER]) == {"origin-price": "30.00", "description": "Lampe; bleue",
+                                        "discount-price": "27.00", "leadtime-to-ship": "2", "logistic-class": "M"}
+    assert (bare[OFFER], bare[STATE]) == (None, "disabled")
+    # a differential export's deleted offer carries only its ids, and removes its listing
+    assert (gone[SKU], gone[PRICE], gone[QUANTITY], gone[STATE]) == ("LAMP-3", None, None, "removed")
+
+
+def test_given_a_load_that_lists_only_active_or_only_changed_listings_when_diffed_then_the_absent_are_kept():
+    _, rows, _ = read(b"sku,title,price,quantity,state\nB,b,2,2,active\nD,,,0,removed\n")
+    ended = Current("a", ("A", "a", 1.0, 0, None, None, None, False, None, None, None, "ended"), False, "i1", 0, False)
+    active = Current("c", ("C", "c", 3.0, 3, None, None, None, False, None, None, None, "active"), False, None, None,
+                     False)
+    deleted = Current("d", ("D", "d", 4.0, 4, None, None, None, False, None, None, None, "active"), False, None, None,
+                      False)
+    current = [ended, Current("b", rows[0][3:15], False, None, None, False), active, deleted]
+
+    def kinds(changes):
+        return [(c.kind, (c.row or c.current)[0]) for c in changes]
+
+    assert kinds(diff(rows, current)) == [("remove", "a"), ("same", "b"), ("remove", "c"), ("remove", "d")]
+    assert kinds(diff(rows, current, kept_when_absent=frozenset({"ended", "disabled"}))) == [
+        ("same", "b"), ("remove", "c"), ("remove", "d")]
+    assert kinds(diff(rows, current, complete=False)) == [("same", "b"), ("remove", "d")]

@@ -8,13 +8,14 @@ from typing import Any, NamedTuple
 from stocksync.catalogue.reader import FBA, KEY, QUANTITY, SKU, STATE, Row
 
 CREATE, UPDATE, SAME, REMOVE = "create", "update", "same", "remove"
+REMOVED = "removed"  # the state of a listing gone from the channel
 
 
 class Current(NamedTuple):
     """What a stored listing looks like to the diff."""
 
     key: str
-    fields: tuple[Any, ...] | None  # the catalogue-owned fields, in the order of row[SKU:]; None: never loaded
+    fields: tuple[Any, ...] | None  # the catalogue-owned fields, as row[SKU:STATE + 1]; None: never loaded
     removed: bool
     linked_item_id: str | None
     submitted_quantity: int | None
@@ -28,24 +29,41 @@ class Change(NamedTuple):
     drift: bool  # linked, synced, and the channel reports a quantity we did not submit
 
 
-def diff(rows: Iterable[Row], current: Iterable[Current]) -> Iterator[Change]:
+def diff(rows: Iterable[Row], current: Iterable[Current], *, complete: bool = True,
+         kept_when_absent: frozenset[str] = frozenset()) -> Iterator[Change]:
     """Changes that make `current` equal to the load `rows` (both sorted by key, keys unique in rows).
+
+    A row in state `removed` (a differential export's deleted offer) removes its listing. A stored
+    listing absent from the rows is removed when the load is `complete`, unless its state is one of
+    `kept_when_absent` (a source listing active listings only leaves out those we ended at 0).
 
     Called once per row of every load, so it stays lean: stored listings are unpacked as tuples and
     changes built with tuple.__new__ (a NamedTuple's own __new__ is a Python-level call).
     """
+    def absent(have: Current) -> bool:
+        """Whether a stored listing the load does not name is to be removed now."""
+        return (complete and not have[2]
+                and not (kept_when_absent and have[1] is not None and have[1][-1] in kept_when_absent))
+
     stored = iter(current)
     have = next(stored, None)
     for row in rows:
         key = row[KEY]
         while have is not None and have[0] < key:
-            if not have[2]:  # removed already
+            if absent(have):
                 yield _new(Change, (REMOVE, None, have, False))
             have = next(stored, None)
-        if have is None or have[0] != key:
+        matched = have is not None and have[0] == key
+        if row[STATE] == REMOVED:
+            if matched and not have[2]:  # type: ignore[index]
+                yield _new(Change, (REMOVE, None, have, False))
+            if matched:
+                have = next(stored, None)
+            continue
+        if not matched:
             yield _new(Change, (CREATE, row, None, False))
             continue
-        _, fields, removed, linked_item_id, submitted, ignore_sync = have
+        _, fields, removed, linked_item_id, submitted, ignore_sync = have  # type: ignore[misc]
         quantity = row[QUANTITY]
         drift = (linked_item_id is not None and submitted is not None and not ignore_sync and not row[FBA]
                  and quantity is not None and quantity != submitted)
@@ -53,7 +71,7 @@ def diff(rows: Iterable[Row], current: Iterable[Current]) -> Iterator[Change]:
         yield _new(Change, (SAME if same else UPDATE, row, have, drift))
         have = next(stored, None)
     while have is not None:
-        if not have[2]:
+        if absent(have):
             yield _new(Change, (REMOVE, None, have, False))
         have = next(stored, None)
 

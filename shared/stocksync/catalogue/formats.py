@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from enum import StrEnum
+
+from stocksync.channels.pixmania import OF52_OFFER_COLUMNS
 
 
 class Source(StrEnum):
     AMAZON_MERCHANT_LISTINGS = "amazon_merchant_listings"
     MIRAKL_OFFERS = "mirakl_offers"
+    MIRAKL_OFFER_CHANGES = "mirakl_offer_changes"  # OF52's differential export: the offers changed since a date
     PIXMANIA_EXTRACT = "pixmania_extract"
     GENERIC = "generic"
     STOCKSYNC_LISTINGS = "stocksync_listings"
@@ -34,6 +37,12 @@ class Layout:
     required: tuple[str, ...]
     quoting: bool = True  # False: no quote processing (Amazon flat files carry bare `"` in titles)
     extra: dict[str, tuple[str, ...]] = field(default_factory=dict)  # helper columns (fulfilment, id type)
+    # Columns kept as they are, the non-empty ones, on the listing's `exported_offer` (the offer as
+    # exported, which the channel's stock update sends back whole), by these names.
+    offer: tuple[str, ...] = ()
+    # True: the file lists every listing (one absent is removed). False: only those that changed, a
+    # `deleted` column marking the ones gone; nothing absent is removed.
+    complete: bool = True
 
 
 def header_key(name: str) -> str:
@@ -42,6 +51,16 @@ def header_key(name: str) -> str:
 
 
 _BARCODE = ("barcode", "ean", "upc", "gtin", "ean13", "isbn")
+
+_MIRAKL = Layout(
+    Source.MIRAKL_OFFERS,
+    aliases={"sku": ("offersku", "shopsku"), "title": ("producttitle", "productname"), "price": ("price",),
+             "quantity": ("quantity",), "currency": ("currencyisocode", "currency"), "barcode": ("ean",),
+             "listing_id": ("offerid",), "state": ("active",)},
+    required=("sku", "price", "quantity"),
+    extra={"product_id": ("productid",), "product_id_type": ("productidtype",), "deleted": ("deleted",)},
+    offer=tuple(OF52_OFFER_COLUMNS),
+)
 
 LAYOUTS: dict[Source, Layout] = {
     Source.AMAZON_MERCHANT_LISTINGS: Layout(
@@ -53,14 +72,8 @@ LAYOUTS: dict[Source, Layout] = {
         extra={"fulfillment_channel": ("fulfillmentchannel",), "product_id": ("productid",),
                "product_id_type": ("productidtype",)},
     ),
-    Source.MIRAKL_OFFERS: Layout(
-        Source.MIRAKL_OFFERS,
-        aliases={"sku": ("offersku", "shopsku"), "title": ("producttitle", "productname"), "price": ("price",),
-                 "quantity": ("quantity",), "currency": ("currencyisocode", "currency"), "barcode": ("ean",),
-                 "listing_id": ("offerid",), "state": ("active",)},
-        required=("sku", "price", "quantity"),
-        extra={"product_id": ("productid",), "product_id_type": ("productidtype",)},
-    ),
+    Source.MIRAKL_OFFERS: _MIRAKL,
+    Source.MIRAKL_OFFER_CHANGES: replace(_MIRAKL, source=Source.MIRAKL_OFFER_CHANGES, complete=False),
     Source.PIXMANIA_EXTRACT: Layout(
         Source.PIXMANIA_EXTRACT,
         aliases={"sku": ("sku", "merchantsku", "sellersku", "skumerchant"),

@@ -20,6 +20,7 @@ from stocksync.catalogue.reader import (
     FBA,
     KIND,
     LISTING_ID,
+    OFFER,
     PRICE,
     QUANTITY,
     SKU,
@@ -35,9 +36,10 @@ _UPDATE_THREADS = 8
 _UPDATES_PER_TASK = 200
 
 # What the diff reads of a stored listing. The catalogue fields only loads write come in one JSON
-# attribute (`load_fields`); the two the stock submitter may change too are read on their own.
-_DIFF_ATTRIBUTES = ("SK", "load_fields", "channel_listing_id", "state", "removed", "linked_item_id",
-                    "submitted_quantity", "ignore_sync")
+# attribute (`load_fields`); the two the stock submitter may change too are read on their own, and
+# the offer as exported (already compact JSON, compared as it is).
+_DIFF_ATTRIBUTES = ("SK", "load_fields", "channel_listing_id", "state", "exported_offer", "removed",
+                    "linked_item_id", "submitted_quantity", "ignore_sync")
 
 
 def load_fields(row: Row) -> str:
@@ -65,7 +67,8 @@ def stored_listings(channel_id: str, low: str | None, high: str | None) -> Itera
         fields = None
         if written is not None:
             *loaded, kind = json.loads(written)
-            fields = (*loaded, plain(item.get("channel_listing_id")), kind, plain(item.get("state")))
+            fields = (*loaded, plain(item.get("channel_listing_id")), kind, plain(item.get("exported_offer")),
+                      plain(item.get("state")))
         yield Current(key=key, fields=fields, removed=bool(plain(item.get("removed"))),
                       linked_item_id=plain(item.get("linked_item_id")),
                       submitted_quantity=_int(plain(item.get("submitted_quantity"))),
@@ -82,7 +85,8 @@ def _catalogue_actions(row: Row, load_id: str, at: Any) -> list[Any]:
             _set_or_remove(listing.quantity, row[QUANTITY]), _set_or_remove(listing.currency, row[CURRENCY]),
             _set_or_remove(listing.barcode, row[BARCODE]), _set_or_remove(listing.asin, row[ASIN]),
             listing.fba.set(row[FBA]), _set_or_remove(listing.channel_listing_id, row[LISTING_ID]),
-            _set_or_remove(listing.listing_kind, row[KIND]), listing.state.set(row[STATE]),
+            _set_or_remove(listing.listing_kind, row[KIND]), _set_or_remove(listing.exported_offer, row[OFFER]),
+            listing.state.set(row[STATE]),
             listing.load_fields.set(load_fields(row)), listing.removed.set(False), listing.removed_at.remove(),
             listing.last_load_id.set(load_id), listing.updated_at.set(at)]
 
@@ -92,8 +96,10 @@ def _set_or_remove(attribute: Any, value: Any) -> Any:
 
 
 def apply_changes(channel_id: str, load_id: str, rows: Iterator[Row], current: Iterator[Current],
-                  stock_queue: StockChangePublisher) -> dict[str, int]:
-    """Write the differences between a slice of the load and the stored listings; count them.
+                  stock_queue: StockChangePublisher, *, complete: bool = True,
+                  kept_when_absent: frozenset[str] = frozenset()) -> dict[str, int]:
+    """Write the differences between a slice of the load and the stored listings; count them
+    (`complete` and `kept_when_absent`: which absent listings are removed, see `diff`).
 
     New listings go out as BatchWriteItem requests of 25 and changed or removed ones as conditional
     updates of 200, each on a pool of threads while the diff walks on.
@@ -107,7 +113,7 @@ def apply_changes(channel_id: str, load_id: str, rows: Iterator[Row], current: I
     updates: list[tuple[ListingRecord, list[Any]]] = []
     with ThreadPoolExecutor(_UPDATE_THREADS) as pool:
         pending: list[Any] = []
-        for change in diff(rows, current):
+        for change in diff(rows, current, complete=complete, kept_when_absent=kept_when_absent):
             row, stored = change.row, change.current  # a removal has no row, a creation nothing stored
             if row is not None:
                 counts["active"] += 1
@@ -167,7 +173,7 @@ def new_listing_item_builder(channel_id: str, load_id: str, at: Any) -> Any:
     optional = ((PRICE, "price", listing.price), (QUANTITY, "quantity", listing.quantity),
                 (CURRENCY, "currency", listing.currency), (BARCODE, "barcode", listing.barcode),
                 (ASIN, "asin", listing.asin), (LISTING_ID, "channel_listing_id", listing.channel_listing_id),
-                (KIND, "listing_kind", listing.listing_kind))
+                (KIND, "listing_kind", listing.listing_kind), (OFFER, "exported_offer", listing.exported_offer))
     number_attributes = {"price", "quantity"}
 
     def item(row: Row) -> dict[str, Any]:

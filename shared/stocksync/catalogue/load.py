@@ -28,13 +28,14 @@ from datetime import datetime
 from typing import Any, BinaryIO, Protocol
 
 from stocksync.catalogue import staging
-from stocksync.catalogue.formats import Source
+from stocksync.catalogue.formats import LAYOUTS, Source
 from stocksync.catalogue.ingest_messages import ObjectRef, Task, target_of
 from stocksync.catalogue.listing_writes import apply_changes, stored_listings
 from stocksync.catalogue.reader import SKU, CatalogueFileError, ParsePlan, RangeReport, decompressed, parse_rows, sniff
+from stocksync.channels.registry import adapter_class
 from stocksync.core import db
 from stocksync.core.automation_log import AutomationLog
-from stocksync.core.db import CatalogueLoadRecord, CatalogueStatusRecord, LoadErrorRecord
+from stocksync.core.db import CatalogueLoadRecord, CatalogueStatusRecord, ChannelRecord, LoadErrorRecord
 from stocksync.core.jobs import Jobs
 from stocksync.core.messages import MappingMessage, MappingQueue, StockChangePublisher
 from stocksync.core.observability import METRIC_CATALOGUE_ROWS_LOADED, publish
@@ -213,7 +214,7 @@ class CatalogueLoader:
             reason = f"The file could not be read to its end: {load.fatal}"
         elif errors:
             reason = f"{errors} row error(s): nothing was changed; fix the file and upload it again"
-        elif rows == 0:
+        elif rows == 0 and _complete(load):  # a differential export with nothing changed is fine
             reason = "The file holds no listings: an empty catalogue would remove every listing, so it was refused"
             errors = 1
             self._store_errors(load.load_id, 0, [(0, "", reason, "")])
@@ -266,7 +267,8 @@ class CatalogueLoader:
         high = bounds[index] if index < len(bounds) else None
         runs = [staging.Run.of(_plain(run)) for run in load.runs]
         counts = apply_changes(load.channel_id, load.load_id, staging.merged(runs, self.runs, low, high),
-                               stored_listings(load.channel_id, low, high), self.stock_queue)
+                               stored_listings(load.channel_id, low, high), self.stock_queue,
+                               complete=_complete(load), kept_when_absent=_kept_when_absent(load.channel_id))
         actions = [CatalogueLoadRecord.done_partitions.add({index})]
         actions += [getattr(CatalogueLoadRecord, name).add(value) for name, value in counts.items() if value]
         if not db.update_if(load, actions, (CatalogueLoadRecord.phase == "applying")
@@ -307,6 +309,8 @@ class CatalogueLoader:
         status = CatalogueStatusRecord(**CatalogueStatusRecord.keys(load.channel_id))
         seen: datetime | None = load.totals_seen
         counts = {"active": int(load.active), "linked": int(load.linked), "fba": int(load.fba)}
+        if not _complete(load):  # the load counted only what changed: count every listing
+            counts = recount(load.channel_id)
         for _ in range(_TOTALS_ATTEMPTS):
             if db.update_if(status, _totals_actions(load.channel_id, counts),
                             (CatalogueStatusRecord.totals_at == seen) if seen
@@ -410,6 +414,20 @@ def _totals_actions(channel_id: str, counts: dict[str, int]) -> list[Any]:
     return [status.channel_id.set(channel_id), status.total_active.set(counts["active"]),
             status.total_linked.set(counts["linked"]), status.total_unlinked.set(counts["active"] - counts["linked"]),
             status.total_fba.set(counts["fba"]), status.totals_at.set(db.now())]
+
+
+def _complete(load: CatalogueLoadRecord) -> bool:
+    """Whether the load's file lists every listing (else only what changed: nothing absent is removed)."""
+    return LAYOUTS[Source(_plain(load.plan)["source"])].complete
+
+
+def _kept_when_absent(channel_id: str) -> frozenset[str]:
+    """The states of a listing a complete load of this channel keeps though absent: those we set at
+    0, when the channel's catalogue lists active listings only (eBay's ended ones come back on a restock)."""
+    channel = db.get_or_none(ChannelRecord, ChannelRecord.keys(channel_id, ""))
+    if channel is None or not adapter_class(channel.type).catalogue_lists_active_only:
+        return frozenset()
+    return frozenset({"ended", "disabled"})
 
 
 def range_offsets(load: CatalogueLoadRecord) -> list[int]:

@@ -15,6 +15,7 @@ import codecs
 import csv
 import gzip
 import io
+import json
 import math
 import operator
 import zlib
@@ -41,9 +42,11 @@ _STATE_WORDS = {
 _BARCODE_ID_TYPES = frozenset({"2", "3", "4", "isbn", "upc", "ean", "gtin", "ean13"})
 
 # Row = (sku_key, range_index, row_in_range, sku, title, price, quantity, currency, barcode, asin, fba,
-#        listing_id, listing_kind, state). The first three make every row unique and sortable.
+#        listing_id, listing_kind, offer, state). The first three make every row unique and sortable;
+# `offer` is the offer as exported (`Layout.offer`'s non-empty cells as compact JSON) or None.
 Row = tuple[Any, ...]
-KEY, RANGE, REL_ROW, SKU, TITLE, PRICE, QUANTITY, CURRENCY, BARCODE, ASIN, FBA, LISTING_ID, KIND, STATE = range(14)
+(KEY, RANGE, REL_ROW, SKU, TITLE, PRICE, QUANTITY, CURRENCY, BARCODE, ASIN, FBA, LISTING_ID, KIND, OFFER,
+ STATE) = range(15)
 
 
 class CatalogueFileError(Exception):
@@ -336,6 +339,11 @@ def _row_converter(plan: ParsePlan, range_index: int, report: RangeReport):  # n
     strict_state = plan.source == Source.STOCKSYNC_LISTINGS
     states = {word: word for word in STATES} if strict_state else dict(_STATE_WORDS)  # grows: cell -> state
     add = report.add
+    header_keys = [header_key(name).lstrip("\ufeff") for name in plan.header]
+    offer_cells = [(name, header_keys.index(header_key(name))) for name in LAYOUTS[Source(plan.source)].offer
+                   if header_key(name) in header_keys]
+    i_deleted = columns.get("deleted")
+    dumps = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
 
     def convert(cells: list[str], row: int) -> Row | None:  # noqa: PLR0912, PLR0915
         count = len(cells)
@@ -352,6 +360,10 @@ def _row_converter(plan: ParsePlan, range_index: int, report: RangeReport):  # n
         if not sku:
             add(RowError(row, "sku", "the SKU is empty"))
             return None
+        if i_deleted is not None and cells[i_deleted].strip().casefold() in _TRUE:
+            # a differential export's offer deleted since: Mirakl sends only its ids, and it is removed
+            return (normalize_sku(sku), range_index, row, sku, title.strip(), None, None, None, None, None, False,
+                    listing_id.strip() or None, None, None, "removed")
         ok = True
         price = None
         text = price_text.strip()
@@ -405,8 +417,12 @@ def _row_converter(plan: ParsePlan, range_index: int, report: RangeReport):  # n
         if not barcode and has_product_id and (product_id_type in _BARCODE_ID_TYPES
                                                or product_id_type.strip().casefold() in _BARCODE_ID_TYPES):
             barcode = product_id.strip()
+        offer = None
+        if offer_cells:
+            kept = {name: text for name, index in offer_cells if (text := cells[index].strip())}
+            offer = dumps(kept) if kept else None
         return (normalize_sku(sku), range_index, row, sku, title.strip(), price, quantity,
                 currency.strip() or None, barcode or None, asin.strip() or None, fba, listing_id.strip() or None,
-                kind.strip() or None, state)
+                kind.strip() or None, offer, state)
 
     return convert

@@ -210,11 +210,12 @@ class CatalogueRequests:
 
     def _request(self, channel: ChannelRecord, adapter: ChannelAdapter, state: ReportRequestRecord) -> str:
         now = self.clock()
+        previous = _plain(state.report_details)  # what the last request left (Mirakl: its last full export)
         state.status, state.requested_at, state.lease_until = "requesting", now, now + LEASE
-        state.report_id, state.report_details, state.pending_request, state.message = None, {}, False, ""
+        state.report_id, state.pending_request, state.message = None, False, ""
         self._save(state)
         try:
-            progress = adapter.request_catalogue()
+            progress = adapter.request_catalogue_after(previous)
         except ChannelError as exc:
             self._fail(channel, state, f"Requesting the catalogue failed: {exc.message}", retry=exc.retryable)
             raise
@@ -244,7 +245,8 @@ class CatalogueRequests:
         now = self.clock()
         state.status, state.lease_until, state.report_details = "writing", now + LEASE, dict(progress.details)
         self._save(state)  # claims the write: a concurrent run now loses the race (Busy)
-        prefix = document_prefix(channel.channel_id, adapter.source, state.requested_at or now, progress.report_id)
+        prefix = document_prefix(channel.channel_id, adapter.catalogue_source(progress), state.requested_at or now,
+                                 progress.report_id)
         key, size = self.bucket.existing(prefix), None
         if key is None:
             try:

@@ -47,6 +47,7 @@ CHUNK_BYTES = 1024 * 1024
 # The documents the ingestion reads (docs/catalogue-formats.md): the S3 key names the source.
 SOURCE_AMAZON = "amazon_merchant_listings"
 SOURCE_MIRAKL = "mirakl_offers"
+SOURCE_MIRAKL_CHANGES = "mirakl_offer_changes"  # OF52's differential export: only the offers changed since
 SOURCE_STOCKSYNC = "stocksync_listings"
 
 NORMALIZED_HEADER = ("sku", "title", "price", "quantity", "currency", "barcode", "asin", "fba", "listing_id",
@@ -239,7 +240,9 @@ class NoRateLimit:
 class QuantityUpdate:
     """Show `quantity` on this listing. `state` is what we last knew of it (active / ended /
     disabled); `price` is the last loaded catalogue's (Mirakl resubmits it); `locations` the
-    quantity per location of the channel's, for channels that keep stock per source (Magento MSI)."""
+    quantity per location of the channel's, for channels that keep stock per source (Magento MSI);
+    `offer` the offer as the last catalogue load exported it (`ListingRecord.offer_as_exported()`:
+    Mirakl's OF24 resets every field it is not sent, so the whole offer goes back with the quantity)."""
 
     sku: str
     quantity: int
@@ -248,6 +251,7 @@ class QuantityUpdate:
     listing_kind: str | None = None
     price: float | None = None
     locations: Mapping[str, int] = field(default_factory=dict)
+    offer: Mapping[str, str] = field(default_factory=dict)
 
 
 class QuantityStatus(StrEnum):
@@ -409,6 +413,9 @@ class ChannelAdapter(StockSide, OrderSide):
     label: ClassVar[str] = "channel"
     source: ClassVar[str] = SOURCE_STOCKSYNC
     uses_bearer_token: ClassVar[bool] = False
+    # True when the channel's catalogue lists active listings only: a listing we ended or disabled at
+    # 0 is then absent from the next load, which keeps it (so a restock relists it) instead of removing it.
+    catalogue_lists_active_only: ClassVar[bool] = False
 
     def __init__(self, account: ChannelAccount, *, session: requests.Session | None = None,
                  policy: RetryPolicy | None = None, tokens: TokenCache | None = None,
@@ -521,6 +528,15 @@ class ChannelAdapter(StockSide, OrderSide):
 
     def request_catalogue(self) -> CatalogueProgress:
         raise NotImplementedError
+
+    def request_catalogue_after(self, previous: Mapping[str, Any]) -> CatalogueProgress:
+        """`request_catalogue`, knowing the details the last request of this channel ended with (a
+        channel allowing a full export once a day asks only what changed since, in between)."""
+        return self.request_catalogue()
+
+    def catalogue_source(self, progress: CatalogueProgress) -> str:
+        """The source of this request's document (the key names it; the load reads it by it)."""
+        return self.source
 
     def poll_catalogue(self, report_id: str, details: Mapping[str, Any]) -> CatalogueProgress:
         raise NotImplementedError

@@ -113,6 +113,7 @@ _DUPLICATE_UUID = "488"  # RelistFixedPriceItem with a UUID already used: the li
 class EbayAdapter(ChannelAdapter):
     label = "eBay"
     source: ClassVar[str] = SOURCE_STOCKSYNC
+    catalogue_lists_active_only: ClassVar[bool] = True  # LMS_ACTIVE_INVENTORY_REPORT: ended listings are absent
     uses_bearer_token = True
 
     def base_url(self) -> str:

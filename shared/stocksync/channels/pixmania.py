@@ -1,13 +1,20 @@
 """Pixmania, a Mirakl marketplace. Most sellers upload their catalogue file themselves; with a
 marketplace URL and a shop API key the poller fetches it: OF52 asks for an asynchronous offers
-export (CSV), OF53 polls it, OF54 downloads the files it names. Several chunk files become one
-document (the header kept once), written exactly as Mirakl serves it otherwise.
+export (CSV), OF53 polls it, OF54 downloads the files it names. Mirakl allows a full export once a
+day: the full one (inactive offers included) then, a differential one (`last_request_date`: the
+offers changed since, deleted ones marked; source `mirakl_offer_changes`, which removes nothing
+absent) in between. Several chunk files become one document (the header kept once), written
+exactly as Mirakl serves it otherwise.
 
-Stock goes by offer resubmission: OF24 (POST /api/offers) with every offer's price from the last
-loaded catalogue and its quantity (OF24 resets every field not sent, so nothing is sent that we do
-not know). Quantity 0 disables the offer (its availability ends now); a restock sends no end date,
-which reactivates it. OF24 is asynchronous and allowed once a minute: its results are PENDING under
-the import id until OF02 says the import is done and OF03's error report names the failed SKUs.
+Stock goes by offer resubmission: OF24 (POST /api/offers) resets every offer field it is not sent
+("Offer fields that are not sent are reset"), so each offer is sent whole as the last catalogue
+load exported it (OF52_OFFER_COLUMNS: the columns OF52 exports of the fields OF24 resets, kept on
+the listing), with our quantity. The original price is sent as the price (OF52's `price` is the
+discounted one during a discount). Quantity 0 disables the offer (its availability ends now); a
+restock sends the availability the seller set, without our end date, which reactivates it. OF52
+exports neither `min_quantity_alert` nor `internal_description`: OF24 still resets those two.
+OF24 is asynchronous and allowed once a minute: its results are PENDING under the import id until
+OF02 says the import is done and OF03's error report names the failed SKUs.
 
 Orders: OR11 (GET /api/orders) by start_update_date (Mirakl subtracts a delta of its own so that
 nothing is missed), 100 a page by max/offset until total_count; fetch_order is OR11 with
@@ -30,6 +37,7 @@ from typing import Any, ClassVar
 
 from stocksync.channels.base import (
     SOURCE_MIRAKL,
+    SOURCE_MIRAKL_CHANGES,
     CatalogueDocument,
     CatalogueProgress,
     CatalogueStatus,
@@ -54,7 +62,25 @@ from stocksync.channels.order_side import (
 )
 
 EXPORT = "/api/offers/export/async"
+# OF52 columns (CSV header names) of the offer fields OF24 resets when they are not sent, and the
+# OF24 field each one is sent back as ("." nests: discount.price). The catalogue load keeps these
+# cells on the listing (catalogue/formats.py), and `PixmaniaAdapter.offer` sends them back.
+OF52_OFFER_COLUMNS: dict[str, str] = {
+    "origin-price": "price", "state-code": "state_code", "description": "description",
+    "discount-price": "discount.price", "discount-start-date": "discount.start_date",
+    "discount-end-date": "discount.end_date", "discount-ranges": "discount.ranges",
+    "available-start-date": "available_started", "available-end-date": "available_ended",
+    "leadtime-to-ship": "leadtime_to_ship", "logistic-class": "logistic_class",
+    "price-additional-info": "price_additional_info", "product-tax-code": "product_tax_code",
+    "min-order-quantity": "min_order_quantity", "max-order-quantity": "max_order_quantity",
+    "package-quantity": "package_quantity", "allow-quote-requests": "allow_quote_requests",
+}
+_WHOLE_NUMBERS = {"leadtime_to_ship", "min_order_quantity", "max_order_quantity", "package_quantity"}
+# What a catalogue load reads of OF52's file: the listing's own columns, then the offer's.
+OF52_COLUMNS = ("offer-id", "product-sku", "shop-sku", "price", "quantity", "active", "currency-iso-code",
+                "deleted", *OF52_OFFER_COLUMNS)
 CSV_CONTENT_TYPE = "text/csv; charset=UTF-8"
+FULL_EXPORT_EVERY = timedelta(days=1)  # OF52 "Maximum usage: Full: once per day" (differential: once a minute)
 OFFERS = "/api/offers"
 OFFER_BULK = 10_000  # offers per OF24 call: Mirakl allows one call a minute, so one call carries a lot
 OF24_RATE = (1 / 60, 1)  # "Maximum usage: Once per minute"
@@ -92,34 +118,56 @@ class PixmaniaAdapter(ChannelAdapter):
     # --- catalogue -----------------------------------------------------------------------
 
     def request_catalogue(self) -> CatalogueProgress:
-        answer = self.call_json("POST", EXPORT, params=self._shop(), idempotent=False, json={
-            "export_type": "text/csv",
-            "megabytes_per_chunk": 100,
+        return self.request_catalogue_after({})
+
+    def request_catalogue_after(self, previous: Mapping[str, Any]) -> CatalogueProgress:
+        """OF52: the full export when the last full one is a day old (Mirakl allows one a day), else
+        the differential one: the offers changed since the last export we downloaded began (Mirakl
+        adds a delta of its own), the deleted ones marked."""
+        now = self.clock()
+        full_at = parse_time(previous.get("full_at"))
+        # a completed export (its files named) covers what changed up to its request; else the one before
+        since = parse_time(previous.get("requested_at") if previous.get("urls") else previous.get("exported_since"))
+        differential = full_at is not None and since is not None and now - full_at < FULL_EXPORT_EVERY
+        body: dict[str, Any] = {"export_type": "text/csv", "megabytes_per_chunk": 100,
+                                "include_fields": list(OF52_COLUMNS)}
+        if differential:
+            body["last_request_date"] = iso_z(since)  # type: ignore[arg-type]
+        else:
             # without it the full export leaves out the offers we disabled at 0, and the catalogue
             # load would take them for removed: they would never come back on a restock
-            "include_inactive_offers": True,
-        })
+            body["include_inactive_offers"] = True
+        answer = self.call_json("POST", EXPORT, params=self._shop(), idempotent=False, json=body)
         tracking_id = (answer or {}).get("tracking_id")
         if not tracking_id:
             raise ChannelRejected("Mirakl accepted the export but gave no tracking_id", details={"answer": answer})
-        return CatalogueProgress(CatalogueStatus.REQUESTED, str(tracking_id))
+        details = {"mode": "differential" if differential else "full", "requested_at": iso_z(now),
+                   "full_at": iso_z(full_at) if differential and full_at else iso_z(now)}
+        if since is not None:
+            details["exported_since"] = iso_z(since)
+        return CatalogueProgress(CatalogueStatus.REQUESTED, str(tracking_id), details=details)
+
+    def catalogue_source(self, progress: CatalogueProgress) -> str:
+        return SOURCE_MIRAKL_CHANGES if progress.details.get("mode") == "differential" else SOURCE_MIRAKL
 
     def poll_catalogue(self, report_id: str, details: Mapping[str, Any]) -> CatalogueProgress:
         answer = self.call_json("GET", f"{EXPORT}/status/{report_id}", params=self._shop())
         status = str(answer.get("status") or "")
         if status == "COMPLETED":
-            return CatalogueProgress(CatalogueStatus.DONE, report_id, details={"urls": list(answer.get("urls") or [])})
+            return CatalogueProgress(CatalogueStatus.DONE, report_id,
+                                     details={**details, "urls": list(answer.get("urls") or [])})
         if status == "FAILED":
             error = answer.get("error") or {}
-            return CatalogueProgress(CatalogueStatus.FAILED, report_id,
+            return CatalogueProgress(CatalogueStatus.FAILED, report_id, details=details,
                                      message=f"Mirakl's offers export failed: {error.get('detail') or 'no detail'}")
-        return CatalogueProgress(CatalogueStatus.IN_PROGRESS, report_id, message=f"Mirakl: {status or 'PENDING'}")
+        return CatalogueProgress(CatalogueStatus.IN_PROGRESS, report_id, message=f"Mirakl: {status or 'PENDING'}",
+                                 details=details)
 
     def open_catalogue(self, progress: CatalogueProgress) -> CatalogueDocument:
         urls = list(progress.details.get("urls") or [])
         if not urls:
             raise ChannelRejected("Mirakl's export is complete but names no file", details=dict(progress.details))
-        return CatalogueDocument(self.source, "csv", CSV_CONTENT_TYPE, self._chunks(urls))
+        return CatalogueDocument(self.catalogue_source(progress), "csv", CSV_CONTENT_TYPE, self._chunks(urls))
 
     def _chunks(self, urls: list[str]) -> Iterator[bytes]:
         for index, url in enumerate(urls):
@@ -196,16 +244,21 @@ class PixmaniaAdapter(ChannelAdapter):
                                          state=shown_state(u), reference=str(import_id)) for u in priced]
 
     def offer(self, update: QuantityUpdate) -> dict[str, Any]:
-        """An OF24 offer: every required field, the catalogue's price, and the quantity; at 0 the
-        offer's availability ends now (disabled), a restock sends none (active again)."""
+        """An OF24 offer: the offer as the last catalogue load exported it (every field OF24 would
+        otherwise reset), every required field, and our quantity. At 0 the offer's availability ends
+        now (disabled); a restock sends the seller's own end date if it is still ahead (active again)."""
         offer: dict[str, Any] = {
             "shop_sku": update.sku, "product_id": update.sku,
             "product_id_type": str(self.settings.get("product_id_type") or "SHOP_SKU"),
             "state_code": str(self.settings.get("state_code") or "11"), "update_delete": "update",
-            "price": update.price, "quantity": max(update.quantity, 0),
+            "price": update.price, **exported_offer(update.offer), "quantity": max(update.quantity, 0),
         }
+        now = self.clock()
+        ended = offer.get("available_ended")
         if update.quantity <= 0:
-            offer["available_ended"] = (self.clock() - timedelta(minutes=1)).strftime("%Y-%m-%dT%H:%M:%SZ")
+            offer["available_ended"] = (now - timedelta(minutes=1)).strftime("%Y-%m-%dT%H:%M:%SZ")
+        elif ended and (parse_time(ended) or now) <= now:
+            del offer["available_ended"]  # our own end date of the offer disabled at 0 (or one past)
         return offer
 
     def pending_outcome(self, reference: str) -> dict[str, str] | None:
@@ -222,6 +275,35 @@ class PixmaniaAdapter(ChannelAdapter):
         rows = csv.DictReader(io.StringIO(report.content.decode("utf-8-sig")), delimiter=";")
         return {str(row.get("sku") or row.get("shop-sku")): str(row.get("error-message") or "refused")
                 for row in rows if row.get("sku") or row.get("shop-sku")}
+
+
+def exported_offer(cells: Mapping[str, str]) -> dict[str, Any]:
+    """OF52 cells (OF52_OFFER_COLUMNS) as OF24 fields: numbers as numbers, discount nested, discount
+    ranges as OF24's list ("1|49.00,50|44.00")."""
+    offer: dict[str, Any] = {}
+    for column, text in cells.items():
+        field = OF52_OFFER_COLUMNS.get(column)
+        if field is None or text == "":
+            continue
+        value: Any = text
+        if field in ("price", "discount.price"):
+            value = float(text)
+        elif field in _WHOLE_NUMBERS:
+            value = int(float(text))
+        elif field == "allow_quote_requests":
+            value = text.strip().casefold() == "true"
+        elif field == "discount.ranges":
+            value = [{"quantity_threshold": int(threshold), "price": float(price)}
+                     for threshold, price in (pair.split("|", 1) for pair in text.split(",") if "|" in pair)]
+        outer, _, inner = field.partition(".")
+        if inner:
+            offer.setdefault(outer, {})[inner] = value
+        else:
+            offer[field] = value
+    discount = offer.get("discount")
+    if discount and discount.get("ranges"):
+        discount.pop("price", None)  # OF24: "Not to be used when ranges are specified"
+    return offer
 
 
 def order_line(line: Mapping[str, Any]) -> ChannelOrderLine:

@@ -334,6 +334,10 @@ class ListingRecord(Record, discriminator="listing"):
     # submitter may change), as a JSON list in the order of the load's row: the next load's diff reads
     # this one attribute instead of nine (catalogue/listing_writes.py).
     load_fields = UnicodeAttribute(null=True)
+    # The offer as the last load exported it, for channels whose stock update resends the whole offer
+    # (Mirakl's OF24 resets every field not sent): the export's non-empty cells of those fields as a
+    # compact JSON object, column -> text (a few hundred bytes); None when the file had none.
+    exported_offer = UnicodeAttribute(null=True)
     first_seen_at = UTCDateTimeAttribute(default=now)
     updated_at = UTCDateTimeAttribute(default=now)
     # the link, flags and limits: the mapping screen and auto-link write these, loads never do
@@ -354,6 +358,10 @@ class ListingRecord(Record, discriminator="listing"):
     submitted_as_of = UTCDateTimeAttribute(null=True)
     # what a channel keeping stock per place (Magento MSI sources) was sent per place, when it matters
     submitted_split = UnicodeAttribute(null=True)
+
+    def offer_as_exported(self) -> dict[str, str]:
+        """`exported_offer` as a map (empty when the last load's file had none)."""
+        return json.loads(self.exported_offer) if self.exported_offer else {}
 
     @staticmethod
     def keys(channel_id: str, sku_key: str, sku: str = "", linked_item_id: str | None = None) -> Keys:
