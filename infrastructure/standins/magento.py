@@ -86,9 +86,9 @@ def magento_contract() -> RoutedContract:
 
 class MagentoStandIn(StandIn):
     name = "magento"
-    limits = {"products": (20.0, 40), "source_items": (20.0, 40), "save_source_items": (20.0, 40),
-              "save_product": (20.0, 40), "save_stock_item": (20.0, 40), "list_orders": (20.0, 40),
-              "get_order": (20.0, 40)}
+    limits = {"products": (20.0, 40), "product": (20.0, 40), "source_items": (20.0, 40),
+              "save_source_items": (20.0, 40), "save_product": (20.0, 40), "save_stock_item": (20.0, 40),
+              "list_orders": (20.0, 40), "get_order": (20.0, 40)}
     serves_orders = True
 
     def __init__(self, *, listings: list[DemoListing] | None = None, configurables: dict[str, str] | None = None,
@@ -112,6 +112,7 @@ class MagentoStandIn(StandIn):
             Rule(f"{rest}/inventory/source-items", endpoint="source_items", methods=["GET"]),
             Rule(f"{rest}/stockItems/<sku>", endpoint="stock_item", methods=["GET"]),
             Rule(f"{rest}/inventory/source-items", endpoint="save_source_items", methods=["POST"]),
+            Rule(f"{rest}/products/<sku>", endpoint="product", methods=["GET"]),
             Rule(f"{rest}/products/<sku>", endpoint="save_product", methods=["PUT"]),
             Rule(f"{rest}/products/<sku>/stockItems/<int:item_id>", endpoint="save_stock_item", methods=["PUT"]),
             Rule(f"{rest}/orders", endpoint="list_orders", methods=["GET"]),
@@ -192,16 +193,32 @@ class MagentoStandIn(StandIn):
         last_page = max((len(items) + size - 1) // size, 1)
         page = min(int(request.args.get("searchCriteria[currentPage]", 1)), last_page)  # Magento's quirk
         chunk = items[(page - 1) * size: page * size]
-        # Magento's product search leaves the stock item out of extension_attributes (only GET
-        # products/{sku} adds it: magento/magento2#22737, #24418, #36533; the fixes were never merged).
         return json_response({
-            "items": [{"id": n + 1, "sku": item.sku, "name": item.title, "price": item.price,
-                       "status": 1 if self.active_in(item.sku, store) else 2, "visibility": 4, "type_id": "simple",
-                       "attribute_set_id": 4, "extension_attributes": {"website_ids": [1, 2]}}
-                      for n, item in chunk],
+            "items": [self.product_document(n + 1, item, store) for n, item in chunk],
             "search_criteria": {"filter_groups": [], "page_size": size, "current_page": page},
             "total_count": len(items),
         })
+
+    def product(self, request: Request, store: str, sku: str) -> Response:
+        """One product as the store view shows it, with its stock item (the search has none)."""
+        if refused := self._refused(request, store):
+            return refused
+        with self.lock:
+            item = next((i for i in self.listings if i.sku == sku), None)
+            if item is None:
+                return _invalid("The product that was requested doesn't exist. Verify the product and try again.",
+                                status=404)
+            n = self.listings.index(item) + 1
+            document = self.product_document(n, item, store)
+            document["extension_attributes"]["stock_item"] = stock_item(n, item.quantity, item.backorders)
+        return json_response(document)
+
+    def product_document(self, product_id: int, item: DemoListing, store: str) -> dict[str, Any]:
+        """A catalogDataProductInterface in a store view's scope. Without the stock item: Magento's
+        product search leaves it out (magento/magento2#22737, #24418, #36533; no fix was merged)."""
+        return {"id": product_id, "sku": item.sku, "name": item.title, "price": item.price,
+                "status": 1 if self.active_in(item.sku, store) else 2, "visibility": 4, "type_id": "simple",
+                "attribute_set_id": 4, "extension_attributes": {"website_ids": [1, 2]}}
 
     def source_items(self, request: Request, store: str) -> Response:
         if refused := self._refused(request, store):
@@ -354,10 +371,7 @@ class MagentoStandIn(StandIn):
                     item.active = product["status"] == 1
                 else:  # a value of that store view's own, which the global one no longer reaches
                     self.view_status.setdefault(sku, {})[store] = product["status"] == 1
-            n = self.listings.index(item) + 1
-        return json_response({"id": n, "sku": item.sku, "name": item.title, "price": item.price,
-                              "status": 1 if self.active_in(sku, store) else 2, "visibility": 4,
-                              "type_id": "simple", "attribute_set_id": 4})
+            return json_response(self.product_document(self.listings.index(item) + 1, item, store))
 
     def save_stock_item(self, request: Request, store: str, sku: str, item_id: int) -> Response:
         if refused := self._refused(request, store):

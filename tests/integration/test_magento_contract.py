@@ -87,6 +87,19 @@ def test_given_two_store_views_when_stock_runs_out_and_returns_then_every_view_d
         assert running.violations() == []
 
 
+def test_given_a_status_of_the_default_view_its_own_when_stock_runs_out_and_returns_then_that_view_follows():
+    with shop() as running:
+        running.view_status["TEE-0"] = {"default": True}  # as writing under /rest/default/V1 used to leave it
+        adapter = subject(running)
+
+        adapter.submit_quantities([QuantityUpdate("TEE-0", 0)])
+
+        assert [running.active_in("TEE-0", view) for view in magento.STORE_VIEWS] == [False, False]
+        adapter.submit_quantities([QuantityUpdate("TEE-0", 3, state="disabled")])
+        assert [running.active_in("TEE-0", view) for view in magento.STORE_VIEWS] == [True, True]
+        assert running.violations() == []
+
+
 def test_given_oauth1_credentials_when_a_quantity_is_synced_then_magento_verifies_the_signatures():
     with shop() as running:
         [result] = subject(running, OAUTH1).submit_quantities([QuantityUpdate("TEE-1", 2)])

@@ -18,8 +18,10 @@ Stock (settings `inventory_api`: "msi" or "legacy"; `out_of_stock_mode`: "disabl
   with back-orders allowed on its stock item; a restock enables it / turns back-orders off again.
   The status is written under /rest/all/V1, the global scope every store view follows: under a
   store view's code it is that view's own value (its website's, status being website-scoped), and
-  the other views would keep selling. A view the seller gave a status of its own keeps it (Magento's
-  REST API cannot remove a store-view value). Stock items and source items have no store scope.
+  the other views would keep selling. The channel's store view is read back and, when it still
+  shows another status (a value of its own, as earlier versions of this adapter wrote), written
+  too; other views the seller gave a status of their own keep it (Magento's REST API cannot remove
+  a store-view value). Stock items and source items have no store scope.
 
 Orders: GET orders with searchCriteria updated_at gteq (Magento keeps whole seconds: an order
 changed within the cursor's second is read again rather than missed; importing is idempotent),
@@ -337,10 +339,17 @@ class MagentoAdapter(PagedListingsAdapter):
 
     def _product_status(self, sku: str, status: int) -> None:
         """Enable or disable the product in every store view: written at the global scope (`all`);
-        under a store view's code it would be that view's own value, and the others would keep selling."""
+        under a store view's code it would be that view's own value, and the others would keep selling.
+        The channel's own store view is read back: a value of its own there (versions of stocksync
+        before this one wrote the status under it) outlives the global one, so it is written too."""
+        path, body = f"products/{quote(sku, safe='')}", {"product": {"sku": sku, "status": status}}
         self.limited("products")
-        self.call_json("PUT", f"{self.rest_url(ALL_STORES)}/products/{quote(sku, safe='')}",
-                       json={"product": {"sku": sku, "status": status}})
+        self.call_json("PUT", f"{self.rest_url(ALL_STORES)}/{path}", json=body)
+        self.limited("products")
+        shown = self.call_json("GET", path) or {}
+        if int(shown.get("status") or status) != status:
+            self.limited("products")
+            self.call_json("PUT", path, json=body)
 
 
 def backorders_allowed(stock: Mapping[str, Any]) -> bool:
