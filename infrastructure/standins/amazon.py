@@ -215,14 +215,17 @@ class AmazonStandIn(StandIn):
             with self.lock:
                 self.grantless_tokens.add(token)
             return json_response({"access_token": token, "token_type": "bearer", "expires_in": 3600})
-        if form.get("grant_type") == "refresh_token" and form.get("refresh_token") in self.revoked_refresh_tokens:
-            # LWA: a revoked (or expired) refresh token is a 400 invalid_grant, the client itself is fine.
+        if (form.get("client_id"), form.get("client_secret")) != (CLIENT_ID, CLIENT_SECRET):
+            return json_response({"error": "invalid_client", "error_description": "Client authentication failed"}, 401)
+        if form.get("grant_type") != "refresh_token":
+            return json_response({"error": "unsupported_grant_type",
+                                  "error_description": "The authorization grant type is not supported"}, 400)
+        if form.get("refresh_token") != REFRESH_TOKEN or form.get("refresh_token") in self.revoked_refresh_tokens:
+            # LWA (RFC 6749 5.2): a refresh token revoked, expired or never issued is a 400 invalid_grant;
+            # the client itself is fine.
             return json_response({"error": "invalid_grant",
                                   "error_description": "The request has an invalid grant parameter : refresh_token"},
                                  400)
-        if (form.get("client_id"), form.get("client_secret"), form.get("refresh_token")) != (
-                CLIENT_ID, CLIENT_SECRET, REFRESH_TOKEN) or form.get("grant_type") != "refresh_token":
-            return json_response({"error": "invalid_client", "error_description": "Client authentication failed"}, 401)
         token = f"Atza|demo-{next(self._ids)}"
         with self.lock:
             self.tokens.add(token)
@@ -306,10 +309,10 @@ class AmazonStandIn(StandIn):
 
     # --- Listings Items and Feeds (stock) ---------------------------------------------------
 
-    def _apply_patches(self, sku: str, patches: list[dict[str, Any]]) -> str | None:
+    def _apply_patches(self, sku: str, patches: list[dict[str, Any]], *, preview: bool = False) -> str | None:
         """Apply JSON Patch operations on fulfillment_availability (every op the listings feed schema
-        and PatchOperation allow: add, replace, merge, delete), all or none; the error text when the
-        SKU cannot take them."""
+        and PatchOperation allow: add, replace, merge, delete), all or none (none when `preview`); the
+        error text when the SKU cannot take them."""
         listing = next((item for item in self.listings if item.sku == sku), None)
         if listing is None:
             return f"SKU {sku} is not in the seller's catalogue"
@@ -321,6 +324,8 @@ class AmazonStandIn(StandIn):
             if isinstance(patched, str):
                 return patched
             quantity = patched
+        if preview:
+            return None
         listing.quantity = quantity
         listing.active = quantity > 0  # 0 = inactive, a positive quantity reactivates
         self.listing_updated[sku] = _now()
@@ -392,13 +397,15 @@ class AmazonStandIn(StandIn):
         if seller_id != SELLER_ID or not request.args.get("marketplaceIds"):
             return json_response({"errors": [{"code": "InvalidInput", "message": "Unknown seller or marketplace"}]},
                                  400)
+        preview = request.args.get("mode") == "VALIDATION_PREVIEW"  # checked, not applied
         with self.lock:
-            error = self._apply_patches(sku, body.get("patches") or [])
+            error = self._apply_patches(sku, body.get("patches") or [], preview=preview)
             submission = f"sub-{next(self._ids)}"
         if error:
             return json_response({"sku": sku, "status": "INVALID", "submissionId": submission, "issues": [
                 {"code": "90220", "message": error, "severity": "ERROR", "categories": ["INVALID_ATTRIBUTE"]}]})
-        return json_response({"sku": sku, "status": "ACCEPTED", "submissionId": submission, "issues": []})
+        return json_response({"sku": sku, "status": "VALID" if preview else "ACCEPTED", "submissionId": submission,
+                              "issues": []})
 
     def create_feed_document(self, request: Request) -> Response:
         if refused := self._unauthorized(request):
