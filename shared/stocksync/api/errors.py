@@ -14,6 +14,7 @@ from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response
 from aws_lambda_powertools.event_handler.exceptions import NotFoundError
 from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValidationError
 
+from stocksync.channels.base import ChannelNotConfigured
 from stocksync.core.errors import (
     ChannelError,
     Conflict,
@@ -25,7 +26,8 @@ from stocksync.core.errors import (
 )
 from stocksync.core.observability import logger
 
-STATUS_BY_ERROR: dict[type[StockSyncError], int] = {
+STATUS_BY_ERROR: dict[type[StockSyncError], int] = {  # the first that matches, so subclasses come first
+    ChannelNotConfigured: 409,  # the channel's own settings lack what the call needs: the seller's to fix
     InvalidInput: 400,
     NotFound: 404,
     Conflict: 409,
@@ -93,9 +95,39 @@ def refused_body(event: Mapping[str, Any], max_body_bytes: int) -> dict[str, Any
         return _proxy_error(415, "unsupported_media_type", "Send the request body as application/json",
                             {"content_type": content_type})
     if size and event.get("isBase64Encoded") and not _is_utf8(body):
-        return _proxy_error(422, "validation_error", "The request is not valid",
-                            [{"field": "body", "message": "The body is not UTF-8 text", "type": "json_invalid"}])
+        return _invalid_body("The body is not UTF-8 text")
+    if size and not event.get("isBase64Encoded") and _nested_too_deep(body):
+        return _invalid_body(f"The body is nested deeper than {MAX_NESTING} levels")
     return None
+
+
+MAX_NESTING = 32  # DynamoDB's limit for a stored document; no request of this API comes near it
+
+
+def _nested_too_deep(body: str | bytes) -> bool:
+    """Whether the JSON body nests objects and arrays deeper than MAX_NESTING (a body too deep for
+    Python's own parser counts as too deep; one that is not JSON is left for validation to refuse)."""
+    try:
+        document = json.loads(body)
+    except RecursionError:
+        return True
+    except ValueError:
+        return False
+    level: list[tuple[Any, int]] = [(document, 1)]
+    while level:
+        value, depth = level.pop()
+        children = value.values() if isinstance(value, dict) else value if isinstance(value, list) else ()
+        for child in children:
+            if isinstance(child, dict | list):
+                if depth + 1 > MAX_NESTING:
+                    return True
+                level.append((child, depth + 1))
+    return False
+
+
+def _invalid_body(message: str) -> dict[str, Any]:
+    return _proxy_error(422, "validation_error", "The request is not valid",
+                        [{"field": "body", "message": message, "type": "json_invalid"}])
 
 
 def _is_utf8(base64_body: str | bytes) -> bool:

@@ -5,8 +5,9 @@ from __future__ import annotations
 import builtins
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from typing import Annotated
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator
 from pynamodb.exceptions import TransactWriteError
 
 from stocksync.core import db
@@ -25,6 +26,11 @@ class DimensionsIn(BaseModel):
     depth: float = Field(default=0, ge=0)
 
 
+# DynamoDB refuses an empty attribute name, and an item is at most 400 KB.
+PropertyName = Annotated[str, StringConstraints(min_length=1, max_length=255)]
+PropertyValue = Annotated[str, StringConstraints(max_length=10_000)]
+
+
 class ItemPatch(BaseModel):
     """Fields a seller may change; absent fields stay as they are."""
 
@@ -38,7 +44,8 @@ class ItemPatch(BaseModel):
     tax_rate: float | None = Field(default=None, ge=-1, le=100, description="-1 = the system default")
     barcode: str | None = Field(default=None, max_length=64)
     dimensions: DimensionsIn | None = None
-    extended_properties: dict[str, str] | None = None
+    extended_properties: dict[PropertyName, PropertyValue] | None = Field(
+        default=None, max_length=200, description="Named values of the seller's own (a name is 1 to 255 characters)")
 
     @field_validator("sku")
     @classmethod

@@ -205,8 +205,10 @@ def parse_import(text: str, mapping: Mapping[ImportField, str],
                  aliases: Mapping[ImportField, tuple[str, ...]] | None = None) -> ParsedImport:
     """Every row checked on its own; every problem reported (row, column, reason)."""
     result = ParsedImport()
-    reader = csv.reader(io.StringIO(text.lstrip("\ufeff"), newline=""))
+    reader = _records(csv.reader(io.StringIO(text.lstrip("\ufeff"), newline="")), result)
     header = next(reader, None)
+    if not header and result.errors:
+        return result
     if not header:
         result.errors.append(RowError(1, "", "the file is empty: a header row is needed"))
         return result
@@ -231,18 +233,29 @@ def parse_import(text: str, mapping: Mapping[ImportField, str],
                 values[target] = value
         sku = (cells[columns[ImportField.CHANNEL_SKU]] if columns[ImportField.CHANNEL_SKU] < len(cells) else "")
         sku = sku.strip()
-        if sku:
-            key = normalize_sku(sku)
-            if key in seen:
-                row_errors.append(RowError(number, names[ImportField.CHANNEL_SKU],
-                                           f"channel SKU repeated (first on row {seen[key]})", sku))
-            else:
-                seen[key] = number
+        first = seen.setdefault(normalize_sku(sku), number) if sku else number
+        if first != number:
+            row_errors.append(RowError(number, names[ImportField.CHANNEL_SKU],
+                                       f"channel SKU repeated (first on row {first})", sku))
         if row_errors:
             result.errors.extend(row_errors)
         else:
             result.rows.append(ImportRow(number, sku, values))
     return result
+
+
+def _records(reader: Iterator[list[str]], result: ParsedImport) -> Iterator[list[str]]:
+    """The reader's records; a record the csv module cannot read (a cell longer than its field
+    limit) ends the file with a row error, the rest of the file being unreadable after it."""
+    read = 0
+    try:
+        for cells in reader:
+            read += 1
+            yield cells
+    except csv.Error as exc:
+        reason = (f"a cell is longer than {csv.field_size_limit()} characters" if "field larger" in str(exc)
+                  else f"the CSV cannot be read here: {exc}")
+        result.errors.append(RowError(read + 1, "", reason))
 
 
 def _parse_value(target: ImportField, raw: str) -> tuple[Any, str | None]:

@@ -23,7 +23,7 @@ from typing import Any
 from urllib.parse import parse_qs, quote, urlsplit
 
 import requests
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from stocksync.core.errors import PimError
 from stocksync.core.http_client import (
@@ -54,10 +54,20 @@ class AkeneoCredentials(BaseModel):
     model_config = ConfigDict(extra="forbid", hide_input_in_errors=True)
     url: str = Field(min_length=1, max_length=500, pattern=r"^https?://[^\s/]+(/[^\s]*)?$",
                      description="The Akeneo URL, e.g. https://example.cloud.akeneo.com")
-    client_id: str = Field(min_length=1, max_length=500)
-    client_secret: str = Field(min_length=1, max_length=500, repr=False)
+    client_id: str = Field(min_length=1, max_length=500, description="As Akeneo shows it: printable ASCII")
+    client_secret: str = Field(min_length=1, max_length=500, repr=False,
+                               description="As Akeneo shows it: printable ASCII")
     username: str = Field(min_length=1, max_length=500)
     password: str = Field(min_length=1, max_length=500, repr=False)
+
+    @field_validator("client_id", "client_secret")
+    @classmethod
+    def _as_akeneo_generates_them(cls, value: str) -> str:
+        # Both go into the token request's Basic Authorization header, which carries Latin-1 only;
+        # Akeneo generates them as printable ASCII, so anything else was not copied whole.
+        if not value.isascii() or not value.isprintable() or " " in value:
+            raise ValueError("must be printable ASCII without spaces, exactly as Akeneo shows it")
+        return value
 
 
 @dataclass(frozen=True)

@@ -11,7 +11,7 @@ from pydantic import ValidationError
 
 from stocksync.core import db
 from stocksync.core.db import PimConnectionRecord, PimProfileRecord
-from stocksync.core.errors import InvalidInput, NotFound, PimError
+from stocksync.core.errors import Conflict, InvalidInput, NotFound, PimError
 from stocksync.core.http_client import RemoteError, RetryPolicy, TokenCache
 from stocksync.core.secrets import CredentialStore
 from stocksync.inventory.rules import normalize_sku
@@ -70,13 +70,13 @@ class PimConnections:
             record.pim_version = record.pim_edition = record.products_api = None
         record.url, record.enabled, record.updated_at = data.url, data.enabled, db.now()
         record.last_test_at = record.last_test_status = None
-        record.save()
+        _save(record)
         return record
 
     def set_enabled(self, enabled: bool) -> PimConnectionRecord:
         record = self.get()
         record.enabled, record.updated_at = enabled, db.now()
-        record.save()
+        _save(record)
         return record
 
     def client(self, record: PimConnectionRecord | None = None) -> AkeneoClient:
@@ -95,14 +95,21 @@ class PimConnections:
         except (RemoteError, PimError) as exc:
             problem, message = problem_of(exc)
             record.last_test_at, record.last_test_status = db.now(), problem
-            record.save()
+            _save(record)
             return ConnectionTest(False, problem, message)
         record.pim_version, record.pim_edition, record.products_api = (
             version.version, version.edition, version.products_api)
         record.last_test_at, record.last_test_status = db.now(), "ok"
-        record.save()
+        _save(record)
         return ConnectionTest(True, None, "Connection successful", version.version, version.edition,
                               version.products_api)
+
+
+def _save(record: PimConnectionRecord) -> None:
+    """Saved only if nobody saved it since we read it: two saves or tests at once, the later one is told."""
+    if not db.save_if(record):
+        raise Conflict("The PIM connection was changed at the same moment by another request: read it and "
+                       "try again", code="changed_meanwhile")
 
 
 # --- what the PIM offers -------------------------------------------------------------------
