@@ -120,3 +120,14 @@ def test_given_amazon_throttles_the_processing_report_when_its_outcome_is_read_t
         assert [e.status for e in standin.exchanges if e.path.startswith("/feeds/2021-06-30/documents/")] == [429]
         assert subject.pending_outcome(first.reference) == {}
         assert standin.violations() == []
+
+
+def test_given_stock_runs_out_on_listings_sent_as_a_feed_then_they_are_disabled_as_a_patch_would_leave_them():
+    with amazon.AmazonStandIn(listings=listings(3)) as standin:
+        results = amazon_adapter(standin).submit_quantities(
+            [QuantityUpdate("SKU-00000", 0), QuantityUpdate("SKU-00001", 4), QuantityUpdate("SKU-00002", 0)])
+
+        # Recorded as sent while the feed processes, like the quantity: the state it leaves them in.
+        assert [(r.status, r.state) for r in results] == [(QuantityStatus.PENDING, "disabled"),
+                                                          (QuantityStatus.PENDING, "active"),
+                                                          (QuantityStatus.PENDING, "disabled")]

@@ -228,7 +228,8 @@ class AmazonAdapter(ChannelAdapter):
             "inputFeedDocumentId": _field(document, "feedDocumentId"),
         })
         feed_id = str(_field(created, "feedId"))
-        return [QuantityResult(u.sku, QuantityStatus.PENDING, reference=feed_id,
+        # Recorded as sent while Amazon processes the feed (the quantity too): the state it leaves them in.
+        return [QuantityResult(u.sku, QuantityStatus.PENDING, reference=feed_id, state=shown_state(u),
                                message=f"in Amazon feed {feed_id}") for u in batch]
 
     def pending_outcome(self, reference: str) -> dict[str, str] | None:
