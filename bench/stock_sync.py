@@ -97,9 +97,9 @@ def _ebay_call(method: str, path: str) -> bool:
 
 
 def _magento_call(method: str, path: str) -> bool:
-    rest = "/rest/default/V1"
-    return (method == "POST" and path == f"{rest}/inventory/source-items") or (
-        method == "PUT" and path.startswith(f"{rest}/products/"))
+    """Source items and legacy stock go to the default store; a product's status to every store view."""
+    return (method == "POST" and path == "/rest/default/V1/inventory/source-items") or (
+        method == "PUT" and path.startswith(("/rest/default/V1/products/", "/rest/all/V1/products/")))
 
 
 QUANTITY_CALLS: dict[str, Callable[[str, str], bool]] = {
