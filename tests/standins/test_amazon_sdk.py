@@ -27,8 +27,6 @@ from infrastructure.standins.contract import spec
 
 QUANTITY = "/attributes/fulfillment_availability"
 EVERY_DATA_SET = ["summaries", "attributes", "issues", "offers", "fulfillmentAvailability"]
-
-
 SKUS = [f"SKU-{n}" for n in range(5)]
 
 
