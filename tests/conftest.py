@@ -21,6 +21,7 @@ os.environ.update(
     POWERTOOLS_TRACE_DISABLED="true",
     POWERTOOLS_METRICS_NAMESPACE="StockSyncTests",
     POWERTOOLS_SERVICE_NAME="stocksync",
+    ALLOW_LOOPBACK_URLS="1",  # the stand-ins listen on http://127.0.0.1, as on the local stack
 )
 
 logging.getLogger("werkzeug").setLevel(logging.WARNING)

@@ -40,6 +40,8 @@ FAKE_AWS_ENVIRONMENT = {
     "AWS_ACCESS_KEY_ID": "local",
     "AWS_SECRET_ACCESS_KEY": "local",
     "AWS_SESSION_TOKEN": "local",
+    # The stand-ins serve plain HTTP on 127.0.0.1, which channel and PIM URLs refuse everywhere else.
+    "ALLOW_LOOPBACK_URLS": "1",
 }
 
 

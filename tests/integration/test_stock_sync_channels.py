@@ -125,7 +125,7 @@ def test_given_magento_sources_when_stock_moves_between_locations_at_the_same_to
         api, submitter):
     tee = DemoListing("TEE-RED", "Tee", 12.0, 9, "1")
     with magento.MagentoStandIn(listings=[tee]) as standin:
-        shop = channel(api, "magento", {"base_url": "http://x"}, {"access_token": magento.ACCESS_TOKEN})
+        shop = channel(api, "magento", {"base_url": "https://shop.example.com"}, {"access_token": magento.ACCESS_TOKEN})
         main = api.get(f"/channels/{shop}").body["location_ids"][0]
         annex = api.post("/locations", {"name": "Annex"}).body["location_id"]
         assert api.patch(f"/channels/{shop}", {"location_ids": [main, annex], "settings": {

@@ -9,9 +9,10 @@ from __future__ import annotations
 from enum import StrEnum
 from typing import Literal
 
-from pydantic import AnyHttpUrl, BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from stocksync.core.errors import InvalidInput
+from stocksync.core.urls import OutboundUrl
 
 AutoLinkBy = Literal["sku", "barcode", "asin"]
 MAX_LIMIT = 10_000_000
@@ -68,28 +69,28 @@ class AmazonSettings(_Settings):
     marketplace_ids: list[str] = Field(default_factory=lambda: ["A1F83G8C2ARO7P"], min_length=1)
     feed_threshold: int = Field(default=50, ge=1, le=10_000,
                                 description="Above this many listings per run, stock goes by JSON_LISTINGS_FEED")
-    sp_api_endpoint: AnyHttpUrl | None = Field(default=None, description="Overrides the region's SP-API host")
-    lwa_endpoint: AnyHttpUrl | None = Field(default=None, description="Overrides Login with Amazon's token URL")
+    sp_api_endpoint: OutboundUrl | None = Field(default=None, description="Overrides the region's SP-API host")
+    lwa_endpoint: OutboundUrl | None = Field(default=None, description="Overrides Login with Amazon's token URL")
 
 
 class EbaySettings(_Settings):
     marketplace_id: str = "EBAY_GB"
     sandbox: bool = False
-    api_base_url: AnyHttpUrl | None = Field(default=None, description="Overrides https://api.ebay.com (and sandbox)")
+    api_base_url: OutboundUrl | None = Field(default=None, description="Overrides https://api.ebay.com (and sandbox)")
 
 
 class RakutenSettings(_Settings):
-    base_url: AnyHttpUrl | None = None
+    base_url: OutboundUrl | None = None
     shop_id: str = ""
 
 
 class PixmaniaSettings(_Settings):
-    base_url: AnyHttpUrl | None = Field(default=None, description="The Mirakl marketplace URL")
+    base_url: OutboundUrl | None = Field(default=None, description="The Mirakl marketplace URL")
     shop_id: str = ""
 
 
 class WebsiteSettings(_Settings):
-    base_url: AnyHttpUrl | None = None
+    base_url: OutboundUrl | None = None
     out_of_stock_mode: Literal["disable", "zero_backorder"] = "disable"
 
 

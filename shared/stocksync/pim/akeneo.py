@@ -37,6 +37,7 @@ from stocksync.core.http_client import (
     TokenCache,
 )
 from stocksync.core.observability import logger
+from stocksync.core.urls import outbound_url_problem
 
 TOKEN_PATH = "/api/oauth/v1/token"  # noqa: S105 - a path, not a secret
 API = "/api/rest/v1"
@@ -53,12 +54,20 @@ class AkeneoCredentials(BaseModel):
 
     model_config = ConfigDict(extra="forbid", hide_input_in_errors=True)
     url: str = Field(min_length=1, max_length=500, pattern=r"^https?://[^\s/]+(/[^\s]*)?$",
-                     description="The Akeneo URL, e.g. https://example.cloud.akeneo.com")
+                     description="The Akeneo URL, e.g. https://example.cloud.akeneo.com: public, HTTPS")
     client_id: str = Field(min_length=1, max_length=500, description="As Akeneo shows it: printable ASCII")
     client_secret: str = Field(min_length=1, max_length=500, repr=False,
                                description="As Akeneo shows it: printable ASCII")
     username: str = Field(min_length=1, max_length=500)
     password: str = Field(min_length=1, max_length=500, repr=False)
+
+    @field_validator("url")
+    @classmethod
+    def _public(cls, url: str) -> str:
+        problem = outbound_url_problem(url)
+        if problem:
+            raise ValueError(problem)
+        return url
 
     @field_validator("client_id", "client_secret")
     @classmethod
