@@ -1,6 +1,7 @@
 """Rakuten stand-in, following our own contract (docs/channels/rakuten.md): the listings report,
 paged by `page_token`, and the inventory endpoint (at most 100 updates, one result per update,
 200 or 207 when some failed), behind a bearer API key, 429 with Retry-After when called too fast.
+A listing the seller marked unlimited (`unlimited`, a set of SKUs) says `unlimited: true`.
 Orders: changed after a time, paged by `page_token`, and one by id, over the orders buyers placed
 (`/_standin/orders`)."""
 
@@ -27,8 +28,13 @@ class RakutenStandIn(StandIn):
     limits = {"get_listings": (5.0, 10), "post_inventory": (5.0, 10), "get_orders": (5.0, 10), "get_order": (5.0, 10)}
     serves_orders = True
 
-    def __init__(self, *, listings: list[DemoListing] | None = None, **kwargs: Any) -> None:
+    def __init__(self, *, listings: list[DemoListing] | None = None, unlimited: set[str] | None = None,
+                 **kwargs: Any) -> None:
         self.listings = listings if listings is not None else demo_listings("RAK", products=2, colours=5)
+        # SKUs the seller marked unlimited (Rakuten does not track their stock); by default the demo's
+        # last listing of a product the seller does not stock
+        self.unlimited = unlimited if unlimited is not None else (
+            {self.listings[-1].sku} if listings is None else set())
         super().__init__(**kwargs)
 
     def rules(self) -> list[Rule]:
@@ -88,7 +94,7 @@ class RakutenStandIn(StandIn):
         return json_response({
             "listings": [{"sku": i.sku, "title": i.title, "price": i.price, "currency": "GBP", "quantity": i.quantity,
                           "status": "active" if i.active else "disabled", "listing_id": i.listing_id, "ean": i.barcode,
-                          "unlimited": False} for i in page],
+                          "unlimited": i.sku in self.unlimited} for i in page],
             "next_page_token": str(start + size) if more else None,
         })
 

@@ -2,22 +2,24 @@
 leaves out the listings we ended, Mirakl's full OF52 export the offers we disabled unless asked and
 is allowed once a day (a differential export in between). A listing we ended or disabled at 0 must
 survive the reload and come back when stock returns; a differential load removes only what it marks
-deleted; a Pixmania stock update after a load sends the offer as that load exported it."""
+deleted; a Pixmania stock update after a load sends the offer as that load exported it; a Rakuten
+listing marked unlimited gets Ignore Sync, which no load clears or sets again (seed 004)."""
 
 from __future__ import annotations
 
 import json
+from datetime import timedelta
 
 import boto3
 import pytest
 from stock_sync_support import fast_adapter_factory, item_with_stock, read_listing, set_stock
 
 from infrastructure.demo.listings import DemoListing
-from infrastructure.standins import ebay, mirakl
+from infrastructure.standins import ebay, mirakl, rakuten
 from stocksync.api.context import services
 from stocksync.catalogue.documents import CatalogueBucket
 from stocksync.catalogue.ingest_messages import handle_ingest_message
-from stocksync.catalogue.retrieval import CatalogueRequests
+from stocksync.catalogue.retrieval import FORCE_REFRESH_WINDOW, CatalogueRequests
 from stocksync.channels.base import ChannelAccount, ChannelThrottled
 from stocksync.channels.registry import build_adapter
 from stocksync.core import db
@@ -176,7 +178,7 @@ def test_given_a_pixmania_catalogue_loaded_today_when_it_reloads_then_only_the_c
         stack, api, poller, clock):
     with mirakl.MiraklStandIn(listings=lamps(3)) as standin:
         shop = pixmania(api, standin)
-        clock.now = db.now()  # the offers were last changed before this first export
+        standin.last_updated = dict.fromkeys(standin.last_updated, clock.now - timedelta(hours=1))
         reload(stack, poller, shop)
         standin.change_offer("LAMP-1", quantity=9)
         standin.delete_offer("LAMP-2")
@@ -227,3 +229,38 @@ def test_given_a_loaded_pixmania_offer_when_its_stock_changes_then_the_sellers_o
 
         assert standin.listing("LAMP-0").quantity == 5
         assert standin.offer_fields["LAMP-0"] == {k: v for k, v in before.items() if mirakl.SELLER_FIELDS[k]}
+
+
+def rakuten_shop(api, standin: rakuten.RakutenStandIn) -> str:
+    return channel(api, "rakuten", {"base_url": standin.url, "shop_id": rakuten.SHOP_ID}, {"api_key": rakuten.API_KEY})
+
+
+def rakuten_reload(stack, poller: CatalogueRequests, clock: Clock, shop: str) -> None:
+    clock.now += FORCE_REFRESH_WINDOW  # Force Mapping Refresh runs once in 4 hours
+    reload(stack, poller, shop)
+
+
+def test_given_a_rakuten_listing_marked_unlimited_when_loaded_then_ignore_sync_is_set_and_stays_once_unmarked(
+        stack, api, poller, clock):
+    with rakuten.RakutenStandIn(listings=[DemoListing("RK-1", "Print", 5.0, 3, "1"),
+                                          DemoListing("RK-2", "Frame", 9.0, 2, "2")], unlimited={"RK-1"}) as standin:
+        shop = rakuten_shop(api, standin)
+        rakuten_reload(stack, poller, clock, shop)
+        assert {sku: r.ignore_sync for sku, r in listings(shop).items()} == {"RK-1": True, "RK-2": False}
+
+        standin.unlimited = {"RK-2"}  # the seller unmarks RK-1 and marks RK-2
+        rakuten_reload(stack, poller, clock, shop)
+
+        assert {sku: r.ignore_sync for sku, r in listings(shop).items()} == {"RK-1": True, "RK-2": True}
+
+
+def test_given_ignore_sync_cleared_by_hand_on_an_unlimited_rakuten_listing_when_reloaded_then_it_stays_cleared(
+        stack, api, poller, clock):
+    with rakuten.RakutenStandIn(listings=[DemoListing("RK-1", "Print", 5.0, 3, "1")], unlimited={"RK-1"}) as standin:
+        shop = rakuten_shop(api, standin)
+        rakuten_reload(stack, poller, clock, shop)
+        assert api.patch(f"/channels/{shop}/listings/RK-1", {"ignore_sync": False}).status == 200
+
+        rakuten_reload(stack, poller, clock, shop)
+
+        assert listings(shop)["RK-1"].ignore_sync is False

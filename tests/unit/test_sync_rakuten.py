@@ -1,7 +1,11 @@
 """Rakuten's stock side against its stand-in (our contract, docs/channels/rakuten.md): quantities in
-batches of 100, 0 disabling the listing, a restock reactivating it, per-update results."""
+batches of 100, 0 disabling the listing, a restock reactivating it, per-update results; a listing
+marked unlimited says so in the catalogue document."""
 
 from __future__ import annotations
+
+import csv
+import io
 
 from infrastructure.demo.listings import DemoListing
 from infrastructure.standins import rakuten
@@ -65,3 +69,14 @@ def test_given_rakuten_throttles_when_submitted_then_the_batch_is_retried_later(
         running.fail_next("post_inventory", 429, 429, 429)
         [result] = subject(running).submit_quantities([QuantityUpdate("RK-001", 2)])
         assert result.status == QuantityStatus.RETRY and result.retry_after
+
+
+def test_given_a_listing_marked_unlimited_when_the_listings_are_read_then_the_document_says_so():
+    with rakuten.RakutenStandIn(listings=[DemoListing("RK-1", "x", 5.0, 1, "1"), DemoListing("RK-2", "x", 5.0, 1, "2")],
+                                unlimited={"RK-1"}) as running:
+        adapter = subject(running)
+
+        document = adapter.open_catalogue(adapter.request_catalogue())
+
+        rows = list(csv.DictReader(io.StringIO(b"".join(document.chunks).decode())))
+        assert {row["sku"]: row["unlimited"] for row in rows} == {"RK-1": "true", "RK-2": ""}

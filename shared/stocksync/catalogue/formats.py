@@ -22,6 +22,10 @@ class Source(StrEnum):
 STOCKSYNC_COLUMNS = ("sku", "title", "price", "quantity", "currency", "barcode", "asin", "fba", "listing_id",
                      "listing_kind", "state")
 
+# An optional column of theirs: `true` when the channel does not track the listing's stock (Rakuten's
+# `unlimited`): the load sets Ignore Sync when a listing becomes so (and never clears it).
+UNLIMITED = "unlimited"
+
 # Fields a row may carry, in the order of the staged row tuple after its three leading keys.
 FIELDS = ("sku", "title", "price", "quantity", "currency", "barcode", "asin", "fba", "listing_id", "listing_kind",
           "state")
@@ -95,6 +99,7 @@ LAYOUTS: dict[Source, Layout] = {
         Source.STOCKSYNC_LISTINGS,
         aliases={name: (header_key(name),) for name in STOCKSYNC_COLUMNS},
         required=STOCKSYNC_COLUMNS,
+        offer=(UNLIMITED,),
     ),
 }
 

@@ -13,6 +13,7 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 from stocksync.catalogue.diff import SAME, UPDATE, Current, diff
+from stocksync.catalogue.formats import UNLIMITED
 from stocksync.catalogue.reader import (
     ASIN,
     BARCODE,
@@ -79,16 +80,23 @@ def _int(value: Any) -> int | None:
     return None if value is None else int(value)
 
 
-def _catalogue_actions(row: Row, load_id: str, at: Any) -> list[Any]:
+def _removal_actions(at: Any) -> list[Any]:
+    return [ListingRecord.removed.set(True), ListingRecord.removed_at.set(at), ListingRecord.state.set("removed"),
+            ListingRecord.updated_at.set(at)]
+
+
+def _catalogue_actions(row: Row, stored: Current, load_id: str, at: Any) -> list[Any]:
     listing = ListingRecord
-    return [listing.sku.set(row[SKU]), listing.title.set(row[TITLE]), _set_or_remove(listing.price, row[PRICE]),
-            _set_or_remove(listing.quantity, row[QUANTITY]), _set_or_remove(listing.currency, row[CURRENCY]),
-            _set_or_remove(listing.barcode, row[BARCODE]), _set_or_remove(listing.asin, row[ASIN]),
-            listing.fba.set(row[FBA]), _set_or_remove(listing.channel_listing_id, row[LISTING_ID]),
-            _set_or_remove(listing.listing_kind, row[KIND]), _set_or_remove(listing.exported_offer, row[OFFER]),
-            listing.state.set(row[STATE]),
-            listing.load_fields.set(load_fields(row)), listing.removed.set(False), listing.removed_at.remove(),
-            listing.last_load_id.set(load_id), listing.updated_at.set(at)]
+    actions = [listing.sku.set(row[SKU]), listing.title.set(row[TITLE]), _set_or_remove(listing.price, row[PRICE]),
+               _set_or_remove(listing.quantity, row[QUANTITY]), _set_or_remove(listing.currency, row[CURRENCY]),
+               _set_or_remove(listing.barcode, row[BARCODE]), _set_or_remove(listing.asin, row[ASIN]),
+               listing.fba.set(row[FBA]), _set_or_remove(listing.channel_listing_id, row[LISTING_ID]),
+               _set_or_remove(listing.listing_kind, row[KIND]), _set_or_remove(listing.exported_offer, row[OFFER]),
+               listing.state.set(row[STATE]), listing.load_fields.set(load_fields(row)), listing.removed.set(False),
+               listing.removed_at.remove(), listing.last_load_id.set(load_id), listing.updated_at.set(at)]
+    if _unlimited(row[OFFER]) and not _unlimited(stored.fields[OFFER - SKU] if stored.fields else None):
+        actions.append(listing.ignore_sync.set(True))  # marked unlimited since the last load
+    return actions
 
 
 def _set_or_remove(attribute: Any, value: Any) -> Any:
@@ -127,12 +135,8 @@ def apply_changes(channel_id: str, load_id: str, rows: Iterator[Row], current: I
             elif stored is not None:
                 counts["updated" if change.kind == UPDATE else "removed"] += 1
                 record = ListingRecord(**ListingRecord.keys(channel_id, stored.key))
-                if row is not None:
-                    actions = _catalogue_actions(row, load_id, at)
-                else:
-                    actions = [ListingRecord.removed.set(True), ListingRecord.removed_at.set(at),
-                               ListingRecord.state.set("removed"), ListingRecord.updated_at.set(at)]
-                updates.append((record, actions))
+                updates.append((record, _catalogue_actions(row, stored, load_id, at) if row is not None
+                                else _removal_actions(at)))
             if change.drift and change.current is not None and change.current.linked_item_id:
                 drifted.add(change.current.linked_item_id)
             if len(creates) == raw_table.BATCH_WRITE_ITEMS:
@@ -151,6 +155,17 @@ def apply_changes(channel_id: str, load_id: str, rows: Iterator[Row], current: I
         stock_queue.publish([StockChange(reason="catalogue_drift", item_ids=sorted(drifted),
                                          channel_ids=[channel_id])])
     return counts
+
+
+def _unlimited(offer: str | None) -> bool:
+    """Whether a row's (or stored listing's) offer cells say the channel does not track its stock.
+
+    Ignore Sync is set when a listing becomes unlimited, never cleared by a load: the seller clears it
+    by hand (seed 004), and a later load of the same unlimited listing does not set it again."""
+    return offer is not None and _UNLIMITED_CELL in offer
+
+
+_UNLIMITED_CELL = f'"{UNLIMITED}":"true"'  # in the compact JSON of the offer cells (reader.py)
 
 
 def _update_all(updates: list[tuple[ListingRecord, list[Any]]]) -> None:
@@ -185,6 +200,8 @@ def new_listing_item_builder(channel_id: str, load_id: str, at: Any) -> Any:
             value = row[index]
             if value is not None:
                 attributes[name] = {"N" if name in number_attributes else "S": attribute.serialize(value)}
+        if _unlimited(row[OFFER]):
+            attributes["ignore_sync"] = {"BOOL": True}
         return attributes
 
     return item

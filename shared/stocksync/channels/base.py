@@ -51,7 +51,7 @@ SOURCE_MIRAKL_CHANGES = "mirakl_offer_changes"  # OF52's differential export: on
 SOURCE_STOCKSYNC = "stocksync_listings"
 
 NORMALIZED_HEADER = ("sku", "title", "price", "quantity", "currency", "barcode", "asin", "fba", "listing_id",
-                     "listing_kind", "state")
+                     "listing_kind", "state", "unlimited")
 NORMALIZED_CONTENT_TYPE = "text/csv; charset=utf-8"
 
 
@@ -172,6 +172,7 @@ class Listing:
     listing_id: str = ""
     listing_kind: str = ""
     state: str = "active"  # active | ended | disabled
+    unlimited: bool = False  # the channel does not track this listing's stock (Rakuten): Ignore Sync is set
 
     @classmethod
     def from_json(cls, item: Mapping[str, Any]) -> Listing:
@@ -182,11 +183,13 @@ class Listing:
             quantity=decimal_text(item.get("quantity")), currency=str(item.get("currency") or ""),
             barcode=str(item.get("barcode") or item.get("ean") or ""), listing_id=str(item.get("listing_id") or ""),
             state=state if state in ("active", "ended", "disabled") else "active",
+            unlimited=item.get("unlimited") is True,
         )
 
     def row(self) -> list[str]:
         return [self.sku, self.title, self.price, self.quantity, self.currency, self.barcode, self.asin,
-                "true" if self.fba else "false", self.listing_id, self.listing_kind, self.state]
+                "true" if self.fba else "false", self.listing_id, self.listing_kind, self.state,
+                "true" if self.unlimited else ""]
 
 
 def normalized_csv(listings: Iterable[Listing], rows_per_chunk: int = 2000) -> Iterator[bytes]:

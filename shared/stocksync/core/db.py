@@ -335,12 +335,14 @@ class ListingRecord(Record, discriminator="listing"):
     # this one attribute instead of nine (catalogue/listing_writes.py).
     load_fields = UnicodeAttribute(null=True)
     # The offer as the last load exported it, for channels whose stock update resends the whole offer
-    # (Mirakl's OF24 resets every field not sent): the export's non-empty cells of those fields as a
-    # compact JSON object, column -> text (a few hundred bytes); None when the file had none.
+    # (Mirakl's OF24 resets every field not sent), and the channel's own flags (Rakuten's unlimited):
+    # the file's non-empty cells of those columns as a compact JSON object, column -> text (a few
+    # hundred bytes; catalogue/formats.py `Layout.offer`); None when the file had none.
     exported_offer = UnicodeAttribute(null=True)
     first_seen_at = UTCDateTimeAttribute(default=now)
     updated_at = UTCDateTimeAttribute(default=now)
-    # the link, flags and limits: the mapping screen and auto-link write these, loads never do
+    # the link, flags and limits: the mapping screen and auto-link write these, loads never do (but
+    # for Ignore Sync, set by the load that first sees a listing the channel marks unlimited)
     linked_item_id = UnicodeAttribute(null=True)
     ignore_sync = BooleanAttribute(default=False)
     # listing limits; None = the channel's default
