@@ -58,7 +58,7 @@ T = TypeVar("T")
 LISTING_ATTRIBUTES = ["PK", "SK", "entity", "channel_id", "sku", "sku_key", "linked_item_id", "fba", "ignore_sync",
                       "removed", "state", "channel_listing_id", "listing_kind", "price", "max_listed", "end_when",
                       "percentage", "submitted_quantity", "update_status", "last_update", "submitted_as_of",
-                      "submitted_split"]
+                      "submitted_split", "exported_offer"]
 CONCURRENT_SUBMISSION = "a newer submission was recorded while this one ran; sending the target again"
 
 
@@ -193,6 +193,7 @@ class StockSubmitter:
                     listing_id=listing.channel_listing_id, listing_kind=listing.listing_kind,
                     price=float(listing.price) if listing.price is not None else None,
                     locations={loc: available(item_id, nodes, [loc]) for loc in locations},
+                    offer=listing.offer_as_exported(),
                 )
                 split = _split_key(places.place_split(update)) if places is not None else None
                 moved = split is not None and listing.submitted_split is not None and split != listing.submitted_split
