@@ -44,6 +44,7 @@ from stocksync.channels.base import (
     ChannelAdapter,
     ChannelNotConfigured,
     ChannelRejected,
+    ChannelThrottled,
     QuantityResult,
     QuantityStatus,
     QuantityUpdate,
@@ -123,16 +124,28 @@ class PixmaniaAdapter(ChannelAdapter):
     def request_catalogue_after(self, previous: Mapping[str, Any]) -> CatalogueProgress:
         """OF52: the full export when the last full one is a day old (Mirakl allows one a day), else
         the differential one: the offers changed since the last export we downloaded began (Mirakl
-        adds a delta of its own), the deleted ones marked."""
+        adds a delta of its own), the deleted ones marked. A full export Mirakl refuses as too soon
+        (one asked by another tool, or before we kept its date) becomes a differential one."""
         now = self.clock()
         full_at = parse_time(previous.get("full_at"))
         # a completed export (its files named) covers what changed up to its request; else the one before
         since = parse_time(previous.get("requested_at") if previous.get("urls") else previous.get("exported_since"))
-        differential = full_at is not None and since is not None and now - full_at < FULL_EXPORT_EVERY
+        if since is not None and full_at is not None and now - full_at < FULL_EXPORT_EVERY:
+            return self._export(now, since, full_at)
+        try:
+            return self._export(now, None, now)
+        except ChannelThrottled:
+            if since is None:
+                raise
+            return self._export(now, since, full_at or now)
+
+    def _export(self, now: datetime, since: datetime | None, full_at: datetime) -> CatalogueProgress:
+        """OF52, differential from `since` (None: full, inactive offers included); `full_at` is kept
+        in the details as the last full export's time."""
         body: dict[str, Any] = {"export_type": "text/csv", "megabytes_per_chunk": 100,
                                 "include_fields": list(OF52_COLUMNS)}
-        if differential:
-            body["last_request_date"] = iso_z(since)  # type: ignore[arg-type]
+        if since is not None:
+            body["last_request_date"] = iso_z(since)
         else:
             # without it the full export leaves out the offers we disabled at 0, and the catalogue
             # load would take them for removed: they would never come back on a restock
@@ -141,8 +154,8 @@ class PixmaniaAdapter(ChannelAdapter):
         tracking_id = (answer or {}).get("tracking_id")
         if not tracking_id:
             raise ChannelRejected("Mirakl accepted the export but gave no tracking_id", details={"answer": answer})
-        details = {"mode": "differential" if differential else "full", "requested_at": iso_z(now),
-                   "full_at": iso_z(full_at) if differential and full_at else iso_z(now)}
+        details = {"mode": "full" if since is None else "differential", "requested_at": iso_z(now),
+                   "full_at": iso_z(full_at)}
         if since is not None:
             details["exported_since"] = iso_z(since)
         return CatalogueProgress(CatalogueStatus.REQUESTED, str(tracking_id), details=details)
@@ -279,22 +292,17 @@ class PixmaniaAdapter(ChannelAdapter):
 
 def exported_offer(cells: Mapping[str, str]) -> dict[str, Any]:
     """OF52 cells (OF52_OFFER_COLUMNS) as OF24 fields: numbers as numbers, discount nested, discount
-    ranges as OF24's list ("1|49.00,50|44.00")."""
+    ranges as OF24's list ("1|49.00,50|44.00"). A cell that does not read as its field's kind is
+    left out (a seller's own file may hold anything): the rest of the offer still goes."""
     offer: dict[str, Any] = {}
     for column, text in cells.items():
         field = OF52_OFFER_COLUMNS.get(column)
         if field is None or text == "":
             continue
-        value: Any = text
-        if field in ("price", "discount.price"):
-            value = float(text)
-        elif field in _WHOLE_NUMBERS:
-            value = int(float(text))
-        elif field == "allow_quote_requests":
-            value = text.strip().casefold() == "true"
-        elif field == "discount.ranges":
-            value = [{"quantity_threshold": int(threshold), "price": float(price)}
-                     for threshold, price in (pair.split("|", 1) for pair in text.split(",") if "|" in pair)]
+        try:
+            value = _of24_value(field, text)
+        except ValueError:
+            continue
         outer, _, inner = field.partition(".")
         if inner:
             offer.setdefault(outer, {})[inner] = value
@@ -304,6 +312,22 @@ def exported_offer(cells: Mapping[str, str]) -> dict[str, Any]:
     if discount and discount.get("ranges"):
         discount.pop("price", None)  # OF24: "Not to be used when ranges are specified"
     return offer
+
+
+def _of24_value(field: str, text: str) -> Any:
+    if field in ("price", "discount.price"):
+        return float(text)
+    if field in _WHOLE_NUMBERS:
+        number = float(text)
+        if not number.is_integer():
+            raise ValueError(text)
+        return int(number)
+    if field == "allow_quote_requests":
+        return text.strip().casefold() == "true"
+    if field == "discount.ranges":
+        return [{"quantity_threshold": int(threshold), "price": float(price)}
+                for threshold, price in (pair.split("|", 1) for pair in text.split(",") if "|" in pair)]
+    return text
 
 
 def order_line(line: Mapping[str, Any]) -> ChannelOrderLine:
