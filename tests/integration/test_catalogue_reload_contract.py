@@ -212,9 +212,6 @@ def test_given_a_full_offers_export_today_when_another_full_one_is_asked_then_mi
         assert [e.status for e in standin.exchanges] == [200, 429]
 
 
-@pytest.mark.xfail(strict=True, reason="the stock submitter must pass the listing's offer as exported "
-                                       "(QuantityUpdate(offer=listing.offer_as_exported()), 'exported_offer' in "
-                                       "LISTING_ATTRIBUTES): stock_sync/submitter.py is not the catalogue helper's")
 def test_given_a_loaded_pixmania_offer_when_its_stock_changes_then_the_sellers_offer_fields_are_kept(
         stack, api, poller, submitter):
     with mirakl.MiraklStandIn(listings=lamps(1)) as standin:
