@@ -2,9 +2,12 @@
 error mapping to domain errors, and the catalogue interface the report poller drives.
 
 The catalogue side of an adapter is three calls:
-  request_catalogue()            -> CatalogueProgress  (asks the channel for its listings)
+  request_catalogue_after(last)  -> CatalogueProgress  (asks the channel for its listings, knowing the
+                                                        details the last request ended with)
   poll_catalogue(report_id, ..)  -> CatalogueProgress  (requested / in progress / done / failed)
   open_catalogue(progress)       -> CatalogueDocument  (a byte stream, never the whole file in memory)
+`catalogue_source(progress)` names the document's source (a differential export is not a snapshot)
+and `catalogue_lists_active_only` says the channel leaves out the listings we ended.
 Channels whose API answers listings page by page (no report to wait for) derive from
 PagedListingsAdapter: their "report" is done at once and the document is our normalized CSV.
 The stock side (submit_quantities) and the order side (channels/order_side.py) are on the same
