@@ -10,7 +10,10 @@ set of done task numbers in the load record):
    file or a missing column fails the load here: nothing has been written to the listings.
 2. **apply**: each partition merges its slice of the runs with the stored listings (a query in SKU
    key order) and writes only what differs: new listings, changed catalogue fields, and listings
-   absent from the (complete, valid) load marked removed. Reloading the same file writes nothing.
+   absent from the (complete, valid) load marked removed, but those we ended or disabled at 0 when
+   the channel lists active listings only; a differential file (its layout not `complete`) removes
+   only the rows it marks removed, and the totals are then counted again. Reloading the same file
+   writes nothing.
    The last partition records the status, the job result, the automation event and the message
    for the mapping queue.
 
