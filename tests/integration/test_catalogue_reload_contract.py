@@ -195,6 +195,9 @@ def test_given_a_pixmania_catalogue_loaded_today_when_it_reloads_then_only_the_c
         assert (counts["rows"], counts["removed"]) == (2, 1)
         status = api.get(f"/channels/{shop}/catalogue").body
         assert status["totals"]["active"] == 2
+        clock.now += FULL_EXPORT_HOURS
+        assert reload(stack, poller, shop)["rows"] == 0  # nothing changed since: an empty file, nothing removed
+        assert [r.sku for r in listings(shop).values() if not r.removed] == ["LAMP-0", "LAMP-1"]
         assert standin.violations() == []
 
 
