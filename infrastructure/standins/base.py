@@ -10,9 +10,13 @@ Tests driving a stand-in in another process (the local stack) use its control ro
 rate-limited nor faulted.
 - `GET /_standin/listings`: what a buyer sees of each listing (quantity, active, listing id...).
 - `GET /_standin/violations`: every contract violation seen so far.
-- `POST /_standin/faults` `{"rate": 0.3, "statuses": [500, 503, 429], "endpoints": [...], "seed": 1}`:
-  that share of calls (to those endpoints; all when omitted) answers one of those statuses;
-  `{"rate": 0}` switches it off. Answers the switch's setting and the faults served so far.
+- `POST /_standin/faults` `{"rate": 0.3, "kinds": ["timeout", "slow", "reset", "5xx"], "seed": 7,
+  "for_s": 30, "statuses": [500, 503, 429], "endpoints": [...], "hold_s": 61, "slow_s": 3}`: that share
+  of calls (to those endpoints; all when omitted) meets a fault of one of those kinds (`FaultPlan`;
+  only "5xx", one of `statuses`, when `kinds` is omitted), for `for_s` seconds (until switched off
+  when omitted); `{"rate": 0}` switches it off. `GET` or `POST` answers the setting and the faults
+  served since it was switched on, by kind. STOCKSYNC_STANDIN_FAULTS sets the same at start
+  (`FaultPlan.parse`).
 - `POST /_standin/orders` `{"sku", "quantity", ["fulfilled_by_channel"]}` (or `{"lines": [{"sku",
   "quantity"}, ...]}`): a buyer's order. It takes the units off the listings as the marketplace
   would, and is refused with 409 when a listing shows fewer units than asked or is not active (a
@@ -26,12 +30,17 @@ Orders placed by stand-ins that serve order APIs (`serves_orders`) are what thos
 
 from __future__ import annotations
 
+import contextlib
 import itertools
 import json
 import random
+import socket
+import struct
 import threading
 import time
-from dataclasses import dataclass, field
+from collections import Counter
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -41,9 +50,15 @@ from werkzeug.serving import BaseWSGIServer, make_server
 from werkzeug.wrappers import Request, Response
 
 from infrastructure.standins.contract import Contract, RoutedContract
+from stocksync.core.http_client import DEFAULT_TIMEOUT
 
 LOCAL_HOST = "127.0.0.1"
 CONTROL_PREFIX = "/_standin/"
+
+FAULT_KINDS = ("timeout", "slow", "reset", "5xx")
+# A timeout holds the answer past our client's read timeout, so the client gives up before it comes.
+TIMEOUT_HOLD_S = DEFAULT_TIMEOUT[1] + 1.0
+SLOW_S = 3.0  # a slow answer waits between half this and this: well under the read timeout
 
 
 @dataclass(frozen=True)
@@ -64,12 +79,107 @@ class Exchange:
         return json.loads(self.body) if self.body else None
 
 
+class FaultSettingError(ValueError):
+    """A fault setting (STOCKSYNC_STANDIN_FAULTS or the control route's body) that makes no sense."""
+
+
 @dataclass(frozen=True)
-class RandomFaults:
+class FaultPlan:
+    """Which share of a stand-in's calls fail, and how, as a network and a loaded service fail them:
+
+    - `timeout`: the answer is held `hold_s` (past our client's read timeout); then, as the seeded
+      generator picks, it comes too late (the call was served: its change is applied) or the
+      connection is closed without one (the call was never served).
+    - `slow`: the call is served after a delay of `slow_s` / 2 to `slow_s` seconds.
+    - `reset`: the connection is closed at once without an answer; the call is not served.
+    - `5xx`: one of `statuses` (the stand-in's own error shape; 429 as the endpoint throttles).
+
+    A generator seeded with `seed` (and the stand-in's name, so stand-ins sharing a plan do not
+    fail in step) picks which calls fail and how, so a run that makes the same calls meets the same
+    faults. `for_s` ends the faults that long after they start; `endpoints` limits them to those."""
+
     rate: float
-    statuses: tuple[int, ...]
-    endpoints: frozenset[str] | None
+    kinds: tuple[str, ...] = ("5xx",)
+    statuses: tuple[int, ...] = (500, 503, 429)
+    endpoints: frozenset[str] | None = None
+    seed: int | None = None
+    for_s: float | None = None
+    hold_s: float = TIMEOUT_HOLD_S
+    slow_s: float = SLOW_S
+
+    def __post_init__(self) -> None:
+        if not 0 <= self.rate <= 1:
+            raise FaultSettingError(f"rate must be within 0..1, not {self.rate}")
+        unknown = sorted(set(self.kinds) - set(FAULT_KINDS))
+        if not self.kinds or unknown:
+            raise FaultSettingError(f"kinds must be some of {', '.join(FAULT_KINDS)}; not {unknown or 'none'}")
+        if not self.statuses or any(not 400 <= status <= 599 for status in self.statuses):
+            raise FaultSettingError(f"statuses must be HTTP error statuses, not {list(self.statuses)}")
+        if min(self.hold_s, self.slow_s) < 0 or (self.for_s is not None and self.for_s <= 0):
+            raise FaultSettingError("hold_s and slow_s must not be negative, for_s must be positive")
+
+    @classmethod
+    def parse(cls, text: str) -> FaultPlan:
+        """STOCKSYNC_STANDIN_FAULTS: `rate=0.3,kinds=timeout+slow+reset+5xx,seed=7,for_s=30` (also
+        `statuses=500+503`, `endpoints=a+b`, `hold_s=`, `slow_s=`)."""
+        fields: dict[str, Any] = {}
+        for part in filter(None, (piece.strip() for piece in text.split(","))):
+            key, equals, value = part.partition("=")
+            if not equals:
+                raise FaultSettingError(f"{part!r} is not name=value")
+            fields[key.strip()] = value.strip().split("+") if key.strip() in _LISTED else value.strip()
+        return cls.from_fields(fields)
+
+    @classmethod
+    def from_fields(cls, fields: Mapping[str, Any]) -> FaultPlan:
+        """From the control route's JSON body (or the parsed environment setting)."""
+        unknown = sorted(set(fields) - _FIELDS)
+        if unknown:
+            raise FaultSettingError(f"unknown fault settings {unknown}; known: {sorted(_FIELDS)}")
+        try:
+            plan = cls(rate=float(fields.get("rate", 0)),
+                       kinds=tuple(map(str, fields.get("kinds") or ("5xx",))),
+                       statuses=tuple(int(status) for status in fields.get("statuses") or (500, 503, 429)),
+                       endpoints=frozenset(map(str, fields["endpoints"])) if fields.get("endpoints") else None,
+                       seed=None if fields.get("seed") is None else int(fields["seed"]),
+                       for_s=None if fields.get("for_s") is None else float(fields["for_s"]),
+                       hold_s=float(fields.get("hold_s", TIMEOUT_HOLD_S)),
+                       slow_s=float(fields.get("slow_s", SLOW_S)))
+        except (TypeError, ValueError) as exc:
+            raise FaultSettingError(str(exc)) from exc
+        return plan
+
+    def describe(self) -> dict[str, Any]:
+        return {"rate": self.rate, "kinds": list(self.kinds), "statuses": list(self.statuses),
+                "endpoints": sorted(self.endpoints or ()), "seed": self.seed, "for_s": self.for_s,
+                "hold_s": self.hold_s, "slow_s": self.slow_s}
+
+
+_FIELDS = {"rate", "kinds", "statuses", "endpoints", "seed", "for_s", "hold_s", "slow_s"}
+_LISTED = {"kinds", "statuses", "endpoints"}
+NO_FAULTS = FaultPlan(0.0)
+
+
+@dataclass
+class ActiveFaults:
+    plan: FaultPlan
     chance: random.Random
+    until: float | None  # time.monotonic() when the faults end
+
+
+@dataclass(frozen=True)
+class NetworkFault:
+    """What the network does to one call: `kind` timeout, slow or reset; `wait_s` before it (the hold,
+    or the slow answer's delay); a timeout's `answered` (too late) or not (dropped)."""
+
+    kind: str
+    wait_s: float = 0.0
+    answered: bool = False
+
+
+class ConnectionDropped(ConnectionResetError):
+    """Raised out of the WSGI app to close the connection without an answer (werkzeug takes a
+    ConnectionError there for a client gone, and says nothing)."""
 
 
 @dataclass
@@ -131,8 +241,11 @@ class StandIn:
         self._last_order_change: datetime | None = None
         self.contract = contract
         self._faults: dict[str, list[int]] = {}
-        self._random_faults: RandomFaults | None = None
-        self.faults_served = 0
+        self._random_faults: ActiveFaults | None = None
+        self._plan = NO_FAULTS
+        self.faults_served: Counter[str] = Counter()  # by kind, since the faults were last switched on
+        self._network = threading.local()  # the network fault drawn for the call this thread serves
+        self._stopping = threading.Event()  # wakes held calls when the stand-in stops
         self._buckets: dict[str, tuple[float, float]] = {}
         self.exchanges: list[Exchange] = []
         self._map = Map(self.rules(), strict_slashes=False)
@@ -146,12 +259,14 @@ class StandIn:
     # --- life ------------------------------------------------------------------------------
 
     def start(self) -> StandIn:
+        self._stopping.clear()
         self._server = make_server(LOCAL_HOST, self._port, self._wsgi, threaded=True)
         self._thread = threading.Thread(target=self._server.serve_forever, name=self.name, daemon=True)
         self._thread.start()
         return self
 
     def stop(self) -> None:
+        self._stopping.set()
         if self._server:
             self._server.shutdown()
             self._server.server_close()
@@ -181,7 +296,12 @@ class StandIn:
         request = Request(environ)
         if request.path.startswith(CONTROL_PREFIX):
             return self._control(request)(environ, start_response)
+        self._network.fault = None
         response = self._dispatch(request)
+        fault: NetworkFault | None = self._network.fault
+        # An answered timeout was served as it came; its answer comes after the client gave up.
+        if fault is not None and fault.kind == "timeout" and self._stopping.wait(fault.wait_s):
+            raise ConnectionDropped(f"{self.name} stopped while holding an answer")
         body = response.get_data()
         violations = (
             tuple(self.contract.check(request, response.status_code, dict(response.headers), body))
@@ -203,9 +323,57 @@ class StandIn:
     def fail_randomly(self, rate: float, statuses: tuple[int, ...] = (500, 503, 429),
                       endpoints: frozenset[str] | None = None, seed: int | None = None) -> None:
         """From now on, `rate` of the calls (to `endpoints`, or every one) answer one of `statuses`."""
+        self.inject_faults(FaultPlan(rate, ("5xx",), tuple(statuses), endpoints, seed))
+
+    def inject_faults(self, plan: FaultPlan) -> None:
+        """From now on (for `plan.for_s`), `plan.rate` of the calls meet one of `plan.kinds` of fault; a
+        plan of rate 0 switches them off."""
         with self.lock:
-            self._random_faults = (RandomFaults(rate, tuple(statuses), endpoints, random.Random(seed))  # noqa: S311
-                                   if rate > 0 else None)
+            self._plan = plan
+            if plan.rate > 0:
+                chance = random.Random(f"{plan.seed}:{self.name}") if plan.seed is not None else random.Random()  # noqa: S311
+                until = time.monotonic() + plan.for_s if plan.for_s is not None else None
+                self._random_faults = ActiveFaults(plan, chance, until)
+                self.faults_served = Counter()
+            else:
+                self._random_faults = None
+
+    def faults_state(self) -> dict[str, Any]:
+        """The fault setting in force (rate 0 once off or past `for_s`), and the faults served, by kind."""
+        with self.lock:
+            active = self._active_faults()
+            plan = active.plan if active else replace(self._plan, rate=0.0)
+            remaining = None if active is None or active.until is None else max(0.0, active.until - time.monotonic())
+            return {**plan.describe(), "active": active is not None, "remaining_s": remaining,
+                    "served": sum(self.faults_served.values()), "served_by_kind": dict(self.faults_served)}
+
+    def _active_faults(self) -> ActiveFaults | None:
+        """The random faults in force (under the lock), ending them once their time is up."""
+        active = self._random_faults
+        if active is not None and active.until is not None and time.monotonic() >= active.until:
+            self._random_faults = active = None
+        return active
+
+    def _draw_fault(self, endpoint: str) -> Response | None:
+        """Whether this call meets a random fault (under the lock): a 5xx is answered here; a network
+        fault is left for this thread's call (`self._network.fault`) to meet."""
+        active = self._active_faults()
+        if active is None or (active.plan.endpoints is not None and endpoint not in active.plan.endpoints):
+            return None
+        plan, chance = active.plan, active.chance
+        if chance.random() >= plan.rate:
+            return None
+        kind = chance.choice(plan.kinds)
+        self.faults_served[kind] += 1
+        if kind == "5xx":
+            return self.fault_response(chance.choice(plan.statuses))
+        if kind == "timeout":
+            self._network.fault = NetworkFault(kind, plan.hold_s, answered=chance.random() < 0.5)
+        elif kind == "slow":
+            self._network.fault = NetworkFault(kind, plan.slow_s * (0.5 + chance.random() / 2))
+        else:
+            self._network.fault = NetworkFault(kind)
+        return None
 
     def fail_next(self, endpoint: str, *statuses: int) -> None:
         """The next calls to `endpoint` answer these statuses (e.g. 500, then 429) before working again."""
@@ -219,11 +387,9 @@ class StandIn:
             if faults:
                 status = faults.pop(0)
                 return self.fault_response(status)
-            chaos = self._random_faults
-            if chaos is not None and (chaos.endpoints is None or endpoint in chaos.endpoints) and (
-                    chaos.chance.random() < chaos.rate):
-                self.faults_served += 1
-                return self.fault_response(chaos.chance.choice(chaos.statuses))
+            refused = self._draw_fault(endpoint)
+            if refused is not None:
+                return refused
             limit = self.limits.get(endpoint)
             if limit is None:
                 return None
@@ -236,6 +402,20 @@ class StandIn:
                 return self.fault_response(429)
             self._buckets[endpoint] = (tokens - 1, now)
             return None
+
+    def _meet_network_fault(self, request: Request) -> None:
+        """A slow answer waits before the call is served; a reset closes the connection unserved, and
+        so does a dropped timeout once held. (An answered timeout is served as it comes: `_wsgi` holds
+        its answer.)"""
+        fault: NetworkFault | None = self._network.fault
+        if fault is None:
+            return
+        if fault.kind == "slow":
+            self._stopping.wait(fault.wait_s)
+        elif fault.kind == "reset" or (fault.kind == "timeout" and not fault.answered):
+            self._stopping.wait(fault.wait_s)
+            _reset(request)
+            raise ConnectionDropped(f"{self.name} closed a call without an answer ({fault.kind})")
 
     def fault_response(self, status: int) -> Response:
         """How this API says `status` (subclasses shape the body and headers of their real API)."""
@@ -380,7 +560,7 @@ class StandIn:
             return json_response({"message": f"bad order request: {exc}"}, 400)
         return json_response({"message": f"{self.name} has no control route {request.method} {request.path}"}, 404)
 
-    def _control(self, request: Request) -> Response:  # noqa: PLR0911 - one answer per control route
+    def _control(self, request: Request) -> Response:
         route = request.path.removeprefix(CONTROL_PREFIX).strip("/")
         if route == "orders" or route.startswith("orders/"):
             return self._order_control(request, route)
@@ -389,24 +569,12 @@ class StandIn:
         if route == "violations" and request.method == "GET":
             return json_response({"standin": self.name, "violations": self.violations()})
         if route == "faults" and request.method == "POST":
-            body = request.get_json(silent=True) or {}
             try:
-                rate = float(body.get("rate", 0))
-                statuses = tuple(int(s) for s in body.get("statuses") or (500, 503, 429))
-                endpoints = frozenset(map(str, body["endpoints"])) if body.get("endpoints") else None
-                seed = None if body.get("seed") is None else int(body["seed"])
-            except (TypeError, ValueError) as exc:
+                self.inject_faults(FaultPlan.from_fields(request.get_json(silent=True) or {}))
+            except FaultSettingError as exc:
                 return json_response({"message": f"bad fault switch: {exc}"}, 400)
-            if not 0 <= rate <= 1 or not statuses:
-                return json_response({"message": "rate must be within 0..1, statuses not empty"}, 400)
-            self.fail_randomly(rate, statuses, endpoints, seed)
         if route == "faults" and request.method in ("GET", "POST"):
-            with self.lock:
-                chaos = self._random_faults
-                return json_response({"rate": chaos.rate if chaos else 0.0,
-                                      "statuses": list(chaos.statuses) if chaos else [],
-                                      "endpoints": sorted(chaos.endpoints or ()) if chaos else [],
-                                      "served": self.faults_served})
+            return json_response(self.faults_state())
         return json_response({"message": f"{self.name} has no control route {request.method} {request.path}"}, 404)
 
     def _dispatch(self, request: Request) -> Response:
@@ -414,6 +582,7 @@ class StandIn:
         try:
             endpoint, arguments = adapter.match()
             refused = self.throttled(endpoint)
+            self._meet_network_fault(request)
             if refused is not None:
                 return refused
             return getattr(self, endpoint)(request, **arguments)
@@ -421,6 +590,16 @@ class StandIn:
             return json_response({"message": f"{self.name} has no route {request.method} {request.path}"}, 404)
         except HTTPException as exc:
             return json_response({"message": exc.description}, exc.code or 500)
+
+
+def _reset(request: Request) -> None:
+    """Close the call's connection without an answer: shut at once (the server would otherwise wait
+    for the client's next request on it), then reset when werkzeug closes it (no lingering)."""
+    connection = request.environ.get("werkzeug.socket")
+    if isinstance(connection, socket.socket):
+        with contextlib.suppress(OSError):  # the client may have gone already
+            connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+            connection.shutdown(socket.SHUT_RDWR)
 
 
 def contract_order_document(placed: PlacedOrder, status: str, currency: str) -> dict[str, Any]:
