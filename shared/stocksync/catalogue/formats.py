@@ -29,7 +29,7 @@ UNLIMITED = "unlimited"
 # Fields a row may carry, in the order of the staged row tuple after its three leading keys.
 FIELDS = ("sku", "title", "price", "quantity", "currency", "barcode", "asin", "fba", "listing_id", "listing_kind",
           "state")
-STATES = frozenset({"active", "ended", "disabled", "removed"})
+STATES = frozenset({"active", "ended", "disabled", "removed", "backorders"})  # backorders: Magento, enabled at 0
 
 
 @dataclass(frozen=True)

@@ -326,7 +326,7 @@ class ListingRecord(Record, discriminator="listing"):
     channel_listing_id = UnicodeAttribute(null=True)  # eBay ItemID, Amazon listing-id, Mirakl offer-id
     listing_kind = UnicodeAttribute(null=True)  # eBay: inventory_api | trading
     fba = BooleanAttribute(default=False)
-    state = UnicodeAttribute(default="active")  # active | ended | disabled | removed
+    state = UnicodeAttribute(default="active")  # active | ended | disabled | removed | backorders (Magento)
     removed = BooleanAttribute(default=False)  # absent from the last complete load
     removed_at = UTCDateTimeAttribute(null=True)
     last_load_id = UnicodeAttribute(null=True)  # the load that last wrote the catalogue fields
