@@ -77,6 +77,34 @@ def test_given_an_adjustment_retried_with_its_key_when_sent_twice_then_applied_o
     assert len(api.get(f"/items/{item}/stock-history").body["entries"]) == 1
 
 
+def test_given_an_idempotency_key_reused_for_another_delta_when_sent_then_409_naming_what_it_was_used_for(api):
+    item = _item(api, "MUG-2B")
+    api.post(f"/items/{item}/stock/default/adjustments", {"delta": 5, "reason": "delivery", "idempotency_key": "k-1"})
+
+    reused = api.post(f"/items/{item}/stock/default/adjustments",
+                      {"delta": -2, "reason": "sold", "idempotency_key": "k-1"})
+
+    assert reused.status == 409
+    assert reused.body["error"]["code"] == "idempotency_key_reused"
+    assert reused.body["error"]["details"]["used_for"] == {"item_id": item, "location_id": "default", "delta": 5}
+    assert "delta 5" in reused.body["error"]["message"]
+    assert api.get(f"/items/{item}/stock").body[0]["level"] == 5
+
+
+def test_given_one_idempotency_key_at_two_locations_when_sent_then_each_location_is_adjusted_once(api):
+    item = _item(api, "MUG-2C")
+    annex = _location(api, "Annex")
+    body = {"delta": 4, "reason": "delivery 43", "idempotency_key": "delivery-43"}
+
+    here = api.post(f"/items/{item}/stock/default/adjustments", body)
+    there = api.post(f"/items/{item}/stock/{annex}/adjustments", body)
+    there_again = api.post(f"/items/{item}/stock/{annex}/adjustments", body)
+
+    assert (here.body["replayed"], there.body["replayed"], there_again.body["replayed"]) == (False, False, True)
+    levels = {row["location_id"]: row["level"] for row in api.get(f"/items/{item}/stock").body}
+    assert levels == {"default": 4, annex: 4}
+
+
 def test_given_an_adjustment_below_zero_when_sent_then_409_and_level_unchanged(api, stock_messages):
     item = _item(api, "MUG-3")
     api.put(f"/items/{item}/stock/default", {"level": 2})

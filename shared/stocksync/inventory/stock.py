@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import json
 import random
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
+from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 from pynamodb.exceptions import TransactWriteError
@@ -34,6 +36,12 @@ IDEMPOTENCY_WINDOW = timedelta(days=7)
 MAX_LEVEL = 10_000_000
 # Positions of the operations in a stock change's transaction, to read which condition failed.
 _ITEM_CHECK, _LOCATION_CHECK, _LEVEL, _HISTORY, _CLAIM = range(5)
+
+
+class IdempotencyKeyReused(Conflict):
+    """An idempotency key sent again with another change than the one it was first used for."""
+
+    code = "idempotency_key_reused"
 
 
 class StockSet(BaseModel):
@@ -75,9 +83,10 @@ class StockBook:
                             new_level=lambda _before: data.level)
 
     def adjust(self, item_id: str, location_id: str, data: StockAdjustment) -> StockResult:
+        keyed = None if data.idempotency_key is None else KeyedChange(data.idempotency_key, item_id, location_id,
+                                                                      data.delta)
         return self._change(item_id, location_id, kind="adjust", reason=data.reason,
-                            new_level=lambda before: before + data.delta,
-                            idempotency_key=data.idempotency_key)
+                            new_level=lambda before: before + data.delta, keyed=keyed)
 
     def levels(self, item_id: str) -> list[StockLevelRecord]:
         view = self.inventory.get(item_id)
@@ -109,7 +118,7 @@ class StockBook:
     # --- internals -------------------------------------------------------------------------
 
     def _change(self, item_id: str, location_id: str, *, kind: str, reason: str, new_level: Callable[[int], int],
-                idempotency_key: str | None = None) -> StockResult:
+                keyed: KeyedChange | None = None) -> StockResult:
         self.locations.get(location_id)
         item = self.inventory.get(item_id).item
         if item.is_composite:
@@ -120,6 +129,8 @@ class StockBook:
         for attempt in range(MAX_ATTEMPTS):
             if attempt:
                 time.sleep(random.uniform(0, BACKOFF_S * 2**min(attempt, 6)))  # noqa: S311 - jitter
+            if keyed and (replayed := self._replayed(keyed, kind)):
+                return replayed
             current = db.get_or_none(StockLevelRecord, StockLevelRecord.keys(item_id, location_id))
             stock = current or _empty_level(item_id, location_id)
             before = int(stock.level)
@@ -144,22 +155,35 @@ class StockBook:
                                        condition=LocationRecord.PK.exists())
                     tx.save(stock, condition=None if current else StockLevelRecord.PK.does_not_exist())
                     tx.save(entry)
-                    if idempotency_key:
-                        claim = UniqueClaim(**UniqueClaim.keys(IDEMPOTENCY_CLAIM, f"{item_id}#{idempotency_key}"),
-                                            owner_id=change_id, expires_at=at + IDEMPOTENCY_WINDOW)
-                        tx.save(claim, condition=UniqueClaim.PK.does_not_exist())
+                    if keyed:
+                        tx.save(keyed.claim(change_id, expires_at=at + IDEMPOTENCY_WINDOW),
+                                condition=UniqueClaim.PK.does_not_exist())
             except TransactWriteError as exc:
                 failed = dict(enumerate(db.failed_conditions(exc)))
-                if idempotency_key and failed.get(_CLAIM):
-                    # A retry: the change is in; say so again in case the first call failed to.
-                    self._announce(item_id, kind)
-                    return StockResult(self._current(item_id, location_id), replayed=True)
+                if keyed and failed.get(_CLAIM):
+                    continue  # the same key committed meanwhile: the next pass tells a retry from a reuse
                 if failed.get(_ITEM_CHECK) or failed.get(_LOCATION_CHECK):
                     raise Conflict("The item or location changed while stock was being set; retry") from exc
                 continue  # someone else changed this stock level first: read it again
             self._announce(item_id, kind)
             return StockResult(stock)
         raise Conflict("The stock level is changing too often to apply this; retry", code="contention")
+
+    def _replayed(self, keyed: KeyedChange, kind: str) -> StockResult | None:
+        """The answer to a change whose key was used before: the same change is a retry (applied
+        already: answered again, and announced again in case the first call failed to), another
+        change is refused, saying what the key was used for. None when the key is new."""
+        claim = db.get_or_none(UniqueClaim, keyed.claim_keys())
+        if claim is None:
+            return None
+        used_for = KeyedChange.used_for(claim)
+        if used_for != keyed.described():
+            raise IdempotencyKeyReused(
+                f"Idempotency key {keyed.key!r} was used for another stock change ({_describe(used_for)}); "
+                "send a new key for a new change",
+                details={"idempotency_key": keyed.key, "used_for": used_for, "requested": keyed.described()})
+        self._announce(keyed.item_id, kind)
+        return StockResult(self._current(keyed.item_id, keyed.location_id), replayed=True)
 
     def _announce(self, item_id: str, kind: str) -> None:
         """Name the item and every kit built from it on the stock queue. Runs after the commit: if
@@ -170,6 +194,45 @@ class StockBook:
     def _current(self, item_id: str, location_id: str) -> StockLevelRecord:
         current = db.get_or_none(StockLevelRecord, StockLevelRecord.keys(item_id, location_id))
         return current or _empty_level(item_id, location_id)
+
+
+@dataclass(frozen=True)
+class KeyedChange:
+    """A stock change sent with an idempotency key. The key is scoped to what the change names (the
+    item and the location): the same key at another location is another change. Its claim keeps
+    the change it was used for, so a reuse for a different one can say which."""
+
+    key: str
+    item_id: str
+    location_id: str
+    delta: int
+
+    def claim_keys(self) -> db.Keys:
+        return UniqueClaim.keys(IDEMPOTENCY_CLAIM, f"{self.item_id}#{self.location_id}#{self.key}")
+
+    def described(self) -> dict[str, Any]:
+        return {"item_id": self.item_id, "location_id": self.location_id, "delta": self.delta}
+
+    def claim(self, change_id: str, *, expires_at: Any) -> UniqueClaim:
+        # owner_id holds the change as JSON: the claim record has no other field to keep it in
+        owner = json.dumps({"change_id": change_id, **self.described()}, separators=(",", ":"))
+        return UniqueClaim(**self.claim_keys(), owner_id=owner, expires_at=expires_at)
+
+    @staticmethod
+    def used_for(claim: UniqueClaim) -> dict[str, Any]:
+        try:
+            owner = json.loads(claim.owner_id)
+        except ValueError:
+            owner = None
+        if not isinstance(owner, dict):
+            return {}
+        return {name: owner.get(name) for name in ("item_id", "location_id", "delta")}
+
+
+def _describe(change: dict[str, Any]) -> str:
+    if not change:
+        return "a change it does not describe"
+    return f"delta {change['delta']} at location {change['location_id']}"
 
 
 def _empty_level(item_id: str, location_id: str) -> StockLevelRecord:
