@@ -11,7 +11,9 @@ Settings (environment): STOCKSYNC_API_PORT (8000; 0 = any free port), STOCKSYNC_
 `standins/registry.py`; 0 = any free ports), STOCKSYNC_API_KEY (random when unset),
 STOCKSYNC_SCHEDULE_SPEEDUP (1; the schedules and each channel's order poll cadence), STOCKSYNC_SEED
 (0 = do not seed), STOCKSYNC_STATE_FILE (where the READY payload is written for `make demo-sale`;
-empty = nowhere), AWS_DEFAULT_REGION (eu-west-1).
+empty = nowhere), STOCKSYNC_STANDIN_FAULTS (none; e.g. "rate=0.3,kinds=timeout+slow+reset+5xx,seed=7,for_s=30":
+from its start, every stand-in fails that share of its calls in those ways: `FaultPlan` in standins/base.py),
+AWS_DEFAULT_REGION (eu-west-1).
 """
 
 from __future__ import annotations
@@ -42,6 +44,7 @@ from infrastructure.local.harness import (
 )
 from infrastructure.local.runner import Runner
 from infrastructure.local.template import DEFAULT_REGION
+from infrastructure.standins.base import FaultPlan, FaultSettingError
 from infrastructure.standins.registry import PortTaken, start_standins, stop_standins
 
 DEFAULT_STANDIN_PORT = 8101
@@ -56,6 +59,7 @@ class Settings:
     api_key: str
     speedup: float
     seed: bool
+    faults: FaultPlan | None = None
 
     @classmethod
     def from_environment(cls, environ: Mapping[str, str]) -> Settings:
@@ -66,7 +70,16 @@ class Settings:
             api_key=environ.get("STOCKSYNC_API_KEY") or secrets.token_urlsafe(24),
             speedup=float(environ.get("STOCKSYNC_SCHEDULE_SPEEDUP") or 1),
             seed=environ.get("STOCKSYNC_SEED", "1") != "0",
+            faults=_fault_plan(environ.get("STOCKSYNC_STANDIN_FAULTS")),
         )
+
+
+def _fault_plan(setting: str | None) -> FaultPlan | None:
+    """STOCKSYNC_STANDIN_FAULTS, read; the stack does not start on a setting it cannot read."""
+    try:
+        return FaultPlan.parse(setting) if setting else None
+    except FaultSettingError as exc:
+        raise SystemExit(f"stocksync local stack did not start: STOCKSYNC_STANDIN_FAULTS: {exc}") from exc
 
 
 def banner(api_url: str, aws_endpoint: str, api_key: str, seed_summary: str,
@@ -158,7 +171,8 @@ def main() -> int:
         # ORDER_POLL_SPEEDUP says otherwise (bench/orders.py keeps the real cadences).
         os.environ.setdefault("ORDER_POLL_SPEEDUP", str(settings.speedup))
         try:
-            standins = start_standins(aws_endpoint, settings.standin_port)  # Amazon's ORDER_CHANGE: moto's SQS
+            standins = start_standins(aws_endpoint, settings.standin_port,  # Amazon's ORDER_CHANGE: moto's SQS
+                                      faults=settings.faults)
         except PortTaken as exc:
             print(f"stocksync local stack did not start: {exc}", file=sys.stderr, flush=True)
             return 1

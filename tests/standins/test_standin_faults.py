@@ -11,6 +11,7 @@ import pytest
 import requests
 from werkzeug.routing import Rule
 
+from infrastructure.local_stack import Settings
 from infrastructure.standins import registry
 from infrastructure.standins.base import FAULT_KINDS, FaultPlan, FaultSettingError, StandIn, json_response
 
@@ -166,8 +167,13 @@ def test_given_the_control_route_when_faults_are_switched_on_and_off_then_it_say
 
 
 def test_given_the_environment_setting_when_read_then_it_is_the_plan_and_nonsense_is_refused():
-    parsed = FaultPlan.parse("rate=0.3,kinds=timeout+slow+reset+5xx,seed=7,for_s=30")
+    setting = "rate=0.3,kinds=timeout+slow+reset+5xx,seed=7,for_s=30"
+    parsed = FaultPlan.parse(setting)
     assert parsed == FaultPlan(0.3, FAULT_KINDS, seed=7, for_s=30)
+    assert Settings.from_environment({"STOCKSYNC_STANDIN_FAULTS": setting}).faults == parsed
+    assert Settings.from_environment({}).faults is None
+    with pytest.raises(SystemExit, match="STOCKSYNC_STANDIN_FAULTS: rate must be within"):
+        Settings.from_environment({"STOCKSYNC_STANDIN_FAULTS": "rate=3"})
     assert parsed.hold_s > 60  # past our client's read timeout (stocksync.core.http_client)
     assert FaultPlan.parse("rate=0.1,statuses=502+504,hold_s=2").statuses == (502, 504)
     for nonsense in ("rate", "rate=1.5", "rate=0.3,kinds=flood", "rate=0.3,seed=x", "rate=0.3,for_s=0"):
