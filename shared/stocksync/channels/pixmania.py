@@ -133,15 +133,17 @@ class PixmaniaAdapter(ChannelAdapter):
         if since is not None and full_at is not None and now - full_at < FULL_EXPORT_EVERY:
             return self._export(now, since, full_at)
         try:
-            return self._export(now, None, now)
+            return self._export(now, None, now, covered=since)
         except ChannelThrottled:
             if since is None:
                 raise
             return self._export(now, since, full_at or now)
 
-    def _export(self, now: datetime, since: datetime | None, full_at: datetime) -> CatalogueProgress:
-        """OF52, differential from `since` (None: full, inactive offers included); `full_at` is kept
-        in the details as the last full export's time."""
+    def _export(self, now: datetime, since: datetime | None, full_at: datetime,
+                covered: datetime | None = None) -> CatalogueProgress:
+        """OF52, differential from `since` (None: full, inactive offers included). The details keep
+        `full_at`, the last full export's time, and `exported_since`, up to when the exports already
+        downloaded cover the offers (`since`, or `covered`): what the next one asks from if this one fails."""
         body: dict[str, Any] = {"export_type": "text/csv", "megabytes_per_chunk": 100,
                                 "include_fields": list(OF52_COLUMNS)}
         if since is not None:
@@ -156,8 +158,8 @@ class PixmaniaAdapter(ChannelAdapter):
             raise ChannelRejected("Mirakl accepted the export but gave no tracking_id", details={"answer": answer})
         details = {"mode": "full" if since is None else "differential", "requested_at": iso_z(now),
                    "full_at": iso_z(full_at)}
-        if since is not None:
-            details["exported_since"] = iso_z(since)
+        if (start := since or covered) is not None:
+            details["exported_since"] = iso_z(start)
         return CatalogueProgress(CatalogueStatus.REQUESTED, str(tracking_id), details=details)
 
     def catalogue_source(self, progress: CatalogueProgress) -> str:
