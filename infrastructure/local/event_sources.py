@@ -29,6 +29,7 @@ logger = logging.getLogger(__name__)
 
 _SQS_MAX_MESSAGES_PER_RECEIVE = 10
 _SQS_WAIT_SECONDS = 1  # long-poll slice: also how long a poller takes to notice stop()
+_MAXIMUM_CONCURRENCY_RANGE = range(2, 1001)  # what Lambda accepts for an SQS event source's ScalingConfig
 
 
 # --------------------------------------------------------------------------- SQS
@@ -36,7 +37,12 @@ _SQS_WAIT_SECONDS = 1  # long-poll slice: also how long a poller takes to notice
 
 @dataclass(frozen=True)
 class SqsEventSource:
-    """An `SQS` event of a function: an event source mapping from a queue to the function."""
+    """An `SQS` event of a function: an event source mapping from a queue to the function.
+
+    `maximum_concurrency` is its `ScalingConfig.MaximumConcurrency` (None: Lambda scales it freely).
+    Locally one poller invokes one batch at a time per source, which stays within any maximum Lambda
+    allows (2 at least); the value is checked here as Lambda would refuse it.
+    """
 
     function: LocalFunction
     event_name: str
@@ -47,11 +53,13 @@ class SqsEventSource:
     report_batch_item_failures: bool
     enabled: bool
     region: str
+    maximum_concurrency: int | None = None
 
     @classmethod
     def from_event(cls, function: LocalFunction, event: EventSpec, stack: ProvisionedStack) -> SqsEventSource:
         properties = stack.resolve(event.properties)
         queue_arn = str(properties["Queue"])
+        where = f"{function.logical_id} event {event.name}"
         return cls(
             function=function,
             event_name=event.name,
@@ -62,7 +70,24 @@ class SqsEventSource:
             report_batch_item_failures="ReportBatchItemFailures" in (properties.get("FunctionResponseTypes") or []),
             enabled=properties.get("Enabled", True) is not False,
             region=stack.region,
+            maximum_concurrency=maximum_concurrency(properties.get("ScalingConfig"), where),
         )
+
+
+def maximum_concurrency(scaling_config: Any, where: str) -> int | None:
+    """An SQS event's `ScalingConfig.MaximumConcurrency`, refused as Lambda refuses it (2 to 1000)."""
+    if scaling_config is None:
+        return None
+    if not isinstance(scaling_config, Mapping) or set(scaling_config) - {"MaximumConcurrency"}:
+        raise TemplateError(f"{where}: ScalingConfig takes MaximumConcurrency only, not {scaling_config!r}")
+    value = scaling_config.get("MaximumConcurrency")
+    if value is None:
+        return None
+    if isinstance(value, str) and value.isdigit():  # a Number parameter resolves to its text
+        value = int(value)
+    if isinstance(value, bool) or not isinstance(value, int) or value not in _MAXIMUM_CONCURRENCY_RANGE:
+        raise TemplateError(f"{where}: MaximumConcurrency {value!r} is not a whole number from 2 to 1000")
+    return value
 
 
 def sqs_record(message: Mapping[str, Any], queue_arn: str, region: str) -> dict[str, Any]:

@@ -321,15 +321,24 @@ def _lifecycle_rule(logical_id: str, rule: Mapping[str, Any]) -> dict[str, Any]:
     _check_properties(
         f"{logical_id} lifecycle rule",
         rule,
-        frozenset({"Id", "Status", "Prefix", "ExpirationInDays", "AbortIncompleteMultipartUpload"}),
+        frozenset({
+            "Id", "Status", "Prefix", "ExpirationInDays", "ExpiredObjectDeleteMarker", "AbortIncompleteMultipartUpload",
+            "NoncurrentVersionExpiration",
+        }),
     )
     api_rule: dict[str, Any] = {"Status": rule["Status"], "Filter": {"Prefix": rule.get("Prefix", "")}}
     if "Id" in rule:
         api_rule["ID"] = rule["Id"]
     if "ExpirationInDays" in rule:
         api_rule["Expiration"] = {"Days": int(rule["ExpirationInDays"])}
+    if "ExpiredObjectDeleteMarker" in rule:  # S3 refuses it beside Days in one Expiration, as CloudFormation does
+        api_rule.setdefault("Expiration", {})["ExpiredObjectDeleteMarker"] = rule["ExpiredObjectDeleteMarker"] is True
     if "AbortIncompleteMultipartUpload" in rule:
         api_rule["AbortIncompleteMultipartUpload"] = rule["AbortIncompleteMultipartUpload"]
+    if noncurrent := rule.get("NoncurrentVersionExpiration"):
+        _check_properties(f"{logical_id} NoncurrentVersionExpiration", noncurrent,
+                          frozenset({"NoncurrentDays", "NewerNoncurrentVersions"}))
+        api_rule["NoncurrentVersionExpiration"] = {key: int(value) for key, value in noncurrent.items()}
     return api_rule
 
 

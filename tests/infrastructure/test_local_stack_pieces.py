@@ -12,10 +12,10 @@ from pathlib import Path
 
 import pytest
 
-from infrastructure.local.event_sources import rate_seconds, succeeded_messages
+from infrastructure.local.event_sources import maximum_concurrency, rate_seconds, succeeded_messages
 from infrastructure.local.harness import READY_MARKER, read_ready, state_file
 from infrastructure.local.lambda_runtime import LocalFunction
-from infrastructure.local.template import Template, TemplateError
+from infrastructure.local.template import Template, TemplateError, load_template
 from infrastructure.local_stack import DEFAULT_STANDIN_PORT, Settings, _state_written, banner
 from infrastructure.standins.registry import STANDINS, standin_ports
 
@@ -174,3 +174,31 @@ def test_given_every_container_busy_when_another_event_arrives_then_it_waits_for
         waiting.result(10)
 
     assert answered == [0] and containers.loaded == [0]
+
+
+@pytest.mark.parametrize(("scaling_config", "expected"), [(None, None), ({"MaximumConcurrency": 2}, 2),
+                                                          ({"MaximumConcurrency": "1000"}, 1000)])
+def test_given_an_sqs_event_scaling_config_when_read_then_its_maximum_concurrency(
+    scaling_config: object, expected: int | None
+) -> None:
+    assert maximum_concurrency(scaling_config, "Fn event Queue") == expected
+
+
+@pytest.mark.parametrize("scaling_config", [{"MaximumConcurrency": 1}, {"MaximumConcurrency": 1001},
+                                            {"MaximumConcurrency": 2.5}, {"MaximumConcurrency": True},
+                                            {"MaximumConcurrency": 5, "MinimumConcurrency": 2}])
+def test_given_a_maximum_concurrency_lambda_refuses_when_read_then_the_local_stack_refuses_it_naming_the_event(
+    scaling_config: object,
+) -> None:
+    with pytest.raises(TemplateError, match="Fn event Queue"):
+        maximum_concurrency(scaling_config, "Fn event Queue")
+
+
+def test_given_the_template_when_its_sqs_events_are_read_then_the_local_stack_takes_every_maximum_concurrency() -> None:
+    maxima = {
+        (function.logical_id, event.name): maximum_concurrency(event.properties.get("ScalingConfig"), event.name)
+        for function in load_template().functions()
+        for event in function.events_of_type("SQS")
+    }
+
+    assert maxima and None not in maxima.values()

@@ -69,6 +69,25 @@ def test_given_catalogue_bucket_when_provisioned_then_locked_down(stack: Provisi
     assert lifecycle[0]["AbortIncompleteMultipartUpload"] == {"DaysAfterInitiation": 1}
 
 
+def test_given_catalogue_bucket_when_a_file_is_overwritten_then_the_old_one_is_kept_until_it_expires(
+    stack: ProvisionedStack,
+) -> None:
+    s3 = boto3.client("s3")
+    bucket = stack.ref("CatalogueBucket")
+
+    s3.put_object(Bucket=bucket, Key="catalogues/seller-1/listings.csv", Body=b"sku,qty\na,1\n")
+    s3.put_object(Bucket=bucket, Key="catalogues/seller-1/listings.csv", Body=b"sku,qty\na,0\n")
+
+    versions = s3.list_object_versions(Bucket=bucket, Prefix="catalogues/seller-1/")["Versions"]
+    rules = {rule["ID"]: rule for rule in s3.get_bucket_lifecycle_configuration(Bucket=bucket)["Rules"]}
+    assert s3.get_bucket_versioning(Bucket=bucket)["Status"] == "Enabled"
+    assert len(versions) == 2
+    assert rules["noncurrent-versions"]["NoncurrentVersionExpiration"]["NoncurrentDays"] == 30
+    assert rules["noncurrent-versions"]["Expiration"] == {"ExpiredObjectDeleteMarker": True}
+    assert rules["staging"]["NoncurrentVersionExpiration"]["NoncurrentDays"] == 1
+    assert rules["old-catalogues"]["Expiration"] == {"Days": 30}
+
+
 def test_given_tls_only_bucket_policy_when_provisioned_locally_then_plain_http_is_not_denied(
     stack: ProvisionedStack,
 ) -> None:
