@@ -53,17 +53,16 @@ def diff(rows: Iterable[Row], current: Iterable[Current], *, complete: bool = Tr
             if absent(have):
                 yield _new(Change, (REMOVE, None, have, False))
             have = next(stored, None)
-        matched = have is not None and have[0] == key
-        if row[STATE] == REMOVED:
-            if matched and not have[2]:  # type: ignore[index]
-                yield _new(Change, (REMOVE, None, have, False))
-            if matched:
+        if row[STATE] == REMOVED:  # a deleted offer: its listing (if any) goes
+            if have is not None and have[0] == key:
+                if not have[2]:
+                    yield _new(Change, (REMOVE, None, have, False))
                 have = next(stored, None)
             continue
-        if not matched:
+        if have is None or have[0] != key:
             yield _new(Change, (CREATE, row, None, False))
             continue
-        _, fields, removed, linked_item_id, submitted, ignore_sync = have  # type: ignore[misc]
+        _, fields, removed, linked_item_id, submitted, ignore_sync = have
         quantity = row[QUANTITY]
         drift = (linked_item_id is not None and submitted is not None and not ignore_sync and not row[FBA]
                  and quantity is not None and quantity != submitted)
