@@ -11,7 +11,9 @@ its 429 says it as SP-API does: no Retry-After, the operation's rate in x-amzn-R
 
 Orders: Orders API v2026-01-01 searchOrders (lastUpdatedAfter or createdAfter, marketplaceIds,
 includedData, maxResultsPerPage, paginationToken) and getOrder, over the orders buyers placed
-(`/_standin/orders`). Notifications API v1: destinations (grantless: an LWA client_credentials
+(`/_standin/orders`). A cancelled line keeps its quantityOrdered, as Amazon's does: the CANCELLATION
+dataset (cancellation.cancellationExecution) and FULFILLMENT's quantityUnfulfilled 0 say it.
+Notifications API v1: destinations (grantless: an LWA client_credentials
 token with scope sellingpartnerapi::notifications) and the ORDER_CHANGE subscription (the
 seller's token). With a subscription and an SQS endpoint (`sqs_endpoint_url`, the local stack's
 moto), every order placed, shipped or cancelled sends an ORDER_CHANGE notification to the
@@ -520,9 +522,15 @@ class AmazonStandIn(StandIn):
                             "sellerSku": line.sku,
                             "price": {"unitPrice": {"amount": f"{line.unit_price:.2f}", "currencyCode": "GBP"}}},
             }
+            # A cancelled item keeps quantityOrdered (what the buyer ordered): only the CANCELLATION
+            # dataset says it was cancelled, and nothing of it is left to ship.
             if "FULFILLMENT" in included:
-                shipped = line.quantity if placed.status == "shipped" else 0
-                item["fulfillment"] = {"quantityFulfilled": shipped, "quantityUnfulfilled": line.quantity - shipped}
+                shipped = line.quantity if placed.status == "shipped" and not line.cancelled else 0
+                left = 0 if line.cancelled else line.quantity - shipped
+                item["fulfillment"] = {"quantityFulfilled": shipped, "quantityUnfulfilled": left}
+            if "CANCELLATION" in included and line.cancelled:
+                item["cancellation"] = {"cancellationExecution": {"cancelledBy": "BUYER",
+                                                                  "cancelReason": "Buyer requested cancellation"}}
             document["orderItems"].append(item)
         if "FULFILLMENT" in included:
             document["fulfillment"] = {"fulfillmentStatus": status,

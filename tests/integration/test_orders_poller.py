@@ -191,11 +191,11 @@ def test_given_an_order_change_notification_when_handled_then_that_order_is_impo
     assert poller.notified(amazon_notification("SOMEONE-ELSE", "1")) == []
 
 
-def test_given_a_notification_carrying_its_order_when_handled_then_it_is_imported_without_a_lookup(poller, fakes):
+def test_given_a_notification_carrying_a_summary_when_handled_then_the_order_is_still_looked_up(poller, fakes):
     channel = add_channel("Amazon UK", ChannelType.AMAZON, seller_id="SELLER-1")
     item_id = add_item("HOT", 5)
     link(channel, "HOT", item_id)
-    fakes[channel.channel_id] = FakeOrderChannel()  # the lookup would find nothing
+    fakes[channel.channel_id] = FakeOrderChannel([order("123-789", ("HOT", 1))])
     notification = amazon_notification("SELLER-1", "123-789")
     notification["Payload"]["OrderChangeNotification"]["Summary"] = {
         "OrderStatus": "Unshipped", "FulfillmentType": "MFN",
@@ -204,7 +204,7 @@ def test_given_a_notification_carrying_its_order_when_handled_then_it_is_importe
     outcomes = poller.notified(notification)
 
     assert [o.outcome for o in outcomes] == ["created"]
-    assert stock(item_id) == (5, 3)
+    assert stock(item_id) == (5, 1)  # as the channel's order says, not the summary
 
 
 class _Context:

@@ -85,7 +85,7 @@ def test_given_amazon_orders_when_fetched_by_pages_then_each_comes_once_with_our
             False, "GBP", Decimal("2.50"), "UNSHIPPED")
         searches = [e for e in standin.exchanges if e.path.endswith("/orders")]
         assert searches[0].query["marketplaceIds"] == [amazon.MARKETPLACE_ID]
-        assert set(searches[0].query["includedData"][0].split(",")) == {"FULFILLMENT", "PROCEEDS"}
+        assert set(searches[0].query["includedData"][0].split(",")) == {"FULFILLMENT", "PROCEEDS", "CANCELLATION"}
         assert standin.violations() == []
 
 
@@ -164,21 +164,17 @@ def order_change(order_id: str = "903-8868176-2219830", kind: str = "ORDER_CHANG
     return example
 
 
-def test_given_an_order_change_notification_when_read_then_it_names_the_seller_and_carries_the_order():
+def test_given_an_order_change_notification_when_read_then_it_names_the_seller_and_the_order_only():
     record = {"messageId": "m-1", "body": json.dumps(order_change())}
 
     (notified,) = amazon_channel.AmazonAdapter.notified_orders(record)
 
-    assert (notified.account_id, notified.order_id) == ("A3TH9S8BH6GOGM", "903-8868176-2219830")
+    # The summary (status, items, quantities) is not taken on trust: the order is read with getOrder.
+    assert notified == NotifiedOrder("A3TH9S8BH6GOGM", "903-8868176-2219830")
     assert amazon_channel.AmazonAdapter.notified_orders(order_change()) == [notified]
-    carried = notified.order
-    assert carried is not None and carried.order_id == "903-8868176-2219830"
-    assert (carried.status, carried.fulfilled_by_channel) == (OrderStatus.OPEN, False)  # Unshipped, MFN
-    assert carried.updated_at == datetime(2022, 11, 29, 19, 42, 4, 284000, tzinfo=UTC)  # TimeOfOrderChange
-    assert (carried.lines[0].line_id, carried.lines[0].sku) == ("OIID34853450", "SellerSKUID1")
 
 
-def test_given_a_notification_without_items_when_read_then_it_only_names_the_order_to_look_up():
+def test_given_a_notification_without_items_when_read_then_it_names_the_order_to_look_up():
     bare = order_change()
     del bare["Payload"]["OrderChangeNotification"]["Summary"]
 

@@ -4,11 +4,17 @@ exactly as Amazon serves it (gzip or not, usually Cp1252): the ingestion decodes
 Orders: Orders API v2026-01-01. `searchOrders` by lastUpdatedAfter for the account's marketplaces,
 100 a page, following `pagination.nextToken`; `getOrder` for one order (a notification). Both ask
 for the FULFILLMENT dataset (the fulfilment status and who fulfils: AMAZON = FBA, which never
-touches our stock) and PROCEEDS (the order total). fulfillmentStatus PENDING_AVAILABILITY,
-PENDING, UNSHIPPED and PARTIALLY_SHIPPED are open (the buyer has the units), SHIPPED shipped,
-CANCELLED and UNFULFILLABLE cancelled (nothing will leave our stock). searchOrders allows 0.0056
-requests/s (burst 20): one poll every 3 minutes. The fast path is the ORDER_CHANGE notification
-to our SQS queue (Notifications API v1): the destination calls are grantless (an LWA
+touches our stock), PROCEEDS (the order total) and CANCELLATION: a cancelled item keeps its
+quantityOrdered (what the buyer ordered) and says it was cancelled only in
+cancellation.cancellationExecution, so such an item holds nothing. fulfillmentStatus
+PENDING_AVAILABILITY, PENDING, UNSHIPPED and PARTIALLY_SHIPPED are open (the buyer has the units),
+SHIPPED shipped, CANCELLED and UNFULFILLABLE cancelled (nothing will leave our stock). searchOrders
+allows 0.0056 requests/s (burst 20): one poll every 3 minutes.
+
+The fast path is the ORDER_CHANGE notification to our SQS queue (Notifications API v1), taken as a
+hint: it names the order, which getOrder then reads. So a notification (forged, or a summary that
+words a cancelled item otherwise than the Orders API) never decides what we allocate, and the two
+paths read one document per revision and cannot fight. The destination calls are grantless (an LWA
 client_credentials token with scope sellingpartnerapi::notifications), the subscription calls
 carry the seller's token.
 
@@ -83,7 +89,7 @@ GET_FEED_DOCUMENT_RATE = (0.0222, 10)  # a processing report every 45 s once the
 
 ORDERS = "/orders/2026-01-01"
 NOTIFICATIONS = "/notifications/v1"
-ORDER_DATA = "FULFILLMENT,PROCEEDS"  # includedData: fulfilment status and fulfiller, order total
+ORDER_DATA = "FULFILLMENT,PROCEEDS,CANCELLATION"  # includedData: fulfilment, order total, cancelled items
 ORDERS_PAGE = 100  # searchOrders maxResultsPerPage: 1..100
 SEARCH_ORDERS_RATE = (0.0056, 20)
 GET_ORDER_RATE = (0.5, 30)
@@ -97,14 +103,6 @@ _ORDER_STATUSES = {
     "PARTIALLY_SHIPPED": OrderStatus.OPEN, "SHIPPED": OrderStatus.SHIPPED, "CANCELLED": OrderStatus.CANCELLED,
     "UNFULFILLABLE": OrderStatus.CANCELLED,
 }
-
-# ORDER_CHANGE summaries speak the Orders API v0 words.
-_NOTIFIED_STATUSES = {
-    "PendingAvailability": OrderStatus.OPEN, "Pending": OrderStatus.OPEN, "Unshipped": OrderStatus.OPEN,
-    "PartiallyShipped": OrderStatus.OPEN, "InvoiceUnconfirmed": OrderStatus.OPEN, "Shipped": OrderStatus.SHIPPED,
-    "Canceled": OrderStatus.CANCELLED, "Unfulfillable": OrderStatus.CANCELLED,
-}
-_CANCELLED_ITEM = {"Canceled", "Cancelled"}
 
 _IN_PROGRESS = {"IN_QUEUE", "IN_PROGRESS"}
 _FAILED_MESSAGES = {
@@ -301,9 +299,10 @@ class AmazonAdapter(ChannelAdapter):
         for item in order.get("orderItems") or []:
             product = item.get("product") or {}
             unit_price = (product.get("price") or {}).get("unitPrice") or {}
+            cancelled = bool((item.get("cancellation") or {}).get("cancellationExecution"))
             lines.append(ChannelOrderLine(
                 line_id=str(item.get("orderItemId") or ""), sku=str(product.get("sellerSku") or ""),
-                quantity=units(item.get("quantityOrdered")), title=str(product.get("title") or ""),
+                quantity=0 if cancelled else units(item.get("quantityOrdered")), title=str(product.get("title") or ""),
                 unit_price=money(unit_price.get("amount"))))
         total = (order.get("proceeds") or {}).get("grandTotal") or {}
         channel = order.get("salesChannel") or {}
@@ -378,8 +377,9 @@ class AmazonAdapter(ChannelAdapter):
 
     @staticmethod
     def notified_orders(message: Mapping[str, Any]) -> list[NotifiedOrder]:
-        """The order an ORDER_CHANGE notification names. `message` is the notification, or an SQS
-        record / message whose `body` (or `Body`) is its JSON; other notification types name none."""
+        """The order an ORDER_CHANGE notification names, to be read with getOrder: its summary is not
+        taken on trust. `message` is the notification, or an SQS record / message whose `body` (or
+        `Body`) is its JSON; other notification types name none."""
         notification: Any = message
         body = message.get("body", message.get("Body")) if isinstance(message, Mapping) else None
         if isinstance(body, str | bytes):
@@ -393,9 +393,7 @@ class AmazonAdapter(ChannelAdapter):
         seller, order_id = change.get("SellerId"), change.get("AmazonOrderId")
         if not (seller and order_id):
             return []
-        changed_at = (change.get("OrderChangeTrigger") or {}).get("TimeOfOrderChange") or notification.get("EventTime")
-        return [NotifiedOrder(str(seller), str(order_id),
-                              order=summary_order(str(order_id), change.get("Summary") or {}, changed_at))]
+        return [NotifiedOrder(str(seller), str(order_id))]
 
     def _progress(self, report: Mapping[str, Any]) -> CatalogueProgress:
         report_id = str(_field(report, "reportId"))
@@ -408,26 +406,6 @@ class AmazonAdapter(ChannelAdapter):
         if status in _IN_PROGRESS:
             return CatalogueProgress(CatalogueStatus.IN_PROGRESS, report_id, message=f"Amazon: {status}")
         raise ChannelRejected(f"Amazon answered an unknown report status {status!r}", details={"reportId": report_id})
-
-
-def summary_order(order_id: str, summary: Mapping[str, Any], changed_at: Any) -> ChannelOrder | None:
-    """The order an ORDER_CHANGE summary describes (its revision: the time of the change), or None when
-    the summary is not enough to import from (no items, an unknown status or time): then the order is
-    looked up."""
-    status = _NOTIFIED_STATUSES.get(str(summary.get("OrderStatus") or ""))
-    items = summary.get("OrderItems") or []
-    changed = parse_time(changed_at)
-    if status is None or changed is None or not items or not all(isinstance(item, Mapping) for item in items):
-        return None
-    lines = tuple(ChannelOrderLine(
-        line_id=str(item.get("OrderItemId") or ""), sku=str(item.get("SellerSKU") or ""),
-        quantity=0 if item.get("OrderItemStatus") in _CANCELLED_ITEM else units(item.get("Quantity")))
-        for item in items)
-    return ChannelOrder(order_id=order_id, status=status, fulfilled_by_channel=summary.get("FulfillmentType") == "AFN",
-                        updated_at=changed, lines=lines, placed_at=parse_time(summary.get("PurchaseDate")),
-                        channel_status=str(summary.get("OrderStatus")),
-                        raw_reference={"marketplaceId": summary.get("MarketplaceId")} if summary.get("MarketplaceId")
-                        else {})
 
 
 def report_issues(report: Mapping[str, Any]) -> dict[str, str]:

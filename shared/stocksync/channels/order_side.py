@@ -2,7 +2,7 @@
 
   orders_configured()                    -> bool       (the account has what order download needs)
   fetch_orders(updated_after, page)      -> OrderPage  (orders changed after a time, page by page)
-  fetch_order(order_id)                  -> ChannelOrder | None  (one order, for a notification)
+  fetch_order(order_id)                  -> ChannelOrder | None  (one order: what a notification names)
   ensure_order_notifications(dest_arn)   -> str | None (subscribe the account's order changes to our
                                                         SQS queue once; channels that push only)
   notified_orders(message)               -> list[NotifiedOrder]  (read one pushed notification)
@@ -64,10 +64,10 @@ class NotifiedOrder:
 
     account_id: str  # Amazon SellerId; matched against the channel's `seller_id` setting
     order_id: str
-    # The order itself when the notification carries all an import needs (Amazon's ORDER_CHANGE
-    # summary has status, fulfilment type and every item's SKU and quantity): no lookup call, so a
-    # burst of sales is not held up by the lookup's rate limit (getOrder: 0.5 a second).
-    order: ChannelOrder | None = None
+    # Nothing else: what a notification says of the order is a hint to fetch it, never content to
+    # allocate from. Anyone who can reach the queue could word it, and a summary words a revision
+    # otherwise than the order API (Amazon's shows a cancelled item as 0 units, searchOrders keeps
+    # quantityOrdered): two sources of one revision would fight.
 
 
 @dataclass(frozen=True)

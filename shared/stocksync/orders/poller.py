@@ -143,8 +143,9 @@ class OrderPoller:
     # --- the notification path -------------------------------------------------------------
 
     def notified(self, message: Mapping[str, Any], channel_type: str = ChannelType.AMAZON) -> list[ImportOutcome]:
-        """One pushed notification: find our channel by the account it names, import the order it carries
-        (or, when it only names one, the order as the channel answers it).
+        """One pushed notification: find our channel by the account it names, and import the order it
+        names as the channel's order API answers it (a notification is a hint, not content to allocate
+        from: the poller reads the same documents, so the two paths never disagree on a revision).
         A notification for an account we do not know is dropped (logged): retrying cannot help."""
         outcomes: list[ImportOutcome] = []
         for notified in adapter_class(channel_type).notified_orders(dict(message)):
@@ -154,7 +155,7 @@ class OrderPoller:
                 logger.warning("Order notification for an unknown account", extra={"account_id": notified.account_id})
                 continue
             for channel in channels:
-                order = notified.order or self._adapter(channel).fetch_order(notified.order_id)
+                order = self._adapter(channel).fetch_order(notified.order_id)
                 if order is None:
                     logger.info("Notified order not found", extra={"order_id": notified.order_id})
                     continue

@@ -1,0 +1,118 @@
+"""One order revision read from two sources must not fight: Amazon's ORDER_CHANGE notification and
+the poller's searchOrders, with a line cancelled, in both arrival orders; a notification is a hint to
+fetch the order (getOrder), never content to allocate from. And eBay's cancelled lines as its
+Fulfillment API shows them (a line refunded in full), then released."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from order_support import add_channel, add_item, link, stock
+
+from infrastructure.demo.listings import DemoListing
+from infrastructure.standins import amazon
+from stocksync.api.context import services
+from stocksync.channels.base import ChannelAccount
+from stocksync.channels.registry import build_adapter
+from stocksync.channels.types import ChannelType
+from stocksync.core import db
+from stocksync.core.automation_log import AutomationLog
+from stocksync.core.db import OrderRecord
+from stocksync.core.http_client import RetryPolicy, TokenCache
+from stocksync.core.messages import RecordingQueue
+from stocksync.core.secrets import SecretsManagerStore
+from stocksync.orders.poller import OrderPoller
+
+NO_WAIT = RetryPolicy(max_attempts=2, base_delay=0.0, sleep=lambda _s: None)
+
+
+def demo(*skus: str) -> list[DemoListing]:
+    return [DemoListing(sku=sku, title=sku, price=9.5, quantity=5, listing_id=str(110000000100 + n))
+            for n, sku in enumerate(skus)]
+
+
+def amazon_poller(standin: amazon.AmazonStandIn) -> OrderPoller:
+    def adapter(account: ChannelAccount) -> Any:
+        return build_adapter(ChannelAccount(account.channel_id, "amazon", {
+            "sp_api_endpoint": standin.url, "lwa_endpoint": f"{standin.url}/auth/o2/token",
+            "marketplace_ids": [amazon.MARKETPLACE_ID], "seller_id": amazon.SELLER_ID,
+        }, {"lwa_client_id": amazon.CLIENT_ID, "lwa_client_secret": amazon.CLIENT_SECRET,
+            "refresh_token": amazon.REFRESH_TOKEN}), policy=NO_WAIT, tokens=TokenCache())
+
+    services().order_book.queue = RecordingQueue()
+    return OrderPoller(services().order_book, SecretsManagerStore(), AutomationLog(), adapter_factory=adapter)
+
+
+@pytest.fixture
+def amazon_shop(stack):
+    with amazon.AmazonStandIn(listings=demo("MUG", "CAP", "HAT")) as standin:
+        channel = add_channel("Amazon UK", ChannelType.AMAZON, seller_id=amazon.SELLER_ID,
+                              marketplace_ids=[amazon.MARKETPLACE_ID])
+        items = {sku: add_item(sku, 5) for sku in ("MUG", "CAP", "HAT")}
+        for sku, item_id in items.items():
+            link(channel, sku, item_id)
+        yield standin, channel, items
+
+
+def order_record(channel, order_id: str) -> OrderRecord:
+    found = db.get_or_none(OrderRecord, OrderRecord.keys(db.order_id_of(channel.channel_id, order_id)))
+    assert found is not None
+    return found
+
+
+def notification_of(standin: amazon.AmazonStandIn, placed) -> dict[str, Any]:
+    """The ORDER_CHANGE the stand-in sends for the order as it is now."""
+    return standin.order_change_notification(placed, "subscription-1")
+
+
+def cancel_one_line(standin: amazon.AmazonStandIn):
+    placed = standin.place_order([("MUG", 1), ("CAP", 1), ("HAT", 2)])
+    return standin.cancel_order(placed.order_id, [placed.lines[1].line_id])
+
+
+@pytest.mark.parametrize("first", ["notification", "poll"])
+def test_given_an_amazon_line_cancelled_when_the_notification_and_the_poll_both_arrive_then_it_stays_released(
+        amazon_shop, first):
+    standin, channel, items = amazon_shop
+    poller = amazon_poller(standin)
+    placed = cancel_one_line(standin)
+    arrivals = {"notification": lambda: poller.notified(notification_of(standin, placed)),
+                "poll": lambda: poller.poll(channel, force=True)}
+
+    arrivals[first]()
+    arrivals["poll" if first == "notification" else "notification"]()
+
+    assert (stock(items["MUG"]), stock(items["CAP"]), stock(items["HAT"])) == ((5, 1), (5, 0), (5, 2))
+    lines = {line["sku"]: line["quantity"] for line in order_record(channel, placed.order_id).lines}
+    assert lines == {"MUG": 1, "CAP": 0, "HAT": 2}
+    assert standin.violations() == []
+
+
+def test_given_a_notification_whose_summary_says_otherwise_when_handled_then_the_order_amazon_serves_counts(
+        amazon_shop):
+    standin, _channel, items = amazon_shop
+    poller = amazon_poller(standin)
+    placed = standin.place_order([("MUG", 1)])
+    forged = notification_of(standin, placed)
+    summary = forged["Payload"]["OrderChangeNotification"]["Summary"]
+    summary["OrderItems"][0]["Quantity"] = 4  # not what the buyer ordered: Amazon's order says 1
+    summary["OrderItems"].append({"OrderItemId": "999", "SellerSKU": "CAP", "SupplySourceId": None,
+                                  "OrderItemStatus": "Unshipped", "Quantity": 3, "QuantityShipped": 0})
+
+    outcomes = poller.notified(forged)
+
+    assert [o.outcome for o in outcomes] == ["created"]
+    assert (stock(items["MUG"]), stock(items["CAP"])) == ((5, 1), (5, 0))
+
+
+def test_given_a_notification_naming_an_order_amazon_does_not_know_when_handled_then_nothing_is_allocated(
+        amazon_shop):
+    standin, _channel, items = amazon_shop
+    poller = amazon_poller(standin)
+    placed = standin.place_order([("MUG", 1)])
+    forged = notification_of(standin, placed)
+    forged["Payload"]["OrderChangeNotification"]["AmazonOrderId"] = "202-0000000-0000000"
+
+    assert poller.notified(forged) == []
+    assert stock(items["MUG"]) == (5, 0)
