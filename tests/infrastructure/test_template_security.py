@@ -72,9 +72,9 @@ def test_given_any_function_when_its_policies_are_read_then_no_policy_template_g
         function_id: name
         for function_id in _function_ids(template)
         for policy in _as_list(template.properties(function_id).get("Policies") or [])
-        if isinstance(policy, Mapping)
-        for name in policy
-        if name in BUCKET_WIDE_TEMPLATES
+        # a policy template by name, or a managed policy (AmazonS3FullAccess, ...) by name or ARN
+        for name in (policy if isinstance(policy, Mapping) else [str(policy)])
+        if name in BUCKET_WIDE_TEMPLATES or (not isinstance(policy, Mapping) and "S3" in name)
     }
 
     assert wide == {}, "grant the prefixes and actions a function uses, not the bucket"
@@ -172,7 +172,6 @@ def test_given_every_sqs_event_source_when_read_then_its_concurrency_is_bounded(
     assert unbounded == {}, "MaximumConcurrency is required, and SQS allows 2 to 1000"
     # The stock queue's bound is the least allowed: its invocations share every channel's rate budget.
     assert limits[("StockSubmitterFunction", "Stock")] == 2
-    assert sum(limits.values()) <= 50, "together they leave the account's concurrency to the API"
 
 
 def test_given_the_amazon_notification_queue_when_its_policy_is_read_then_amazon_may_only_deliver_to_it(
