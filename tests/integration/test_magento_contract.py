@@ -54,8 +54,6 @@ def test_given_a_product_back_ordered_at_0_when_the_catalogue_reloads_and_stock_
         assert running.violations() == []
 
 
-@pytest.mark.xfail(strict=True, reason="the catalogue reader refuses the state 'backorders' in our listings CSV "
-                                       "(catalogue/formats.py STATES lacks it): add it there, then remove this mark")
 def test_given_a_product_back_ordered_at_0_when_its_catalogue_is_loaded_then_the_row_keeps_that_state():
     with shop() as running:
         adapter = subject(running, out_of_stock_mode="zero_backorder")
