@@ -11,7 +11,14 @@ violation, like a contract violation of the REST APIs.
 
 Orders: the Fulfillment API's getOrders (filter lastmodifieddate:[from..to], limit up to 200,
 offset; orderIds) and getOrder, over the orders buyers placed (`/_standin/orders`). A line of a
-listing without SKU (a legacy Trading listing) carries only legacyItemId."""
+listing without SKU (a legacy Trading listing) carries only legacyItemId.
+
+Cancellations as the Fulfillment API shows them. eBay cancels whole orders (cancelStatus.cancelState
+CANCELED, a cancelledDate, and a COMPLETED cancel request that only getOrder lists: getOrders always
+answers cancelRequests empty); the order is then FULLY_REFUNDED. Lines cancelled out of an order that
+goes on (`.../cancel` with `line_ids`) have no cancel state of their own: the seller refunds them in
+full, which shows in the line's `refunds` (amount, refundDate, refundId) and makes the order
+PARTIALLY_REFUNDED; such a line is not fulfilled when the rest ships."""
 
 from __future__ import annotations
 
@@ -86,6 +93,7 @@ class EbayStandIn(StandIn):
                        if item.sku in self.inventory_api_skus}
         self.relist_uuids: dict[str, str] = {}
         self.trading_violations: list[str] = []
+        self.line_refunds: dict[str, dict[str, Any]] = {}  # line id -> the refund of a line cancelled alone
         kwargs.setdefault("contract", ebay_contract())
         super().__init__(**kwargs)
 
@@ -300,18 +308,30 @@ class EbayStandIn(StandIn):
     def line_id_for(self, number: int, index: int) -> str:
         return str(10000000000 + number * 100 + index)
 
-    def order_document(self, placed: PlacedOrder) -> dict[str, Any]:
-        """A Fulfillment API Order."""
+    def cancel_order(self, order_id: str, line_ids: list[str] | None = None) -> PlacedOrder:
+        placed = super().cancel_order(order_id, line_ids)
+        if placed.status != "cancelled":  # lines cancelled out of an order that goes on: refunded in full
+            with self.lock:
+                for line in placed.lines:
+                    if line.cancelled and line.line_id not in self.line_refunds:
+                        self.line_refunds[line.line_id] = {
+                            "refundId": f"5{line.line_id}", "refundDate": iso_millis(placed.updated),
+                            "amount": _amount(line.unit_price * line.quantity)}
+        return placed
+
+    def order_document(self, placed: PlacedOrder, *, with_cancel_requests: bool = False) -> dict[str, Any]:
+        """A Fulfillment API Order (getOrder lists the cancel requests, getOrders never does)."""
         cancelled, shipped = placed.status == "cancelled", placed.status == "shipped"
         lines = []
         for line in placed.lines:
             cost = _amount(line.unit_price * line.quantity)
+            refund = self.line_refunds.get(line.line_id)
             item: dict[str, Any] = {
                 "lineItemId": line.line_id, "legacyItemId": line.listing_id, "title": line.title,
                 "quantity": line.quantity, "lineItemCost": cost, "total": cost, "soldFormat": "FIXED_PRICE",
                 "listingMarketplaceId": MARKETPLACE_ID, "purchaseMarketplaceId": MARKETPLACE_ID,
-                "lineItemFulfillmentStatus": "FULFILLED" if shipped else "NOT_STARTED",
-                "appliedPromotions": [], "taxes": [], "refunds": [],
+                "lineItemFulfillmentStatus": "FULFILLED" if shipped and refund is None else "NOT_STARTED",
+                "appliedPromotions": [], "taxes": [], "refunds": [dict(refund)] if refund else [],
             }
             if line.sku:
                 item["sku"] = line.sku
@@ -321,11 +341,19 @@ class EbayStandIn(StandIn):
                                          "cancelRequests": []}
         if cancelled:
             cancel_status["cancelledDate"] = iso_millis(placed.updated)
+            if with_cancel_requests:
+                cancel_status["cancelRequests"] = [{
+                    "cancelRequestId": f"5{placed.number:09d}", "cancelInitiator": "Buyer",
+                    "cancelReason": "ORDER_PLACED_BY_MISTAKE", "cancelRequestState": "COMPLETED",
+                    "cancelRequestedDate": iso_millis(placed.updated),
+                    "cancelCompletedDate": iso_millis(placed.updated)}]
+        payment = "FULLY_REFUNDED" if cancelled else "PARTIALLY_REFUNDED" if any(
+            line.line_id in self.line_refunds for line in placed.lines) else "PAID"
         return {
             "orderId": placed.order_id, "creationDate": iso_millis(placed.created),
             "lastModifiedDate": iso_millis(placed.updated),
             "orderFulfillmentStatus": "FULFILLED" if shipped else "NOT_STARTED",
-            "orderPaymentStatus": "FULLY_REFUNDED" if cancelled else "PAID", "sellerId": "demo-seller",
+            "orderPaymentStatus": payment, "sellerId": "demo-seller",
             "buyer": {"username": "demo-buyer"}, "salesRecordReference": str(placed.number),
             "pricingSummary": {"priceSubtotal": total, "total": total}, "cancelStatus": cancel_status,
             "fulfillmentHrefs": [], "lineItems": lines,
@@ -363,7 +391,7 @@ class EbayStandIn(StandIn):
             placed = self.orders.get(order_id)
             if placed is None:
                 return _fulfillment_error(404, 32100, f"Order {order_id} was not found.")
-            return json_response(self.order_document(placed))
+            return json_response(self.order_document(placed, with_cancel_requests=True))
 
     # --- Trading API (XML) ---------------------------------------------------------------------
 

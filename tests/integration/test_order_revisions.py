@@ -11,7 +11,7 @@ import pytest
 from order_support import add_channel, add_item, link, stock
 
 from infrastructure.demo.listings import DemoListing
-from infrastructure.standins import amazon
+from infrastructure.standins import amazon, ebay
 from stocksync.api.context import services
 from stocksync.channels.base import ChannelAccount
 from stocksync.channels.registry import build_adapter
@@ -116,3 +116,56 @@ def test_given_a_notification_naming_an_order_amazon_does_not_know_when_handled_
 
     assert poller.notified(forged) == []
     assert stock(items["MUG"]) == (5, 0)
+
+
+# --- eBay -----------------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def ebay_shop(stack):
+    with ebay.EbayStandIn(listings=demo("MUG", "CAP")) as standin:
+        channel = add_channel("eBay UK", ChannelType.EBAY)
+        items = {sku: add_item(sku, 5) for sku in ("MUG", "CAP")}
+        for sku, item_id in items.items():
+            link(channel, sku, item_id)
+
+        def adapter(account: ChannelAccount) -> Any:
+            return build_adapter(ChannelAccount(account.channel_id, "ebay", {
+                "api_base_url": standin.url, "marketplace_id": ebay.MARKETPLACE_ID,
+            }, {"client_id": ebay.CLIENT_ID, "client_secret": ebay.CLIENT_SECRET,
+                "refresh_token": ebay.REFRESH_TOKEN}), policy=NO_WAIT, tokens=TokenCache())
+
+        services().order_book.queue = RecordingQueue()
+        poller = OrderPoller(services().order_book, SecretsManagerStore(), AutomationLog(), adapter_factory=adapter)
+        yield standin, channel, items, poller
+
+
+def test_given_an_ebay_line_cancelled_after_its_import_when_polled_again_then_its_unit_is_released(ebay_shop):
+    standin, channel, items, poller = ebay_shop
+    placed = standin.place_order([("MUG", 1), ("CAP", 2)])
+    poller.poll(channel, force=True)
+    assert (stock(items["MUG"]), stock(items["CAP"])) == ((5, 1), (5, 2))
+
+    standin.cancel_order(placed.order_id, [placed.lines[1].line_id])  # eBay refunds the line in full
+    poller.poll(channel, force=True)
+
+    assert (stock(items["MUG"]), stock(items["CAP"])) == ((5, 1), (5, 0))
+    assert standin.listing("CAP").quantity == 5  # eBay put the units back on the listing
+    record = order_record(channel, placed.order_id)
+    assert (record.status, {line["sku"]: line["quantity"] for line in record.lines}) == ("open", {"MUG": 1, "CAP": 0})
+    assert standin.violations() == []
+
+
+def test_given_an_ebay_order_with_a_cancelled_line_when_the_rest_ships_then_only_the_rest_leaves_stock(ebay_shop):
+    standin, channel, items, poller = ebay_shop
+    placed = standin.place_order([("MUG", 1), ("CAP", 2)])
+    standin.cancel_order(placed.order_id, [placed.lines[1].line_id])
+    poller.poll(channel, force=True)
+    standin.ship_order(placed.order_id)
+
+    poller.poll(channel, force=True)
+    looked_up = poller.adapter_factory(ChannelAccount(channel.channel_id, "ebay", {}, {})).fetch_order(placed.order_id)
+
+    assert (stock(items["MUG"]), stock(items["CAP"])) == ((4, 0), (5, 0))
+    assert looked_up is not None and {line.sku: line.quantity for line in looked_up.lines} == {"MUG": 1, "CAP": 0}
+    assert standin.violations() == []

@@ -221,6 +221,50 @@ def test_given_ebay_orders_when_fetched_by_pages_then_statuses_map_and_lines_car
         assert standin.violations() == []
 
 
+def ebay_line(status: str = "NOT_STARTED", *refunded: str, discounted: str | None = None) -> dict:
+    line = {"lineItemId": "1", "sku": "EB-0", "quantity": 2, "lineItemCost": {"value": "5.00", "currency": "GBP"},
+            "lineItemFulfillmentStatus": status,
+            "refunds": [{"refundId": f"r{n}", "amount": {"value": value, "currency": "GBP"}}
+                        for n, value in enumerate(refunded)]}
+    if discounted:
+        line["discountedLineItemCost"] = {"value": discounted, "currency": "GBP"}
+    return line
+
+
+@pytest.mark.parametrize(("line", "cancelled"), [
+    (ebay_line(), False),
+    (ebay_line("NOT_STARTED", "5.00"), True),  # refunded in full before shipping: cancelled out of the order
+    (ebay_line("NOT_STARTED", "2.00", "3.00"), True),  # in two refunds
+    (ebay_line("NOT_STARTED", "4.00", discounted="4.00"), True),  # its discounted cost
+    (ebay_line("NOT_STARTED", "1.00"), False),  # a partial refund: a price adjustment, the units still go
+    (ebay_line("FULFILLED", "5.00"), False),  # shipped, then refunded: a return, not a cancellation
+])
+def test_given_an_ebay_line_and_its_refunds_when_read_then_only_a_full_refund_before_shipping_cancels_it(
+        line, cancelled):
+    assert ebay_channel.line_cancelled(line) is cancelled
+
+
+def test_given_an_ebay_order_cancelled_when_looked_up_then_its_completed_cancel_request_is_listed_only_there():
+    with ebay.EbayStandIn(listings=listings("EB")) as standin:
+        placed = standin.place_order([("EB-0", 1), ("EB-1", 1)])
+        standin.cancel_order(placed.order_id, [placed.lines[0].line_id])
+        partly = ebay_adapter(standin).fetch_order(placed.order_id)
+        standin.cancel_order(placed.order_id)
+
+        looked_up = ebay_adapter(standin).fetch_order(placed.order_id)
+        (polled,) = all_orders(ebay_adapter(standin))[0]
+
+        assert partly is not None and (partly.status, [line.quantity for line in partly.lines]) == (
+            OrderStatus.OPEN, [0, 1])
+        assert looked_up is not None and looked_up.status == polled.status == OrderStatus.CANCELLED
+        getorder = next(e for e in reversed(standin.exchanges) if e.path.endswith(placed.order_id))
+        requests = json.loads(getorder.response_body)["cancelStatus"]["cancelRequests"]
+        assert [r["cancelRequestState"] for r in requests] == ["COMPLETED"]
+        search = next(e for e in reversed(standin.exchanges) if e.path.endswith("/order"))
+        assert json.loads(search.response_body)["orders"][0]["cancelStatus"]["cancelRequests"] == []
+        assert standin.violations() == []
+
+
 def test_given_a_legacy_listing_without_sku_when_its_order_is_fetched_then_the_line_is_keyed_by_item_id():
     items = [DemoListing("", "Old listing", 5.0, 3, "110000000777"), *listings("EB", 1)]
     with ebay.EbayStandIn(listings=items, inventory_api_skus=set()) as standin:

@@ -16,7 +16,12 @@ sent twice (a crash before the record) is refused as a duplicate naming the list
 
 Orders: the Fulfillment API's getOrders filtered by lastmodifieddate:[from..], 200 a page by
 limit/offset until `total`; getOrder for one order. A cancelState of CANCELED is cancelled, an
-orderFulfillmentStatus of FULFILLED shipped, anything else (NOT_STARTED, IN_PROGRESS) open. A line
+orderFulfillmentStatus of FULFILLED shipped, anything else (NOT_STARTED, IN_PROGRESS) open (a
+cancelState IN_PROGRESS is a request the seller has not accepted: the buyer still has the units).
+eBay has no cancel state per line: a line cancelled out of an order that goes on is refunded in
+full (its `refunds` add up to its cost) and is never fulfilled, so it holds nothing (quantity 0);
+a partial refund is a price adjustment and keeps the units, as does a refund of a line that shipped
+(a return, which the seller restocks). A line
 carries its SKU; a legacy Trading listing without one is keyed by its ItemID (and variation id),
 which no catalogue SKU matches: the line comes in unmapped for the seller to see. The Fulfillment
 API allows 100,000 calls a day: a poll every 2 minutes.
@@ -240,7 +245,8 @@ class EbayAdapter(ChannelAdapter):
         else:
             status = OrderStatus.OPEN
         lines = tuple(ChannelOrderLine(
-            line_id=str(item.get("lineItemId") or ""), sku=line_sku(item), quantity=units(item.get("quantity")),
+            line_id=str(item.get("lineItemId") or ""), sku=line_sku(item),
+            quantity=0 if line_cancelled(item) else units(item.get("quantity")),
             title=str(item.get("title") or ""), unit_price=_unit_price(item))
             for item in order.get("lineItems") or [] if isinstance(item, dict))
         total = (order.get("pricingSummary") or {}).get("total") or {}
@@ -446,6 +452,17 @@ def line_sku(item: Mapping[str, Any]) -> str:
     legacy = str(item.get("legacyItemId") or "")
     variation = str(item.get("legacyVariationId") or "")
     return f"{legacy}-{variation}" if legacy and variation else legacy
+
+
+def line_cancelled(item: Mapping[str, Any]) -> bool:
+    """A line cancelled out of its order: not fulfilled, and refunded its whole (discounted) cost."""
+    if item.get("lineItemFulfillmentStatus") == "FULFILLED":
+        return False
+    cost = money((item.get("discountedLineItemCost") or item.get("lineItemCost") or {}).get("value"))
+    refunds = [money((refund.get("amount") or {}).get("value"))
+               for refund in item.get("refunds") or [] if isinstance(refund, dict)]
+    refunded = sum((amount for amount in refunds if amount is not None), Decimal(0))
+    return cost is not None and refunded > 0 and refunded >= cost
 
 
 def _unit_price(item: Mapping[str, Any]) -> Decimal | None:
