@@ -9,6 +9,7 @@ from typing import Any
 
 import pytest
 from order_support import add_channel, add_item, link, stock
+from stock_sync_support import fast_adapter_factory, item_with_stock, listing, read_listing
 
 from infrastructure.demo.listings import DemoListing
 from infrastructure.standins import amazon, ebay
@@ -20,9 +21,10 @@ from stocksync.core import db
 from stocksync.core.automation_log import AutomationLog
 from stocksync.core.db import OrderRecord
 from stocksync.core.http_client import RetryPolicy, TokenCache
-from stocksync.core.messages import RecordingQueue
+from stocksync.core.messages import RecordingQueue, StockChange
 from stocksync.core.secrets import SecretsManagerStore
 from stocksync.orders.poller import OrderPoller
+from stocksync.stock_sync.submitter import StockSubmitter
 
 NO_WAIT = RetryPolicy(max_attempts=2, base_delay=0.0, sleep=lambda _s: None)
 
@@ -169,3 +171,35 @@ def test_given_an_ebay_order_with_a_cancelled_line_when_the_rest_ships_then_only
     assert (stock(items["MUG"]), stock(items["CAP"])) == ((4, 0), (5, 0))
     assert looked_up is not None and {line.sku: line.quantity for line in looked_up.lines} == {"MUG": 1, "CAP": 0}
     assert standin.violations() == []
+
+
+def test_given_an_ebay_listing_we_ended_at_0_when_a_line_of_its_sale_is_cancelled_then_it_is_relisted_with_the_unit(
+        api):
+    """The fault run's "listing ended at 0 still showing a unit": eBay put the cancelled unit back on the
+    listing we had ended, and while we never released the line the listing stayed ended with it."""
+    sold_out = [DemoListing("MUG", "Mug", 9.5, 1, "110000000077"), DemoListing("CAP", "Cap", 9.5, 5, "110000000078")]
+    with ebay.EbayStandIn(listings=sold_out, inventory_api_skus=set()) as standin:
+        shop = api.post("/channels", {"name": "eBay UK", "type": "ebay", "settings": {
+            "api_base_url": standin.url, "marketplace_id": ebay.MARKETPLACE_ID}, "credentials": {
+            "client_id": ebay.CLIENT_ID, "client_secret": ebay.CLIENT_SECRET, "refresh_token": ebay.REFRESH_TOKEN}})
+        channel = services().channels.get(shop.body["channel_id"])
+        mug, cap = item_with_stock(api, "MUG", 1), item_with_stock(api, "CAP", 5)
+        listing(channel.channel_id, "MUG", mug, channel_listing_id="110000000077", listing_kind="trading")
+        listing(channel.channel_id, "CAP", cap, channel_listing_id="110000000078", listing_kind="trading")
+        submitter = StockSubmitter(SecretsManagerStore(), adapter_factory=fast_adapter_factory())
+        orders = OrderPoller(services().order_book, SecretsManagerStore(), AutomationLog(),
+                             adapter_factory=lambda one: build_adapter(one, policy=NO_WAIT, tokens=TokenCache()))
+        placed = standin.place_order([("MUG", 1), ("CAP", 1)])
+        orders.poll(channel, force=True)
+        submitter.reconcile({"m": StockChange(reason="sale", item_ids=[mug])}, force=True)
+        assert (read_listing(channel.channel_id, "MUG").state, standin.listing("MUG").active) == ("ended", False)
+
+        standin.cancel_order(placed.order_id, [placed.lines[0].line_id])  # the unit goes back on the ended listing
+        orders.poll(channel, force=True)
+        submitter.reconcile({"m": StockChange(reason="order_changed", item_ids=[mug])}, force=True)
+
+        relisted = standin.listing("MUG")
+        assert stock(mug) == (1, 0)
+        assert (relisted.active, relisted.quantity) == (True, 1)
+        assert read_listing(channel.channel_id, "MUG").channel_listing_id == relisted.listing_id != "110000000077"
+        assert standin.violations() == []
