@@ -62,8 +62,9 @@ def ingest(stack):
     return drain
 
 
-def _event(body: str) -> dict:
-    return {"Records": [{"messageId": "m0", "receiptHandle": "r0", "body": body, "attributes": {},
+def _event(body: str, receive_count: int = 1) -> dict:
+    return {"Records": [{"messageId": "m0", "receiptHandle": "r0", "body": body,
+                         "attributes": {"ApproximateReceiveCount": str(receive_count)},
                          "messageAttributes": {}, "md5OfBody": "", "eventSource": "aws:sqs",
                          "eventSourceARN": "arn:aws:sqs:eu-west-1:123456789012:ingest", "awsRegion": "eu-west-1"}]}
 
@@ -80,9 +81,10 @@ def _s3_events(stack) -> list[dict]:
     return bodies
 
 
-def _put(stack, key: str, text: str | bytes) -> None:
+def _put(stack, key: str, text: str | bytes, content_type: str | None = None) -> None:
     data = text.encode() if isinstance(text, str) else text
-    boto3.client("s3").put_object(Bucket=stack.ref("CatalogueBucket"), Key=key, Body=data)
+    extra = {"ContentType": content_type} if content_type else {}
+    boto3.client("s3").put_object(Bucket=stack.ref("CatalogueBucket"), Key=key, Body=data, **extra)
 
 
 def _listings(channel_id: str) -> dict[str, ListingRecord]:
@@ -202,18 +204,19 @@ def test_given_an_older_file_event_arriving_late_then_it_does_not_overwrite_the_
     assert api.get(f"/channels/{channel}/catalogue").body["last_load"]["status"] == "superseded"
 
 
-def test_given_a_crash_halfway_through_applying_when_retried_then_the_load_completes_once(stack, api, channel,
-                                                                                         ingest, monkeypatch):
+def test_given_a_transient_failure_halfway_through_applying_when_retried_then_the_load_completes_once(
+        stack, api, channel, ingest, monkeypatch):
     _put(stack, f"catalogues/{channel}/one.csv", _csv([(f"S-{i}", "T", "1", i) for i in range(30)]))
     body = json.dumps(_s3_events(stack)[0])
     real = load_module.CatalogueLoader._finish_load
     monkeypatch.setattr(load_module.CatalogueLoader, "_finish_load",
-                        lambda self, load: (_ for _ in ()).throw(RuntimeError("crash")))
+                        lambda self, load: (_ for _ in ()).throw(TimeoutError("the table took too long")))
     with pytest.raises(BatchProcessingError):  # the only record failed: Lambda returns it to the queue
         ingest.handler(_event(body), _Context())
     monkeypatch.setattr(load_module.CatalogueLoader, "_finish_load", real)
+    assert api.get(f"/channels/{channel}/catalogue").body["last_load"]["status"] == "running"
 
-    ingest.handler(_event(body), _Context())
+    ingest.handler(_event(body, receive_count=2), _Context())
 
     assert len(_listings(channel)) == 30
     status = api.get(f"/channels/{channel}/catalogue").body
@@ -292,3 +295,72 @@ def test_given_a_listing_linked_while_a_load_applies_then_the_totals_keep_the_li
     totals = api.get(f"/channels/{channel}/listings").body["totals"]
     assert {k: totals[k] for k in ("active", "linked", "unlinked")} == {"active": 3, "linked": 1, "unlinked": 2}
     assert {k: totals[k] for k in ("active", "linked", "unlinked", "fba")} == store.recount(channel)
+
+
+# --- poison messages fail fast (issue 18) -----------------------------------------------------------
+
+
+def _failed_at_once(api, channel: str, body: str) -> dict:
+    """Delivers one notification once; asserts SQS is told it is done with (no retry), returns the load."""
+    assert ingest_handler_result(body) == {"batchItemFailures": []}
+    status = api.get(f"/channels/{channel}/catalogue").body["last_load"]
+    assert status["status"] == "failed", status
+    job = api.get(f"/jobs/{status['job_id']}").body
+    assert job["status"] == "failed" and job["message"] == status["message"]
+    return status
+
+
+def ingest_handler_result(body: str, receive_count: int = 1) -> dict:
+    handler = load_handler(load_template(), "CatalogueIngestFunction")
+    return handler(_event(body, receive_count), _Context())
+
+
+@pytest.mark.parametrize("charset", ["utf-16", "base64", "rot13", "hex", "zlib", "no-such-thing"])
+def test_given_a_file_declaring_a_charset_we_cannot_read_when_delivered_once_then_its_load_fails_saying_so(
+        stack, api, channel, charset):
+    _put(stack, f"catalogues/{channel}/odd.csv", _csv([("A-1", "Alpha", "1", 3)]), f"text/csv; charset={charset}")
+    (event,) = _s3_events(stack)
+
+    status = _failed_at_once(api, channel, json.dumps(event))
+
+    assert charset in status["message"] and _listings(channel) == {}
+    errors = api.get(f"/channels/{channel}/catalogue/errors").body["errors"]
+    assert [error["row"] for error in errors] == [0]  # the file as a whole, not a row
+
+
+def test_given_a_header_problem_when_loaded_then_its_error_is_on_row_1(stack, api, channel, ingest):
+    _put(stack, f"catalogues/{channel}/two.csv", "sku,title,price,quantity,Quantity\nA-1,Alpha,1,3,4\n")
+    ingest()
+
+    errors = api.get(f"/channels/{channel}/catalogue/errors").body["errors"]
+    assert [(error["row"], error["field"]) for error in errors] == [(1, "quantity")]
+    assert "column 4 ('quantity') and column 5 ('Quantity')" in errors[0]["reason"]
+
+
+def test_given_a_bug_while_applying_when_delivered_once_then_the_load_fails_at_once_and_is_not_retried(
+        stack, api, channel, monkeypatch):
+    _put(stack, f"catalogues/{channel}/one.csv", _csv([("A-1", "Alpha", "1", 3)]))
+    (event,) = _s3_events(stack)
+    monkeypatch.setattr(load_module, "apply_changes", lambda *args, **kwargs: {}["no such key"])
+
+    status = _failed_at_once(api, channel, json.dumps(event))
+
+    assert "no such key" in status["message"]
+    events = api.get(f"/channels/{channel}/events", kind="CATALOGUE_LOAD_FAILED").body["events"]
+    assert len(events) == 1
+
+
+def test_given_a_transient_failure_on_the_last_receive_then_the_load_fails_and_goes_to_the_dead_letter_queue(
+        stack, api, channel, monkeypatch):
+    from stocksync.core.messages import INGEST_MAX_RECEIVES
+
+    _put(stack, f"catalogues/{channel}/one.csv", _csv([("A-1", "Alpha", "1", 3)]))
+    (event,) = _s3_events(stack)
+    monkeypatch.setattr(load_module, "apply_changes",
+                        lambda *args, **kwargs: (_ for _ in ()).throw(TimeoutError("timed out")))
+
+    with pytest.raises(BatchProcessingError):
+        ingest_handler_result(json.dumps(event), receive_count=INGEST_MAX_RECEIVES)
+
+    status = api.get(f"/channels/{channel}/catalogue").body["last_load"]
+    assert status["status"] == "failed" and "timed out" in status["message"]

@@ -1,4 +1,5 @@
-"""The jobs worker runs queued jobs by kind; a failing job goes back to the queue, others go on."""
+"""The jobs worker runs queued jobs by kind. A job that fails for good is failed at once and not retried;
+a transient failure goes back to the queue after a back-off, and fails its job on the last receive."""
 
 from __future__ import annotations
 
@@ -7,7 +8,9 @@ from aws_lambda_powertools.utilities.batch.exceptions import BatchProcessingErro
 
 from infrastructure.local.template import load_handler, load_template
 from stocksync.api.context import services
-from stocksync.core.messages import JobMessage
+from stocksync.channels.base import ChannelUnavailable
+from stocksync.core import messages
+from stocksync.core.messages import INGEST_MAX_RECEIVES, JOBS_MAX_RECEIVES, MAPPING_MAX_RECEIVES, JobMessage
 from stocksync.core.settings import JobsWorkerSettings
 from stocksync.wiring import wiring
 
@@ -17,6 +20,8 @@ RAN: list[str] = []
 def record_run(message: JobMessage) -> None:
     if message.payload.get("fail"):
         raise RuntimeError("the channel said no")
+    if message.payload.get("unavailable"):
+        raise ChannelUnavailable("the channel answered 503")
     RAN.append(message.job_id)
     services().jobs.finish(message.job_id, succeeded=True, result={"ran": True})
 
@@ -29,9 +34,10 @@ def worker(stack, monkeypatch):
     return load_handler(load_template(), "JobsWorkerFunction")
 
 
-def _event(*messages: JobMessage) -> dict:
+def _event(*messages: JobMessage, receive_count: int = 1) -> dict:
     return {"Records": [
-        {"messageId": f"m{i}", "receiptHandle": f"r{i}", "body": message.model_dump_json(), "attributes": {},
+        {"messageId": f"m{i}", "receiptHandle": f"r{i}", "body": message.model_dump_json(),
+         "attributes": {"ApproximateReceiveCount": str(receive_count)},
          "messageAttributes": {}, "md5OfBody": "", "eventSource": "aws:sqs",
          "eventSourceARN": "arn:aws:sqs:eu-west-1:123456789012:jobs", "awsRegion": "eu-west-1"}
         for i, message in enumerate(messages)
@@ -45,18 +51,74 @@ class _Context:
     aws_request_id = "req"
 
 
-def test_given_two_jobs_when_one_fails_then_only_it_is_returned_to_the_queue(worker):
+class _Sqs:
+    def __init__(self) -> None:
+        self.asked: list[tuple[str, int]] = []
+
+    def change_message_visibility(self, *, QueueUrl: str, ReceiptHandle: str, VisibilityTimeout: int) -> None:  # noqa: N803
+        self.asked.append((ReceiptHandle, VisibilityTimeout))
+
+
+@pytest.fixture
+def backoffs(monkeypatch):
+    """The visibility changes the worker asks SQS for: (receipt handle, seconds)."""
+    sqs = _Sqs()
+    monkeypatch.setattr(messages, "client", lambda name: sqs)
+    return sqs.asked
+
+
+def test_given_two_jobs_when_one_fails_for_good_then_it_is_failed_at_once_and_not_retried(worker, backoffs):
     good = services().jobs.create("test_kind", subject="s", job_id="good")
     bad = services().jobs.create("test_kind", subject="s", job_id="bad")
 
     result = worker(_event(JobMessage(job_id=good.job_id, kind="test_kind"),
                            JobMessage(job_id=bad.job_id, kind="test_kind", payload={"fail": True})), _Context())
 
-    assert result == {"batchItemFailures": [{"itemIdentifier": "m1"}]}
-    assert RAN == ["good"]
+    assert result == {"batchItemFailures": []}  # a bug fails the same way every time: SQS deletes it
+    assert RAN == ["good"] and backoffs == []
     assert services().jobs.get("good").status == "succeeded"
+    failed = services().jobs.get("bad")
+    assert (failed.status, failed.message) == ("failed", "the channel said no")
 
 
-def test_given_only_a_job_of_unknown_kind_when_run_then_the_whole_batch_fails_back_to_the_queue(worker):
-    with pytest.raises(BatchProcessingError):
-        worker(_event(JobMessage(job_id="x", kind="nobody_knows")), _Context())
+def test_given_a_job_of_unknown_kind_when_run_then_it_fails_at_once_saying_so(worker, backoffs):
+    services().jobs.create("nobody_knows", subject="s", job_id="x")
+
+    result = worker(_event(JobMessage(job_id="x", kind="nobody_knows")), _Context())
+
+    assert result == {"batchItemFailures": []} and backoffs == []
+    job = services().jobs.get("x")
+    assert job.status == "failed" and "nobody_knows" in job.message
+
+
+def test_given_an_unreadable_jobs_message_when_run_then_it_is_dropped_not_retried(worker):
+    event = _event(JobMessage(job_id="x", kind="test_kind"))
+    event["Records"][0]["body"] = "{not json"
+    assert worker(event, _Context()) == {"batchItemFailures": []}
+
+
+def test_given_a_channel_unavailable_when_run_then_the_job_backs_off_and_fails_only_on_the_last_receive(
+        worker, backoffs):
+    services().jobs.create("test_kind", subject="s", job_id="flaky")
+    services().jobs.start("flaky")
+    message = JobMessage(job_id="flaky", kind="test_kind", payload={"unavailable": True})
+
+    for receive in (1, 2):  # the only record of its batch failed: Lambda returns it to the queue
+        with pytest.raises(BatchProcessingError):
+            worker(_event(message, receive_count=receive), _Context())
+
+    assert backoffs == [("r0", 30), ("r0", 60)]  # far sooner than the queue's 5,400 s visibility
+    assert services().jobs.get("flaky").status == "running"
+
+    with pytest.raises(BatchProcessingError):  # the last receive: on to the dead-letter queue
+        worker(_event(message, receive_count=JOBS_MAX_RECEIVES), _Context())
+    job = services().jobs.get("flaky")
+    assert job.status == "failed" and "503" in job.message and len(backoffs) == 2
+
+
+@pytest.mark.parametrize(("queue", "max_receives"), [("IngestQueue", INGEST_MAX_RECEIVES),
+                                                      ("JobsQueue", JOBS_MAX_RECEIVES),
+                                                      ("MappingQueue", MAPPING_MAX_RECEIVES)])
+def test_the_last_receive_the_code_knows_is_the_queues_max_receive_count(queue, max_receives):
+    properties = load_template().resources[queue]["Properties"]
+    assert properties["RedrivePolicy"]["maxReceiveCount"] == max_receives

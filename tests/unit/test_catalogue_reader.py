@@ -195,3 +195,110 @@ def test_given_a_load_that_lists_only_active_or_only_changed_listings_when_diffe
     assert kinds(diff(rows, current, kept_when_absent=frozenset({"ended", "disabled"}))) == [
         ("same", "b"), ("remove", "c"), ("remove", "d")]
     assert kinds(diff(rows, current, complete=False)) == [("same", "b"), ("remove", "d")]
+
+
+# --- what DynamoDB can store is checked per row, before anything is written (issue 18) ---------------
+
+HEADER = b"sku,title,price,quantity\n"
+
+
+def _errors(report: RangeReport) -> list[tuple[int, str]]:
+    return [(error.row, error.field) for error in report.errors]
+
+
+@pytest.mark.parametrize("sku", ["\u5546" * 400, "A" * 2_048, "\u0390" * 170])  # ΐ: 2 bytes, 6 case-folded
+def test_given_a_sku_its_keys_cannot_hold_when_read_then_it_is_a_row_error_and_the_other_rows_load(sku):
+    _, rows, report = read(HEADER + f"{sku},Too long,1,1\nOK-1,Fine,1,1\n".encode())
+
+    assert [row[SKU] for row in rows] == ["OK-1"]
+    assert _errors(report) == [(1, "sku")]
+    assert "SKU" in report.errors[0].reason
+
+
+def test_given_the_longest_sku_we_keep_when_read_then_it_loads():
+    _, rows, report = read(HEADER + ("\u5546" * 200 + ",Long,1,1\n").encode())
+    assert report.error_count == 0 and len(rows) == 1
+
+
+@pytest.mark.parametrize(("cells", "field"), [
+    ("1,10000000000000000000000000000000000000000", "quantity"),  # 10^40
+    ("1,1000000001", "quantity"),
+    ("1," + "9" * 5_000, "quantity"),  # past int()'s 4,300 digits: was an uncaught ValueError
+    ("1e300,1", "price"),
+    ("1e-200,1", "price"),
+    ("1.0000000000000000000000000000000000000001,1", "price"),  # 41 significant digits
+])
+def test_given_a_number_outside_what_we_store_when_read_then_it_is_a_row_error(cells, field):
+    _, rows, report = read(HEADER + f"A,Alpha,{cells}\n".encode())
+    assert rows == [] and _errors(report) == [(1, field)]
+
+
+def test_given_the_largest_quantity_and_price_we_keep_when_read_then_they_load():
+    _, rows, report = read(HEADER + b"A,Alpha,1000000000,1000000000\nB,Beta,0,0\n")
+    assert report.error_count == 0
+    assert [(row[PRICE], row[QUANTITY]) for row in rows] == [(1e9, 1_000_000_000), (0.0, 0)]
+
+
+def test_given_a_row_that_would_make_an_item_over_400_kb_when_read_then_it_is_a_row_error():
+    title = "\u5546" * (MAX_FIELD_CHARS - 10)  # 384 KB of UTF-8, kept twice on the listing
+    _, rows, report = read(HEADER + f"A,{title},1,1\nB,Fine,1,1\n".encode())
+    assert [row[SKU] for row in rows] == ["B"] and _errors(report) == [(1, "")]
+    assert "400" in report.errors[0].reason or "409,600" in report.errors[0].reason
+
+
+# --- charsets: a clean load error, never a crash --------------------------------------------------
+
+
+@pytest.mark.parametrize("charset", ["utf-16", "utf-32", "base64", "rot13", "hex", "zlib", "utf-7", "cp037",
+                                     "no-such-charset", '"x-unknown"'])
+def test_given_a_charset_we_cannot_read_csv_in_when_sniffed_then_it_is_a_file_error_naming_it(charset):
+    with pytest.raises(CatalogueFileError) as error:
+        sniff(io.BytesIO(HEADER + b"A,Alpha,1,1\n"), charset=charset)
+    assert error.value.code in {"wrong_encoding", "unknown_charset"}
+    assert charset.strip('"') in error.value.reason
+
+
+def test_given_a_utf32_file_when_sniffed_then_it_is_called_utf32_not_utf16():
+    with pytest.raises(CatalogueFileError, match="UTF-32"):
+        sniff(io.BytesIO("sku,title,price,quantity\nA,x,1,1\n".encode("utf-32")))
+
+
+def test_given_a_file_lying_about_its_charset_when_sniffed_then_the_error_says_the_byte_and_its_line():
+    data = HEADER + b"A,Alpha,1,1\n" * 27 + b"B,xx\xff,1,1\n"  # the bad byte at 353, on line 29
+    with pytest.raises(CatalogueFileError) as error:
+        sniff(io.BytesIO(data), charset="utf-8")
+    assert "byte 353" in error.value.reason and "line 29" in error.value.reason and error.value.row == 29
+
+
+def test_given_invalid_utf8_past_the_head_when_read_then_the_error_says_its_byte_and_row():
+    data = HEADER + "A,\u00e9,1,1\n".encode() * 20_000 + b"B,\xff,1,1\n"
+    _, rows, report = read(data, charset="utf-8")
+    assert len(rows) < 20_000 and report.fatal
+    bad_byte = data.index(b"\xff")
+    assert f"byte {bad_byte:,}" in report.fatal
+    assert report.errors[-1].row == 20_001  # the record number in the body: file row 20,002
+
+
+# --- RFC 4180, headers, and messages that say where --------------------------------------------------
+
+
+@pytest.mark.parametrize("newline", [b"\n", b"\r\n", b"\r"])
+def test_given_a_quoted_cell_holding_a_bare_cr_when_read_then_it_stays_in_its_row(newline):
+    data = newline.join([b"sku,title,price,quantity", b'A,"one\rtwo",1,1', b"B,Beta,1,1", b""])
+    _, rows, report = read(data)
+    assert report.error_count == 0
+    assert [(row[SKU], row[4]) for row in rows] == [("A", "one\rtwo"), ("B", "Beta")]
+
+
+def test_given_two_quantity_columns_when_sniffed_then_the_file_is_refused_naming_both():
+    with pytest.raises(CatalogueFileError) as error:
+        sniff(io.BytesIO(b"sku,quantity,title,price,Quantity\nA,1,Alpha,1,2\n"))
+    assert error.value.code == "duplicate_column" and error.value.row == 1
+    assert "column 2 ('quantity')" in error.value.reason and "column 5 ('Quantity')" in error.value.reason
+
+
+def test_given_a_five_megabyte_data_line_when_sniffed_then_the_header_is_not_blamed():
+    data = HEADER + b"A,Alpha,1," + b"1" * 5_000_000 + b"\n"
+    _, rows, report = read(data)
+    assert rows == [] and _errors(report) == [(1, "")]
+    assert "header" not in report.errors[0].reason

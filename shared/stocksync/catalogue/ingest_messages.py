@@ -7,6 +7,8 @@ a load) and the tasks a load fans out to itself (read one byte range, apply one 
 from __future__ import annotations
 
 import hashlib
+import json
+from collections.abc import Callable
 from typing import Any, Protocol
 from urllib.parse import unquote_plus
 
@@ -14,6 +16,8 @@ from pydantic import BaseModel
 
 from stocksync.catalogue.formats import Source
 from stocksync.core import db
+from stocksync.core.messages import Delivery, deliver
+from stocksync.core.observability import logger
 
 CATALOGUE_PREFIX = "catalogues/"
 
@@ -73,6 +77,8 @@ class Loader(Protocol):
 
     def run_task(self, task: Task) -> None: ...
 
+    def abandon(self, load_id: str, reason: str, *, channel_id: str | None = None, key: str = "") -> None: ...
+
 
 def handle_ingest_message(loader: Loader, body: dict[str, Any]) -> list[str]:
     """One ingest-queue message: an S3 notification (start loads) or a fan-out task. Returns load ids."""
@@ -92,3 +98,38 @@ def handle_ingest_message(loader: Loader, body: dict[str, Any]) -> list[str]:
         if load_id:
             loads.append(load_id)
     return loads
+
+
+def handle_ingest_record(loader: Loader, text: str, delivery: Delivery,
+                         retry_later: Callable[[int], None]) -> list[str]:
+    """One ingest-queue record as Lambda hands it over. A failure that will not pass (a file we cannot
+    read, a bug) fails its loads at once and the record is done with; a transient one (throttling, a
+    timeout) comes back after a back-off, and fails them on the queue's last receive (`deliver`)."""
+    try:
+        body = json.loads(text)
+        if not isinstance(body, dict):
+            raise ValueError("not a JSON object")
+    except ValueError:  # nothing names a load: dropped, with the reason logged
+        logger.exception("Unreadable ingest message dropped", extra={"body": text[:500]})
+        return []
+    loads: list[str] = []
+    deliver(lambda: loads.extend(handle_ingest_message(loader, body)), delivery,
+            give_up=lambda reason: _abandon_all(loader, body, reason), retry_later=retry_later)
+    return loads
+
+
+def _abandon_all(loader: Loader, body: dict[str, Any], reason: str) -> None:
+    """Fail every load the message names (a task's one, or each object of a notification)."""
+    if "catalogue_task" in body:
+        load_id = body.get("load_id")
+        if isinstance(load_id, str) and load_id:
+            loader.abandon(load_id, reason)
+        return
+    try:
+        refs = objects_in(body)
+    except (KeyError, TypeError, ValueError, AttributeError):
+        return  # not a notification we can read: there is no load to fail
+    for ref in refs:
+        target = target_of(ref.key)
+        if target is not None:
+            loader.abandon(ref.load_id, reason, channel_id=target[0], key=ref.key)

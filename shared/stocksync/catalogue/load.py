@@ -38,8 +38,8 @@ from stocksync.catalogue.reader import SKU, CatalogueFileError, ParsePlan, Range
 from stocksync.channels.registry import adapter_class
 from stocksync.core import db
 from stocksync.core.automation_log import AutomationLog
-from stocksync.core.db import CatalogueLoadRecord, CatalogueStatusRecord, ChannelRecord, LoadErrorRecord
-from stocksync.core.jobs import Jobs
+from stocksync.core.db import CatalogueLoadRecord, CatalogueStatusRecord, ChannelRecord, JobRecord, LoadErrorRecord
+from stocksync.core.jobs import FINAL_STATUSES, Jobs
 from stocksync.core.messages import MappingMessage, MappingQueue, StockChangePublisher
 from stocksync.core.observability import METRIC_CATALOGUE_ROWS_LOADED, publish
 
@@ -124,6 +124,31 @@ class CatalogueLoader:
         self._dispatch("range", load, range(len(load.ranges)))
         return load_id
 
+    def abandon(self, load_id: str, reason: str, *, channel_id: str | None = None, key: str = "") -> None:
+        """End a load whose message failed for good (or on its last attempt) as failed, saying why, so it
+        never stays "running": its channel's status, job and events say so, and its staging goes.
+        A load that already ended is left as it is."""
+        load = db.get_or_none(CatalogueLoadRecord, CatalogueLoadRecord.keys(load_id))
+        if load is None:  # it failed before its record was written (reading the file's head)
+            job = db.get_or_none(JobRecord, JobRecord.keys(load_id))
+            if job is None or job.status in FINAL_STATUSES:
+                return
+            if channel_id:
+                self._update_status(channel_id, CatalogueStatusRecord.last_load_id.set(load_id),
+                                    CatalogueStatusRecord.last_job_id.set(load_id),
+                                    CatalogueStatusRecord.last_status.set("failed"),
+                                    CatalogueStatusRecord.last_file.set(key),
+                                    CatalogueStatusRecord.last_message.set(reason),
+                                    CatalogueStatusRecord.last_load_at.set(db.now()))
+            self.jobs.fail(load_id, reason)
+            return
+        if load.phase == "applying":  # some partitions may have written: say so rather than hide it
+            reason = f"{reason} (while applying: some listings may already show this file; upload it again)"
+        if load.phase in ("parsing", "applying") and self._transition(load, load.phase, "failed",
+                                                                      CatalogueLoadRecord.fatal.set(reason)):
+            self._store_errors(load_id, 0, [(0, "", reason, "")])
+            self._fail(load, reason, errors=1)
+
     def run_task(self, task: Task) -> None:
         load = db.get_or_none(CatalogueLoadRecord, CatalogueLoadRecord.keys(task.load_id))
         if load is None:
@@ -169,7 +194,7 @@ class CatalogueLoader:
             body = self.objects.open(load.bucket, load.key, int(start), None if end < 0 else int(end))
             length = (int(load.size) if end < 0 else int(end)) - int(start)
         with body:
-            rows = parse_rows(body, plan, report, range_index=index)
+            rows = parse_rows(body, plan, report, range_index=index, start=None if plan.compressed else int(start))
             runs = staging.write_runs(rows, self.runs, f"{STAGING_PREFIX}{load.load_id}/r{index:04d}-",
                                       self.config.run_rows)
         self._store_errors(load.load_id, index, [(e.row, e.field, e.reason, e.value) for e in report.errors])
@@ -434,7 +459,10 @@ def _kept_when_absent(channel_id: str) -> frozenset[str]:
 
 
 def range_offsets(load: CatalogueLoadRecord) -> list[int]:
-    """For each range, the file row of its record 0 (the header is row 1)."""
+    """For each range, the file row of its record 0 (the header is row 1). A load that failed reading
+    the file's head has no ranges: its errors are numbered from the file's top (header = 1)."""
+    if not load.ranges:
+        return [0]
     offsets, total = [], 1
     for index in range(len(load.ranges)):
         offsets.append(total)

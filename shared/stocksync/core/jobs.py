@@ -15,7 +15,7 @@ from pynamodb.expressions.update import Action
 from stocksync.core import db, raw_table
 from stocksync.core.db import JobRecord
 from stocksync.core.errors import NotFound
-from stocksync.core.messages import JobMessage
+from stocksync.core.messages import Delivery, JobMessage, deliver
 
 MAX_JOB_ERRORS = 1000
 FINAL_STATUSES = frozenset({"succeeded", "failed"})
@@ -32,6 +32,15 @@ def run_job(message: JobMessage, handlers: Mapping[str, JobHandler], time_left: 
     if handler is None:
         raise LookupError(f"no handler for jobs of kind {message.kind!r}")
     handler(message, time_left)
+
+
+def run_job_delivery(message: JobMessage, handlers: Mapping[str, JobHandler], time_left: TimeLeft, *,
+                     delivery: Delivery, retry_later: Callable[[int], None], jobs: Jobs) -> None:
+    """`run_job` for one jobs-queue delivery: a job that fails for good (a bug, bad input, a refused
+    request, an unknown kind) is failed with the reason at once and its message not retried; a transient
+    failure backs off, and fails the job on the queue's last receive (`messages.deliver`)."""
+    deliver(lambda: run_job(message, handlers, time_left), delivery,
+            give_up=lambda reason: jobs.fail(message.job_id, reason), retry_later=retry_later)
 
 
 class Jobs:
@@ -97,6 +106,14 @@ class Jobs:
         if message:
             actions.append(JobRecord.message.set(message))
         self._update(job_id, actions)
+
+    def fail(self, job_id: str, reason: str) -> None:
+        """End a job that cannot go on as failed, saying why, unless it has already ended (or never existed)."""
+        job = db.get_or_none(JobRecord, JobRecord.keys(job_id))
+        if job is None or job.status in FINAL_STATUSES:
+            return
+        actions = [JobRecord.status.set("failed"), JobRecord.updated_at.set(db.now()), JobRecord.message.set(reason)]
+        db.update_if(job, actions, JobRecord.PK.exists() & ~JobRecord.status.is_in(*FINAL_STATUSES))
 
     @staticmethod
     def _update(job_id: str, actions: list[Any]) -> None:

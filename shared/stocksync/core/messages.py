@@ -9,13 +9,15 @@ message a job and where to resume it.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass
 from typing import Any, Protocol
 
 from pydantic import BaseModel, Field
 
 from stocksync.core.aws import client
 from stocksync.core.chunks import batched
+from stocksync.core.observability import logger
 
 MAX_IDS_PER_MESSAGE = 100
 SQS_BATCH = 10  # SendMessageBatch / ChangeMessageVisibilityBatch take at most 10 entries
@@ -126,3 +128,135 @@ def _split(changes: Iterable[StockChange]) -> Iterator[StockChange]:
     for change in changes:
         for ids in batched(sorted(set(change.item_ids)), MAX_IDS_PER_MESSAGE) if change.item_ids else [[]]:
             yield change.model_copy(update={"item_ids": ids})
+
+
+# --- poison messages fail fast, transient ones retry ---------------------------------------------
+
+# The queues' maxReceiveCount in template.yaml (tests/integration/test_jobs_worker.py reads it back):
+# the receive that reaches it is the message's last before the dead-letter queue.
+INGEST_MAX_RECEIVES = 5
+JOBS_MAX_RECEIVES = 3
+MAPPING_MAX_RECEIVES = 5
+RETRY_FIRST_DELAY_S = 30  # a transient failure comes back after 30 s, then 60, 120... (the queues' own
+RETRY_MAX_DELAY_S = 900  # visibility is 5,400 s: far too long to wait out a throttled call)
+SQS_MAX_VISIBILITY_S = 43_200
+
+# What AWS (and the HTTP clients) say when trying again later may work.
+_TRANSIENT_CODES = frozenset({
+    "ThrottlingException", "Throttling", "ThrottledException", "TooManyRequestsException", "RequestLimitExceeded",
+    "ProvisionedThroughputExceededException", "RequestThrottled", "RequestThrottledException", "SlowDown",
+    "LimitExceededException", "TransactionInProgressException", "TransactionConflictException",
+    "InternalServerError", "InternalError", "InternalFailure", "ServiceUnavailable", "ServiceUnavailableException",
+    "RequestTimeout", "RequestTimeoutException", "PriorRequestNotComplete", "EC2ThrottledException",
+})
+_TRANSIENT_TYPE_NAMES = frozenset({  # by name: core must not import every HTTP library to test against them
+    "ConnectionError", "EndpointConnectionError", "ConnectTimeoutError", "ReadTimeoutError", "ConnectionClosedError",
+    "HTTPClientError", "ProxyConnectionError", "Timeout", "ReadTimeout", "ConnectTimeout", "ChunkedEncodingError",
+    "TimeoutException", "ConnectError", "ReadError", "RemoteProtocolError", "IncompleteRead",
+})
+
+
+def is_transient(exc: BaseException) -> bool:
+    """Whether a failure may pass by itself (throttling, a timeout, a 5xx, a dropped connection, a
+    ChannelError that says it is retryable); anything else (bad input, a refused request, a bug) is
+    permanent: trying the same message again would fail the same way."""
+    seen: set[int] = set()
+    current: BaseException | None = exc
+    while current is not None and id(current) not in seen:
+        seen.add(id(current))
+        if _transient_itself(current):
+            return True
+        current = current.__cause__ or current.__context__
+    return False
+
+
+def _transient_itself(exc: BaseException) -> bool:
+    retryable = getattr(exc, "retryable", None)
+    if isinstance(retryable, bool):  # our ChannelError decides for itself
+        return retryable
+    if isinstance(exc, (TimeoutError, ConnectionError)):
+        return True
+    if any(kind.__name__ in _TRANSIENT_TYPE_NAMES for kind in type(exc).__mro__):
+        return True
+    code = getattr(exc, "cause_response_code", None)  # pynamodb's errors wrap botocore's
+    response = getattr(exc, "response", None)
+    if isinstance(response, dict):  # botocore's ClientError
+        error = response.get("Error") or {}
+        code = code or error.get("Code")
+        status = (response.get("ResponseMetadata") or {}).get("HTTPStatusCode")
+        if isinstance(status, int) and (status >= 500 or status == 429):
+            return True
+    status_code = getattr(exc, "status_code", None) or getattr(getattr(exc, "response", None), "status_code", None)
+    if isinstance(status_code, int) and (status_code >= 500 or status_code == 429):
+        return True
+    return code in _TRANSIENT_CODES
+
+
+def failure_reason(exc: BaseException) -> str:
+    """A failure as a job message says it: what it is and what it said, short."""
+    text = str(getattr(exc, "message", "") or exc).strip() or type(exc).__name__
+    return text if len(text) <= 500 else f"{text[:497]}..."
+
+
+@dataclass(frozen=True)
+class Delivery:
+    """One delivery of a queue message: which receive this is, of the queue's maxReceiveCount."""
+
+    receive_count: int
+    max_receives: int
+
+    @classmethod
+    def of(cls, attributes: Any, max_receives: int) -> Delivery:
+        """From an SQS record's attributes (ApproximateReceiveCount; 1 when it is missing)."""
+        try:
+            count = int(attributes["ApproximateReceiveCount"])
+        except (KeyError, TypeError, ValueError):
+            count = 1
+        return cls(receive_count=max(count, 1), max_receives=max_receives)
+
+    @property
+    def last(self) -> bool:
+        return self.receive_count >= self.max_receives
+
+    @property
+    def retry_delay(self) -> int:
+        return min(RETRY_FIRST_DELAY_S * 2 ** (self.receive_count - 1), RETRY_MAX_DELAY_S)
+
+
+class MessageFailedForGood(Exception):
+    """Raised (for Powertools' partial batch response) after the last attempt of a transient failure:
+    the job has been failed, and the message goes on to the dead-letter queue for a person to see."""
+
+
+def deliver(work: Callable[[], Any], delivery: Delivery, *, give_up: Callable[[str], None],
+            retry_later: Callable[[int], None]) -> None:
+    """Run one message's work. A permanent failure ends its job at once (`give_up` with the reason) and
+    the message is done with (returns: Powertools reports it processed, SQS deletes it). A transient
+    one returns the message to the queue after a back-off (`retry_later`, seconds) and raises; on the
+    queue's last receive it ends the job too, so no job stays "running" behind a dead-letter message."""
+    try:
+        work()
+    except Exception as exc:
+        reason = failure_reason(exc)
+        if not is_transient(exc):
+            logger.exception("Message failed for good: not retried", extra={"reason": reason})
+            give_up(reason)
+            return
+        if delivery.last:
+            give_up(f"Gave up after {delivery.receive_count} attempts: {reason}")
+            raise MessageFailedForGood(reason) from exc
+        retry_later(delivery.retry_delay)
+        raise
+
+
+def visibility_changer(queue_url: str, receipt_handle: str) -> Callable[[int], None]:
+    """`deliver`'s retry_later for one received message: it comes back after that many seconds."""
+
+    def retry_later(seconds: int) -> None:
+        try:
+            client("sqs").change_message_visibility(QueueUrl=queue_url, ReceiptHandle=receipt_handle,
+                                                    VisibilityTimeout=min(max(seconds, 0), SQS_MAX_VISIBILITY_S))
+        except Exception:  # the message still comes back, at the queue's own visibility
+            logger.warning("Visibility change refused", exc_info=True)
+
+    return retry_later
