@@ -89,6 +89,22 @@ def test_given_amazon_orders_when_fetched_by_pages_then_each_comes_once_with_our
         assert standin.violations() == []
 
 
+def test_given_an_amazon_item_cancelled_when_fetched_then_it_holds_nothing_though_amazon_keeps_its_quantity():
+    with amazon_shop() as standin:
+        placed = standin.place_order([("AMZ-0", 1), ("AMZ-1", 2)])
+        standin.cancel_order(placed.order_id, [placed.lines[1].line_id])
+
+        order = amazon_adapter(standin).fetch_order(placed.order_id)
+        (polled,) = all_orders(amazon_adapter(standin))[0]
+
+        assert order is not None and order.status == polled.status == OrderStatus.OPEN
+        assert [line.quantity for line in order.lines] == [line.quantity for line in polled.lines] == [1, 0]
+        lookup = next(e for e in reversed(standin.exchanges) if e.path.endswith(placed.order_id))
+        items = json.loads(lookup.response_body)["order"]["orderItems"]
+        assert [item["quantityOrdered"] for item in items] == [1, 2]  # as Amazon answers a cancelled item
+        assert standin.violations() == []
+
+
 def test_given_an_fba_order_when_fetched_then_it_is_fulfilled_by_the_channel():
     with amazon_shop() as standin:
         fba = standin.place_order([("AMZ-0-FBA", 2)], fulfilled_by_channel=True)
