@@ -50,14 +50,15 @@ from werkzeug.serving import BaseWSGIServer, make_server
 from werkzeug.wrappers import Request, Response
 
 from infrastructure.standins.contract import Contract, RoutedContract
-from stocksync.core.http_client import DEFAULT_TIMEOUT
 
 LOCAL_HOST = "127.0.0.1"
 CONTROL_PREFIX = "/_standin/"
 
 FAULT_KINDS = ("timeout", "slow", "reset", "5xx")
-# A timeout holds the answer past our client's read timeout, so the client gives up before it comes.
-TIMEOUT_HOLD_S = DEFAULT_TIMEOUT[1] + 1.0
+# A timeout holds the answer past our client's read timeout (stocksync.core.http_client.DEFAULT_TIMEOUT,
+# 60 s), so the client gives up before it comes. Not imported: importing the layer here would build
+# its Powertools objects before the local stack has set the functions' environment.
+TIMEOUT_HOLD_S = 61.0
 SLOW_S = 3.0  # a slow answer waits between half this and this: well under the read timeout
 
 

@@ -14,6 +14,7 @@ from werkzeug.routing import Rule
 from infrastructure.local_stack import Settings
 from infrastructure.standins import registry
 from infrastructure.standins.base import FAULT_KINDS, FaultPlan, FaultSettingError, StandIn, json_response
+from stocksync.core.http_client import DEFAULT_TIMEOUT
 
 READ_TIMEOUT_S = 0.15  # the client's, in these tests
 HOLD_S = 0.25  # a timeout's hold: past the client's read timeout
@@ -174,7 +175,7 @@ def test_given_the_environment_setting_when_read_then_it_is_the_plan_and_nonsens
     assert Settings.from_environment({}).faults is None
     with pytest.raises(SystemExit, match="STOCKSYNC_STANDIN_FAULTS: rate must be within"):
         Settings.from_environment({"STOCKSYNC_STANDIN_FAULTS": "rate=3"})
-    assert parsed.hold_s > 60  # past our client's read timeout (stocksync.core.http_client)
+    assert parsed.hold_s > DEFAULT_TIMEOUT[1]  # past our client's read timeout
     assert FaultPlan.parse("rate=0.1,statuses=502+504,hold_s=2").statuses == (502, 504)
     for nonsense in ("rate", "rate=1.5", "rate=0.3,kinds=flood", "rate=0.3,seed=x", "rate=0.3,for_s=0"):
         with pytest.raises(FaultSettingError):
