@@ -65,8 +65,8 @@ def mirakl_contract() -> RoutedContract:
 
 class MiraklStandIn(StandIn):
     name = "mirakl"
-    # OF24 and OR11: "Maximum usage: once per minute" (OR11 with a burst for the pages of one poll)
-    limits = {"create_export": (0.1, 3), "update_offers": (1 / 60, 1), "list_orders": (1 / 60, 5)}
+    # OF24 and OR11: "Maximum usage: once per minute"
+    limits = {"create_export": (0.1, 3), "update_offers": (1 / 60, 1), "list_orders": (1 / 60, 1)}
     serves_orders = True
 
     def __init__(self, *, listings: list[DemoListing] | None = None, chunk_rows: int = 10,

@@ -194,12 +194,18 @@ class Wiring(Generic[S]):
 
     def order_poller(self, *, cadence_speedup: float = 1.0) -> OrderPoller:
         """`cadence_speedup` > 1 only on the local stack, whose schedules run faster than AWS's."""
+        from stocksync.channels.registry import build_adapter
         from stocksync.orders.poller import OrderPoller
+        from stocksync.stock_sync.rate_limit import TableRateLimiter
 
         has_queue = self._has("order_notification_queue_arn")
         queue_arn = self._setting("order_notification_queue_arn") if has_queue else ""
+        # Order calls share each account's budget across invocations (Mirakl's OR11: one a minute) and
+        # never wait for it: a page the budget does not cover is read at the poller's next tick.
+        limiter = TableRateLimiter(max_wait_s=0.0)
         return OrderPoller(self.order_book, self.credentials, self.automation_log, notification_queue_arn=queue_arn,
-                           cadence_speedup=cadence_speedup)
+                           cadence_speedup=cadence_speedup,
+                           adapter_factory=lambda account: build_adapter(account, rate_limiter=limiter))
 
     # -- the PIM ------------------------------------------------------------------------------------
 

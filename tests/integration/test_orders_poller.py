@@ -13,6 +13,7 @@ from order_support import FakeOrderChannel, add_channel, add_item, at, link, ord
 from infrastructure.local.template import load_handler, load_template
 from stocksync.api.context import services
 from stocksync.channels.order_side import OrderStatus
+from stocksync.channels.store import ChannelInput
 from stocksync.channels.types import ChannelType
 from stocksync.core import db
 from stocksync.core.automation_log import AutomationLog
@@ -288,3 +289,44 @@ def test_given_a_sped_up_schedule_when_it_ticks_then_no_channel_is_polled_faster
     assert first == {free.channel_id: "polled", limited.channel_id: "polled"}
     assert soon == {free.channel_id: "polled", limited.channel_id: "not_due"}  # 1 minute / 60 for the shop
     assert after_a_minute == {free.channel_id: "polled", limited.channel_id: "polled"}
+
+
+def test_given_more_mirakl_orders_than_a_page_when_polled_then_one_or11_call_a_minute_and_the_rest_next_tick(
+        stack, monkeypatch):
+    from infrastructure.standins import mirakl
+    from stocksync.channels import pixmania
+    from stocksync.channels.registry import build_adapter
+    from stocksync.core.http_client import RetryPolicy, TokenCache
+    from stocksync.stock_sync.rate_limit import TableRateLimiter
+
+    monkeypatch.setattr(pixmania, "ORDERS_PAGE", 2)
+    with mirakl.MiraklStandIn() as standin:
+        placed = [standin.place_order([(standin.listings[n].sku, 1)]).order_id for n in range(1, 4)]
+        channel = services().channels.create(ChannelInput(
+            name="Pixmania", type=ChannelType.PIXMANIA, settings={"base_url": standin.url},
+            credentials={"api_key": mirakl.API_KEY}))
+        clock = Clock()
+        clock.now = db.now()
+
+        def epoch() -> float:
+            return clock.now.timestamp()
+
+        limiter = TableRateLimiter(max_wait_s=0.0, clock=epoch)
+        poller = OrderPoller(services().order_book, SecretsManagerStore(), AutomationLog(), clock=clock,
+                             adapter_factory=lambda account: build_adapter(
+                                 account, rate_limiter=limiter, tokens=TokenCache(),
+                                 policy=RetryPolicy(max_attempts=1, sleep=lambda _s: None)))
+
+        def or11_answers() -> list[int]:
+            return [e.status for e in standin.exchanges if e.path == "/api/orders"]
+
+        first = poller.tick()[channel.channel_id]
+        imported_first = set(orders_of(channel))
+        answers_first = or11_answers()
+        clock.advance(2)
+        standin.limits = {**standin.limits, "list_orders": (1000.0, 1)}  # Mirakl's minute has passed too
+        second = poller.tick()[channel.channel_id]
+
+        assert (first, len(imported_first), answers_first) == ("throttled", 2, [200])  # one page: budget spent
+        assert second == "polled" and len(orders_of(channel)) == len(placed)
+        assert or11_answers() == [200, 200]  # Mirakl never had to answer 429

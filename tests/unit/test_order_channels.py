@@ -367,6 +367,7 @@ def pixmania_adapter(standin):
 def test_given_mirakl_orders_when_fetched_by_pages_then_states_map_and_cancelled_lines_count_nothing(monkeypatch):
     monkeypatch.setattr(pixmania_channel, "ORDERS_PAGE", 2)
     with mirakl.MiraklStandIn(listings=listings("PIX")) as standin:
+        standin.limits = {**standin.limits, "list_orders": (100.0, 10)}  # several OR11 calls in a row here
         two_lines = standin.place_order([("PIX-0", 2), ("PIX-1", 1)])
         shipped = standin.place_order([("PIX-2", 1)])
         cancelled = standin.place_order([("PIX-3", 1)])

@@ -22,7 +22,8 @@ order_ids. order_state STAGING, WAITING_ACCEPTANCE, WAITING_DEBIT, WAITING_DEBIT
 SHIPPING are open (the buyer has the units), SHIPPED, TO_COLLECT, RECEIVED and CLOSED shipped,
 REFUSED and CANCELED cancelled. A line refused or cancelled (order_line_state) counts no units;
 the quantity of its partial cancelations is taken off the others. OR11's "maximum usage" is once
-a minute (recommended every 5): a poll every 2 minutes leaves room for a few pages and lookups.
+a minute (recommended every 5): a poll every 2 minutes reads a page (100 orders) and, with the
+budget refilled, the next page at the next poll (the poller keeps its page cursor).
 
 Auth: the shop API key in the Authorization header (no scheme), as Mirakl documents.
 """
@@ -88,7 +89,7 @@ OF24_RATE = (1 / 60, 1)  # "Maximum usage: Once per minute"
 _IMPORT_RUNNING = {"WAITING_SYNCHRONIZATION_PRODUCT", "WAITING", "RUNNING"}  # OF02 status enum
 ORDERS = "/api/orders"
 ORDERS_PAGE = 100  # OR11 `max`: at most 100
-OR11_RATE = (1 / 60, 5)  # "Maximum usage: once per minute"; a burst for the pages of one poll
+OR11_RATE = (1 / 60, 1)  # "Maximum usage: once per minute": a poll reads one page, the next poll the next
 _ORDER_STATES = {
     **dict.fromkeys(("STAGING", "WAITING_ACCEPTANCE", "WAITING_DEBIT", "WAITING_DEBIT_PAYMENT", "SHIPPING"),
                     OrderStatus.OPEN),
