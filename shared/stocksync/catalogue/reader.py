@@ -43,11 +43,13 @@ MAX_SKU_CHARS = 200
 MAX_KEY_BYTES = 1024
 _KEY_OVERHEAD_BYTES = len("LISTING#") + 64 + 1  # channel ids are 32 hex digits: room to spare
 # DynamoDB's 400 KB item limit. A listing stores the SKU, title and text fields twice (as attributes
-# and in load_fields) and the offer cells once; below _ROW_CHARS_CHECKED characters in all a row
-# cannot come near it (4 UTF-8 bytes a character at most), so only longer rows are measured.
+# and in load_fields) and the offer cells once; only rows long enough to come near it are measured.
 MAX_ITEM_BYTES = 400 * 1024
 _ITEM_OVERHEAD_BYTES = 4 * 1024  # attribute names, keys, dates and flags, generously
-_ROW_CHARS_CHECKED = (MAX_ITEM_BYTES - _ITEM_OVERHEAD_BYTES) // 8
+# A row of fewer bytes in the file makes an item under the limit: a byte of the file is at most 3 bytes
+# of UTF-8 (Cp1252's euro) stored twice, once JSON-escaped (a control character: 6), so 12 at most;
+# less the decoder's 8 KB read-ahead, which the byte count at a row may include.
+_BIG_ROW_BYTES = (MAX_ITEM_BYTES - _ITEM_OVERHEAD_BYTES) // 12 - 8 * 1024
 _CP1252_UNDEFINED = frozenset(b"\x81\x8d\x8f\x90\x9d")
 _TRUE = frozenset({"1", "true", "yes", "y", "x"})
 _FALSE = frozenset({"", "0", "false", "no", "n"})
@@ -364,15 +366,26 @@ def parse_rows(body: BinaryIO, plan: ParsePlan, report: RangeReport, *, range_in
                         delimiter=plan.delimiter, strict=True,
                         quoting=csv.QUOTE_MINIMAL if plan.quoting else csv.QUOTE_NONE)
     convert = _row_converter(plan, range_index, report)
+    dumps = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
+    measured_at = 0  # bytes read when a row was last measured against the item size limit
     row_number = 0  # records read so far, bad ones included
     try:
         for row_number, cells in enumerate(reader, 1):  # row_number is read back after the loop
             if len(cells) < 2 and not (cells and cells[0].strip()):
                 continue  # a blank line
             row = convert(cells, row_number)
-            if row is not None:
-                report.rows += 1
-                yield row
+            if row is None:
+                continue
+            # Only a row that took over _BIG_ROW_BYTES of the file can make an item near 400 KB (the
+            # decoder reads at most 8 KB ahead), so one comparison a row; the few measured cost nothing.
+            if counted.position - measured_at > _BIG_ROW_BYTES:
+                measured_at = counted.position
+                if (size := _item_bytes(row, dumps)) > MAX_ITEM_BYTES:
+                    report.add(RowError(row_number, "", f"the row would make a listing of {size:,} bytes, over "
+                                                        f"DynamoDB's {MAX_ITEM_BYTES:,}: shorten its longest cells"))
+                    continue
+            report.rows += 1
+            yield row
     except UnicodeDecodeError as exc:
         # Text is decoded in blocks of about 8 KB, ahead of the rows read: the row is the bad byte's line
         # (exactly, unless a quoted cell before it holds a line end).
@@ -457,7 +470,7 @@ def _row_converter(plan: ParsePlan, range_index: int, report: RangeReport):  # n
     i_deleted = columns.get("deleted")
     dumps = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
 
-    def convert(cells: list[str], row: int) -> Row | None:  # noqa: PLR0911, PLR0912, PLR0915
+    def convert(cells: list[str], row: int) -> Row | None:  # noqa: PLR0912, PLR0915
         count = len(cells)
         if count <= i_sku:  # short rows are fine (spreadsheets drop empty trailing cells) up to the SKU
             add(RowError(row, "", f"the row has {count} columns; the header has {width}"))
@@ -535,14 +548,9 @@ def _row_converter(plan: ParsePlan, range_index: int, report: RangeReport):  # n
         if offer_cells:
             kept = {name: text for name, index in offer_cells if (text := cells[index].strip())}
             offer = dumps(kept) if kept else None
-        listing = (normalize_sku(sku), range_index, row, sku, title.strip(), price, quantity,
-                   currency.strip() or None, barcode or None, asin.strip() or None, fba, listing_id.strip() or None,
-                   kind.strip() or None, offer, state)
-        if sum(map(len, cells)) > _ROW_CHARS_CHECKED and (size := _item_bytes(listing, dumps)) > MAX_ITEM_BYTES:
-            add(RowError(row, "", f"the row would make a listing of {size:,} bytes, over DynamoDB's "
-                                  f"{MAX_ITEM_BYTES:,}: shorten its longest cells (the title?)"))
-            return None
-        return listing
+        return (normalize_sku(sku), range_index, row, sku, title.strip(), price, quantity,
+                currency.strip() or None, barcode or None, asin.strip() or None, fba, listing_id.strip() or None,
+                kind.strip() or None, offer, state)
 
     return convert
 

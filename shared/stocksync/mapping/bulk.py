@@ -19,7 +19,7 @@ from stocksync.core import db
 from stocksync.core.chunks import batched
 from stocksync.core.db import ChannelRecord, ListingRecord
 from stocksync.core.errors import StockSyncError
-from stocksync.core.messages import JobMessage, MappingMessage, StockChange
+from stocksync.core.messages import Delivery, JobMessage, MappingMessage, StockChange, deliver
 from stocksync.core.observability import logger
 from stocksync.inventory.rules import normalize_sku
 from stocksync.mapping import store
@@ -69,6 +69,25 @@ def handle_mapping_message(mapping: ListingMapping, message: MappingMessage) -> 
         mapping.jobs.finish(job.job_id, succeeded=False, message="The channel no longer exists")
         return None
     return auto_link(mapping, channel, job.job_id, reason=message.reason)
+
+
+def handle_mapping_delivery(mapping: ListingMapping, message: MappingMessage, delivery: Delivery) -> None:
+    """`handle_mapping_message` for one mapping-queue delivery: a run that fails for good (a bug, a refused
+    request) fails its job at once and the message is not retried; a transient failure goes back to the
+    queue (at the queue's own visibility: the auto-mapper may not change it) and fails the job on the
+    last receive. A message naming neither a job nor a load has a new job each time: nothing to fail."""
+
+    def give_up(reason: str) -> None:
+        if message.job_id or message.load_id:
+            mapping.jobs.fail(auto_link_job_id(message), reason)
+
+    deliver(lambda: _log_run(handle_mapping_message(mapping, message)), delivery, give_up=give_up,
+            retry_later=lambda seconds: None)
+
+
+def _log_run(result: dict[str, Any] | None) -> None:
+    if result is not None:
+        logger.info("auto-link run", extra={k: v for k, v in result.items() if k != "ambiguous_listings"})
 
 
 def auto_link(mapping: ListingMapping, channel: ChannelRecord, job_id: str, *,
