@@ -364,3 +364,15 @@ def test_given_a_transient_failure_on_the_last_receive_then_the_load_fails_and_g
 
     status = api.get(f"/channels/{channel}/catalogue").body["last_load"]
     assert status["status"] == "failed" and "timed out" in status["message"]
+
+
+def test_given_a_quoted_cell_holding_a_bare_cr_when_loaded_in_byte_ranges_then_it_stays_one_row(stack, api, channel,
+                                                                                              ingest):
+    rows = "".join(f'SKU-{i:03d},"Title {i}{chr(13) + "more" if i % 7 == 0 else ""}",1,{i}\r' for i in range(60))
+    _put(stack, f"catalogues/{channel}/cr.csv", HEADER.replace("\n", "\r") + rows)
+
+    ingest(LoadConfig(range_bytes=400, rows_per_partition=1_000, run_rows=50))
+
+    listings = _listings(channel)
+    assert api.get(f"/channels/{channel}/catalogue").body["last_load"]["status"] == "succeeded"
+    assert len(listings) == 60 and listings["SKU-007"].title == "Title 7\rmore"

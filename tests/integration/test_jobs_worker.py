@@ -78,7 +78,7 @@ def test_given_two_jobs_when_one_fails_for_good_then_it_is_failed_at_once_and_no
     assert RAN == ["good"] and backoffs == []
     assert services().jobs.get("good").status == "succeeded"
     failed = services().jobs.get("bad")
-    assert (failed.status, failed.message) == ("failed", "the channel said no")
+    assert (failed.status, failed.message) == ("failed", "RuntimeError: the channel said no")
 
 
 def test_given_a_job_of_unknown_kind_when_run_then_it_fails_at_once_saying_so(worker, backoffs):

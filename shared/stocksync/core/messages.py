@@ -193,8 +193,10 @@ def _transient_itself(exc: BaseException) -> bool:
 
 
 def failure_reason(exc: BaseException) -> str:
-    """A failure as a job message says it: what it is and what it said, short."""
-    text = str(getattr(exc, "message", "") or exc).strip() or type(exc).__name__
+    """A failure as a job message says it, short: our own errors by their message, anything else (a
+    bug, a library's error) with its type too, since the message alone may not say what failed."""
+    own = getattr(exc, "message", None)
+    text = str(own).strip() if own else f"{type(exc).__name__}: {str(exc).strip()}".rstrip(": ")
     return text if len(text) <= 500 else f"{text[:497]}..."
 
 
