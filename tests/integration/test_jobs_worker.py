@@ -122,3 +122,46 @@ def test_given_a_channel_unavailable_when_run_then_the_job_backs_off_and_fails_o
 def test_the_last_receive_the_code_knows_is_the_queues_max_receive_count(queue, max_receives):
     properties = load_template().resources[queue]["Properties"]
     assert properties["RedrivePolicy"]["maxReceiveCount"] == max_receives
+
+
+def _client_error(code: str, status: int = 400) -> Exception:
+    from botocore.exceptions import ClientError
+
+    return ClientError({"Error": {"Code": code, "Message": "m"}, "ResponseMetadata": {"HTTPStatusCode": status}},
+                       "PutItem")
+
+
+@pytest.mark.parametrize(("error", "transient"), [
+    (ChannelUnavailable("503"), True),
+    (TimeoutError("slow"), True),
+    (ConnectionResetError("reset"), True),
+    (_client_error("ThrottlingException"), True),
+    (_client_error("ProvisionedThroughputExceededException"), True),
+    (_client_error("Whatever", 503), True),
+    (_client_error("ValidationException"), False),  # a refused request: the same message fails again
+    (_client_error("AccessDenied", 403), False),
+    (RuntimeError("a bug"), False),
+    (KeyError("a bug"), False),
+    (ValueError("bad input"), False),
+])
+def test_a_failure_is_transient_only_when_trying_again_later_may_help(error, transient):
+    assert messages.is_transient(error) is transient
+
+
+def test_a_failure_wrapping_a_timeout_is_transient_unless_a_channel_error_says_otherwise():
+    from stocksync.core.errors import ChannelError
+
+    try:
+        try:
+            raise TimeoutError("read timed out")
+        except TimeoutError as exc:
+            raise RuntimeError("while fetching the report") from exc
+    except RuntimeError as wrapped:
+        assert messages.is_transient(wrapped)
+    try:
+        try:
+            raise TimeoutError("read timed out")
+        except TimeoutError as exc:
+            raise ChannelError("the channel refused the request") from exc
+    except ChannelError as refused:
+        assert not messages.is_transient(refused)

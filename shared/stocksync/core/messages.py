@@ -149,6 +149,8 @@ _TRANSIENT_CODES = frozenset({
     "InternalServerError", "InternalError", "InternalFailure", "ServiceUnavailable", "ServiceUnavailableException",
     "RequestTimeout", "RequestTimeoutException", "PriorRequestNotComplete", "EC2ThrottledException",
 })
+_TRANSIENT_CANCELLATIONS = frozenset({"TransactionConflict", "ThrottlingError", "ProvisionedThroughputExceeded",
+                                      "RequestLimitExceeded"})
 _TRANSIENT_TYPE_NAMES = frozenset({  # by name: core must not import every HTTP library to test against them
     "ConnectionError", "EndpointConnectionError", "ConnectTimeoutError", "ReadTimeoutError", "ConnectionClosedError",
     "HTTPClientError", "ProxyConnectionError", "Timeout", "ReadTimeout", "ConnectTimeout", "ChunkedEncodingError",
@@ -164,6 +166,9 @@ def is_transient(exc: BaseException) -> bool:
     current: BaseException | None = exc
     while current is not None and id(current) not in seen:
         seen.add(id(current))
+        retryable = getattr(current, "retryable", None)
+        if isinstance(retryable, bool):  # our ChannelError decides, whatever it was raised from
+            return retryable
         if _transient_itself(current):
             return True
         current = current.__cause__ or current.__context__
@@ -171,9 +176,6 @@ def is_transient(exc: BaseException) -> bool:
 
 
 def _transient_itself(exc: BaseException) -> bool:
-    retryable = getattr(exc, "retryable", None)
-    if isinstance(retryable, bool):  # our ChannelError decides for itself
-        return retryable
     if isinstance(exc, (TimeoutError, ConnectionError)):
         return True
     if any(kind.__name__ in _TRANSIENT_TYPE_NAMES for kind in type(exc).__mro__):
@@ -189,6 +191,9 @@ def _transient_itself(exc: BaseException) -> bool:
     status_code = getattr(exc, "status_code", None) or getattr(getattr(exc, "response", None), "status_code", None)
     if isinstance(status_code, int) and (status_code >= 500 or status_code == 429):
         return True
+    if code == "TransactionCanceledException":  # transient when a reason is: a conflict or throttling
+        reasons = getattr(exc, "cancellation_reasons", None) or []
+        return any(getattr(reason, "code", None) in _TRANSIENT_CANCELLATIONS for reason in reasons)
     return code in _TRANSIENT_CODES
 
 
