@@ -154,7 +154,8 @@ _TRANSIENT_CANCELLATIONS = frozenset({"TransactionConflict", "ThrottlingError", 
 _TRANSIENT_TYPE_NAMES = frozenset({  # by name: core must not import every HTTP library to test against them
     "ConnectionError", "EndpointConnectionError", "ConnectTimeoutError", "ReadTimeoutError", "ConnectionClosedError",
     "HTTPClientError", "ProxyConnectionError", "Timeout", "ReadTimeout", "ConnectTimeout", "ChunkedEncodingError",
-    "TimeoutException", "ConnectError", "ReadError", "RemoteProtocolError", "IncompleteRead",
+    "TimeoutException", "ConnectError", "ReadError", "RemoteProtocolError", "IncompleteRead", "ProtocolError",
+    "NewConnectionError", "MaxRetryError",
 })
 
 
