@@ -17,7 +17,6 @@ from pydantic import BaseModel, Field
 
 from stocksync.core.aws import client
 from stocksync.core.chunks import batched
-from stocksync.core.observability import logger
 
 MAX_IDS_PER_MESSAGE = 100
 SQS_BATCH = 10  # SendMessageBatch / ChangeMessageVisibilityBatch take at most 10 entries
@@ -245,6 +244,10 @@ def deliver(work: Callable[[], Any], delivery: Delivery, *, give_up: Callable[[s
     try:
         work()
     except Exception as exc:
+        # Imported here: the local stack imports this module before it sets the functions' environment,
+        # and observability builds its Metrics from that environment when first imported.
+        from stocksync.core.observability import logger
+
         reason = failure_reason(exc)
         if not is_transient(exc):
             logger.exception("Message failed for good: not retried", extra={"reason": reason})
@@ -265,6 +268,8 @@ def visibility_changer(queue_url: str, receipt_handle: str) -> Callable[[int], N
             client("sqs").change_message_visibility(QueueUrl=queue_url, ReceiptHandle=receipt_handle,
                                                     VisibilityTimeout=min(max(seconds, 0), SQS_MAX_VISIBILITY_S))
         except Exception:  # the message still comes back, at the queue's own visibility
+            from stocksync.core.observability import logger  # see deliver
+
             logger.warning("Visibility change refused", exc_info=True)
 
     return retry_later
