@@ -17,7 +17,7 @@ import warnings
 from pathlib import Path
 
 RESULTS = Path(__file__).parent / "results.json"
-DEFAULT = ("cold_start", "ingest", "mapping", "stock_sync", "orders")
+DEFAULT = ("cold_start", "ingest", "mapping", "stock_sync", "orders", "faults")
 
 
 def main(names: list[str]) -> None:
