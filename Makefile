@@ -8,8 +8,11 @@ STACK_NAME ?= stocksync
 
 .PHONY: run demo-sale test check lint bench openapi validate build deploy clean
 
-# Two workers: the e2e tests on one (they share one local stack), the rest of the suite on the other.
-PYTEST_PARALLEL := -n 2 --dist loadgroup
+# Two workers, each handed whole test files: an e2e module's tests stay together on one worker, on
+# the local stack that worker starts (tests/e2e/conftest.py stops it between its e2e modules and the
+# rest). (`--dist loadgroup` would keep every e2e test on one worker, but under pytest 9 it loses its
+# groups: it renames node ids through an attribute pytest 9 no longer reads.)
+PYTEST_PARALLEL := -n 2 --dist loadfile
 
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)

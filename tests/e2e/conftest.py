@@ -8,7 +8,6 @@ stack prints once the demo seller can sell (`infrastructure.demo_seller.DemoRead
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -22,21 +21,46 @@ STOP_TIMEOUT_S = 60
 SCHEDULE_SPEEDUP = 240
 
 
+# The module that starts a fresh stack of its own (as a newcomer's `make run`) runs first, before
+# the shared stack exists: two stacks at once would slow both on two cores.
+OWN_STACK_FIRST = "test_first_ten_minutes.py"
+_running: list[StackProcess] = []  # this process's shared stack while it runs
+
+
+def _is_e2e(item: pytest.Item | None) -> bool:
+    return item is not None and item.path.is_relative_to(Path(__file__).parent)
+
+
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """Under pytest-xdist (`--dist loadgroup`, as `make test` runs) every e2e test runs on one worker,
-    so the session's stack starts once while the other worker runs the rest of the suite."""
-    for item in items:
-        if item.path.is_relative_to(Path(__file__).parent):
-            item.add_marker(pytest.mark.xdist_group("local_stack"))
+    items.sort(key=lambda item: not (_is_e2e(item) and item.path.name == OWN_STACK_FIRST))
 
 
-@pytest.fixture(scope="session")
-def local_stack() -> Iterator[StackProcess]:
-    try:
-        stack = StackProcess({"STOCKSYNC_API_KEY": "e2e-key", "STOCKSYNC_SCHEDULE_SPEEDUP": str(SCHEDULE_SPEEDUP)},
-                             start_timeout_s=START_TIMEOUT_S)
-    except StackStartError as exc:
-        pytest.fail(str(exc))
-    yield stack
+def pytest_runtest_teardown(item: pytest.Item, nextitem: pytest.Item | None) -> None:
+    """`make test` hands out whole files (`--dist loadfile`): when this worker's next test is not an
+    e2e one, its e2e module is done, and the shared stack stops rather than keep a core busy with its
+    sped-up schedules while the rest of the suite runs. The next e2e module starts it again."""
+    if _is_e2e(item) and not _is_e2e(nextitem) and _running:
+        _stop(_running.pop())
+
+
+def pytest_sessionfinish() -> None:
+    while _running:
+        _stop(_running.pop())
+
+
+@pytest.fixture(scope="module")
+def local_stack() -> StackProcess:
+    """The shared stack, started by the first module that needs it (and again after a pause)."""
+    if not _running:
+        try:
+            _running.append(StackProcess({"STOCKSYNC_API_KEY": "e2e-key",
+                                          "STOCKSYNC_SCHEDULE_SPEEDUP": str(SCHEDULE_SPEEDUP)},
+                                         start_timeout_s=START_TIMEOUT_S))
+        except StackStartError as exc:
+            pytest.fail(str(exc))
+    return _running[0]
+
+
+def _stop(stack: StackProcess) -> None:
     if not stack.stop(STOP_TIMEOUT_S):
         pytest.fail(f"the local stack did not stop within {STOP_TIMEOUT_S} s")
