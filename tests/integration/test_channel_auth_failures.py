@@ -29,7 +29,16 @@ def revoked_ebay(api):
         answer = api.post("/channels", {"name": "eBay UK", "type": "ebay", "credentials": CREDENTIALS,
                                         "settings": {"api_base_url": standin.url, "marketplace_id": "EBAY_GB"}})
         assert answer.status == 201, answer.body
-        yield standin, answer.body["channel_id"]
+        shop = answer.body["channel_id"]
+        item = item_with_stock(api, "MUG-BLACK", 6)
+        listing(shop, "MUG-BLACK", item, channel_listing_id="110000000077", listing_kind="trading")
+        yield standin, shop, item
+
+
+def sell(item: str) -> None:
+    """A stock change for `item`, submitted as the stock queue's submitter would."""
+    StockSubmitter(SecretsManagerStore(), adapter_factory=fast_adapter_factory()).reconcile(
+        {"m": StockChange(reason="sale", item_ids=[item])}, force=True)
 
 
 def auth_events(api, channel_id: str) -> list[dict]:
@@ -38,13 +47,10 @@ def auth_events(api, channel_id: str) -> list[dict]:
 
 def test_given_the_seller_revoked_our_access_when_stock_is_sent_twice_then_the_channel_asks_once_to_reconnect(
         api, revoked_ebay):
-    standin, shop = revoked_ebay
-    submitter = StockSubmitter(SecretsManagerStore(), adapter_factory=fast_adapter_factory())
-    item = item_with_stock(api, "MUG-BLACK", 6)
-    listing(shop, "MUG-BLACK", item, channel_listing_id="110000000077", listing_kind="trading")
+    standin, shop, item = revoked_ebay
 
     for _ in range(2):
-        submitter.reconcile({"m": StockChange(reason="sale", item_ids=[item])}, force=True)
+        sell(item)
 
     failure = api.get(f"/channels/{shop}").body["auth_failure"]
     assert failure["operation"] == "stock" and "reconnect" in failure["action"].lower()
@@ -59,18 +65,15 @@ def test_given_the_seller_revoked_our_access_when_stock_is_sent_twice_then_the_c
 
 def test_given_an_auth_failure_when_the_seller_saves_new_credentials_then_the_channel_no_longer_asks(
         api, revoked_ebay):
-    standin, shop = revoked_ebay
-    submitter = StockSubmitter(SecretsManagerStore(), adapter_factory=fast_adapter_factory())
-    item = item_with_stock(api, "MUG-BLACK", 6)
-    listing(shop, "MUG-BLACK", item, channel_listing_id="110000000077", listing_kind="trading")
-    submitter.reconcile({"m": StockChange(reason="sale", item_ids=[item])}, force=True)
+    standin, shop, item = revoked_ebay
+    sell(item)
     assert api.get(f"/channels/{shop}").body["auth_failure"] is not None
 
     standin.refresh_tokens.add(ebay.REFRESH_TOKEN)  # the seller authorised the app again
     renewed = api.patch(f"/channels/{shop}", {"credentials": CREDENTIALS})
 
     assert renewed.status == 200 and renewed.body["auth_failure"] is None
-    submitter.reconcile({"m": StockChange(reason="sale", item_ids=[item])}, force=True)
+    sell(item)
     assert standin.listing("MUG-BLACK").quantity == 6
     assert api.get(f"/channels/{shop}").body["auth_failure"] is None
 
