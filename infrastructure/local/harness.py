@@ -59,9 +59,14 @@ class StackStartError(RuntimeError):
     """The local stack exited, or printed no READY line in time; the message ends with its output."""
 
 
-def ready_line(api_url: str, aws_endpoint: str, api_key: str, standins: Mapping[str, str]) -> str:
-    """The last line the local stack prints once it serves: where everything is, as JSON."""
-    where = {"api_url": api_url, "aws_endpoint": aws_endpoint, "api_key": api_key, "standins": dict(standins)}
+def ready_line(api_url: str, aws_endpoint: str, api_key: str, standins: Mapping[str, str], *,
+               sign_in: Mapping[str, str] | None = None) -> str:
+    """The last line the local stack prints once it serves: where everything is, as JSON; `sign_in`
+    (`SignIn.as_dict()`) is how the demo seller signs in to the console."""
+    where: dict[str, Any] = {"api_url": api_url, "aws_endpoint": aws_endpoint, "api_key": api_key,
+                             "standins": dict(standins)}
+    if sign_in is not None:
+        where["sign_in"] = dict(sign_in)
     return f"{READY_MARKER} {json.dumps(where)}"
 
 
@@ -142,6 +147,8 @@ class StackProcess:
         self.aws_endpoint: str = ready["aws_endpoint"]
         self.api_key: str = ready["api_key"]
         self.standins: dict[str, str] = ready["standins"]  # stand-in name -> base URL
+        # The demo seller's console sign-in: region, user_pool_id, client_id, endpoint, username, password.
+        self.sign_in: dict[str, str] = ready.get("sign_in") or {}
 
     def session(self) -> requests.Session:
         """An HTTP session that sends the stack's API key."""
