@@ -6,7 +6,8 @@ The banner comes once the demo seller can sell (`DemoReadiness`): every channel'
 its listings linked, their quantities on the stand-ins; a channel not ready in time stops the stack
 with an error naming it.
 
-Settings (environment): STOCKSYNC_API_PORT (8000; 0 = any free port), STOCKSYNC_AWS_PORT
+Settings (environment): STOCKSYNC_API_PORT (8000; 0 = any free port), STOCKSYNC_CONSOLE_PORT (the web
+console, 8080; 0 = any free port), STOCKSYNC_AWS_PORT
 (0 = any free port), STOCKSYNC_STANDIN_PORT (8101: the stand-ins on 8101, 8102, ... in the order of
 `standins/registry.py`; 0 = any free ports), STOCKSYNC_API_KEY (random when unset),
 STOCKSYNC_SCHEDULE_SPEEDUP (1; the schedules and each channel's order poll cadence), STOCKSYNC_SEED
@@ -48,12 +49,14 @@ from infrastructure.standins.base import FaultPlan, FaultSettingError
 from infrastructure.standins.registry import PortTaken, start_standins, stop_standins
 
 DEFAULT_STANDIN_PORT = 8101
+DEFAULT_CONSOLE_PORT = 8080
 DEMO_SALE_SKU = "MUG-BLACK"  # the README's sale
 
 
 @dataclass(frozen=True)
 class Settings:
     api_port: int
+    console_port: int
     aws_port: int
     standin_port: int
     api_key: str
@@ -65,6 +68,7 @@ class Settings:
     def from_environment(cls, environ: Mapping[str, str]) -> Settings:
         return cls(
             api_port=int(environ.get("STOCKSYNC_API_PORT") or 8000),
+            console_port=int(environ.get("STOCKSYNC_CONSOLE_PORT") or DEFAULT_CONSOLE_PORT),
             aws_port=int(environ.get("STOCKSYNC_AWS_PORT") or 0),
             standin_port=int(environ.get("STOCKSYNC_STANDIN_PORT") or DEFAULT_STANDIN_PORT),
             api_key=environ.get("STOCKSYNC_API_KEY") or secrets.token_urlsafe(24),
@@ -83,7 +87,8 @@ def _fault_plan(setting: str | None) -> FaultPlan | None:
 
 
 def banner(api_url: str, aws_endpoint: str, api_key: str, seed_summary: str,
-           standins: Mapping[str, str] | None = None, *, exports: Mapping[str, str] | None = None) -> str:
+           standins: Mapping[str, str] | None = None, *, exports: Mapping[str, str] | None = None,
+           console_url: str | None = None) -> str:
     """What the stack prints once it serves: for a person (with `exports`, the variables the README's
     commands use, as one line to paste), then the READY line for a harness."""
     standins = dict(standins or {})
@@ -91,6 +96,7 @@ def banner(api_url: str, aws_endpoint: str, api_key: str, seed_summary: str,
     return "\n".join(
         [
             "stocksync local stack is running",
+            *([f"  Console     {console_url}"] if console_url else []),
             f"  API         {api_url}",
             f"  Swagger UI  {api_url}/swagger",
             f"  AWS (moto)  {aws_endpoint}",
@@ -99,7 +105,7 @@ def banner(api_url: str, aws_endpoint: str, api_key: str, seed_summary: str,
             *(f"  {name:<11} {url}   (stand-in)" for name, url in standins.items()),
             *([f"For the README's commands, paste into another shell:\n  export {pasted}"] if pasted else []),
             "Ctrl-C stops everything.",
-            ready_line(api_url, aws_endpoint, api_key, standins),
+            ready_line(api_url, aws_endpoint, api_key, standins, console_url=console_url),
         ]
     )
 

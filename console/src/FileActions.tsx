@@ -4,7 +4,7 @@ import { headerOf } from "./csv";
 import { Modal } from "./Modal";
 import type { Channel, ColumnMapping, ImportReport, Job } from "./types";
 
-type Track = (label: string, job: Job) => void;
+type Track = (label: string, job: Job, loadOf?: string) => void;
 
 const EXPORT_FIELDS: [string, string, boolean][] = [
   ["channel_sku", "Channel SKU", true], ["title", "Title", true], ["linked_sku", "Linked SKU", true],
@@ -207,9 +207,9 @@ function ImportPreview({ report }: { report: ImportReport }) {
         ? <p className="message" role="status">Applied: {report.rows} rows.</p>
         : report.valid
           ? <p className="message" role="status">All {report.rows} rows are valid. Nothing has been applied yet.</p>
-          : <p className="error" role="alert">{report.error_count} problem{report.error_count === 1 ? "" : "s"} in {report.rows} rows:
-              nothing will be applied until the file is fixed.</p>}
-      {changes.length > 0 && (
+          : <p className="error" role="alert">{report.error_count} problem{report.error_count === 1 ? "" : "s"} in the
+              file: nothing will be applied until it is fixed.</p>}
+      {changes.length > 0 && report.valid && (
         <p>{report.applied ? "Changed" : "Would change"}: {changes.map(([what, n]) => `${what.replaceAll("_", " ")} ${n}`).join(" · ")}</p>
       )}
       {report.errors.length > 0 && (
@@ -242,7 +242,7 @@ function UploadDialog({ api, channel, track, onClose }: { api: Api; channel: Cha
       setStatus(`Uploading ${file.name}…`);
       await put(target.url, file, setProgress);
       setStatus("Uploaded: waiting for the load to start…");
-      track(`Catalogue ${file.name}`, await loadJob(api, channel.channel_id, target.key));
+      track(`Catalogue ${file.name}`, await loadJob(api, channel.channel_id, target.key), channel.channel_id);
       onClose();
     } catch (failure) {
       setError((failure as Error).message);

@@ -1,6 +1,6 @@
 import { useVirtualizer } from "@tanstack/react-virtual";
 import { type KeyboardEvent, useEffect, useRef, useState } from "react";
-import { limit, when } from "./format";
+import { limit, shortWhen, when } from "./format";
 import type { Limits, Listing } from "./types";
 
 export const ROW_HEIGHT = 36;
@@ -101,14 +101,24 @@ function Row({ id, index, top, listing, selected, onSelect, onOpen, edits }: {
           <LimitInput listing={listing} field={field} value={limits[field]} onCommit={edits.setLimit} />
         </div>
       ))}
-      <div role="gridcell" className="cell">{when(sync.last_update)}</div>
+      <div role="gridcell" className="cell" title={when(sync.last_update)}>{shortWhen(sync.last_update)}</div>
       <div role="gridcell" className="cell">{sync.update_status ?? ""}</div>
       <div role="gridcell" className="cell num">{sync.submitted_quantity ?? ""}</div>
-      <div role="gridcell" className={`cell${failed ? " error-text" : ""}`} title={sync.error ?? undefined}>
-        {failed ? sync.error : listing.ignore_sync ? "not synced" : listing.linked_item ? "in sync" : ""}
+      <div role="gridcell" className={`cell${failed ? " error-text" : ""}`}
+           title={sync.error ?? (sync.update_date ? `Quantity last changed ${when(sync.update_date)}` : undefined)}>
+        {syncState(listing)}
       </div>
     </div>
   );
+}
+
+/** What stock sync does with the listing, in a word or two. */
+function syncState(listing: Listing): string {
+  if (listing.sync.error) return listing.sync.error;
+  if (listing.ignore_sync) return "not sent: Ignore Sync";
+  if (!listing.linked_item) return "not sent: unlinked";
+  if (!listing.sync.last_update) return "waiting to be sent";
+  return listing.sync.update_status === "pending" ? "sent, pending" : "sent";
 }
 
 const LIMIT_NAMES: Record<keyof Limits, string> = { max_listed: "Max Listed", end_when: "End When", percentage: "Percentage" };

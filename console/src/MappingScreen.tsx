@@ -121,7 +121,7 @@ export function MappingScreen({ api, channel }: { api: Api; channel: Channel }) 
       {tracker.jobs.length > 0 && (
         <div className="jobs" aria-live="polite">
           {tracker.jobs.map((tracked) => (
-            <JobBar key={tracked.job.job_id} tracked={tracked} onDismiss={() => tracker.dismiss(tracked.job.job_id)} />
+            <JobBar key={tracked.job.job_id} api={api} tracked={tracked} onDismiss={() => tracker.dismiss(tracked.job.job_id)} />
           ))}
         </div>
       )}
@@ -147,6 +147,8 @@ export function MappingScreen({ api, channel }: { api: Api; channel: Channel }) 
                       onChange={(event) => setFilters((f) => ({ ...f, fba: event.target.checked }))} /> FBA</label>
         <label><input type="checkbox" checked={filters.errors}
                       onChange={(event) => setFilters((f) => ({ ...f, errors: event.target.checked }))} /> Errors</label>
+        <span className="spacer" />
+        <button type="button" onClick={reload} disabled={loading}>Refresh</button>
       </section>
 
       <section className="row-actions" aria-label="Selected listing">

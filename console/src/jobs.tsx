@@ -1,6 +1,6 @@
 import { useEffect, useRef, useState } from "react";
 import type { Api } from "./api";
-import type { Job } from "./types";
+import type { Job, RowError } from "./types";
 
 export const FINAL_STATUSES = new Set(["succeeded", "failed"]);
 const POLL_MS = 1000;
@@ -9,6 +9,8 @@ const POLL_MS = 1000;
 export interface TrackedJob {
   label: string;
   job: Job;
+  /** A catalogue load's channel: its row errors are shown once the load ends. */
+  loadOf?: string;
 }
 
 export function useJobTracker(api: Api, onFinished: (tracked: TrackedJob) => void) {
@@ -27,7 +29,7 @@ export function useJobTracker(api: Api, onFinished: (tracked: TrackedJob) => voi
         const update = updates.find((job) => job?.job_id === tracked.job.job_id);
         if (!update) return tracked;
         if (FINAL_STATUSES.has(update.status) && !FINAL_STATUSES.has(tracked.job.status)) {
-          queueMicrotask(() => finished.current({ label: tracked.label, job: update }));
+          queueMicrotask(() => finished.current({ ...tracked, job: update }));
         }
         return { ...tracked, job: update };
       }));
@@ -37,7 +39,8 @@ export function useJobTracker(api: Api, onFinished: (tracked: TrackedJob) => voi
 
   return {
     jobs,
-    track: (label: string, job: Job) => setJobs((current) => [{ label, job }, ...current].slice(0, 6)),
+    track: (label: string, job: Job, loadOf?: string) =>
+      setJobs((current) => [{ label, job, loadOf }, ...current].slice(0, 6)),
     dismiss: (jobId: string) => setJobs((current) => current.filter((tracked) => tracked.job.job_id !== jobId)),
   };
 }
@@ -49,11 +52,17 @@ export function jobFraction(job: Job): number | null {
   return null;
 }
 
-export function JobBar({ tracked, onDismiss }: { tracked: TrackedJob; onDismiss: () => void }) {
-  const { job, label } = tracked;
+export function JobBar({ api, tracked, onDismiss }: { api: Api; tracked: TrackedJob; onDismiss: () => void }) {
+  const { job, label, loadOf } = tracked;
   const fraction = jobFraction(job);
   const final = FINAL_STATUSES.has(job.status);
   const ambiguous = (job.result.ambiguous_listings as { skus: string[]; reason: string }[] | undefined) ?? [];
+  const figures = Object.entries(job.result).filter(([, value]) => typeof value === "number");
+  const [rowErrors, setRowErrors] = useState<RowError[] | null>(null);
+  useEffect(() => {
+    if (!final || !loadOf) return;
+    api.catalogueErrors(loadOf, job.job_id).then((page) => setRowErrors(page.errors), () => setRowErrors(null));
+  }, [api, final, loadOf, job.job_id]);
   return (
     <section className={`job job-${job.status}`} aria-label={`${label}: ${job.status}`}>
       <div className="job-head">
@@ -64,7 +73,21 @@ export function JobBar({ tracked, onDismiss }: { tracked: TrackedJob; onDismiss:
       <progress max={1} value={fraction ?? undefined} aria-label={`${label} progress`}>
         {fraction === null ? "" : `${Math.round(fraction * 100)} %`}
       </progress>
-      <p className="job-message">{job.message}{job.total ? ` (${job.done} of ${job.total})` : ""}</p>
+      <p className="job-message">{job.message}{!final && job.total ? ` (${job.done} of ${job.total})` : ""}</p>
+      {final && figures.length > 0 && (
+        <p className="small muted">{figures.map(([name, value]) => `${name.replaceAll("_", " ")}: ${String(value)}`).join(" · ")}</p>
+      )}
+      {rowErrors && rowErrors.length > 0 && (
+        <details open>
+          <summary>{rowErrors.length} row error{rowErrors.length === 1 ? "" : "s"} in the file</summary>
+          <ul className="plain">
+            {rowErrors.map((error, index) => (
+              <li key={index}>row {error.row}{error.field ? `, ${error.field}` : ""}: {error.reason}
+                {error.value ? <> (<code>{error.value}</code>)</> : null}</li>
+            ))}
+          </ul>
+        </details>
+      )}
       {ambiguous.length > 0 && (
         <details>
           <summary>Ambiguity report: {ambiguous.length} left unlinked</summary>

@@ -59,9 +59,13 @@ class StackStartError(RuntimeError):
     """The local stack exited, or printed no READY line in time; the message ends with its output."""
 
 
-def ready_line(api_url: str, aws_endpoint: str, api_key: str, standins: Mapping[str, str]) -> str:
+def ready_line(api_url: str, aws_endpoint: str, api_key: str, standins: Mapping[str, str], *,
+               console_url: str | None = None) -> str:
     """The last line the local stack prints once it serves: where everything is, as JSON."""
-    where = {"api_url": api_url, "aws_endpoint": aws_endpoint, "api_key": api_key, "standins": dict(standins)}
+    where: dict[str, Any] = {"api_url": api_url, "aws_endpoint": aws_endpoint, "api_key": api_key,
+                             "standins": dict(standins)}
+    if console_url is not None:
+        where["console_url"] = console_url
     return f"{READY_MARKER} {json.dumps(where)}"
 
 
@@ -110,8 +114,8 @@ class StackProcess:
                  on_line: Callable[[str], None] | None = None, start_timeout_s: float = START_TIMEOUT_S) -> None:
         # The stack starts an embedded AWS of its own: an endpoint inherited from a test run is not it.
         env = {name: value for name, value in os.environ.items() if name != "AWS_ENDPOINT_URL"}
-        env.update(STOCKSYNC_API_PORT="0", STOCKSYNC_AWS_PORT="0", STOCKSYNC_STANDIN_PORT="0",
-                   STOCKSYNC_STATE_FILE="", PYTHONUNBUFFERED="1")
+        env.update(STOCKSYNC_API_PORT="0", STOCKSYNC_CONSOLE_PORT="0", STOCKSYNC_AWS_PORT="0",
+                   STOCKSYNC_STANDIN_PORT="0", STOCKSYNC_STATE_FILE="", PYTHONUNBUFFERED="1")
         env.update(environment or {})
         self.process = subprocess.Popen(  # noqa: S603 - our own interpreter and module
             [sys.executable, "-m", STACK_MODULE], cwd=ROOT, env=env,
@@ -142,6 +146,7 @@ class StackProcess:
         self.aws_endpoint: str = ready["aws_endpoint"]
         self.api_key: str = ready["api_key"]
         self.standins: dict[str, str] = ready["standins"]  # stand-in name -> base URL
+        self.console_url: str | None = ready.get("console_url")  # the web console (None: not served)
 
     def session(self) -> requests.Session:
         """An HTTP session that sends the stack's API key."""
