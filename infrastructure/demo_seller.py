@@ -283,7 +283,7 @@ class DemoReadiness:
 
     def _waiting_for(self, channel_id: str) -> str:
         catalogue = self._get(f"/channels/{channel_id}/catalogue")
-        report, load = catalogue.get("catalogue_status") or {}, catalogue["last_load"]
+        report, load = catalogue["report"], catalogue["last_load"]
         if load["status"] != "succeeded":
             return (f"catalogue not loaded yet (report {report.get('status', 'none')}, "
                     f"load {load['status'] or 'none'}: {load['message'] or report.get('message') or ''})")

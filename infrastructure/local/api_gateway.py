@@ -1,10 +1,12 @@
 """API Gateway's part played locally: a threaded HTTP server on 127.0.0.1 in front of the functions'
 `Api` events, speaking the REST API proxy integration (payload format 1.0) to them.
 
-The API is served at the root (no stage prefix in the URL; the stage still appears in the event).
-On AWS the template protects the API with IAM (SigV4) auth; browsers and curl cannot sign
-requests easily, so locally every request carries the stack's key in the `x-api-key` header
-instead, except `GET /swagger` (a page browsers open directly).
+The API is served at the root and under its stage (`/v1/items`); the stage appears in the event.
+Every request but `GET /swagger` (a page browsers open directly) carries either the stack's key in
+the `x-api-key` header (scripts, tests) or, when the API's default authorizer is a Cognito user pool
+authorizer, an access token of that pool in `Authorization: Bearer ...`, checked as API Gateway's
+authorizer checks it (`cognito_authorizer.py`); its claims reach the function in
+`requestContext.authorizer.claims`, as on AWS. Anything else is a 401.
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qsl, unquote, urlsplit
 
+from infrastructure.local.cognito_authorizer import AuthorizerUnavailable, CognitoAuthorizer, TokenRejected
 from infrastructure.local.lambda_runtime import LocalFunction
 from infrastructure.local.provision import ProvisionedStack
 from infrastructure.local.template import ACCOUNT_ID, EventSpec, TemplateError
@@ -31,6 +34,7 @@ logger = logging.getLogger(__name__)
 
 MAX_PAYLOAD_BYTES = 10 * 1024 * 1024  # API Gateway's request payload limit
 API_KEY_HEADER = "x-api-key"
+AUTHORIZATION_HEADER = "Authorization"
 _MAX_DISCARDED_BYTES = 64 * 1024 * 1024  # larger rejected bodies are not read: the connection just closes
 _UNAUTHENTICATED_ROUTES = frozenset({("GET", "/swagger")})
 _IMPLICIT_API_STAGE = "Prod"  # SAM's stage for Api events without RestApiId
@@ -142,51 +146,100 @@ def _stage_and_api_id(rest_api_id: Any, stack: ProvisionedStack) -> tuple[str, s
 # --------------------------------------------------------------------------- the gateway
 
 
-class ApiGateway:
-    """Authenticates, routes and translates requests to proxy events and proxy results back."""
+@dataclass(frozen=True)
+class _Admitted:
+    """A request let through: with a Cognito token, its claims (None with the API key or on an open route)."""
 
-    def __init__(self, routes: Sequence[Route], api_key: str) -> None:
+    claims: Mapping[str, Any] | None = None
+
+
+class ApiGateway:
+    """Authenticates, routes and translates requests to proxy events and proxy results back.
+
+    `authorizers` holds the Cognito authorizer of each API that has one (by `Route.api_id`)."""
+
+    def __init__(self, routes: Sequence[Route], api_key: str,
+                 authorizers: Mapping[str, CognitoAuthorizer] | None = None) -> None:
         self.routes = sorted(routes, key=lambda route: route.precedence)
         self._api_key = api_key
+        self._authorizers = dict(authorizers or {})
 
     def reject_early(self, method: str, path: str, request_headers: HttpRequest) -> HttpResponse | None:
         """Answer before the body is read: authentication, then API Gateway's payload limit."""
-        if (method, path) not in _UNAUTHENTICATED_ROUTES:
-            key = request_headers.header(API_KEY_HEADER)
-            if key is None:
-                return error_response(401, "unauthorized", f"send the local API key in the {API_KEY_HEADER} header")
-            if not hmac.compare_digest(key.encode(), self._api_key.encode()):
-                return error_response(403, "forbidden", f"the {API_KEY_HEADER} header does not match the API key")
-        length = request_headers.header("Content-Length") or "0"
-        if not length.isdigit():
-            return error_response(400, "bad_request", "the Content-Length header is not a number")
-        if int(length) > MAX_PAYLOAD_BYTES:
-            return error_response(413, "payload_too_large", f"request bodies are limited to {MAX_PAYLOAD_BYTES} bytes")
-        return None
+        admitted = self._admit(method, self._path_without_stage(path), request_headers)
+        return admitted if isinstance(admitted, HttpResponse) else _payload_rejection(request_headers)
 
     def handle(self, request: HttpRequest) -> HttpResponse:
-        request = self._without_stage(request)
-        rejection = self.reject_early(request.method, request.path, request)
+        request = replace(request, path=self._path_without_stage(request.path))
+        admitted = self._admit(request.method, request.path, request)
+        if isinstance(admitted, HttpResponse):
+            return admitted
+        rejection = _payload_rejection(request)
         if rejection is not None:
             return rejection
-        for route in self.routes:
-            path_parameters = route.match(request.method, request.path)
-            if path_parameters is not None:
-                return self._invoke(route, request, path_parameters)
-        return error_response(404, "not_found", f"no route for {request.method} {request.path}")
+        route, path_parameters = self._route(request.method, request.path)
+        if route is None:
+            return error_response(404, "not_found", f"no route for {request.method} {request.path}")
+        return self._invoke(route, request, path_parameters, admitted.claims)
 
-    def _without_stage(self, request: HttpRequest) -> HttpRequest:
+    def _route(self, method: str, path: str) -> tuple[Route | None, dict[str, str]]:
+        for route in self.routes:
+            path_parameters = route.match(method, path)
+            if path_parameters is not None:
+                return route, path_parameters
+        return None, {}
+
+    def _admit(self, method: str, path: str, request: HttpRequest) -> _Admitted | HttpResponse:
+        """The stack's API key, or a token the route's authorizer accepts; a 401 saying what is wrong otherwise."""
+        if (method, path) in _UNAUTHENTICATED_ROUTES:
+            return _Admitted()
+        key = request.header(API_KEY_HEADER)
+        if key is not None:
+            if not hmac.compare_digest(key.encode(), self._api_key.encode()):
+                return error_response(401, "unauthorized", f"the {API_KEY_HEADER} header does not match the API key")
+            return _Admitted()
+        return self._admit_token(self._authorizer(method, path), request.header(AUTHORIZATION_HEADER))
+
+    @staticmethod
+    def _admit_token(authorizer: CognitoAuthorizer | None, authorization: str | None) -> _Admitted | HttpResponse:
+        if authorizer is None:
+            return error_response(401, "unauthorized", f"send the local API key in the {API_KEY_HEADER} header")
+        if authorization is None:
+            return error_response(
+                401, "unauthorized",
+                f"sign in and send the access token as '{AUTHORIZATION_HEADER}: Bearer <token>' "
+                f"(or the local API key in the {API_KEY_HEADER} header)",
+            )
+        try:
+            return _Admitted(claims=authorizer.verify(authorization))
+        except TokenRejected as rejected:
+            return error_response(401, "unauthorized", rejected.message)
+        except AuthorizerUnavailable as exc:
+            logger.error("the Cognito authorizer cannot check tokens: %s", exc)
+            return error_response(503, "authorizer_unavailable", "tokens cannot be checked now; try again")
+
+    def _authorizer(self, method: str, path: str) -> CognitoAuthorizer | None:
+        """The Cognito authorizer of the API serving `method path`; for a path no route serves, the one
+        authorizer all the APIs share, if they do (so an unknown path asks the same credentials)."""
+        route, _ = self._route(method, path)
+        if route is not None:
+            return self._authorizers.get(route.api_id)
+        shared = {id(authorizer): authorizer for authorizer in self._authorizers.values()}
+        return next(iter(shared.values())) if len(shared) == 1 else None
+
+    def _path_without_stage(self, path: str) -> str:
         """Serve the API both at the root and under its stage (`/v1/items`), as the deployed URL has it:
         documents the API generates (Swagger's server) name the stage."""
         for stage in {route.stage for route in self.routes}:
             prefix = f"/{stage}"
-            if request.path == prefix or request.path.startswith(f"{prefix}/"):
-                return replace(request, path=request.path[len(prefix):] or "/")
-        return request
+            if path == prefix or path.startswith(f"{prefix}/"):
+                return path[len(prefix):] or "/"
+        return path
 
-    def _invoke(self, route: Route, request: HttpRequest, path_parameters: dict[str, str]) -> HttpResponse:
+    def _invoke(self, route: Route, request: HttpRequest, path_parameters: dict[str, str],
+                claims: Mapping[str, Any] | None = None) -> HttpResponse:
         request_id = str(uuid.uuid4())
-        event = proxy_event(route, request, path_parameters, request_id)
+        event = proxy_event(route, request, path_parameters, request_id, claims)
         started = time.monotonic()
         try:
             result = route.function.invoke(event)
@@ -207,10 +260,22 @@ class ApiGateway:
         return HttpResponse(response.status, [*response.headers, ("x-amzn-RequestId", request_id)], response.body)
 
 
+def _payload_rejection(request_headers: HttpRequest) -> HttpResponse | None:
+    """API Gateway's payload limit, from the Content-Length header alone."""
+    length = request_headers.header("Content-Length") or "0"
+    if not length.isdigit():
+        return error_response(400, "bad_request", "the Content-Length header is not a number")
+    if int(length) > MAX_PAYLOAD_BYTES:
+        return error_response(413, "payload_too_large", f"request bodies are limited to {MAX_PAYLOAD_BYTES} bytes")
+    return None
+
+
 def proxy_event(
-    route: Route, request: HttpRequest, path_parameters: Mapping[str, str], request_id: str
+    route: Route, request: HttpRequest, path_parameters: Mapping[str, str], request_id: str,
+    claims: Mapping[str, Any] | None = None,
 ) -> dict[str, Any]:
-    """The REST API Lambda proxy event (payload format 1.0) for a request."""
+    """The REST API Lambda proxy event (payload format 1.0) for a request; a Cognito authorizer's
+    `claims` go in `requestContext.authorizer.claims`, as strings, as API Gateway puts them."""
     headers = dict(request.headers)
     multi_headers = _group(request.headers)
     query = parse_qsl(request.query, keep_blank_values=True)
@@ -256,10 +321,16 @@ def proxy_event(
             },
             "domainName": request.header("Host") or "127.0.0.1",
             "apiId": route.api_id,
+            **({"authorizer": {"claims": {name: _claim_text(value) for name, value in claims.items()}}}
+               if claims is not None else {}),
         },
         "body": body,
         "isBase64Encoded": is_base64,
     }
+
+
+def _claim_text(value: Any) -> str:
+    return value if isinstance(value, str) else json.dumps(value)
 
 
 def _group(pairs: Sequence[tuple[str, str]]) -> dict[str, list[str]]:

@@ -60,10 +60,13 @@ class StackStartError(RuntimeError):
 
 
 def ready_line(api_url: str, aws_endpoint: str, api_key: str, standins: Mapping[str, str], *,
-               console_url: str | None = None) -> str:
-    """The last line the local stack prints once it serves: where everything is, as JSON."""
+               sign_in: Mapping[str, str] | None = None, console_url: str | None = None) -> str:
+    """The last line the local stack prints once it serves: where everything is, as JSON; `sign_in`
+    (`SignIn.as_dict()`) is how the demo seller signs in to the console, `console_url` where it is."""
     where: dict[str, Any] = {"api_url": api_url, "aws_endpoint": aws_endpoint, "api_key": api_key,
                              "standins": dict(standins)}
+    if sign_in is not None:
+        where["sign_in"] = dict(sign_in)
     if console_url is not None:
         where["console_url"] = console_url
     return f"{READY_MARKER} {json.dumps(where)}"
@@ -146,6 +149,8 @@ class StackProcess:
         self.aws_endpoint: str = ready["aws_endpoint"]
         self.api_key: str = ready["api_key"]
         self.standins: dict[str, str] = ready["standins"]  # stand-in name -> base URL
+        # The demo seller's console sign-in: region, user_pool_id, client_id, endpoint, username, password.
+        self.sign_in: dict[str, str] = ready.get("sign_in") or {}
         self.console_url: str | None = ready.get("console_url")  # the web console (None: not served)
 
     def session(self) -> requests.Session:

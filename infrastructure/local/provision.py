@@ -537,6 +537,110 @@ def _create_dashboard(context: _Context, logical_id: str, properties: Mapping[st
     return PhysicalResource(logical_id, "AWS::CloudWatch::Dashboard", ref=name)
 
 
+# --------------------------------------------------------------------------- Cognito
+
+_USER_POOL = "AWS::Cognito::UserPool"
+_USER_POOL_CLIENT = "AWS::Cognito::UserPoolClient"
+# CreateUserPool takes these as CloudFormation names them.
+_USER_POOL_PASSED_AS_IS = frozenset(
+    {
+        "AccountRecoverySetting",
+        "AdminCreateUserConfig",
+        "AliasAttributes",
+        "AutoVerifiedAttributes",
+        "DeletionProtection",
+        "EmailConfiguration",
+        "MfaConfiguration",
+        "Policies",
+        "Schema",
+        "UserAttributeUpdateSettings",
+        "UsernameAttributes",
+        "UsernameConfiguration",
+        "VerificationMessageTemplate",
+    }
+)
+# CreateUserPoolClient takes these as CloudFormation names them.
+_USER_POOL_CLIENT_PASSED_AS_IS = frozenset(
+    {
+        "AccessTokenValidity",
+        "AllowedOAuthFlows",
+        "AllowedOAuthFlowsUserPoolClient",
+        "AllowedOAuthScopes",
+        "AuthSessionValidity",
+        "CallbackURLs",
+        "DefaultRedirectURI",
+        "EnablePropagateAdditionalUserContextData",
+        "EnableTokenRevocation",
+        "ExplicitAuthFlows",
+        "GenerateSecret",
+        "IdTokenValidity",
+        "LogoutURLs",
+        "PreventUserExistenceErrors",
+        "ReadAttributes",
+        "RefreshTokenValidity",
+        "SupportedIdentityProviders",
+        "TokenValidityUnits",
+        "WriteAttributes",
+    }
+)
+
+
+def _create_user_pool(context: _Context, logical_id: str, properties: Mapping[str, Any]) -> PhysicalResource:
+    _check_properties(logical_id, properties, _USER_POOL_PASSED_AS_IS | {"UserPoolName", "UserPoolTags"})
+    request = {key: value for key, value in properties.items() if key in _USER_POOL_PASSED_AS_IS}
+    if tags := properties.get("UserPoolTags"):
+        request["UserPoolTags"] = {str(key): str(value) for key, value in tags.items()}
+    name = str(properties.get("UserPoolName") or _physical_name(logical_id, 128))
+    pool = context.client("cognito-idp").create_user_pool(PoolName=name, **request)["UserPool"]
+    provider = f"cognito-idp.{context.region}.amazonaws.com/{pool['Id']}"
+    return PhysicalResource(
+        logical_id,
+        _USER_POOL,
+        ref=pool["Id"],
+        attributes={
+            "Arn": pool["Arn"],
+            "UserPoolId": pool["Id"],
+            "ProviderName": provider,
+            "ProviderURL": f"https://{provider}",
+        },
+    )
+
+
+def _create_user_pool_client(context: _Context, logical_id: str, properties: Mapping[str, Any]) -> PhysicalResource:
+    _check_properties(logical_id, properties, _USER_POOL_CLIENT_PASSED_AS_IS | {"ClientName", "UserPoolId"})
+    request = {key: value for key, value in properties.items() if key in _USER_POOL_CLIENT_PASSED_AS_IS}
+    name = str(properties.get("ClientName") or _physical_name(logical_id, 128))
+    client = context.client("cognito-idp").create_user_pool_client(
+        UserPoolId=properties["UserPoolId"], ClientName=name, **request
+    )["UserPoolClient"]
+    attributes = {"ClientId": client["ClientId"], "Name": name}
+    if "ClientSecret" in client:
+        attributes["ClientSecret"] = client["ClientSecret"]
+    return PhysicalResource(logical_id, _USER_POOL_CLIENT, ref=client["ClientId"], attributes=attributes)
+
+
+def _create_resource_server(context: _Context, logical_id: str, properties: Mapping[str, Any]) -> PhysicalResource:
+    _check_properties(logical_id, properties, frozenset({"Identifier", "Name", "Scopes", "UserPoolId"}))
+    context.client("cognito-idp").create_resource_server(
+        UserPoolId=properties["UserPoolId"],
+        Identifier=properties["Identifier"],
+        Name=properties["Name"],
+        Scopes=properties.get("Scopes") or [],
+    )
+    return PhysicalResource(logical_id, "AWS::Cognito::UserPoolResourceServer", ref=str(properties["Identifier"]))
+
+
+def _create_user_pool_domain(context: _Context, logical_id: str, properties: Mapping[str, Any]) -> PhysicalResource:
+    """The domain is recorded, but the embedded AWS serves no OAuth 2.0 token endpoint behind it: locally,
+    machine clients use the stack's x-api-key instead of client credentials."""
+    _check_properties(logical_id, properties, frozenset({"Domain", "UserPoolId", "ManagedLoginVersion"}))
+    context.client("cognito-idp").create_user_pool_domain(
+        UserPoolId=properties["UserPoolId"], Domain=properties["Domain"]
+    )
+    return PhysicalResource(logical_id, "AWS::Cognito::UserPoolDomain", ref=str(properties["Domain"]),
+                            attributes={"CloudFrontDistribution": f"{properties['Domain']}.cloudfront.net"})
+
+
 # --------------------------------------------------------------------------- played by the runner
 
 
@@ -591,6 +695,10 @@ _PROVISIONERS: Mapping[str, _Provisioner] = MappingProxyType(
         "AWS::KMS::Key": _create_key,
         "AWS::Logs::LogGroup": _create_log_group,
         "AWS::CloudWatch::Dashboard": _create_dashboard,
+        _USER_POOL: _create_user_pool,
+        _USER_POOL_CLIENT: _create_user_pool_client,
+        "AWS::Cognito::UserPoolResourceServer": _create_resource_server,
+        "AWS::Cognito::UserPoolDomain": _create_user_pool_domain,
         # Not created on AWS: the runner plays them; they only get ids so references resolve.
         SERVERLESS_FUNCTION: _played_function,
         "AWS::Serverless::Api": _played_api,

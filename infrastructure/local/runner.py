@@ -15,6 +15,7 @@ from typing import Any, TypeVar
 import boto3
 
 from infrastructure.local.api_gateway import ApiGateway, ApiServer, Route
+from infrastructure.local.cognito_authorizer import cognito_authorizers
 from infrastructure.local.event_sources import ScheduleSource, ScheduleTimer, SqsEventSource, SqsPoller
 from infrastructure.local.lambda_runtime import LocalFunction
 from infrastructure.local.provision import ProvisionedStack
@@ -57,7 +58,7 @@ class Runner:
         self._check_event_types()
         self.sqs_sources = self._event_sources("SQS", SqsEventSource.from_event)
         self.schedules = self._event_sources(_SCHEDULE_TYPES, ScheduleSource.from_event)
-        self.gateway = ApiGateway(self._event_sources("Api", Route.from_event), api_key)
+        self.gateway = ApiGateway(self._event_sources("Api", Route.from_event), api_key, cognito_authorizers(stack))
         self._stop_requested = threading.Event()
         self._threads: list[threading.Thread] = []
         self._server: ApiServer | None = None

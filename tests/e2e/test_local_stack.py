@@ -2,19 +2,43 @@
 
 from __future__ import annotations
 
+import json
+
 import pytest
 import requests
 
 pytestmark = pytest.mark.e2e
 
 
-def test_given_the_stack_when_called_without_a_key_then_401_and_with_a_wrong_key_403(local_stack):
+def test_given_the_stack_when_called_without_a_key_or_with_a_wrong_one_then_401(local_stack):
     missing = requests.get(f"{local_stack.api_url}/items", timeout=10)
     wrong = requests.get(f"{local_stack.api_url}/items", headers={"x-api-key": "nope"}, timeout=10)
 
     assert missing.status_code == 401
     assert missing.json()["error"]["code"] == "unauthorized"
-    assert wrong.status_code == 403
+    assert wrong.status_code == 401
+
+
+def test_given_the_demo_seller_when_signed_in_as_the_ready_line_says_then_the_api_serves_their_token(local_stack):
+    sign_in = local_stack.sign_in
+    answer = requests.post(
+        sign_in["endpoint"],
+        headers={"Content-Type": "application/x-amz-json-1.1",
+                 "X-Amz-Target": "AWSCognitoIdentityProviderService.InitiateAuth"},
+        data=json.dumps({"AuthFlow": "USER_PASSWORD_AUTH", "ClientId": sign_in["client_id"],
+                         "AuthParameters": {"USERNAME": sign_in["username"], "PASSWORD": sign_in["password"]}}),
+        timeout=10,
+    )
+    assert answer.status_code == 200, answer.text
+    token = answer.json()["AuthenticationResult"]["AccessToken"]
+
+    items = requests.get(f"{local_stack.api_url}/v1/items", headers={"Authorization": f"Bearer {token}"}, timeout=10)
+    tampered = requests.get(f"{local_stack.api_url}/v1/items", headers={"Authorization": f"Bearer {token[:-4]}AAAA"},
+                            timeout=10)
+
+    assert items.status_code == 200
+    assert len(items.json()["items"]) >= 1
+    assert tampered.status_code == 401
 
 
 def test_given_the_demo_seller_when_listed_then_items_and_two_locations_are_there(local_stack):

@@ -15,6 +15,7 @@ import pytest
 from infrastructure.local.event_sources import maximum_concurrency, rate_seconds, succeeded_messages
 from infrastructure.local.harness import READY_MARKER, read_ready, state_file
 from infrastructure.local.lambda_runtime import LocalFunction
+from infrastructure.local.sign_in import SignIn
 from infrastructure.local.template import Template, TemplateError, load_template
 from infrastructure.local_stack import DEFAULT_STANDIN_PORT, Settings, _state_written, banner
 from infrastructure.standins.registry import STANDINS, standin_ports
@@ -117,6 +118,24 @@ def test_given_running_stack_when_banner_printed_then_last_line_is_machine_reada
     }
     assert "  Swagger UI  http://127.0.0.1:8000/swagger" in text
     assert "  amazon      http://127.0.0.1:7001   (stand-in)" in text
+
+
+def test_given_the_demo_sign_in_when_banner_printed_then_it_says_who_to_sign_in_as_and_ready_carries_it() -> None:
+    sign_in = SignIn(region="eu-west-1", user_pool_id="eu-west-1_abc", client_id="console-1",
+                     endpoint="http://127.0.0.1:5000/", username="demo@stocksync.local", password="Amber-Cedar-0042")
+
+    text = banner("http://127.0.0.1:8000", "http://127.0.0.1:5000", "key", "demo", sign_in=sign_in)
+
+    assert "  Sign in as demo@stocksync.local / Amber-Cedar-0042" in text
+    assert read_ready(text.splitlines()[-1])["sign_in"] == {
+        "region": "eu-west-1", "user_pool_id": "eu-west-1_abc", "client_id": "console-1",
+        "endpoint": "http://127.0.0.1:5000/", "username": "demo@stocksync.local", "password": "Amber-Cedar-0042",
+    }
+
+
+def test_given_a_demo_password_setting_when_settings_read_then_it_is_chosen_and_unset_means_random() -> None:
+    assert Settings.from_environment({"STOCKSYNC_DEMO_PASSWORD": "Mine-Is-Long-42"}).demo_password == "Mine-Is-Long-42"
+    assert Settings.from_environment({}).demo_password is None
 
 
 class _Containers:

@@ -10,7 +10,9 @@ from urllib.parse import unquote_plus
 import boto3
 import pytest
 
+from infrastructure.local.cognito_authorizer import cognito_authorizers
 from infrastructure.local.provision import EnvironmentConflictError, ProvisionedStack, provision
+from infrastructure.local.sign_in import DEMO_USERNAME, DemoSignInError, demo_sign_in
 from infrastructure.local.template import TemplateError, load_template
 
 
@@ -187,3 +189,52 @@ def test_given_functions_disagreeing_on_a_variable_when_environment_built_then_e
 
     with pytest.raises(EnvironmentConflictError, match="MODE"):
         _ = provision(template).environment
+
+
+def test_given_template_when_provisioned_then_people_sign_in_to_the_user_pool_by_email_only_as_created(
+        stack: ProvisionedStack) -> None:
+    cognito = boto3.client("cognito-idp")
+
+    pool = cognito.describe_user_pool(UserPoolId=stack.ref("UserPool"))["UserPool"]
+    console = cognito.describe_user_pool_client(UserPoolId=stack.ref("UserPool"),
+                                                ClientId=stack.ref("ConsoleClient"))["UserPoolClient"]
+    machines = cognito.describe_user_pool_client(UserPoolId=stack.ref("UserPool"),
+                                                 ClientId=stack.ref("MachineClient"))["UserPoolClient"]
+
+    assert pool["UsernameAttributes"] == ["email"]
+    assert pool["AdminCreateUserConfig"]["AllowAdminCreateUserOnly"] is True
+    assert pool["Policies"]["PasswordPolicy"]["MinimumLength"] >= 12
+    assert set(console["ExplicitAuthFlows"]) == {"ALLOW_USER_PASSWORD_AUTH", "ALLOW_REFRESH_TOKEN_AUTH"}
+    assert "ClientSecret" not in console
+    assert machines["AllowedOAuthFlows"] == ["client_credentials"]
+    assert machines["AllowedOAuthScopes"] == ["stocksync-api/full"]
+    assert machines["ClientSecret"]
+
+
+def test_given_template_when_provisioned_then_the_api_takes_both_peoples_and_machines_tokens(
+        stack: ProvisionedStack) -> None:
+    authorizers = cognito_authorizers(stack)
+
+    (authorizer,) = authorizers.values()
+    assert list(authorizers) == [stack.ref("StockSyncApi")]
+    assert authorizer.user_pool_id == stack.ref("UserPool")
+    assert authorizer.scopes == {"aws.cognito.signin.user.admin", "stocksync-api/full"}
+
+
+def test_given_template_when_the_demo_seller_signs_in_then_the_console_client_answers_tokens(
+        stack: ProvisionedStack, aws: str) -> None:
+    sign_in = demo_sign_in(stack, aws)
+
+    answer = boto3.client("cognito-idp").initiate_auth(
+        ClientId=sign_in.client_id, AuthFlow="USER_PASSWORD_AUTH",
+        AuthParameters={"USERNAME": sign_in.username, "PASSWORD": sign_in.password})
+    assert sign_in.username == DEMO_USERNAME
+    assert sign_in.client_id == stack.ref("ConsoleClient")
+    assert sign_in.endpoint == f"{aws}/"
+    assert answer["AuthenticationResult"]["AccessToken"]
+
+
+def test_given_a_weak_demo_password_when_the_demo_seller_is_made_then_the_error_says_what_the_pool_asks(
+        stack: ProvisionedStack, aws: str) -> None:
+    with pytest.raises(DemoSignInError, match=r"STOCKSYNC_DEMO_PASSWORD .* at least 14 characters, with a lower-case"):
+        demo_sign_in(stack, aws, password="short")

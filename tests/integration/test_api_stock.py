@@ -200,3 +200,16 @@ def test_given_unknown_component_when_kit_set_then_400_and_item_stays_plain(api)
     assert answer.status == 400
     assert answer.body["error"]["details"]["item_ids"] == ["ghost"]
     assert api.get(f"/items/{kit}").body["is_composite"] is False
+
+
+def test_given_a_location_that_never_had_stock_when_read_then_it_was_never_updated(api):
+    item_id = _item(api, "NEVER-1")
+    shelf = _location(api, "Back shelf")
+
+    before = {row["location_id"]: row for row in api.get(f"/items/{item_id}/stock").body}
+    api.put(f"/items/{item_id}/stock/{shelf}", {"level": 2})
+    after = {row["location_id"]: row for row in api.get(f"/items/{item_id}/stock").body}
+
+    assert before[shelf]["updated_at"] is None and before[shelf]["level"] == 0
+    assert after[shelf]["updated_at"] is not None and after[shelf]["level"] == 2
+    assert all(row["updated_at"] is None for location, row in after.items() if location != shelf)

@@ -299,3 +299,25 @@ def test_given_a_large_import_when_posted_then_it_runs_as_a_job(api, channel, mo
     assert answer.status == 202 and answer.body["kind"] == "mapping_import"
     message = boto3.client("sqs").receive_message(QueueUrl=stack.ref("JobsQueue"))["Messages"][0]
     assert json.loads(message["Body"])["payload"]["kind"] == "limits"
+
+
+def test_given_skus_a_spreadsheet_would_run_when_exported_and_imported_again_then_nothing_changes(
+        api, channel, stock_messages):
+    skus = ["-ACC-S-5", "=EQ-1", "+PLUS-2", "@AT-3", "'-QUOTED-4"]
+    add_listings(channel, *({"sku": sku} for sku in skus))
+    for sku in skus:
+        item = api.post("/items", {"sku": sku, "title": f"Item {sku}"}).body
+        api.put(_path(channel, sku, "/link"), {"item_id": item["item_id"]})
+    api.patch(_path(channel, "-ACC-S-5"), {"ignore_sync": True, "limits": {"max_listed": 2}})
+    before = api.get(f"/channels/{channel}/listings").body["listings"]
+    stock_messages()
+
+    exported = api.get(f"/channels/{channel}/mapping/export",
+                       fields="channel_sku,linked_sku,ignore_sync,max_listed").body
+    assert "'-ACC-S-5,'-ACC-S-5" in exported  # still neutralised for spreadsheets
+    imported = api.post(f"/channels/{channel}/mapping/import", {"csv": exported, "columns": COLUMNS})
+
+    assert imported.status == 200 and imported.body["valid"] is True, imported.body
+    assert imported.body["changes"] == {"link": 0, "unlink": 0, "flags_or_limits": 0, "unchanged": len(skus)}
+    assert api.get(f"/channels/{channel}/listings").body["listings"] == before
+    assert stock_messages() == []

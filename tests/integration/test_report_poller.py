@@ -209,3 +209,61 @@ def test_given_the_next_rakuten_retrieval_within_5_minutes_when_the_status_is_re
     assert calm.warning is None
     assert close.warning and "within 5 minutes" in close.warning
     assert close.status == "done"
+
+
+def test_given_a_forced_rakuten_refresh_when_the_next_tick_is_too_close_then_the_screen_announces_the_one_after(
+        api, poller, rakuten_standin, clock):
+    channel = add_rakuten(rakuten_standin)
+    first_tick = clock.now
+    poller.tick("frequent")
+    poller.tick("rakuten")
+    clock.now += timedelta(minutes=10)
+    api.post(f"/channels/{channel.channel_id}/catalogue/refresh")
+    assert poller.tick("frequent")[channel.channel_id] == "done"  # the forced retrieval
+
+    clock.now = first_tick + timedelta(minutes=27)
+    before_the_skipped_tick = poller.status(channel.channel_id)
+    clock.now = first_tick + timedelta(minutes=30)
+    skipped = poller.tick("rakuten")[channel.channel_id]
+    clock.now = first_tick + timedelta(minutes=56)
+    before_the_real_one = poller.status(channel.channel_id)
+
+    assert before_the_skipped_tick.warning is None
+    assert before_the_skipped_tick.next_retrieval_at == first_tick + timedelta(minutes=60)
+    assert skipped == "idle" and len(documents(channel.channel_id)) == 2
+    assert before_the_real_one.warning and "within 5 minutes" in before_the_real_one.warning
+    clock.now = first_tick + timedelta(minutes=60)
+    assert poller.tick("rakuten")[channel.channel_id] == "done"
+
+
+def test_given_schedules_running_faster_than_on_aws_when_the_status_is_read_then_it_announces_the_real_tick(
+        poller, rakuten_standin, clock):
+    channel = add_rakuten(rakuten_standin)
+    started = clock.now
+    poller.tick("rakuten")  # retrieves
+    clock.now += timedelta(seconds=7.5)
+    poller.tick("rakuten")  # too soon: the schedule runs every 7.5 s here, the report is due after 27 minutes
+
+    announced = poller.status(channel.channel_id).next_retrieval_at
+
+    assert announced is not None and started + timedelta(minutes=27) <= announced < started + timedelta(minutes=27.2)
+    assert (announced - started) % timedelta(seconds=7.5) == timedelta(0)
+    clock.now = announced - timedelta(minutes=4)
+    assert poller.status(channel.channel_id).warning
+    clock.now = announced
+    assert poller.tick("rakuten")[channel.channel_id] == "done"
+
+
+def test_given_a_retrieved_catalogue_when_the_catalogue_is_read_then_it_says_the_reports_state_and_requests_none(
+        api, poller, amazon_standin):
+    channel = add_amazon(amazon_standin)
+    untouched = api.get(f"/channels/{channel.channel_id}/catalogue").body["report"]
+    assert untouched["status"] == "none" and amazon_standin.reports == {}
+
+    for _ in range(3):
+        poller.tick("frequent")
+    catalogue = api.get(f"/channels/{channel.channel_id}/catalogue").body
+    report = api.get(f"/channels/{channel.channel_id}/catalogue/report").body
+
+    assert catalogue["report"]["status"] == report["status"] == "done"
+    assert catalogue["report"]["document_key"] == report["document_key"] == documents(channel.channel_id)[0]

@@ -6,6 +6,8 @@ import csv
 import io
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from stocksync.mapping.csv_io import (
     LIMITS_ALIASES,
@@ -18,6 +20,7 @@ from stocksync.mapping.csv_io import (
     neutralise,
     parse_export_fields,
     parse_import,
+    plain_text,
 )
 
 
@@ -33,6 +36,12 @@ def test_given_cells_a_spreadsheet_would_run_when_exported_then_they_are_plain_t
     assert parsed[0] == ["Channel SKU", "Title", "Linked SKU", "Linked Title", "FBA", "Max Listed", "End When"]
     assert parsed[1] == ["'=HYPERLINK(\"x\")", "'+1", "'-2", "'@SUM(A1)", "TRUE", "5", ""]
     assert neutralise("\tx") == "'\tx" and neutralise("\rx") == "'\rx" and neutralise("ok") == "ok"
+
+
+@given(st.text(alphabet="'=+-@\t\rab", max_size=6))
+def test_given_any_cell_when_neutralised_then_the_import_reads_it_back_as_it_was(cell):
+    assert plain_text(neutralise(cell)) == cell
+    assert not neutralise(cell).startswith(("=", "+", "-", "@", "\t", "\r"))
 
 
 def test_given_field_names_when_parsed_then_unknown_ones_are_refused():

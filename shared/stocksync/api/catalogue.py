@@ -12,6 +12,7 @@ from aws_lambda_powertools.event_handler.openapi.params import Body, Query
 from stocksync.api.context import services
 from stocksync.api.models import (
     CatalogueOut,
+    CatalogueReportOut,
     LoadOut,
     RowErrorOut,
     RowErrorPage,
@@ -58,9 +59,9 @@ def upload_url(channel_id: ChannelId, upload: Annotated[UploadUrlInput, Body()])
             summary="The channel's catalogue: last load (job, counts), listing totals, report state")
 def catalogue_status(channel_id: ChannelId) -> CatalogueOut:
     status = _status(channel_id)
-    report = status.report.as_dict() if status.report is not None else None
+    report = CatalogueReportOut.of(services().catalogue_requests.view(channel_id))
     return CatalogueOut(channel_id=channel_id, last_load=LoadOut.of(status), totals=TotalsOut.of(status),
-                        catalogue_status=report)
+                        report=report)
 
 
 @router.get("/channels/<channel_id>/catalogue/errors", tags=["Catalogue"],

@@ -53,7 +53,7 @@ class StockLevelOut(BaseModel):
     level: int
     allocated: int
     available: int = Field(description="level - allocated at this location (may be negative when oversold)")
-    updated_at: datetime | None = None
+    updated_at: datetime | None = Field(default=None, description="null: this location never had stock of the item")
 
     @classmethod
     def of(cls, record: StockLevelRecord) -> StockLevelOut:
@@ -331,14 +331,6 @@ class TotalsOut(BaseModel):
                    unlinked=int(status.total_unlinked or 0), fba=int(status.total_fba or 0), at=status.totals_at)
 
 
-class CatalogueOut(BaseModel):
-    channel_id: str
-    last_load: LoadOut
-    totals: TotalsOut
-    catalogue_status: dict[str, Any] | None = Field(
-        default=None, description="The report poller's state for this channel (report requested, ready, next fetch)")
-
-
 class RowErrorOut(BaseModel):
     row: int = Field(description="Row of the file (the header is row 1)")
     field: str
@@ -377,6 +369,14 @@ class CatalogueReportOut(BaseModel):
     @classmethod
     def of(cls, view: ReportView) -> CatalogueReportOut:
         return cls(**view.__dict__)
+
+
+class CatalogueOut(BaseModel):
+    channel_id: str
+    last_load: LoadOut
+    totals: TotalsOut
+    report: CatalogueReportOut = Field(
+        description="The channel's catalogue report, as /catalogue/report tells it (reading it here requests none)")
 
 
 # --- PIM -------------------------------------------------------------------------------------

@@ -17,9 +17,10 @@ Rules from the seller's screens:
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any, Protocol
 
 from stocksync.catalogue.documents import CatalogueBucket, document_prefix
@@ -123,8 +124,10 @@ class CatalogueRequests:
         if schedule not in SCHEDULE_TYPES:
             raise InvalidInput(f"Unknown poller schedule {schedule!r}", details={"known": sorted(SCHEDULE_TYPES)})
         now = self.clock()
+        last = db.get_or_none(ScheduleTickRecord, ScheduleTickRecord.keys(schedule))
         ScheduleTickRecord(**ScheduleTickRecord.keys(schedule), schedule=schedule, last_tick_at=now,
-                              interval_s=int(SCHEDULE_INTERVALS[schedule].total_seconds())).save()
+                           previous_tick_at=last.last_tick_at if last else None,
+                           interval_s=int(SCHEDULE_INTERVALS[schedule].total_seconds())).save()
         outcomes: dict[str, str] = {}
         for channel in self.channels.list():
             if not channel.enabled:
@@ -170,6 +173,11 @@ class CatalogueRequests:
         return "idle"
 
     # --- the screens ---------------------------------------------------------------------
+
+    def view(self, channel_id: str) -> ReportView:
+        """The report's state as it is: unlike `status`, asking requests nothing."""
+        channel = self.channels.get(channel_id)
+        return self._view(channel, self._state(channel))
 
     def status(self, channel_id: str) -> ReportView:
         channel = self.channels.get(channel_id)
@@ -321,9 +329,15 @@ class CatalogueRequests:
         self._event(channel, "CATALOGUE_REPORT_FAILED", message, {"report_id": state.report_id})
 
     def _due(self, channel: ChannelRecord, state: ReportRequestRecord, now: datetime) -> bool:
+        due_at = self._due_at(channel, state)
+        return due_at is None or now >= due_at
+
+    @staticmethod
+    def _due_at(channel: ChannelRecord, state: ReportRequestRecord) -> datetime | None:
+        """From when a schedule tick retrieves this channel's catalogue again (None: at the next one)."""
         if state.requested_at is None:
-            return True
-        return now >= state.requested_at + REFRESH_EVERY[ChannelType(channel.type)] * DUE_SLACK
+            return None
+        return state.requested_at + REFRESH_EVERY[ChannelType(channel.type)] * DUE_SLACK
 
     def _adapter(self, channel: ChannelRecord) -> ChannelAdapter:
         secret = self.credentials.get(channel.credentials_secret) if channel.credentials_secret else {}
@@ -339,7 +353,7 @@ class CatalogueRequests:
         exists = state.version is not None
         next_at, warning, allowed_at = None, None, None
         if channel.type == ChannelType.RAKUTEN:
-            next_at = self._next_rakuten_tick()
+            next_at = self._next_rakuten_retrieval(channel, state)
             now = self.clock()
             if next_at and channel.enabled and timedelta(0) <= next_at - now <= WARN_WITHIN:
                 warning = (f"The next scheduled Rakuten listings retrieval is due at {next_at.strftime('%H:%M UTC')}, "
@@ -359,11 +373,19 @@ class CatalogueRequests:
             force_refresh_allowed_at=allowed_at,
         )
 
-    def _next_rakuten_tick(self) -> datetime | None:
-        tick = db.get_or_none(ScheduleTickRecord, ScheduleTickRecord.keys(RAKUTEN))
+    def _next_rakuten_retrieval(self, channel: ChannelRecord, state: ReportRequestRecord) -> datetime | None:
+        """When the report will really be fetched: a forced refresh at the next frequent tick; otherwise
+        the first Rakuten tick at which it is due (a tick just after a forced refresh skips), at the
+        interval the schedule really keeps."""
+        schedule = FREQUENT if state.pending_request else RAKUTEN
+        tick = db.get_or_none(ScheduleTickRecord, ScheduleTickRecord.keys(schedule))
         if tick is None:
             return None
-        return tick.last_tick_at.astimezone(UTC) + timedelta(seconds=int(tick.interval_s))
+        next_at, interval = tick.next_tick(), tick.interval()
+        due_at = None if state.pending_request else self._due_at(channel, state)
+        if due_at is not None and next_at < due_at:
+            next_at += interval * math.ceil((due_at - next_at) / interval)
+        return next_at
 
 
 def _plain(details: Any) -> dict[str, Any]:

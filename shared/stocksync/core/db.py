@@ -381,7 +381,7 @@ class CatalogueStatusRecord(Record, discriminator="catalogue_status"):
     """A channel's catalogue: its last load, listing totals, and the report poller's state.
 
     Written only with UpdateItem on named attributes, so the loader and the poller never overwrite
-    each other: the loader owns `last_*`, `applied_*` and the totals; the poller owns `report`
+    each other: the loader owns `last_*`, `applied_*` and the totals
     (e.g. {"state": "requested", "report_id": ..., "requested_at": ..., "next_fetch_at": ...})."""
 
     channel_id = UnicodeAttribute()
@@ -399,7 +399,6 @@ class CatalogueStatusRecord(Record, discriminator="catalogue_status"):
     total_unlinked = NumberAttribute(default=0)
     total_fba = NumberAttribute(default=0)
     totals_at = UTCDateTimeAttribute(null=True)
-    report = MapAttribute[str, Any](null=True)  # the report poller's hook
 
     @staticmethod
     def keys(channel_id: str) -> Keys:
@@ -553,11 +552,23 @@ class ReportRequestRecord(Record, discriminator="report_request"):
 
 
 class ScheduleTickRecord(Record, discriminator="schedule_tick"):
-    """When a schedule of the report poller last ran (the Rakuten 5-minute warning reads it)."""
+    """When a schedule of the report poller last ran (the Rakuten 5-minute warning reads it).
+
+    The run before it gives the interval the schedule really keeps (a local stack runs its schedules
+    faster than AWS); `interval_s`, the template's, serves until a second run."""
 
     schedule = UnicodeAttribute()
     last_tick_at = UTCDateTimeAttribute()
+    previous_tick_at = UTCDateTimeAttribute(null=True)
     interval_s = NumberAttribute()
+
+    def next_tick(self) -> datetime:
+        return self.last_tick_at.astimezone(UTC) + self.interval()
+
+    def interval(self) -> timedelta:
+        if self.previous_tick_at is not None and self.previous_tick_at < self.last_tick_at:
+            return self.last_tick_at - self.previous_tick_at
+        return timedelta(seconds=int(self.interval_s))
 
     @staticmethod
     def keys(schedule: str) -> Keys:

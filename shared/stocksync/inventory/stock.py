@@ -236,6 +236,7 @@ def _describe(change: dict[str, Any]) -> str:
 
 
 def _empty_level(item_id: str, location_id: str) -> StockLevelRecord:
+    """A location that never had stock of the item: 0, never updated."""
     return StockLevelRecord(**StockLevelRecord.keys(item_id, location_id), item_id=item_id,
-                            location_id=location_id, level=0, allocated=0)
+                            location_id=location_id, level=0, allocated=0, updated_at=None)
 

@@ -53,8 +53,16 @@ _FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 
 
 def neutralise(cell: str) -> str:
-    """A cell a spreadsheet would run as a formula, made plain text by a leading apostrophe."""
-    return "'" + cell if cell.startswith(_FORMULA_STARTS) else cell
+    """A cell a spreadsheet would run as a formula, made plain text by a leading apostrophe.
+
+    A cell that already starts with apostrophes before such a character gets one more, so that
+    `plain_text` gives every exported cell back exactly: a file we export imports unchanged."""
+    return "'" + cell if cell.lstrip("'").startswith(_FORMULA_STARTS) else cell
+
+
+def plain_text(cell: str) -> str:
+    """The value `neutralise` was given: its apostrophe taken off again."""
+    return cell[1:] if cell.startswith("'") and cell[1:].lstrip("'").startswith(_FORMULA_STARTS) else cell
 
 
 def _cell(value: Any) -> str:
@@ -232,7 +240,7 @@ def parse_import(text: str, mapping: Mapping[ImportField, str],
             elif target != ImportField.CHANNEL_SKU:
                 values[target] = value
         sku = (cells[columns[ImportField.CHANNEL_SKU]] if columns[ImportField.CHANNEL_SKU] < len(cells) else "")
-        sku = sku.strip()
+        sku = plain_text(sku).strip()
         first = seen.setdefault(normalize_sku(sku), number) if sku else number
         if first != number:
             row_errors.append(RowError(number, names[ImportField.CHANNEL_SKU],
@@ -259,7 +267,7 @@ def _records(reader: Iterator[list[str]], result: ParsedImport) -> Iterator[list
 
 
 def _parse_value(target: ImportField, raw: str) -> tuple[Any, str | None]:
-    return _PARSERS[target](raw.strip())
+    return _PARSERS[target](plain_text(raw).strip())
 
 
 def _channel_sku(text: str) -> tuple[Any, str | None]:
