@@ -6,7 +6,7 @@ TEST_VENV := .venv-test
 SAM_VENV := .venv-sam
 STACK_NAME ?= stocksync
 
-.PHONY: run demo-sale test check lint bench openapi validate build deploy clean
+.PHONY: run demo-sale test check lint bench openapi validate build deploy clean console chromium
 
 # Two workers, each handed whole test files: an e2e module's tests stay together on one worker, on
 # the local stack that worker starts (tests/e2e/conftest.py stops it between its e2e modules and the
@@ -20,14 +20,32 @@ $(VENV)/.installed: pyproject.toml
 	$(VENV)/bin/pip install --quiet -e ".[dev]"
 	touch $@
 
-run: $(VENV)/.installed
+run: $(VENV)/.installed console
 	$(VENV)/bin/python -m infrastructure.local_stack
+
+# The web console: npm ci from the lock file, then tsc and vite into console/dist (served by the local stack).
+# Rebuilt when the lock file or a source changes.
+CONSOLE_SOURCES := $(shell find console/src -type f 2>/dev/null) console/index.html console/vite.config.ts \
+	console/tsconfig.json console/package.json
+
+console: console/dist/index.html
+
+console/node_modules/.installed: console/package-lock.json
+	cd console && npm ci --no-audit --no-fund
+	touch $@
+
+console/dist/index.html: console/node_modules/.installed $(CONSOLE_SOURCES)
+	cd console && npm run build
+
+# The browser tests drive Debian's chromium (Playwright's own browser download is not reachable).
+chromium:
+	@command -v chromium >/dev/null || { apt-get update && apt-get install -y chromium; }
 
 # Against a running `make run` (another shell): a buyer's sale on Amazon, every channel before and after.
 demo-sale: $(VENV)/.installed
 	$(VENV)/bin/python -m infrastructure.demo_sale
 
-test:
+test: console chromium
 	rm -rf $(TEST_VENV)
 	$(PYTHON) -m venv $(TEST_VENV)
 	$(TEST_VENV)/bin/pip install --quiet --upgrade pip
@@ -40,7 +58,7 @@ test:
 	$(TEST_VENV)/bin/pytest $(PYTEST_PARALLEL)
 
 # The developer's loop: the same checks and tests in the venv `make run` keeps (no reinstall, no sam).
-check: $(VENV)/.installed
+check: $(VENV)/.installed console chromium
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/lint-imports
 	$(VENV)/bin/mypy
@@ -86,4 +104,4 @@ deploy: build
 	SAM_CLI_TELEMETRY=0 $(SAM_VENV)/bin/sam deploy --stack-name $(STACK_NAME)
 
 clean:
-	rm -rf $(VENV) $(TEST_VENV) $(SAM_VENV) .aws-sam .pytest_cache .ruff_cache
+	rm -rf $(VENV) $(TEST_VENV) $(SAM_VENV) .aws-sam .pytest_cache .ruff_cache console/dist console/node_modules

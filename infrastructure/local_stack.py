@@ -6,7 +6,8 @@ The banner comes once the demo seller can sell (`DemoReadiness`): every channel'
 its listings linked, their quantities on the stand-ins; a channel not ready in time stops the stack
 with an error naming it.
 
-Settings (environment): STOCKSYNC_API_PORT (8000; 0 = any free port), STOCKSYNC_AWS_PORT
+Settings (environment): STOCKSYNC_API_PORT (8000; 0 = any free port), STOCKSYNC_CONSOLE_PORT (the web
+console, 8080; 0 = any free port), STOCKSYNC_AWS_PORT
 (0 = any free port), STOCKSYNC_STANDIN_PORT (8101: the stand-ins on 8101, 8102, ... in the order of
 `standins/registry.py`; 0 = any free ports), STOCKSYNC_API_KEY (random when unset),
 STOCKSYNC_SCHEDULE_SPEEDUP (1; the schedules and each channel's order poll cadence), STOCKSYNC_DEMO_PASSWORD
@@ -35,6 +36,7 @@ from pathlib import Path
 from types import FrameType
 
 from infrastructure.demo_seller import DemoNotReady, DemoReadiness, seed_demo_seller
+from infrastructure.local.console_server import API_PREFIX, ConsoleNotBuilt, ConsoleServer
 from infrastructure.local.embedded_aws import EmbeddedAwsProcess
 from infrastructure.local.harness import (
     FAKE_AWS_ENVIRONMENT,
@@ -47,16 +49,18 @@ from infrastructure.local.provision import ProvisionedStack
 from infrastructure.local.runner import Runner
 from infrastructure.local.sign_in import DemoSignInError, SignIn, demo_sign_in
 from infrastructure.local.template import DEFAULT_REGION
-from infrastructure.standins.base import FaultPlan, FaultSettingError
+from infrastructure.standins.base import FaultPlan, FaultSettingError, StandIn
 from infrastructure.standins.registry import PortTaken, start_standins, stop_standins
 
 DEFAULT_STANDIN_PORT = 8101
+DEFAULT_CONSOLE_PORT = 8080
 DEMO_SALE_SKU = "MUG-BLACK"  # the README's sale
 
 
 @dataclass(frozen=True)
 class Settings:
     api_port: int
+    console_port: int
     aws_port: int
     standin_port: int
     api_key: str
@@ -69,6 +73,7 @@ class Settings:
     def from_environment(cls, environ: Mapping[str, str]) -> Settings:
         return cls(
             api_port=int(environ.get("STOCKSYNC_API_PORT") or 8000),
+            console_port=int(environ.get("STOCKSYNC_CONSOLE_PORT") or DEFAULT_CONSOLE_PORT),
             aws_port=int(environ.get("STOCKSYNC_AWS_PORT") or 0),
             standin_port=int(environ.get("STOCKSYNC_STANDIN_PORT") or DEFAULT_STANDIN_PORT),
             api_key=environ.get("STOCKSYNC_API_KEY") or secrets.token_urlsafe(24),
@@ -95,9 +100,27 @@ def _demo_sign_in(stack: ProvisionedStack, aws_endpoint: str, password: str | No
         raise SystemExit(f"stocksync local stack did not start: {exc}") from exc
 
 
+def _console_server(port: int, api_url: str, sign_in: SignIn, aws_endpoint: str) -> ConsoleServer | None:
+    """The web console, serving (None, said why, when it cannot): its config.json points the page at the
+    API under /v1 and at the pool's app client; the page may call Cognito's endpoint and the embedded
+    AWS, where a catalogue upload's presigned URL points."""
+    config = {"apiBase": API_PREFIX, "signIn": sign_in.console_config()}
+    try:
+        console = ConsoleServer(config, api_url, [sign_in.endpoint, aws_endpoint], port)
+    except ConsoleNotBuilt as exc:
+        print(f"stocksync local stack did not start: {exc}", file=sys.stderr, flush=True)
+        return None
+    except OSError as exc:
+        print(f"stocksync local stack did not start: the console cannot listen on port {port} ({exc.strerror}): "
+              "set STOCKSYNC_CONSOLE_PORT to another port, or to 0 for any free port", file=sys.stderr, flush=True)
+        return None
+    console.start()
+    return console
+
+
 def banner(api_url: str, aws_endpoint: str, api_key: str, seed_summary: str,
            standins: Mapping[str, str] | None = None, *, exports: Mapping[str, str] | None = None,
-           sign_in: SignIn | None = None) -> str:
+           sign_in: SignIn | None = None, console_url: str | None = None) -> str:
     """What the stack prints once it serves: for a person (with `exports`, the variables the README's
     commands use, as one line to paste; with `sign_in`, the demo seller's console sign-in), then the
     READY line for a harness."""
@@ -106,6 +129,7 @@ def banner(api_url: str, aws_endpoint: str, api_key: str, seed_summary: str,
     return "\n".join(
         [
             "stocksync local stack is running",
+            *([f"  Console     {console_url}"] if console_url else []),
             f"  API         {api_url}",
             f"  Swagger UI  {api_url}/swagger",
             f"  AWS (moto)  {aws_endpoint}",
@@ -117,7 +141,7 @@ def banner(api_url: str, aws_endpoint: str, api_key: str, seed_summary: str,
             *([f"For the README's commands, paste into another shell:\n  export {pasted}"] if pasted else []),
             "Ctrl-C stops everything.",
             ready_line(api_url, aws_endpoint, api_key, standins,
-                       sign_in=sign_in.as_dict() if sign_in is not None else None),
+                       sign_in=sign_in.as_dict() if sign_in is not None else None, console_url=console_url),
         ]
     )
 
@@ -167,6 +191,30 @@ def _stop_on_signals(stop: threading.Event) -> None:
     signal.signal(signal.SIGTERM, request_stop)
 
 
+def _serve_until_stopped(stop: threading.Event, settings: Settings, *, runner: Runner, console: ConsoleServer,
+                         standins: Mapping[str, StandIn], sign_in: SignIn, aws_endpoint: str,
+                         seed_summary: str) -> int | None:
+    """Once the demo seller can sell, the banner; then serve until `stop`. An exit code when the stack
+    cannot start (or was stopped while waiting), None after a stop once served."""
+    urls = {name: standin.url for name, standin in standins.items()}
+    readiness = DemoReadiness(runner.api_url, settings.api_key, runner.fire_schedule, stop=stop)
+    try:
+        channels = readiness.wait() if settings.seed else {}
+    except DemoNotReady as exc:
+        if stop.is_set():  # Ctrl-C while waiting: a clean stop
+            return 0
+        print(f"stocksync local stack did not start: {exc}", file=sys.stderr, flush=True)
+        return 1
+    shell = shell_variables(runner.api_url, settings.api_key, urls, readiness, channels)
+    printed = banner(runner.api_url, aws_endpoint, settings.api_key, seed_summary, urls,
+                     exports=shell, sign_in=sign_in, console_url=console.url)
+    with _state_written(state_file(os.environ), printed.splitlines()[-1]):
+        print(printed, flush=True)
+        while not stop.wait(0.5):  # short waits keep the main thread responsive to signals
+            pass
+    return None
+
+
 def main() -> int:
     logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     logging.getLogger("infrastructure").setLevel(logging.INFO)  # one line per invocation
@@ -206,22 +254,17 @@ def main() -> int:
                       file=sys.stderr, flush=True)
                 return 1
             try:
-                urls = {name: standin.url for name, standin in standins.items()}
-                readiness = DemoReadiness(runner.api_url, settings.api_key, runner.fire_schedule, stop=stop)
-                try:
-                    channels = readiness.wait() if settings.seed else {}
-                except DemoNotReady as exc:
-                    if stop.is_set():  # Ctrl-C while waiting: a clean stop
-                        return 0
-                    print(f"stocksync local stack did not start: {exc}", file=sys.stderr, flush=True)
+                console = _console_server(settings.console_port, runner.api_url, sign_in, aws_endpoint)
+                if console is None:
                     return 1
-                shell = shell_variables(runner.api_url, settings.api_key, urls, readiness, channels)
-                printed = banner(runner.api_url, aws_endpoint, settings.api_key, seed_summary, urls, exports=shell,
-                                 sign_in=sign_in)
-                with _state_written(state_file(os.environ), printed.splitlines()[-1]):
-                    print(printed, flush=True)
-                    while not stop.wait(0.5):  # short waits keep the main thread responsive to signals
-                        pass
+                try:
+                    outcome = _serve_until_stopped(stop, settings, runner=runner, console=console,
+                                                   standins=standins, sign_in=sign_in, aws_endpoint=aws_endpoint,
+                                                   seed_summary=seed_summary)
+                    if outcome is not None:
+                        return outcome
+                finally:
+                    console.stop()
             finally:
                 runner.stop()
         finally:

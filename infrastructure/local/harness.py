@@ -60,13 +60,15 @@ class StackStartError(RuntimeError):
 
 
 def ready_line(api_url: str, aws_endpoint: str, api_key: str, standins: Mapping[str, str], *,
-               sign_in: Mapping[str, str] | None = None) -> str:
+               sign_in: Mapping[str, str] | None = None, console_url: str | None = None) -> str:
     """The last line the local stack prints once it serves: where everything is, as JSON; `sign_in`
-    (`SignIn.as_dict()`) is how the demo seller signs in to the console."""
+    (`SignIn.as_dict()`) is how the demo seller signs in to the console, `console_url` where it is."""
     where: dict[str, Any] = {"api_url": api_url, "aws_endpoint": aws_endpoint, "api_key": api_key,
                              "standins": dict(standins)}
     if sign_in is not None:
         where["sign_in"] = dict(sign_in)
+    if console_url is not None:
+        where["console_url"] = console_url
     return f"{READY_MARKER} {json.dumps(where)}"
 
 
@@ -115,8 +117,8 @@ class StackProcess:
                  on_line: Callable[[str], None] | None = None, start_timeout_s: float = START_TIMEOUT_S) -> None:
         # The stack starts an embedded AWS of its own: an endpoint inherited from a test run is not it.
         env = {name: value for name, value in os.environ.items() if name != "AWS_ENDPOINT_URL"}
-        env.update(STOCKSYNC_API_PORT="0", STOCKSYNC_AWS_PORT="0", STOCKSYNC_STANDIN_PORT="0",
-                   STOCKSYNC_STATE_FILE="", PYTHONUNBUFFERED="1")
+        env.update(STOCKSYNC_API_PORT="0", STOCKSYNC_CONSOLE_PORT="0", STOCKSYNC_AWS_PORT="0",
+                   STOCKSYNC_STANDIN_PORT="0", STOCKSYNC_STATE_FILE="", PYTHONUNBUFFERED="1")
         env.update(environment or {})
         self.process = subprocess.Popen(  # noqa: S603 - our own interpreter and module
             [sys.executable, "-m", STACK_MODULE], cwd=ROOT, env=env,
@@ -149,6 +151,7 @@ class StackProcess:
         self.standins: dict[str, str] = ready["standins"]  # stand-in name -> base URL
         # The demo seller's console sign-in: region, user_pool_id, client_id, endpoint, username, password.
         self.sign_in: dict[str, str] = ready.get("sign_in") or {}
+        self.console_url: str | None = ready.get("console_url")  # the web console (None: not served)
 
     def session(self) -> requests.Session:
         """An HTTP session that sends the stack's API key."""

@@ -221,3 +221,14 @@ def test_given_the_template_when_its_sqs_events_are_read_then_the_local_stack_ta
     }
 
     assert maxima and None not in maxima.values()
+
+
+def test_given_the_console_served_when_banner_printed_then_it_shows_its_url_and_the_ready_line_carries_it() -> None:
+    text = banner("http://127.0.0.1:8000", "http://127.0.0.1:5000", "key", "demo",
+                  console_url="http://127.0.0.1:8080")
+
+    assert "  Console     http://127.0.0.1:8080" in text.splitlines()
+    ready = read_ready(text.splitlines()[-1])
+    assert ready is not None and ready["console_url"] == "http://127.0.0.1:8080"
+    assert Settings.from_environment({}).console_port == 8080
+    assert Settings.from_environment({"STOCKSYNC_CONSOLE_PORT": "0"}).console_port == 0

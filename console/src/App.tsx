@@ -1,0 +1,83 @@
+import { useCallback, useEffect, useMemo, useState } from "react";
+import { Api } from "./api";
+import { freshAccessToken, signOut, storedSession } from "./auth";
+import { type ConsoleConfig, loadConfig } from "./config";
+import { MappingScreen } from "./MappingScreen";
+import { SignInScreen } from "./SignInScreen";
+import type { Channel } from "./types";
+
+export function App() {
+  const [config, setConfig] = useState<ConsoleConfig | null>(null);
+  const [configError, setConfigError] = useState<string | null>(null);
+  const [username, setUsername] = useState<string | null>(() => storedSession()?.username ?? null);
+  const [notice, setNotice] = useState<string | null>(null);
+
+  useEffect(() => {
+    loadConfig().then(setConfig, (error: Error) => setConfigError(error.message));
+  }, []);
+
+  const endSession = useCallback((message: string | null) => {
+    signOut();
+    setUsername(null);
+    setNotice(message);
+  }, []);
+
+  const api = useMemo(() => config && new Api(
+    config.apiBase, () => freshAccessToken(config.signIn),
+    () => endSession("Your session has ended: sign in again."),
+  ), [config, endSession]);
+
+  if (configError) return <main className="centred"><p role="alert" className="error">{configError}</p></main>;
+  if (!config || !api) return <main className="centred"><p>Loading…</p></main>;
+  if (!username) {
+    return <SignInScreen config={config.signIn} notice={notice}
+                         onSignedIn={(name) => { setNotice(null); setUsername(name); }} />;
+  }
+  return <Console api={api} username={username} onSignOut={() => endSession(null)} />;
+}
+
+function Console({ api, username, onSignOut }: { api: Api; username: string; onSignOut: () => void }) {
+  const [channels, setChannels] = useState<Channel[] | null>(null);
+  const [error, setError] = useState<string | null>(null);
+  const [channelId, setChannelId] = useState<string>(() => new URLSearchParams(location.search).get("channel") ?? "");
+
+  useEffect(() => {
+    api.channels().then(({ channels: found }) => {
+      setChannels(found);
+      setChannelId((current) => current && found.some((c) => c.channel_id === current)
+        ? current : found[0]?.channel_id ?? "");
+    }, (failure: Error) => setError(failure.message));
+  }, [api]);
+
+  useEffect(() => {
+    if (!channelId) return;
+    const url = new URL(location.href);
+    url.searchParams.set("channel", channelId);
+    history.replaceState(null, "", url);
+  }, [channelId]);
+
+  const channel = channels?.find((c) => c.channel_id === channelId) ?? null;
+  return (
+    <>
+      <header className="topbar">
+        <span className="brand">stocksync</span>
+        <label className="channel-picker">
+          Channel
+          <select value={channelId} onChange={(event) => setChannelId(event.target.value)} disabled={!channels}>
+            {(channels ?? []).map((c) => (
+              <option key={c.channel_id} value={c.channel_id}>{c.name} ({c.type}){c.enabled ? "" : ", disabled"}</option>
+            ))}
+          </select>
+        </label>
+        <span className="spacer" />
+        <span className="who">Signed in as {username}</span>
+        <button type="button" onClick={onSignOut}>Sign out</button>
+      </header>
+      <main>
+        {error && <p role="alert" className="error">{error}</p>}
+        {channels && channels.length === 0 && <p>No channel yet: add one through the API.</p>}
+        {channel && <MappingScreen key={channel.channel_id} api={api} channel={channel} />}
+      </main>
+    </>
+  );
+}

@@ -1,0 +1,143 @@
+/** The API's shapes the console reads (docs/openapi.json is the reference). */
+export interface Channel {
+  channel_id: string;
+  name: string;
+  type: string;
+  enabled: boolean;
+  settings: Record<string, unknown>;
+}
+
+export interface LinkedItem {
+  item_id: string;
+  sku: string;
+  title: string;
+}
+
+export interface Limits {
+  max_listed: number | null;
+  end_when: number | null;
+  percentage: number | null;
+}
+
+export interface SyncStatus {
+  update_date: string | null;
+  last_update: string | null;
+  submitted_quantity: number | null;
+  update_status: string | null;
+  error: string | null;
+}
+
+export interface Listing {
+  sku: string;
+  title: string;
+  price: number | null;
+  quantity: number | null;
+  fba: boolean;
+  ignore_sync: boolean;
+  state: string;
+  removed: boolean;
+  barcode: string | null;
+  asin: string | null;
+  linked_item: LinkedItem | null;
+  limits: Limits;
+  sync: SyncStatus;
+}
+
+export interface Totals {
+  active: number;
+  linked: number;
+  unlinked: number;
+  fba: number;
+  at: string | null;
+}
+
+export interface ListingPage {
+  listings: Listing[];
+  totals: Totals;
+  next_cursor: string | null;
+}
+
+export interface ItemRow {
+  item_id: string;
+  sku: string;
+  title: string;
+  retail_price: number;
+}
+
+export interface ItemPage {
+  items: ItemRow[];
+  next_cursor: string | null;
+}
+
+export interface Job {
+  job_id: string;
+  kind: string;
+  status: string;
+  total: number | null;
+  done: number;
+  bytes_total: number | null;
+  bytes_done: number;
+  error_count: number;
+  errors: Record<string, unknown>[];
+  result: Record<string, unknown>;
+  message: string;
+}
+
+export interface SyncLogEntry {
+  at: string;
+  quantity: number;
+  status: string;
+  message: string;
+  reason: string;
+}
+
+export interface ImportReport {
+  valid: boolean;
+  applied: boolean;
+  rows: number;
+  errors: { row: number; column?: string; field?: string; reason: string; value?: string }[];
+  error_count: number;
+  changes: Record<string, number>;
+}
+
+export interface ColumnMapping {
+  channel_sku: string;
+  item_sku?: string | null;
+  ignore_sync?: string | null;
+  max_listed?: string | null;
+  end_when?: string | null;
+  percentage?: string | null;
+}
+
+export interface CatalogueReport {
+  channel_type: string;
+  enabled: boolean;
+  status: string;
+  message: string;
+  warning: string | null;
+  requested_at: string | null;
+  completed_at: string | null;
+  next_retrieval_at: string | null;
+  force_refresh_allowed_at: string | null;
+  pending_request: boolean;
+}
+
+export interface Catalogue {
+  last_load: { load_id: string | null; job_id: string | null; status: string | null; file: string | null;
+    message: string | null; at: string | null; counts: Record<string, unknown> | null };
+}
+
+export interface UploadUrl {
+  url: string;
+  key: string;
+  expires_in: number;
+  max_bytes: number;
+  method?: string;
+}
+
+export interface RowError {
+  row: number;
+  field: string;
+  reason: string;
+  value: string | null;
+}
