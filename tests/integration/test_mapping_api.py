@@ -336,3 +336,25 @@ def test_given_skus_a_spreadsheet_would_run_when_exported_and_imported_again_the
     assert imported.body["changes"] == {"link": 0, "unlink": 0, "flags_or_limits": 0, "unchanged": len(skus)}
     assert api.get(f"/channels/{channel}/listings").body["listings"] == before
     assert stock_messages() == []
+
+
+def test_given_a_large_channel_when_its_first_page_is_shown_then_dynamodb_reads_that_page_not_a_megabyte(
+        api, channel, monkeypatch):
+    from botocore.client import BaseClient
+
+    add_listings(channel, *({"sku": f"S-{i:05d}"} for i in range(3000)))
+    listings_read: list[int] = []
+    make_api_call = BaseClient._make_api_call
+
+    def counting(client, operation, params):
+        answer = make_api_call(client, operation, params)
+        if operation == "Query" and params.get("KeyConditionExpression") and str(
+                params.get("ExpressionAttributeValues", {})).count(channel):
+            listings_read.append(answer["Count"])
+        return answer
+
+    monkeypatch.setattr(BaseClient, "_make_api_call", counting)
+    page = api.get(f"/channels/{channel}/listings", limit="50").body
+
+    assert len(page["listings"]) == 50 and page["next_cursor"]
+    assert sum(listings_read) <= 51, listings_read  # a screen's page costs its own reads, not 1 MB's

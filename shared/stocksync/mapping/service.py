@@ -48,6 +48,7 @@ AUTO_LINK_JOB = "mapping_auto_link"
 CREATE_ALL_JOB = "mapping_create_all"
 IMPORT_JOB = "mapping_import"
 MAX_SCANNED_PER_PAGE = 5000
+NARROW_READ_PAGE = 500  # listings per read when a filter may pass few of them
 _LIMITS = ("max_listed", "end_when", "percentage")
 
 
@@ -92,6 +93,13 @@ class ListingFilter:
     errors: bool | None = None
     removed: bool | None = False
     q: str = ""
+
+    def page_size(self, limit: int) -> int:
+        """Listings to read per request for a page of `limit`: the page and one more (is there a next
+        page?) while only removed listings are hidden (few are); more for a filter that may pass few."""
+        narrows = (any(wanted is not None for wanted in (self.linked, self.fba, self.ignore_sync, self.errors))
+                   or self.removed is True or bool(self.q.strip()))
+        return max(limit + 1, NARROW_READ_PAGE) if narrows else limit + 1
 
     def accepts(self, listing: ListingRecord) -> bool:
         def same(wanted: bool | None, actual: bool) -> bool:
@@ -162,7 +170,7 @@ class ListingMapping:
         scanned = 0
         last_key: str | None = None
         more = False
-        for listing in store.channel_listings(channel_id, after_key=after):
+        for listing in store.channel_listings(channel_id, after_key=after, page_size=wanted.page_size(limit)):
             if len(found) >= limit or scanned >= MAX_SCANNED_PER_PAGE:
                 more = True
                 break
