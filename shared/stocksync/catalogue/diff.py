@@ -8,6 +8,7 @@ from typing import Any, NamedTuple
 from stocksync.catalogue.reader import FBA, KEY, QUANTITY, SKU, STATE, Row
 
 CREATE, UPDATE, SAME, REMOVE = "create", "update", "same", "remove"
+_STORED_STATE = STATE - SKU  # where a stored listing's fields hold its state
 REMOVED = "removed"  # the state of a listing gone from the channel
 
 
@@ -15,7 +16,7 @@ class Current(NamedTuple):
     """What a stored listing looks like to the diff."""
 
     key: str
-    fields: tuple[Any, ...] | None  # the catalogue-owned fields, as row[SKU:STATE + 1]; None: never loaded
+    fields: tuple[Any, ...] | None  # the catalogue-owned fields, as row[SKU:]; None: never loaded
     removed: bool
     linked_item_id: str | None
     submitted_quantity: int | None
@@ -43,7 +44,7 @@ def diff(rows: Iterable[Row], current: Iterable[Current], *, complete: bool = Tr
     def absent(have: Current) -> bool:
         """Whether a stored listing the load does not name is to be removed now."""
         return (complete and not have[2]
-                and not (kept_when_absent and have[1] is not None and have[1][-1] in kept_when_absent))
+                and not (kept_when_absent and have[1] is not None and have[1][_STORED_STATE] in kept_when_absent))
 
     stored = iter(current)
     have = next(stored, None)
@@ -66,7 +67,7 @@ def diff(rows: Iterable[Row], current: Iterable[Current], *, complete: bool = Tr
         quantity = row[QUANTITY]
         drift = (linked_item_id is not None and submitted is not None and not ignore_sync and not row[FBA]
                  and quantity is not None and quantity != submitted)
-        same = fields == row[SKU : STATE + 1] and not removed
+        same = fields == row[SKU:] and not removed
         yield _new(Change, (SAME if same else UPDATE, row, have, drift))
         have = next(stored, None)
     while have is not None:

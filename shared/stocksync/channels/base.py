@@ -176,6 +176,9 @@ class Listing:
     listing_kind: str = ""
     state: str = "active"  # active | ended | disabled
     unlimited: bool = False  # the channel does not track this listing's stock (Rakuten): Ignore Sync is set
+    # a variation child: its parent's or group's key on the channel, and its attributes ({"Size": "M"})
+    parent: str = ""
+    variation: Mapping[str, str] = field(default_factory=dict)
 
     @classmethod
     def from_json(cls, item: Mapping[str, Any]) -> Listing:
@@ -192,7 +195,8 @@ class Listing:
     def row(self) -> list[str]:
         return [self.sku, self.title, self.price, self.quantity, self.currency, self.barcode, self.asin,
                 "true" if self.fba else "false", self.listing_id, self.listing_kind, self.state,
-                "true" if self.unlimited else ""]
+                "true" if self.unlimited else "", self.parent,
+                json.dumps(dict(self.variation), ensure_ascii=False, separators=(",", ":")) if self.variation else ""]
 
 
 def normalized_csv(listings: Iterable[Listing], rows_per_chunk: int = 2000) -> Iterator[bytes]:
