@@ -376,3 +376,34 @@ def test_given_a_quoted_cell_holding_a_bare_cr_when_loaded_in_byte_ranges_then_i
     listings = _listings(channel)
     assert api.get(f"/channels/{channel}/catalogue").body["last_load"]["status"] == "succeeded"
     assert len(listings) == 60 and listings["SKU-007"].title == "Title 7\rmore"
+
+
+def test_given_variation_children_when_loaded_then_the_listings_show_them_grouped_under_their_parent(
+        stack, api, channel, ingest):
+    header = "sku,title,price,quantity,parent,variation\n"
+    rows = ['TEE-L,Tee L,9,1,TEE,"{""Size"": ""L""}"', 'MUG,Mug,5,3,,', 'TEE-M,Tee M,9,0,TEE,"{""Size"": ""M""}"',
+            'TEE-S,Tee S,9,2,TEE,"{""Size"": ""S""}"', 'CAP-1,Cap,4,1,CAP,"{""Colour"": ""Red""}"']
+    text = header + "\n".join(rows) + "\n"
+    _put(stack, f"catalogues/{channel}/one.csv", text)
+    ingest()
+
+    page = api.get(f"/channels/{channel}/listings").body
+    by_sku = {row["sku"]: row for row in page["listings"]}
+    assert (by_sku["TEE-M"]["parent"], by_sku["TEE-M"]["attributes"]) == ("TEE", {"Size": "M"})
+    assert (by_sku["MUG"]["parent"], by_sku["MUG"]["attributes"]) == (None, {})
+    assert page["totals"]["active"] == 5  # each child is a listing; the parent is none
+    children = api.get(f"/channels/{channel}/listings", parent="TEE").body["listings"]
+    assert [(row["sku"], row["attributes"]["Size"]) for row in children] == [("TEE-L", "L"), ("TEE-M", "M"),
+                                                                             ("TEE-S", "S")]
+    assert api.get(f"/channels/{channel}/listings", parent="NONE").body["listings"] == []
+
+    _put(stack, f"catalogues/{channel}/two.csv", text)
+    ingest()
+    job = api.get(f"/jobs/{api.get(f'/channels/{channel}/catalogue').body['last_load']['job_id']}").body
+    assert job["result"]["written"] == 0
+
+    _put(stack, f"catalogues/{channel}/three.csv", text.replace('""L""', '""XL""').replace(",CAP,", ",,"))
+    ingest()
+    listings = _listings(channel)
+    assert listings["TEE-L"].variation_attributes() == {"Size": "XL"}
+    assert (listings["CAP-1"].variation_parent, listings["CAP-1"].variation) == (None, "{\"Colour\":\"Red\"}")

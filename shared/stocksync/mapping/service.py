@@ -92,6 +92,7 @@ class ListingFilter:
     errors: bool | None = None
     removed: bool | None = False
     q: str = ""
+    parent: str | None = None  # one parent's variation children only (its key as the channel names it)
 
     def accepts(self, listing: ListingRecord) -> bool:
         def same(wanted: bool | None, actual: bool) -> bool:
@@ -100,6 +101,8 @@ class ListingFilter:
         if not (same(self.linked, bool(listing.linked_item_id)) and same(self.fba, bool(listing.fba))
                 and same(self.ignore_sync, bool(listing.ignore_sync)) and same(self.removed, bool(listing.removed))
                 and same(self.errors, bool(listing.update_error) or listing.update_status == "error")):
+            return False
+        if self.parent is not None and listing.variation_parent != self.parent.strip():
             return False
         if self.q:
             needle = self.q.strip().casefold()
