@@ -54,7 +54,7 @@ SOURCE_MIRAKL_CHANGES = "mirakl_offer_changes"  # OF52's differential export: on
 SOURCE_STOCKSYNC = "stocksync_listings"
 
 NORMALIZED_HEADER = ("sku", "title", "price", "quantity", "currency", "barcode", "asin", "fba", "listing_id",
-                     "listing_kind", "state", "unlimited")
+                     "listing_kind", "state", "unlimited", "parent", "variation")
 NORMALIZED_CONTENT_TYPE = "text/csv; charset=utf-8"
 
 

@@ -4,6 +4,13 @@ inventory items (GET /inventory_item pages) to tell which SKUs are Inventory-API
 their titles); every other SKU of the report is a Trading listing. The result is the normalized
 listings CSV.
 
+Variations: a multi-variation listing is one SKUDetails of the report with its Variations, each
+variation a listing of its own (its SKU, price and quantity) whose parent is the listing: an
+Inventory-API variation's inventory item names its group (`groupIds`), and the group
+(getInventoryItemGroup) what its variations vary by, read from each item's aspects; a Trading
+variation's parent is its ItemID, its attributes the VariationSpecifics GetItem gives (one call per
+multi-variation listing).
+
 Why the feed and not only Inventory API offers: offers are read one SKU at a time (getOffers
 needs `sku`) and never show Trading listings, which stock sync revises through the Trading API instead.
 
@@ -166,7 +173,9 @@ class EbayAdapter(ChannelAdapter):
         return CatalogueProgress(CatalogueStatus.IN_PROGRESS, report_id, message=f"eBay: {status or 'pending'}")
 
     def open_catalogue(self, progress: CatalogueProgress) -> CatalogueDocument:
-        titles = dict(self.inventory_items())
+        items = {str(item.get("sku") or ""): item for item in self.inventory_items()}
+        titles = {sku: str((item.get("product") or {}).get("title") or "") for sku, item in items.items()}
+        variations = _Variations(self, items)
         spool = tempfile.SpooledTemporaryFile(max_size=8 * 1024 * 1024)  # noqa: SIM115 - closed by the document
         download = self.call("GET", f"{FEED}/task/{progress.report_id}/download_result_file", stream=True)
         try:
@@ -175,36 +184,54 @@ class EbayAdapter(ChannelAdapter):
         finally:
             download.close()
         spool.seek(0)
-        listings = self._report_listings(spool, titles)
+        listings = self._report_listings(spool, titles, variations)
         return CatalogueDocument(self.source, "csv", NORMALIZED_CONTENT_TYPE, normalized_csv(listings),
                                  closers=[spool.close])
 
-    def inventory_items(self) -> Iterator[tuple[str, str]]:
-        """(SKU, title) of every Inventory-API inventory item. `offset` is a page number, not a record
-        offset: follow the pages until eBay gives no `next` link."""
+    def inventory_items(self) -> Iterator[Mapping[str, Any]]:
+        """Every Inventory-API inventory item. `offset` is a page number, not a record offset: follow
+        the pages until eBay gives no `next` link."""
         page_number = 0
         while True:
             page = self.call_json("GET", f"{INVENTORY}/inventory_item",
                                   params={"limit": str(PAGE_SIZE), "offset": str(page_number)}) or {}
             items = page.get("inventoryItems") or []
-            for item in items:
-                yield str(item.get("sku") or ""), str((item.get("product") or {}).get("title") or "")
+            yield from (item for item in items if isinstance(item, dict))
             if not items or not page.get("next"):
                 return
             page_number += 1
 
-    def _report_listings(self, spool: IO[bytes], inventory_titles: dict[str, str]) -> Iterator[Listing]:
+    def _report_listings(self, spool: IO[bytes], inventory_titles: dict[str, str],
+                         variations: _Variations) -> Iterator[Listing]:
         currency = CURRENCIES.get(self.marketplace_id, "")
         try:
             archive = zipfile.ZipFile(spool)
         except zipfile.BadZipFile:  # some feeds come as the bare XML
             spool.seek(0)
-            yield from _sku_details(spool, inventory_titles, currency)
+            yield from _sku_details(spool, inventory_titles, currency, variations)
             return
         with archive:
             for name in archive.namelist():
                 with archive.open(name) as member:
-                    yield from _sku_details(member, inventory_titles, currency)
+                    yield from _sku_details(member, inventory_titles, currency, variations)
+
+    def inventory_item_group(self, group_key: str) -> Mapping[str, Any]:
+        self.limited("inventory_item_group")
+        return self.call_json("GET", f"{INVENTORY}/inventory_item_group/{quote(group_key, safe='')}") or {}
+
+    def trading_variations(self, item_id: str) -> dict[str, dict[str, str]]:
+        """A Trading multi-variation listing's variations: SKU -> VariationSpecifics (GetItem)."""
+        answer = self.trading("GetItem", f"<ItemID>{escape(item_id)}</ItemID><IncludeItemSpecifics>true"
+                                         "</IncludeItemSpecifics>")
+        found: dict[str, dict[str, str]] = {}
+        for item in _children(answer, "Item"):
+            for container in _children(item, "Variations"):
+                for variation in _children(container, "Variation"):
+                    specifics = {_text(pair, "Name"): _text(pair, "Value")
+                                 for block in _children(variation, "VariationSpecifics")
+                                 for pair in _children(block, "NameValueList") if _text(pair, "Name")}
+                    found[_text(variation, "SKU")] = specifics
+        return found
 
     # --- orders --------------------------------------------------------------------------
 
@@ -476,7 +503,37 @@ def _rest_errors(errors: Any) -> str:
                      for e in errors or [] if isinstance(e, dict))
 
 
-def _sku_details(stream: IO[bytes], titles: dict[str, str], currency: str) -> Iterator[Listing]:
+class _Variations:
+    """Who a variation's parent is and what sets it apart, read once per group or listing."""
+
+    def __init__(self, adapter: EbayAdapter, items: Mapping[str, Mapping[str, Any]]) -> None:
+        self.adapter, self.items = adapter, items
+        self.varies_by: dict[str, list[str]] = {}
+        self.trading: dict[str, dict[str, dict[str, str]]] = {}
+
+    def of(self, item_id: str, sku: str) -> tuple[str, dict[str, str]]:
+        """(parent, attributes) of a variation of the listing `item_id`."""
+        item = self.items.get(sku)
+        if item is not None:  # an Inventory-API variation: its inventory item group
+            group = next((str(key) for key in item.get("groupIds") or item.get("inventoryItemGroupKeys") or []
+                          if key), "")
+            if not group:
+                return item_id, {}
+            if group not in self.varies_by:
+                specifications = (self.adapter.inventory_item_group(group).get("variesBy") or {}).get(
+                    "specifications") or []
+                self.varies_by[group] = [str(s.get("name")) for s in specifications if isinstance(s, dict)
+                                         and s.get("name")]
+            aspects = (item.get("product") or {}).get("aspects") or {}
+            return group, {name: str(aspects[name][0]) for name in self.varies_by[group]
+                           if isinstance(aspects.get(name), list) and aspects[name]}
+        if item_id not in self.trading:
+            self.trading[item_id] = self.adapter.trading_variations(item_id)
+        return item_id, self.trading[item_id].get(sku, {})
+
+
+def _sku_details(stream: IO[bytes], titles: dict[str, str], currency: str,
+                 grouping: _Variations) -> Iterator[Listing]:
     """Each SKUDetails (and each of its Variations) of an ActiveInventoryReport, streamed."""
     try:
         for _event, element in iterparse(stream, events=("end",)):  # noqa: S314
@@ -491,6 +548,7 @@ def _sku_details(stream: IO[bytes], titles: dict[str, str], currency: str) -> It
                 if not sku:
                     continue
                 price = values.get("Price")
+                parent, attributes = grouping.of(item_id, sku) if row is not element else ("", {})
                 yield Listing(
                     sku=sku, title=titles.get(sku, ""),
                     price=decimal_text((price.text or "").strip()) if price is not None else "",
@@ -498,6 +556,7 @@ def _sku_details(stream: IO[bytes], titles: dict[str, str], currency: str) -> It
                     currency=(price.get("currencyID") if price is not None else None) or currency,
                     listing_id=item_id,
                     listing_kind=KIND_INVENTORY_API if sku in titles else KIND_TRADING,
+                    parent=parent, variation=attributes,
                 )
             element.clear()
     except SyntaxError as exc:  # ElementTree's ParseError
