@@ -322,3 +322,15 @@ def test_given_a_variation_that_is_not_an_object_of_text_when_read_then_the_row_
                            b'TEE-L,t,9,2,TEE,"{""Size"": 3}"\nTEE-S,t,9,2,TEE,not json\n')
     assert rows == []
     assert [(e.row, e.field) for e in report.errors] == [(1, "variation"), (2, "variation"), (3, "variation")]
+
+
+def test_given_a_variation_we_sent_0_when_absent_from_an_active_only_load_then_it_is_kept():
+    _, rows, _ = read(b"sku,title,price,quantity\nB,b,2,2\n")
+    fields = ("A", "a", 1.0, 0, None, None, None, False, "110", "inventory_api", None, "active", "HOOD", None)
+    sold_out = Current("a", fields, False, "i1", 0, False)
+    selling = Current("c", (*fields[:-2], "HOOD", None), False, "i2", 3, False)
+    kept = frozenset({"ended", "disabled"})
+
+    changes = [(c.kind, (c.row or c.current)[0]) for c in diff(rows, [sold_out, selling], kept_when_absent=kept)]
+
+    assert changes == [("create", "b"), ("remove", "c")]

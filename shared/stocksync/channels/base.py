@@ -252,7 +252,8 @@ class QuantityUpdate:
     disabled); `price` is the last loaded catalogue's (Mirakl resubmits it); `locations` the
     quantity per location of the channel's, for channels that keep stock per source (Magento MSI);
     `offer` the offer as the last catalogue load exported it (`ListingRecord.offer_as_exported()`:
-    Mirakl's OF24 resets every field it is not sent, so the whole offer goes back with the quantity)."""
+    Mirakl's OF24 resets every field it is not sent, so the whole offer goes back with the quantity);
+    `parent` the listing's variation parent (a variation of a listing with variations), None else."""
 
     sku: str
     quantity: int
@@ -262,6 +263,7 @@ class QuantityUpdate:
     price: float | None = None
     locations: Mapping[str, int] = field(default_factory=dict)
     offer: Mapping[str, str] = field(default_factory=dict)
+    parent: str | None = None
 
 
 class QuantityStatus(StrEnum):

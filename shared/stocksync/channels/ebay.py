@@ -16,7 +16,12 @@ needs `sku`) and never show Trading listings, which stock sync revises through t
 
 Stock: Inventory-API listings by bulkUpdatePriceQuantity (25 SKUs a call, the inventory item's
 ship-to-home quantity; every item of a 200/207 answer read); at 0 the offer is withdrawn (the
-listing ends), on restock published again (a new listing id). Legacy Trading listings by
+listing ends), on restock published again (a new listing id). A variation of an inventory item
+group is a quantity of its own (0 included) on a listing that stays live; the group's listing is
+withdrawn (withdrawOfferByInventoryItemGroup) only once every variation is at 0, and published
+again (publishOfferByInventoryItemGroup, a new listing id) when one returns: eBay refuses both
+calls on a single variation's offer. A Trading variation is revised by ItemID and its SKU, at 0 too
+(it stays on the live listing, out of stock), and never ends or relists the listing alone. Legacy Trading listings by
 ReviseInventoryStatus (4 a call), EndFixedPriceItem at 0 and RelistFixedPriceItem on restock, whose
 new ItemID the listing follows. A relist carries a UUID derived from the ended ItemID, so a relist
 sent twice (a crash before the record) is refused as a duplicate naming the listing it made.
@@ -292,11 +297,14 @@ class EbayAdapter(ChannelAdapter):
     bulk_size: ClassVar[int] = INVENTORY_BULK
 
     def quantity_batches(self, updates: Sequence[QuantityUpdate]) -> Iterator[list[QuantityUpdate]]:
-        """Inventory-API SKUs 25 a call; Trading revisions 4 a call; each Trading end or relist alone;
-        Trading listings already ended and still at 0 in one batch that needs no call."""
-        trading = [u for u in updates if u.listing_kind == KIND_TRADING]
+        """Inventory-API SKUs 25 a call; Trading revisions 4 a call (every Trading variation, 0 or not);
+        each Trading end or relist alone; Trading listings already ended and still at 0 in one batch
+        that needs no call."""
+        trading = [u for u in updates if u.listing_kind == KIND_TRADING and not u.parent]
+        variations = [u for u in updates if u.listing_kind == KIND_TRADING and u.parent]
         yield from batched([u for u in updates if u.listing_kind != KIND_TRADING], INVENTORY_BULK)
-        yield from batched([u for u in trading if u.quantity > 0 and u.state == "active"], TRADING_BULK)
+        yield from batched([*variations, *(u for u in trading if u.quantity > 0 and u.state == "active")],
+                           TRADING_BULK)
         yield from ([u] for u in trading if ends_listing(u) or restores_listing(u))
         settled = [u for u in trading if u.quantity <= 0 and u.state != "active"]
         if settled:
@@ -306,6 +314,8 @@ class EbayAdapter(ChannelAdapter):
         first = batch[0]
         if first.listing_kind != KIND_TRADING:
             return self._inventory_quantities(batch)
+        if first.parent:  # variations (and single listings) revised together
+            return self._revise_inventory_status(batch)
         if ends_listing(first):
             return [self._end_item(first)]
         if restores_listing(first):
@@ -323,7 +333,56 @@ class EbayAdapter(ChannelAdapter):
         replies = {str(item.get("sku")): ItemReply(int(item.get("statusCode") or 0) == 200,
                                                   _rest_errors(item.get("errors")))
                    for item in (answer or {}).get("responses") or [] if isinstance(item, dict)}
-        return self.then_transitions(batch, batch_results(batch, replies, self.label), self._offer_transition)
+        results = batch_results(batch, replies, self.label)
+        singles = [n for n, update in enumerate(batch) if not update.parent]
+        for n, result in zip(singles, self.then_transitions([batch[n] for n in singles], [results[n] for n in singles],
+                                                            self._offer_transition), strict=True):
+            results[n] = result
+        for group in dict.fromkeys(u.parent for u in batch if u.parent):
+            shown = [n for n, update in enumerate(batch)
+                     if update.parent == group and results[n].status == QuantityStatus.OK]
+            if shown:
+                for n, result in zip(shown, self.guarded([batch[n] for n in shown], self._group_transition),
+                                     strict=True):
+                    results[n] = result
+        return results
+
+    def _group_transition(self, members: list[QuantityUpdate]) -> list[QuantityResult]:
+        """After the quantities of some variations of one inventory item group: withdraw the group's
+        listing when every variation is at 0, publish it again when one is not. The listing's state
+        is read from eBay (a variation's offer), so a crash before the record, or a sibling brought
+        to 0 by an earlier submission, is taken as it is."""
+        group = str(members[0].parent)
+        stocked = any(u.quantity > 0 for u in members)
+        if not stocked:
+            sent = {u.sku for u in members}
+            variants = [str(sku) for sku in self.inventory_item_group(group).get("variantSKUs") or []]
+            stocked = any(quantity > 0 for quantity in self._available([s for s in variants if s not in sent]))
+        offer = self._offer(members[0].sku)
+        published = str(offer.get("status") or "") == "PUBLISHED"
+        listing_id = str((offer.get("listing") or {}).get("listingId") or "") or None
+        body = {"inventoryItemGroupKey": group, "marketplaceId": self.marketplace_id}
+        if stocked and not published:
+            self.limited("publish_offer")
+            answer = self.call_json("POST", f"{INVENTORY}/offer/publish_by_inventory_item_group", json=body)
+            listing_id = str((answer or {}).get("listingId") or "") or None
+        elif not stocked and published:
+            self.limited("withdraw_offer")
+            self.call("POST", f"{INVENTORY}/offer/withdraw_by_inventory_item_group", json=body)
+        state = "active" if stocked else "ended"
+        return [QuantityResult(u.sku, QuantityStatus.OK, state=state, listing_id=listing_id if stocked else None)
+                for u in members]
+
+    def _available(self, skus: list[str]) -> Iterator[int]:
+        """Each SKU's ship-to-home quantity on eBay (bulkGetInventoryItem, 25 a call)."""
+        for chunk in batched(skus, INVENTORY_BULK):
+            self.limited("bulk_get_inventory_item")
+            answer = self.call_json("POST", f"{INVENTORY}/bulk_get_inventory_item",
+                                    json={"requests": [{"sku": sku} for sku in chunk]}) or {}
+            for reply in answer.get("responses") or []:
+                item = (reply or {}).get("inventoryItem") or {}
+                availability = (item.get("availability") or {}).get("shipToLocationAvailability") or {}
+                yield int(availability.get("quantity") or 0)
 
     def _offer_transition(self, batch: list[QuantityUpdate]) -> list[QuantityResult]:
         """Withdraw the SKU's offer (the listing ends) or publish it (a new listing). An offer already
