@@ -78,7 +78,9 @@ LAYOUTS: dict[Source, Layout] = {
     Source.AMAZON_MERCHANT_LISTINGS: Layout(
         Source.AMAZON_MERCHANT_LISTINGS,
         aliases={"sku": ("sellersku",), "title": ("itemname",), "price": ("price",), "quantity": ("quantity",),
-                 "asin": ("asin1",), "listing_id": ("listingid",), "state": ("status",), "currency": ("currency",)},
+                 "asin": ("asin1",), "listing_id": ("listingid",), "state": ("status",), "currency": ("currency",),
+                 # ours: the Amazon adapter adds them from Listings Items' variation relationships
+                 PARENT: (PARENT,), VARIATION: (VARIATION,)},
         required=("sku", "title", "price", "quantity"),
         quoting=False,
         extra={"fulfillment_channel": ("fulfillmentchannel",), "product_id": ("productid",),
