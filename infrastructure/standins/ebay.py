@@ -145,6 +145,11 @@ class EbayStandIn(StandIn):
     def listing(self, sku: str) -> DemoListing:
         return next(item for item in self.listings if item.sku == sku)
 
+    def listing_added(self, listing: Any, body: Any) -> None:
+        if body.get("kind") == "inventory_api":
+            self.inventory_api_skus.add(listing.sku)
+            self.offers[listing.sku] = f"5{len(self.offers) + 90000000:08d}01"
+
     def group(self, key: str) -> list[DemoListing]:
         """The Inventory-API variations of an inventory item group, in SKU order."""
         return sorted((item for item in self.listings if item.parent == key and item.sku in self.inventory_api_skus),

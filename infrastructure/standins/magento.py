@@ -104,12 +104,7 @@ class MagentoStandIn(StandIn):
         # The demo catalogue: "MUG-BLACK" is a colour of the configurable "MUG"; "WEB-ONLY-001" is simple.
         self.configurables = configurables if configurables is not None else {
             item.sku: item.sku.rsplit("-", 1)[0] for item in self.listings if "-ONLY-" not in item.sku}
-        self.configurables |= {item.sku: item.parent for item in self.listings if item.parent}
-        # The attributes the configurables vary by: name -> (attribute id, code), (name, label) -> option id
-        names = sorted({name for item in self.listings for name in item.variation})
-        self.attributes = {name: (93 + n, re.sub(r"\W+", "_", name.casefold())) for n, name in enumerate(names)}
-        self.options = {pair: 100 + n for n, pair in enumerate(sorted(
-            {(name, value) for item in self.listings for name, value in item.variation.items()}))}
+        self._index_variations()
         # MSI quantity per source: two thirds in the first source, a third in the second
         self.sources = {item.sku: {SOURCES[0]: item.quantity - item.quantity // 3, SOURCES[1]: item.quantity // 3}
                         for item in self.listings}
@@ -136,6 +131,19 @@ class MagentoStandIn(StandIn):
 
     def listing(self, sku: str) -> DemoListing:
         return next(item for item in self.listings if item.sku == sku)
+
+    def _index_variations(self) -> None:
+        """The configurables' children, and the attributes they vary by: name -> (attribute id, code),
+        (name, label) -> option id."""
+        self.configurables |= {item.sku: item.parent for item in self.listings if item.parent}
+        names = sorted({name for item in self.listings for name in item.variation})
+        self.attributes = {name: (93 + n, re.sub(r"\W+", "_", name.casefold())) for n, name in enumerate(names)}
+        self.options = {pair: 100 + n for n, pair in enumerate(sorted(
+            {(name, value) for item in self.listings for name, value in item.variation.items()}))}
+
+    def listing_added(self, listing: Any, body: Any) -> None:
+        self.sources[listing.sku] = {SOURCES[0]: listing.quantity, SOURCES[1]: 0}
+        self._index_variations()
 
     def fault_response(self, status: int) -> Response:
         return json_response({"message": "Too many requests" if status == 429 else "Internal Error"}, status,
