@@ -8,6 +8,8 @@ from stock_sync_support import fast_adapter_factory, item_with_stock, listing, r
 
 from infrastructure.demo.listings import DemoListing
 from infrastructure.standins import ebay, magento, mirakl, rakuten
+from stocksync.channels.base import ChannelAccount
+from stocksync.channels.registry import build_adapter
 from stocksync.core.messages import StockChange
 from stocksync.core.secrets import SecretsManagerStore
 from stocksync.stock_sync.submitter import StockSubmitter
@@ -209,4 +211,27 @@ def test_given_an_inventory_item_group_when_every_variation_sells_out_then_the_l
         recorded = read_listing(shop, "HOOD-BLACK")
         assert (recorded.state, recorded.channel_listing_id) == ("active", black.listing_id)
         assert black.listing_id != "110000000600"  # published again: a new listing
+        assert standin.violations() == []
+
+
+def test_given_a_rakuten_variation_listing_when_read_and_a_size_sells_out_then_only_that_item_is_disabled(
+        api, submitter):
+    shirts = [DemoListing(f"RK-SHIRT-{size}", "Shirt", 20.0, 3, f"30{n}", parent="200001", variation={"Size": size})
+              for n, size in enumerate(("S", "M"))]
+    with rakuten.RakutenStandIn(listings=shirts, unlimited=set()) as standin:
+        shop = channel(api, "rakuten", {"base_url": standin.url, "shop_id": rakuten.SHOP_ID},
+                       {"api_key": rakuten.API_KEY})
+        account = ChannelAccount(shop, "rakuten", {"base_url": standin.url, "shop_id": rakuten.SHOP_ID},
+                                 {"api_key": rakuten.API_KEY})
+        read = {found.sku: found for found in build_adapter(account).listings()}
+        assert (read["RK-SHIRT-M"].parent, dict(read["RK-SHIRT-M"].variation)) == ("200001", {"Size": "M"})
+        items = {shirt.sku: item_with_stock(api, shirt.sku, 3) for shirt in shirts}
+        for sku, item in items.items():
+            listing(shop, sku, item, variation_parent="200001")
+
+        set_stock(api, items["RK-SHIRT-M"], 0)
+        sync(submitter, items["RK-SHIRT-M"])
+
+        assert [standin.listing(s.sku).active for s in shirts] == [True, False]
+        assert read_listing(shop, "RK-SHIRT-M").state == "disabled"
         assert standin.violations() == []

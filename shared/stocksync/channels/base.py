@@ -189,7 +189,8 @@ class Listing:
             quantity=decimal_text(item.get("quantity")), currency=str(item.get("currency") or ""),
             barcode=str(item.get("barcode") or item.get("ean") or ""), listing_id=str(item.get("listing_id") or ""),
             state=state if state in ("active", "ended", "disabled") else "active",
-            unlimited=item.get("unlimited") is True,
+            unlimited=item.get("unlimited") is True, parent=str(item.get("variation_listing_id") or ""),
+            variation=_text_map(item.get("variation")),
         )
 
     def row(self) -> list[str]:
@@ -197,6 +198,14 @@ class Listing:
                 "true" if self.fba else "false", self.listing_id, self.listing_kind, self.state,
                 "true" if self.unlimited else "", self.parent,
                 json.dumps(dict(self.variation), ensure_ascii=False, separators=(",", ":")) if self.variation else ""]
+
+
+def _text_map(value: Any) -> dict[str, str]:
+    """A JSON object of attributes as names to text ({} for anything else)."""
+    if not isinstance(value, Mapping):
+        return {}
+    return {str(name): decimal_text(text) if isinstance(text, int | float) else str(text)
+            for name, text in value.items() if str(name).strip() and text is not None}
 
 
 def normalized_csv(listings: Iterable[Listing], rows_per_chunk: int = 2000) -> Iterator[bytes]:
