@@ -382,7 +382,8 @@ def test_given_variation_children_when_loaded_then_the_listings_show_them_groupe
         stack, api, channel, ingest):
     header = "sku,title,price,quantity,parent,variation\n"
     rows = ['TEE-L,Tee L,9,1,TEE,"{""Size"": ""L""}"', 'MUG,Mug,5,3,,', 'TEE-M,Tee M,9,0,TEE,"{""Size"": ""M""}"',
-            'TEE-S,Tee S,9,2,TEE,"{""Size"": ""S""}"', 'CAP-1,Cap,4,1,CAP,"{""Colour"": ""Red""}"']
+            'TEE-S,Tee S,9,2,TEE,"{""Size"": ""S""}"', 'CAP-1,Cap,4,1,CAP,"{""Colour"": ""Red""}"',
+            'ALPHA-XS,Tee XS,9,1,TEE,"{""Size"": ""XS""}"']
     text = header + "\n".join(rows) + "\n"
     _put(stack, f"catalogues/{channel}/one.csv", text)
     ingest()
@@ -391,10 +392,22 @@ def test_given_variation_children_when_loaded_then_the_listings_show_them_groupe
     by_sku = {row["sku"]: row for row in page["listings"]}
     assert (by_sku["TEE-M"]["parent"], by_sku["TEE-M"]["attributes"]) == ("TEE", {"Size": "M"})
     assert (by_sku["MUG"]["parent"], by_sku["MUG"]["attributes"]) == (None, {})
-    assert page["totals"]["active"] == 5  # each child is a listing; the parent is none
+    assert page["totals"]["active"] == 6  # each child is a listing; the parent is none
+    # a parent's children together, in SKU order, where the first of them comes
+    assert [row["sku"] for row in page["listings"]] == ["ALPHA-XS", "TEE-L", "TEE-M", "TEE-S", "CAP-1", "MUG"]
+    paged, cursor = [], None
+    while True:
+        body = api.get(f"/channels/{channel}/listings", limit="2", **({"cursor": cursor} if cursor else {})).body
+        paged.append([row["sku"] for row in body["listings"]])
+        if not (cursor := body["next_cursor"]):
+            break
+    assert [sku for skus in paged for sku in skus] == [row["sku"] for row in page["listings"]]
     children = api.get(f"/channels/{channel}/listings", parent="TEE").body["listings"]
-    assert [(row["sku"], row["attributes"]["Size"]) for row in children] == [("TEE-L", "L"), ("TEE-M", "M"),
-                                                                             ("TEE-S", "S")]
+    assert [(row["sku"], row["attributes"]["Size"]) for row in children] == [("ALPHA-XS", "XS"), ("TEE-L", "L"),
+                                                                             ("TEE-M", "M"), ("TEE-S", "S")]
+    first = api.get(f"/channels/{channel}/listings", parent="TEE", limit="3").body
+    rest = api.get(f"/channels/{channel}/listings", parent="TEE", cursor=first["next_cursor"]).body
+    assert [row["sku"] for row in rest["listings"]] == ["TEE-S"] and rest["next_cursor"] is None
     assert api.get(f"/channels/{channel}/listings", parent="NONE").body["listings"] == []
 
     _put(stack, f"catalogues/{channel}/two.csv", text)
@@ -407,3 +420,4 @@ def test_given_variation_children_when_loaded_then_the_listings_show_them_groupe
     listings = _listings(channel)
     assert listings["TEE-L"].variation_attributes() == {"Size": "XL"}
     assert (listings["CAP-1"].variation_parent, listings["CAP-1"].variation) == (None, "{\"Colour\":\"Red\"}")
+    assert api.get(f"/channels/{channel}/listings", parent="CAP").body["listings"] == []  # no longer a child

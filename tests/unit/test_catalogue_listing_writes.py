@@ -22,7 +22,8 @@ def test_given_a_row_when_written_as_a_new_listing_then_the_item_is_what_pynamod
                  '{"origin-price":"14.00","leadtime-to-ship":"2"}', "active", None, None),
                 ("tee-m", 0, 4, "TEE-M", "Tee M", 9.0, 2, None, None, None, False, "110", "trading", None, "active",
                  "110", '{"Size":"M"}')]:
-        model = ListingRecord(**ListingRecord.keys("c1", row[0]), channel_id="c1", sku=row[3], sku_key=row[0],
+        keys = ListingRecord.keys("c1", row[0]) | (db.variation_keys("c1", row[15], row[0]) if row[15] else {})
+        model = ListingRecord(**keys, channel_id="c1", sku=row[3], sku_key=row[0],
                               title=row[4], price=row[5], quantity=row[6], currency=row[7], barcode=row[8],
                               asin=row[9], fba=row[10], channel_listing_id=row[11], listing_kind=row[12],
                               exported_offer=row[13], state=row[14], variation_parent=row[15],

@@ -388,6 +388,15 @@ def listing_sk(sku_key: str) -> str:
     return f"{LISTING_PREFIX}{sku_key}"
 
 
+def variation_keys(channel_id: str, parent: str, sku_key: str) -> Keys:
+    """A variation child's keys on GSI1: one parent's children together, in SKU-key order."""
+    return {"GSI1PK": variation_pk(channel_id, parent), "GSI1SK": listing_sk(sku_key)}
+
+
+def variation_pk(channel_id: str, parent: str) -> str:
+    return f"VARIATIONS_OF#{channel_id}#{parent}"
+
+
 class CatalogueStatusRecord(Record, discriminator="catalogue_status"):
     """A channel's catalogue: its last load, listing totals, and the report poller's state.
 
