@@ -166,7 +166,9 @@ def test_given_a_trading_multi_variation_listing_when_a_size_sells_out_and_retur
         for tee in tees:
             items[tee.sku] = item_with_stock(api, tee.sku, 2)
             listing(shop, tee.sku, items[tee.sku], channel_listing_id=item_id, listing_kind="trading",
-                    variation_parent=item_id)
+                    variation_parent=item_id, max_listed=1 if tee.sku == "TEE-S" else None)
+        sync(submitter, items["TEE-S"])
+        assert standin.listing("TEE-S").quantity == 1  # its own Max Listed: the limits are per child
 
         set_stock(api, items["TEE-M"], 0)
         sync(submitter, items["TEE-M"])
