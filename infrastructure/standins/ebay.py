@@ -588,11 +588,13 @@ class EbayStandIn(StandIn):
             if item is not None and item.parent and not sku:
                 return None, ("21916583", "Variation is required for a listing that previously had variations.",
                               [item_id])
-            if item is not None and sku and (by_sku is None or by_sku.listing_id != item_id):
-                return None, ("21916799", "SKU does not exist in Non-ManageBySKU item specified by ItemID.",
-                              [item_id, sku])
-            return (by_sku or item), None if (by_sku or item) else ("17", f"Item {item_id} cannot be accessed.",
-                                                                    [item_id])
+            if item is not None and item.parent:  # a multi-variation listing: the SKU names the variation
+                if by_sku is None or by_sku.listing_id != item_id:
+                    return None, ("21916799", "SKU does not exist in Non-ManageBySKU item specified by ItemID.",
+                                  [item_id, sku])
+                return by_sku, None
+            found = item or by_sku
+            return found, None if found else ("17", f"Item {item_id} cannot be accessed.", [item_id])
         return by_sku, None if by_sku else ("17", f"Item {sku} cannot be accessed.", [sku])
 
     def _ReviseInventoryStatus(self, root: Element) -> Response:  # noqa: N802 - eBay's call name

@@ -6,12 +6,13 @@ from __future__ import annotations
 import csv
 import io
 import json
+from xml.etree import ElementTree
 
 import pytest
 
 from infrastructure.demo.listings import DemoListing
 from infrastructure.standins import ebay
-from stocksync.channels.base import ChannelAccount, ChannelAuthFailed, QuantityUpdate
+from stocksync.channels.base import ChannelAccount, ChannelAuthFailed, QuantityStatus, QuantityUpdate
 from stocksync.channels.ebay import KIND_INVENTORY_API
 from stocksync.channels.registry import build_adapter
 from stocksync.core.http_client import RetryPolicy, TokenCache
@@ -82,3 +83,17 @@ def test_given_multi_variation_listings_when_the_catalogue_is_read_then_each_var
             "HOOD", {"Colour": "Grey"}, "110000000600", "inventory_api")
         assert (rows["MUG"]["parent"], rows["MUG"]["variation"]) == ("", "")
         assert running.violations() == []
+
+
+def test_given_a_multi_variation_listing_when_revised_by_item_id_alone_then_ebay_asks_for_the_variation():
+    with ebay.EbayStandIn(listings=variation_listings(), inventory_api_skus={"HOOD-BLACK", "HOOD-GREY"}) as running:
+        adapter = adapter_on(running)
+
+        answer = adapter.trading("ReviseInventoryStatus", "<InventoryStatus><ItemID>110000000500</ItemID>"
+                                                          "<Quantity>0</Quantity></InventoryStatus>", per_item=True)
+        refused = adapter.submit_quantities([QuantityUpdate("HOOD-GREY", 0, listing_kind=KIND_INVENTORY_API)])
+
+        assert "ErrorCode>21916583</" in ElementTree.tostring(answer, encoding="unicode")
+        assert [running.listing(f"TEE-{size}").quantity for size in ("S", "M", "L")] == [1, 2, 3]
+        # without its group, a variation's offer would be withdrawn alone: eBay refuses that
+        assert refused[0].status == QuantityStatus.ERROR and running.listing("HOOD-GREY").active is True
