@@ -4,8 +4,8 @@ exactly as Amazon serves it (gzip or not, usually Cp1252): the ingestion decodes
 Variations: the report lists each variation child (a listing with its offer) but neither its parent
 (which has no offer and is not listed) nor its attributes. Listings Items' searchListingsItems gives
 them: the listings items that are not BUYABLE hold the parents (their VARIATION relationship names
-their childSkus and the variation theme's attributes), and the children, asked for by SKU 20 at a
-time, their value of each. When there are any, the report is passed on with two columns more,
+their childSkus and the variation theme's attributes), and each parent's children
+(variationParentSku) their value of each. When there are any, the report is passed on with two columns more,
 `parent` and `variation` (compact ASCII JSON, so the document's charset is kept; a gzipped one is
 passed on unzipped). A search pages through at most 1,000 items: parents beyond the first 1,000
 listings items that are not buyable are not found, and their children load as listings of their own.
@@ -87,7 +87,7 @@ DEFAULT_CONTENT_TYPE = "text/plain; charset=Cp1252"
 
 LISTINGS = "/listings/2021-08-01"
 SEARCH_LISTINGS_RATE = (5.0, 5)  # searchListingsItems: 5 requests/s, burst 5
-SEARCH_PAGE = 20  # searchListingsItems: pageSize, and identifiers, at most 20
+SEARCH_PAGE = 20  # searchListingsItems: pageSize at most 20
 FEEDS = "/feeds/2021-06-30"
 LISTINGS_FEED = "JSON_LISTINGS_FEED"
 FEED_CONTENT_TYPE = "application/json; charset=UTF-8"
@@ -199,24 +199,21 @@ class AmazonAdapter(ChannelAdapter):
         """Every variation child: SKU -> (parent SKU, attribute -> value), from searchListingsItems."""
         if not self.settings.get("seller_id"):
             return {}
-        themes: dict[str, tuple[list[str], list[str]]] = {}  # parent -> (child SKUs, theme attributes)
+        themes: dict[str, list[str]] = {}  # parent -> the theme's attributes
         for item in self._search_listings({"withoutStatus": "BUYABLE", "includedData": "relationships"}):
             for by_marketplace in item.get("relationships") or []:
                 for relation in (by_marketplace or {}).get("relationships") or []:
                     if relation.get("type") == "VARIATION" and relation.get("childSkus"):
                         theme = relation.get("variationTheme") or {}
-                        themes[str(item.get("sku"))] = ([str(c) for c in relation["childSkus"]],
-                                                        [str(a) for a in theme.get("attributes") or []])
+                        themes[str(item.get("sku"))] = [str(a) for a in theme.get("attributes") or []]
         found: dict[str, tuple[str, dict[str, str]]] = {}
-        for parent, (children, names) in themes.items():
-            for chunk in batched(children, SEARCH_PAGE):
-                for child in self._search_listings({"identifiers": ",".join(chunk), "identifiersType": "SKU",
-                                                    "includedData": "attributes"}):
-                    attributes = child.get("attributes") or {}
-                    found[str(child.get("sku"))] = (parent, {
-                        name: str(values[0].get("value")) for name in names
-                        if isinstance(values := attributes.get(name), list) and values and isinstance(values[0], dict)
-                        and values[0].get("value") is not None})
+        for parent, names in themes.items():
+            for child in self._search_listings({"variationParentSku": parent, "includedData": "attributes"}):
+                attributes = child.get("attributes") or {}
+                found[str(child.get("sku"))] = (parent, {
+                    name: str(values[0].get("value")) for name in names
+                    if isinstance(values := attributes.get(name), list) and values and isinstance(values[0], dict)
+                    and values[0].get("value") is not None})
         return found
 
     def _search_listings(self, params: Mapping[str, str]) -> Iterator[Mapping[str, Any]]:
