@@ -193,3 +193,17 @@ def test_given_the_generic_website_when_listings_are_read_then_signed_requests_a
         wrong = adapter("generic", {"base_url": standin.url}, {"api_key": "not-the-secret"})
         with pytest.raises(ChannelAuthFailed):
             list(wrong.listings())
+
+
+def test_given_a_report_in_odd_chunks_when_variation_columns_are_added_then_every_row_keeps_its_own_bytes():
+    from stocksync.channels.amazon import with_variation_columns
+
+    report = "item-name\tseller-sku\tprice\r\nTee \xe9t\xe9\tTEE-M\t9\r\nMug\tMUG\t5\nCap\tCAP-1\t4".encode("cp1252")
+    chunks = iter([report[i:i + 7] for i in range(0, len(report), 7)])
+
+    out = b"".join(with_variation_columns(chunks, {"TEE-M": ("TEE", {"size": "M\xe9"})}, gzipped=False,
+                                          charset="cp1252"))
+
+    assert out.split(b"\n") == [b"item-name\tseller-sku\tprice\tparent\tvariation\r",
+                                "Tee \xe9t\xe9\tTEE-M\t9\tTEE\t".encode("cp1252") + b'{"size":"M\\u00e9"}\r',
+                                b"Mug\tMUG\t5\t\t", b"Cap\tCAP-1\t4\t\t"]
