@@ -80,9 +80,12 @@ def list_listings(
     errors: Annotated[bool | None, Query(description="true: listings whose last update failed")] = None,
     removed: Annotated[bool | None, Query(description="Listings gone from the last load (default: hidden)")] = False,
     q: Annotated[str, Query(max_length=200, description="Part of the listing's SKU or title, any case")] = "",
+    parent: Annotated[str | None, Query(min_length=1, max_length=200, description=(
+        "One parent's variation children only, in SKU order: the parent's key as the listings show it"))] = None,
 ) -> MappingListingPage:
     mapping = services().mapping
-    wanted = ListingFilter(linked=linked, fba=fba, ignore_sync=ignore_sync, errors=errors, removed=removed, q=q)
+    wanted = ListingFilter(linked=linked, fba=fba, ignore_sync=ignore_sync, errors=errors, removed=removed, q=q,
+                           parent=parent)
     page = mapping.page(channel_id, wanted, limit=limit, cursor=cursor)
     return MappingListingPage(listings=[_out(row) for row in page.rows],
                               totals=MappingTotalsOut.of(mapping.totals(channel_id)), next_cursor=page.next_cursor)

@@ -300,6 +300,13 @@ def channel_listings(channel_id: str, attributes: Sequence[str] | None = None,
                                    attributes_to_get=wanted, last_evaluated_key=start, page_size=page_size)
 
 
+def variation_children(channel_id: str, parent: str) -> Iterator[ListingRecord]:
+    """One parent's variation children on the channel, in SKU-key order (GSI1)."""
+    for found in ListingRecord.gsi1.query(db.variation_pk(channel_id, parent)):
+        if isinstance(found, ListingRecord):
+            yield found
+
+
 def listing_facts(channel_id: str, *, barcode: bool = False, asin: bool = False) -> Iterator[ListingFacts]:
     """Every listing of the channel that auto-link looks at (not removed), read with the low-level client
     (no model object per listing) and only what it needs: the SKU (its key is derived, as the listing's
