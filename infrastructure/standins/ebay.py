@@ -192,6 +192,15 @@ class EbayStandIn(StandIn):
         return json_response({"errors": [{"errorId": 1001, "domain": "OAuth", "category": "REQUEST",
                                           "message": "Invalid access token"}]}, 401)
 
+    def _bulk_requests(self, request: Request) -> list[Any] | Response:
+        """A bulk call's `requests` (1 to 25), or the answer refusing the call."""
+        if refused := self._unauthorized(request):
+            return refused
+        wanted = (request.get_json(silent=True) or {}).get("requests")
+        if not isinstance(wanted, list) or not 1 <= len(wanted) <= BULK_LIMIT:
+            return _rest_error(400, 25709, f"Invalid value for requests. 1 to {BULK_LIMIT} are allowed.")
+        return wanted
+
     def create_task(self, request: Request) -> Response:
         if refused := self._unauthorized(request):
             return refused
@@ -293,11 +302,9 @@ class EbayStandIn(StandIn):
 
     def bulk_get_inventory_items(self, request: Request) -> Response:
         """bulkGetInventoryItem: 1 to 25 SKUs; each answered with its statusCode."""
-        if refused := self._unauthorized(request):
-            return refused
-        wanted = (request.get_json(silent=True) or {}).get("requests")
-        if not isinstance(wanted, list) or not 1 <= len(wanted) <= BULK_LIMIT:
-            return _rest_error(400, 25709, f"Invalid value for requests. 1 to {BULK_LIMIT} are allowed.")
+        wanted = self._bulk_requests(request)
+        if isinstance(wanted, Response):
+            return wanted
         responses = []
         with self.lock:
             for entry in wanted:
@@ -369,11 +376,9 @@ class EbayStandIn(StandIn):
     # --- Inventory API stock -----------------------------------------------------------------
 
     def bulk_update(self, request: Request) -> Response:
-        if refused := self._unauthorized(request):
-            return refused
-        requests = (request.get_json(silent=True) or {}).get("requests")
-        if not isinstance(requests, list) or not 1 <= len(requests) <= BULK_LIMIT:
-            return _rest_error(400, 25709, f"Invalid value for requests. 1 to {BULK_LIMIT} are allowed.")
+        requests = self._bulk_requests(request)
+        if isinstance(requests, Response):
+            return requests
         responses = []
         with self.lock:
             for entry in requests:
