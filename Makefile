@@ -70,7 +70,7 @@ lint: $(VENV)/.installed
 	$(VENV)/bin/mypy
 	$(VENV)/bin/cfn-lint template.yaml
 
-bench: $(VENV)/.installed
+bench: $(VENV)/.installed console chromium
 	$(VENV)/bin/python -m bench
 
 openapi: $(VENV)/.installed

@@ -17,7 +17,7 @@ import warnings
 from pathlib import Path
 
 RESULTS = Path(__file__).parent / "results.json"
-DEFAULT = ("cold_start", "ingest", "mapping", "stock_sync", "orders", "faults")
+DEFAULT = ("cold_start", "ingest", "mapping", "stock_sync", "orders", "faults", "console")
 
 
 def main(names: list[str]) -> None:

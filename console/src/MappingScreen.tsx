@@ -67,7 +67,9 @@ export function MappingScreen({ api, channel }: { api: Api; channel: Channel }) 
   useEffect(() => { void load(null); }, [load]);
 
   useEffect(() => {
-    const timer = window.setTimeout(() => setFilters((current) => ({ ...current, q: search })), SEARCH_PAUSE_MS);
+    // Unchanged text keeps the same filters: a new object would ask for the first page again.
+    const timer = window.setTimeout(() => setFilters((current) => (current.q === search ? current : { ...current, q: search })),
+                                    SEARCH_PAUSE_MS);
     return () => window.clearTimeout(timer);
   }, [search]);
 

@@ -385,3 +385,24 @@ def test_screenshots_of_the_mapping_screen_the_link_dialog_and_the_import_previe
     expect(dialog.get_by_role("region", name="Import preview").get_by_role("row").nth(1)).to_be_visible()
     page.screenshot(path=str(SCREENSHOTS / "import-preview.png"))
     dialog.get_by_role("button", name="Cancel").click()
+
+
+def test_given_a_token_the_api_refuses_when_the_screen_calls_then_sign_in_comes_back_and_refuses_a_wrong_password(
+        page, local_stack):
+    # Last in the module: it ends the session, then signs in again.
+    page.evaluate("""() => {
+        const session = JSON.parse(sessionStorage.getItem('stocksync.session'));
+        sessionStorage.setItem('stocksync.session', JSON.stringify({...session, accessToken: 'not-a-token'}));
+    }""")
+
+    page.get_by_role("button", name="Refresh").click()
+
+    expect(page.get_by_role("status")).to_have_text("Your session has ended: sign in again.")
+    page.get_by_label("User name").fill(local_stack.sign_in["username"])
+    page.get_by_label("Password").fill("Not-The-Password-1")
+    page.get_by_role("button", name="Sign in").click()
+    expect(page.get_by_role("alert")).to_have_text("That user name and password do not match.")
+    page.get_by_label("Password").fill(local_stack.sign_in["password"])
+    page.get_by_role("button", name="Sign in").click()
+    expect(page.get_by_role("combobox", name="Channel")).to_be_visible()
+    assert f"Console     {local_stack.console_url}" in "\n".join(local_stack.output)

@@ -93,6 +93,11 @@ class ListingFilter:
     removed: bool | None = False
     q: str = ""
 
+    def narrows(self) -> bool:
+        """Whether the filter may pass only a few listings (anything but the default of hiding removed ones)."""
+        return any(value is not None for value in (self.linked, self.fba, self.ignore_sync, self.errors)) \
+            or self.removed is not False or bool(self.q.strip())
+
     def accepts(self, listing: ListingRecord) -> bool:
         def same(wanted: bool | None, actual: bool) -> bool:
             return wanted is None or wanted == actual
@@ -162,7 +167,10 @@ class ListingMapping:
         scanned = 0
         last_key: str | None = None
         more = False
-        for listing in store.channel_listings(channel_id, after_key=after):
+        # Unfiltered (removed listings aside, which are few), a page is the next `limit` listings and one more
+        # to tell whether there are others: DynamoDB is asked for that many, not 1 MB of them (~2,000).
+        page_size = None if wanted.narrows() else limit + 1
+        for listing in store.channel_listings(channel_id, after_key=after, page_size=page_size):
             if len(found) >= limit or scanned >= MAX_SCANNED_PER_PAGE:
                 more = True
                 break

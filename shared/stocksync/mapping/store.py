@@ -290,13 +290,14 @@ def sku_owners() -> Iterator[tuple[str, str]]:
 
 
 def channel_listings(channel_id: str, attributes: Sequence[str] | None = None,
-                     after_key: str | None = None) -> Iterator[ListingRecord]:
-    """Every listing of the channel in SKU-key order (optionally only some attributes)."""
+                     after_key: str | None = None, page_size: int | None = None) -> Iterator[ListingRecord]:
+    """Every listing of the channel in SKU-key order (optionally only some attributes). `page_size` is how
+    many DynamoDB reads per request (None: up to its 1 MB), for a caller that will stop early."""
     wanted = None if attributes is None else sorted({"PK", "SK", "entity", "sku", "sku_key", *attributes})
     start = None if after_key is None else {"PK": {"S": db.channel_pk(channel_id)},
                                             "SK": {"S": db.listing_sk(after_key)}}
     yield from ListingRecord.query(db.channel_pk(channel_id), ListingRecord.SK.startswith(db.LISTING_PREFIX),
-                                   attributes_to_get=wanted, last_evaluated_key=start)
+                                   attributes_to_get=wanted, last_evaluated_key=start, page_size=page_size)
 
 
 def listing_facts(channel_id: str, *, barcode: bool = False, asin: bool = False) -> Iterator[ListingFacts]:
