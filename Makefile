@@ -99,9 +99,11 @@ build: $(SAM_VENV)/.installed
 	  echo "  apt-get install python3.12, or uv python install 3.12) and put it on PATH."; exit 1; }
 	PATH="$(PYTHON312_DIR):$$PATH" SAM_CLI_TELEMETRY=0 $(SAM_VENV)/bin/sam build
 
-# Non-guided: samconfig.toml holds the parameters, capabilities and tags.
-deploy: build
+# Non-guided: samconfig.toml holds the parameters, capabilities and tags. Then the built console
+# (console/dist) goes to the stack's bucket with the config.json naming its API and user pool.
+deploy: build $(VENV)/.installed
 	SAM_CLI_TELEMETRY=0 $(SAM_VENV)/bin/sam deploy --stack-name $(STACK_NAME)
+	$(VENV)/bin/python -m infrastructure.publish_console --stack-name $(STACK_NAME)
 
 clean:
 	rm -rf $(VENV) $(TEST_VENV) $(SAM_VENV) .aws-sam .pytest_cache .ruff_cache console/dist console/node_modules

@@ -45,14 +45,14 @@ def _stored_listings(report_path: str, directory: str) -> dict:
     removed, linked item, submitted quantity, ignore sync) in SKU-key order, staged as one run in
     `directory`. A stand-in for the table's query, written before the clock starts."""
     from stocksync.catalogue import staging
-    from stocksync.catalogue.reader import KEY, SKU, STATE, RangeReport, decompressed, parse_rows, sniff
+    from stocksync.catalogue.reader import KEY, SKU, RangeReport, decompressed, parse_rows, sniff
 
     with open(report_path, "rb") as stream:
         plan = sniff(stream)
     with open(report_path, "rb") as stream:
         body, _ = decompressed(stream)
         body.read(plan.body_offset)
-        stored = ((row[KEY], row[SKU : STATE + 1], False, None, None, False)
+        stored = ((row[KEY], row[SKU:], False, None, None, False)
                   for row in parse_rows(body, plan, RangeReport()))
         (run,) = staging.write_runs(stored, staging.DirectoryRunStore(Path(directory)), "stored", 10**9)
     return run.as_dict()

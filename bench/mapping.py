@@ -51,67 +51,21 @@ Set BENCH_AUTOLINK_N to run a smaller size (the figure names keep "100k").
 from __future__ import annotations
 
 import gc
-import json
 import logging
 import os
-import subprocess
 import sys
 import time
-from collections.abc import Iterator
-from pathlib import Path
-from typing import Any
 
-from bench import HANDLER_ENVIRONMENT
-from bench.seeding import counting_dynamodb_requests, like, moto_table, put_records
+from bench import HANDLER_ENVIRONMENT, measure_apart, print_figures
+from bench.seeding import counting_dynamodb_requests, items_and_listings, moto_table
 
 N = int(os.environ.get("BENCH_AUTOLINK_N", "100000"))
-ROOT = Path(__file__).parents[1]
-RESULT_MARKER = "AUTOLINK_RESULT "
 TIMEOUT_S = 1200
 
 
 def measure() -> dict[str, float]:
     """The figures, measured in a fresh process (see the module docstring)."""
-    env = {name: value for name, value in os.environ.items() if name != "AWS_ENDPOINT_URL"}
-    done = subprocess.run([sys.executable, "-m", "bench.mapping"], cwd=ROOT, env=env, stdout=subprocess.PIPE,
-                          text=True, timeout=TIMEOUT_S, check=True)
-    line = next(line for line in reversed(done.stdout.splitlines()) if line.startswith(RESULT_MARKER))
-    return json.loads(line.removeprefix(RESULT_MARKER))
-
-
-def _seed(table: Any, channel_id: str, n: int) -> None:
-    """n items (with their SKU claims) and n listings of the channel, straight into moto's table.
-
-    One item and one claim are built and serialised by our models, the others are copies of them with
-    their own keys, SKUs, titles, ids and barcodes; each listing is what a catalogue load writes for its
-    row (`load_fields` included)."""
-    from stocksync.catalogue.listing_writes import new_listing_item_builder
-    from stocksync.core import db
-    from stocksync.core.db import CatalogueStatusRecord, ItemRecord, UniqueClaim
-    from stocksync.inventory.items import SKU_CLAIM
-    from stocksync.inventory.rules import normalize_sku, search_text
-
-    load_id = db.new_id()
-    item0 = ItemRecord(**ItemRecord.keys("x", "x"), item_id="x", sku="x", sku_key="x", title="x", search_text="x",
-                       retail_price=9.99, barcode="x", version=1).serialize()
-    claim0 = UniqueClaim(**UniqueClaim.keys(SKU_CLAIM, "x"), owner_id="x").serialize()
-    new_listing = new_listing_item_builder(channel_id, load_id, db.now())  # exactly what a catalogue load writes
-    def records() -> Iterator[dict[str, Any]]:
-        for i in range(n):
-            sku = f"SKU-{i:06d}"
-            key = normalize_sku(sku)
-            item_id = db.new_id()
-            title = f"Product number {i}"
-            yield like(item0, **ItemRecord.keys(item_id, key), item_id=item_id, sku=sku, sku_key=key, title=title,
-                       search_text=search_text(sku, title), barcode=f"50{i:011d}")
-            yield like(claim0, **UniqueClaim.keys(SKU_CLAIM, key), owner_id=item_id)
-            listing_sku = f" sku-{i:06d} " if i % 2 else sku  # half differ in case and surrounding spaces
-            yield new_listing((normalize_sku(listing_sku), 0, i, listing_sku, f"{title} on the channel", 9.99, 5,
-                               "GBP", f"50{i:011d}", None, False, f"{i:012d}", None, None, "active"))
-        yield CatalogueStatusRecord(**CatalogueStatusRecord.keys(channel_id), channel_id=channel_id, total_active=n,
-                                    total_linked=0, total_unlinked=n, totals_at=db.now()).serialize()
-
-    put_records(table, records())
+    return measure_apart("bench.mapping", TIMEOUT_S)
 
 
 def _measure_here() -> dict[str, float]:
@@ -131,7 +85,7 @@ def _measure_here() -> dict[str, float]:
         mapping = app.mapping
         channel = mapping.channels.create(ChannelInput(name="Bench", type=ChannelType.EBAY))
         seeding = time.perf_counter()
-        _seed(moto_table(app.settings.table_name), channel.channel_id, N)
+        items_and_listings(moto_table(app.settings.table_name), channel.channel_id, N)
         seeding = time.perf_counter() - seeding
         gc.collect()
         gc.freeze()  # moto's 300,000 records are not the auto-mapper's heap: its collections need not walk them
@@ -153,4 +107,4 @@ def _measure_here() -> dict[str, float]:
 
 
 if __name__ == "__main__":
-    print(RESULT_MARKER + json.dumps(_measure_here()), flush=True)
+    print_figures(_measure_here())

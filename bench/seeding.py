@@ -44,6 +44,41 @@ def like(template: dict[str, Any], **values: Any) -> dict[str, Any]:
     return template | replaced
 
 
+def items_and_listings(table: Any, channel_id: str, n: int) -> None:
+    """n items (with their SKU claims) and n listings of the channel, straight into moto's table.
+
+    One item and one claim are built and serialised by our models, the others are copies of them with
+    their own keys, SKUs, titles, ids and barcodes; each listing is what a catalogue load writes for its
+    row (`load_fields` included)."""
+    from stocksync.catalogue.listing_writes import new_listing_item_builder
+    from stocksync.core import db
+    from stocksync.core.db import CatalogueStatusRecord, ItemRecord, UniqueClaim
+    from stocksync.inventory.items import SKU_CLAIM
+    from stocksync.inventory.rules import normalize_sku, search_text
+
+    load_id = db.new_id()
+    item0 = ItemRecord(**ItemRecord.keys("x", "x"), item_id="x", sku="x", sku_key="x", title="x", search_text="x",
+                       retail_price=9.99, barcode="x", version=1).serialize()
+    claim0 = UniqueClaim(**UniqueClaim.keys(SKU_CLAIM, "x"), owner_id="x").serialize()
+    new_listing = new_listing_item_builder(channel_id, load_id, db.now())  # exactly what a catalogue load writes
+    def records() -> Iterator[dict[str, Any]]:
+        for i in range(n):
+            sku = f"SKU-{i:06d}"
+            key = normalize_sku(sku)
+            item_id = db.new_id()
+            title = f"Product number {i}"
+            yield like(item0, **ItemRecord.keys(item_id, key), item_id=item_id, sku=sku, sku_key=key, title=title,
+                       search_text=search_text(sku, title), barcode=f"50{i:011d}")
+            yield like(claim0, **UniqueClaim.keys(SKU_CLAIM, key), owner_id=item_id)
+            listing_sku = f" sku-{i:06d} " if i % 2 else sku  # half differ in case and surrounding spaces
+            yield new_listing((normalize_sku(listing_sku), 0, i, listing_sku, f"{title} on the channel", 9.99, 5,
+                               "GBP", f"50{i:011d}", None, False, f"{i:012d}", None, None, "active"))
+        yield CatalogueStatusRecord(**CatalogueStatusRecord.keys(channel_id), channel_id=channel_id, total_active=n,
+                                    total_linked=0, total_unlinked=n, totals_at=db.now()).serialize()
+
+    put_records(table, records())
+
+
 def stocked_items(n: int, location_id: str, level: int, *, sku_format: str = "SKU-{:06d}") -> Iterable[
         tuple[str, str, list[dict[str, Any]]]]:
     """n items with `level` units at `location_id`: (item id, SKU, their records: item, SKU claim, level)."""

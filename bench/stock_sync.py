@@ -57,17 +57,15 @@ import json
 import logging
 import os
 import random
-import subprocess
 import sys
 import threading
 import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from pathlib import Path
 from typing import Any
 
-ROOT = Path(__file__).parents[1]
-RESULT_MARKER = "STOCK_SYNC_RESULT "
+from bench import measure_apart, print_figures
+
 TIMEOUT_S = 1800
 ITEMS, SALES, OPENING_STOCK = 100, 1000, 50
 FORCE_N = int(os.environ.get("BENCH_FORCE_N", "100000"))
@@ -76,11 +74,7 @@ MARKETPLACE_UK = "A1F83G8C2ARO7P"
 
 def measure() -> dict[str, float]:
     """The figures, measured in a fresh process (see the module docstring)."""
-    env = {name: value for name, value in os.environ.items() if name != "AWS_ENDPOINT_URL"}
-    done = subprocess.run([sys.executable, "-m", "bench.stock_sync"], cwd=ROOT, env=env, stdout=subprocess.PIPE,
-                          text=True, timeout=TIMEOUT_S, check=True)
-    line = next(line for line in reversed(done.stdout.splitlines()) if line.startswith(RESULT_MARKER))
-    return json.loads(line.removeprefix(RESULT_MARKER))
+    return measure_apart("bench.stock_sync", TIMEOUT_S)
 
 
 # --- what counts as a quantity-update call, per stand-in ----------------------------------------
@@ -340,5 +334,5 @@ def _empty(sqs: Any, queue_url: str) -> None:
 
 
 if __name__ == "__main__":
-    print(RESULT_MARKER + json.dumps(_measure_here()), flush=True)
+    print_figures(_measure_here())
 

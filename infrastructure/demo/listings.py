@@ -3,7 +3,7 @@ so auto-link finds matches, plus listings the seller has no item for."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 
 from infrastructure.demo.products import COLOURS, PRODUCTS
 
@@ -19,6 +19,10 @@ class DemoListing:
     fba: bool = False
     active: bool = True
     backorders: bool = False  # websites keeping quantity 0 with back-orders allowed
+    # A variation of a listing with variations: its parent (an eBay ItemID or inventory item group key,
+    # an Amazon parent SKU, a Magento configurable SKU) and what sets it apart ({"Size": "M"}).
+    parent: str = ""
+    variation: dict[str, str] = field(default_factory=dict)
 
 
 def demo_listings(prefix: str, *, products: int = 3, colours: int = 6, extras: int = 4,

@@ -87,7 +87,7 @@ class CognitoAuthorizer:
 
     def verify(self, authorization: str) -> dict[str, Any]:
         """The claims of the access token in an `Authorization: Bearer <token>` header's value."""
-        if not authorization[: len(_BEARER)].lower() == _BEARER or not authorization[len(_BEARER):].strip():
+        if authorization[: len(_BEARER)].lower() != _BEARER or not authorization[len(_BEARER):].strip():
             raise TokenRejected("the Authorization header must be 'Bearer <access token>'")
         token = self._decode(authorization[len(_BEARER):].strip())
         claims = dict(token.claims)

@@ -11,6 +11,7 @@ It expects an empty embedded AWS (a fresh moto, or one just reset).
 
 from __future__ import annotations
 
+import functools
 import json
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -677,6 +678,22 @@ def _noted(resource_type: str, service: str) -> _Provisioner:
     return note
 
 
+def _played_cloudfront(context: _Context, logical_id: str, properties: Mapping[str, Any],
+                       resource_type: str) -> PhysicalResource:
+    """CloudFront's console distribution and its parts: locally the console server serves the built
+    console and forwards /v1/* to the API in their place. An id and the attributes each type has."""
+    resource_id = "E" + logical_id.upper()[:13]
+    arn = f"arn:aws:cloudfront::{ACCOUNT_ID}:function/{logical_id}"
+    attributes = {
+        "AWS::CloudFront::Distribution": {"Id": resource_id, "DomainName": f"{resource_id.lower()}.cloudfront.net"},
+        "AWS::CloudFront::OriginAccessControl": {"Id": resource_id},
+        "AWS::CloudFront::ResponseHeadersPolicy": {"Id": resource_id},
+        "AWS::CloudFront::Function": {"FunctionARN": arn, "FunctionMetadata.FunctionARN": arn, "Stage": "LIVE"},
+    }[resource_type]
+    return PhysicalResource(logical_id, resource_type, ref=arn if "FunctionARN" in attributes else resource_id,
+                            attributes=attributes)
+
+
 def _played_layer(context: _Context, logical_id: str, properties: Mapping[str, Any]) -> PhysicalResource:
     name = str(properties.get("LayerName") or _physical_name(logical_id, 140))
     return PhysicalResource(logical_id, "AWS::Serverless::LayerVersion", ref=context.arn("lambda", f"layer:{name}:1"))
@@ -704,6 +721,9 @@ _PROVISIONERS: Mapping[str, _Provisioner] = MappingProxyType(
         "AWS::Serverless::Api": _played_api,
         "AWS::Serverless::LayerVersion": _played_layer,
         "AWS::IAM::Role": _noted("AWS::IAM::Role", "iam"),
+        **{resource_type: functools.partial(_played_cloudfront, resource_type=resource_type) for resource_type in (
+            "AWS::CloudFront::Distribution", "AWS::CloudFront::OriginAccessControl",
+            "AWS::CloudFront::ResponseHeadersPolicy", "AWS::CloudFront::Function")},
         "AWS::ApiGateway::Account": _noted("AWS::ApiGateway::Account", "apigateway"),
     }
 )

@@ -9,6 +9,14 @@ fulfillmentAvailability, relationships, productTypes) and patchListingsItem, and
 models allow (add, replace, merge, delete). Each operation keeps its own usage plan (`limits`), and
 its 429 says it as SP-API does: no Retry-After, the operation's rate in x-amzn-RateLimit-Limit.
 
+Variations: a listing with a `parent` is a variation child of that parent SKU, a listings item of
+its own with no offer (DISCOVERABLE, never BUYABLE) and absent from the listings report, as
+Amazon's parents are. searchListingsItems (pageSize up to 20, pageToken, at most 1,000 results
+paged through; identifiers with identifiersType SKU, withoutStatus, variationParentSku) and
+getListingsItem give each their VARIATION relationships (a parent's childSkus, a child's
+parentSkus, and the variation theme: the attributes the children vary by), and a child's
+attributes its value of each.
+
 Orders: Orders API v2026-01-01 searchOrders (lastUpdatedAfter or createdAfter, marketplaceIds,
 includedData, maxResultsPerPage, paginationToken) and getOrder, over the orders buyers placed
 (`/_standin/orders`). A cancelled line keeps its quantityOrdered, as Amazon's does: the CANCELLATION
@@ -51,6 +59,8 @@ _AMAZON_STATUS = {"open": "UNSHIPPED", "shipped": "SHIPPED", "cancelled": "CANCE
 _NOTIFIED_STATUS = {"open": "Unshipped", "shipped": "Shipped", "cancelled": "Canceled"}
 REPORTS = "/reports/2021-06-30"
 LISTINGS = "/listings/2021-08-01"
+SEARCH_PAGE = 20  # searchListingsItems: pageSize at most 20, and at most 20 identifiers
+SEARCH_LIMIT = 1000  # items a search pages through at most
 FEEDS = "/feeds/2021-06-30"
 SELLER_ID = "A2DEMOSELLER"
 CLIENT_ID, CLIENT_SECRET, REFRESH_TOKEN = "amzn1.application-oa2-client.demo", "demo-secret", "Atzr|demo-refresh"
@@ -106,6 +116,7 @@ class AmazonStandIn(StandIn):
     # The usage plans in the models (requests per second, burst)
     limits = {"create_report": (0.0167, 15), "get_reports": (0.0222, 10), "get_report": (2.0, 15),
               "get_document": (0.0167, 15), "get_listing": (5.0, 10), "patch_listing": (5.0, 5),
+              "search_listings": (5.0, 5),
               "create_feed_document": (0.5, 15), "create_feed": (0.0083, 15), "get_feed": (2.0, 15),
               "get_feed_document": (0.0222, 10),
               "search_orders": (0.0056, 20), "get_order": (0.5, 30),
@@ -154,6 +165,7 @@ class AmazonStandIn(StandIn):
             Rule(f"{REPORTS}/reports/<report_id>", endpoint="get_report", methods=["GET"]),
             Rule(f"{REPORTS}/documents/<document_id>", endpoint="get_document", methods=["GET"]),
             Rule("/documents-store/<document_id>", endpoint="download", methods=["GET"]),
+            Rule(f"{LISTINGS}/items/<seller_id>", endpoint="search_listings", methods=["GET"]),
             Rule(f"{LISTINGS}/items/<seller_id>/<sku>", endpoint="get_listing", methods=["GET"]),
             Rule(f"{LISTINGS}/items/<seller_id>/<sku>", endpoint="patch_listing", methods=["PATCH"]),
             Rule(f"{FEEDS}/documents", endpoint="create_feed_document", methods=["POST"]),
@@ -387,10 +399,88 @@ class AmazonStandIn(StandIn):
         if "fulfillmentAvailability" in included:
             item["fulfillmentAvailability"] = [{"fulfillmentChannelCode": channel, "quantity": listing.quantity}]
         if "relationships" in included:
-            item["relationships"] = [{"marketplaceId": m, "relationships": []} for m in marketplaces]
+            relationships = []
+            if listing.parent:
+                relationships = [{"type": "VARIATION", "parentSkus": [listing.parent],
+                                  "variationTheme": self.variation_theme(listing.parent)}]
+            item["relationships"] = [{"marketplaceId": m, "relationships": relationships} for m in marketplaces]
+        if "attributes" in included and listing.variation:
+            for name, value in listing.variation.items():
+                item["attributes"][name] = [{"value": value, "language_tag": "en_GB", "marketplace_id": m}
+                                            for m in marketplaces]
         if "productTypes" in included:
             item["productTypes"] = [{"marketplaceId": m, "productType": PRODUCT_TYPE} for m in marketplaces]
         return item  # procurement is vendors' (a seller's listing has none)
+
+    def variation_theme(self, parent: str) -> dict[str, Any]:
+        names = sorted({name for item in self.listings if item.parent == parent for name in item.variation})
+        return {"attributes": names, "theme": "/".join(name.upper() for name in names)}
+
+    def parent_item(self, parent: str, marketplaces: list[str], included: set[str]) -> dict[str, Any]:
+        """A variation parent: a listings item with no offer, only DISCOVERABLE, naming its children."""
+        children = sorted(item.sku for item in self.listings if item.parent == parent)
+        item: dict[str, Any] = {"sku": parent}
+        if "summaries" in included:
+            item["summaries"] = [{"marketplaceId": m, "asin": f"B0PARENT{zlib.crc32(parent.encode()) % 10000:04d}",
+                                  "productType": PRODUCT_TYPE, "conditionType": "new_new", "status": ["DISCOVERABLE"],
+                                  "itemName": parent, "createdDate": LISTED_AT, "lastUpdatedDate": LISTED_AT}
+                                 for m in marketplaces]
+        if "attributes" in included:
+            item["attributes"] = {"item_name": [{"value": parent, "language_tag": "en_GB", "marketplace_id": m}
+                                                for m in marketplaces],
+                                  "parentage_level": [{"value": "parent", "marketplace_id": m} for m in marketplaces]}
+        if "relationships" in included:
+            item["relationships"] = [{"marketplaceId": m, "relationships": [{
+                "type": "VARIATION", "childSkus": children, "variationTheme": self.variation_theme(parent)}]}
+                for m in marketplaces]
+        for name in ("issues", "offers", "fulfillmentAvailability"):
+            if name in included:
+                item[name] = []
+        return item
+
+    def search_listings(self, request: Request, seller_id: str) -> Response:  # noqa: PLR0911 - one answer per refusal
+        """searchListingsItems over the seller's listings and variation parents, in SKU order."""
+        if refused := self._unauthorized(request):
+            return refused
+        args = request.args
+        marketplaces = [m for m in (args.get("marketplaceIds") or "").split(",") if m]
+        included = {d for d in (args.get("includedData") or "summaries").split(",") if d}
+        if seller_id != SELLER_ID or not marketplaces:
+            return _invalid("Unknown seller or marketplace")
+        if included - set(INCLUDED_DATA):
+            return _invalid(f"Unknown includedData {', '.join(sorted(included - set(INCLUDED_DATA)))}")
+        identifiers = [i for i in (args.get("identifiers") or "").split(",") if i]
+        if bool(identifiers) != bool(args.get("identifiersType")) or (identifiers and (
+                args.get("identifiersType") != "SKU" or len(identifiers) > SEARCH_PAGE)):
+            return _invalid(f"identifiers (at most {SEARCH_PAGE}) need identifiersType SKU")
+        if identifiers and args.get("variationParentSku"):
+            return _invalid("variationParentSku cannot be used with identifiers")
+        size = int(args.get("pageSize") or 10)
+        if not 1 <= size <= SEARCH_PAGE:
+            return _invalid(f"pageSize must be 1 to {SEARCH_PAGE}")
+        without = {s for s in (args.get("withoutStatus") or "").split(",") if s}
+        with self.lock:
+            found: list[tuple[str, dict[str, Any]]] = []
+            for n, listing in enumerate(self.listings):
+                found.append((listing.sku, self.listings_item(n, listing, marketplaces, included | {"summaries"})))
+            for parent in sorted({item.parent for item in self.listings if item.parent}):
+                found.append((parent, self.parent_item(parent, marketplaces, included | {"summaries"})))
+            if identifiers:
+                found = [(sku, item) for sku, item in found if sku in identifiers]
+            if args.get("variationParentSku"):
+                children = {i.sku for i in self.listings if i.parent == args["variationParentSku"]}
+                found = [(sku, item) for sku, item in found if sku in children]
+            if without:
+                found = [(sku, item) for sku, item in found
+                         if not without & set(item["summaries"][0]["status"])]
+        found.sort(key=lambda pair: pair[0])
+        items = [item if "summaries" in included else {k: v for k, v in item.items() if k != "summaries"}
+                 for _sku, item in found[:SEARCH_LIMIT]]
+        start = int(args.get("pageToken") or 0)
+        answer: dict[str, Any] = {"numberOfResults": len(found), "items": items[start:start + size]}
+        if start + size < len(items):
+            answer["pagination"] = {"nextToken": str(start + size)}
+        return json_response(answer, headers={"x-amzn-RateLimit-Limit": str(self.limits["search_listings"][0])})
 
     def patch_listing(self, request: Request, seller_id: str, sku: str) -> Response:
         if refused := self._unauthorized(request):
@@ -722,7 +812,7 @@ class AmazonStandIn(StandIn):
         """GET_MERCHANT_LISTINGS_ALL_DATA as Amazon writes it: tab-separated, CRLF, Cp1252."""
         lines = ["\t".join(HEADER)]
         with self.lock:
-            for n, item in enumerate(self.listings):
+            for n, item in enumerate(self.listings):  # a variation parent has no offer: it is not listed
                 row = dict.fromkeys(HEADER, "")
                 row.update({
                     "item-name": item.title, "listing-id": item.listing_id, "seller-sku": item.sku,

@@ -9,6 +9,10 @@ Tests driving a stand-in in another process (the local stack) use its control ro
 `/_standin/`, which no real API has: they are neither recorded, checked against the contract,
 rate-limited nor faulted.
 - `GET /_standin/listings`: what a buyer sees of each listing (quantity, active, listing id...).
+- `POST /_standin/listings` `{"sku", "title", "price", "quantity", "listing_id", ["parent", "variation",
+  "kind"]}`: the seller lists a new product on the channel (a variation of `parent` when given; `kind`
+  as the stand-in reads it, e.g. eBay's `inventory_api`), as stand-ins that hold `listings` keep them;
+  409 when the SKU is listed already. Answers what a buyer sees of it, 201.
 - `GET /_standin/violations`: every contract violation seen so far.
 - `POST /_standin/faults` `{"rate": 0.3, "kinds": ["timeout", "slow", "reset", "5xx"], "seed": 7,
   "for_s": 30, "statuses": [500, 503, 429], "endpoints": [...], "hold_s": 61, "slow_s": 3}`: that share
@@ -49,6 +53,7 @@ from werkzeug.routing import Map, Rule
 from werkzeug.serving import BaseWSGIServer, make_server
 from werkzeug.wrappers import Request, Response
 
+from infrastructure.demo.listings import DemoListing
 from infrastructure.standins.contract import Contract, RoutedContract
 
 LOCAL_HOST = "127.0.0.1"
@@ -432,6 +437,25 @@ class StandIn:
                      "listing_id": item.listing_id, "fba": item.fba, "backorders": item.backorders}
                     for item in getattr(self, "listings", [])]
 
+    def _add_listing(self, body: Mapping[str, Any]) -> Response:
+        try:
+            listing = DemoListing(sku=str(body["sku"]), title=str(body.get("title") or body["sku"]),
+                                  price=float(body.get("price") or 0), quantity=int(body.get("quantity") or 0),
+                                  listing_id=str(body.get("listing_id") or ""), parent=str(body.get("parent") or ""),
+                                  variation={str(k): str(v) for k, v in (body.get("variation") or {}).items()})
+        except (KeyError, TypeError, ValueError, AttributeError) as exc:
+            return json_response({"message": f"bad listing: {exc}"}, 400)
+        with self.lock:
+            listings = self.listings  # type: ignore[attr-defined]
+            if any(item.sku == listing.sku for item in listings):
+                return json_response({"message": f"{listing.sku} is listed already"}, 409)
+            listings.append(listing)
+            self.listing_added(listing, body)
+        return json_response(next(row for row in self.listings_state() if row["sku"] == listing.sku), 201)
+
+    def listing_added(self, listing: Any, body: Mapping[str, Any]) -> None:
+        """What a stand-in keeps besides its `listings` about a listing the seller added (under the lock)."""
+
     # --- buyers' orders -----------------------------------------------------------------------
 
     def place_order(self, lines: list[tuple[str, int]], *, fulfilled_by_channel: bool = False) -> PlacedOrder:
@@ -561,12 +585,14 @@ class StandIn:
             return json_response({"message": f"bad order request: {exc}"}, 400)
         return json_response({"message": f"{self.name} has no control route {request.method} {request.path}"}, 404)
 
-    def _control(self, request: Request) -> Response:
+    def _control(self, request: Request) -> Response:  # noqa: PLR0911 - one answer per route
         route = request.path.removeprefix(CONTROL_PREFIX).strip("/")
         if route == "orders" or route.startswith("orders/"):
             return self._order_control(request, route)
         if route == "listings" and request.method == "GET":
             return json_response({"standin": self.name, "listings": self.listings_state()})
+        if route == "listings" and request.method == "POST" and hasattr(self, "listings"):
+            return self._add_listing(request.get_json(silent=True) or {})
         if route == "violations" and request.method == "GET":
             return json_response({"standin": self.name, "violations": self.violations()})
         if route == "faults" and request.method == "POST":

@@ -9,6 +9,18 @@ new ItemID; a UUID used before is refused with error 488 naming the listing it m
 requests are checked against eBay's documented element names and headers: what strays is a
 violation, like a contract violation of the REST APIs.
 
+Variations. A listing's `parent` makes it one variation of a multi-variation listing, all of whose
+variations share the ItemID. A Trading one (parent = its ItemID) is revised per variation by
+ReviseInventoryStatus with the variation's SKU (without it: error 21916583, "Variation is
+required"; an ItemID the SKU is not a variation of: 21916799, "SKU Mismatch"); a variation at 0
+stays on the live listing, out of stock; GetItem gives each variation's VariationSpecifics. An
+Inventory-API one (parent = its inventory item group key) is an inventory item of that group
+(`groupIds`, its `product.aspects`), the group (getInventoryItemGroup) naming its variantSKUs and
+what they vary by; the listing is published and withdrawn by the group
+(publishOfferByInventoryItemGroup, withdrawOfferByInventoryItemGroup), never by one variation's
+offer. The active inventory report lists such a listing as one SKUDetails with its Variations,
+price and quantity per variation.
+
 Orders: the Fulfillment API's getOrders (filter lastmodifieddate:[from..to], limit up to 200,
 offset; orderIds) and getOrder, over the orders buyers placed (`/_standin/orders`). A line of a
 listing without SKU (a legacy Trading listing) carries only legacyItemId.
@@ -24,6 +36,7 @@ from __future__ import annotations
 
 import io
 import itertools
+import json
 import re
 import zipfile
 from datetime import UTC, datetime
@@ -56,15 +69,24 @@ TRADING_CALLS: dict[str, dict[str, Any]] = {
     "EndFixedPriceItem": {"root": {"ItemID", "SKU", "EndingReason"}, "container": None, "fields": set()},
     "RelistFixedPriceItem": {"root": {"Item", "DeletedField"}, "container": "Item",
                              "fields": {"ItemID", "Quantity", "UUID", "StartPrice", "SKU", "Title"}},
+    "GetItem": {"root": {"ItemID", "SKU", "IncludeItemSpecifics", "DetailLevel", "OutputSelector"},
+                "container": None, "fields": set()},
 }
 ENDING_REASONS = {"Incorrect", "LostOrBroken", "NotAvailable", "OtherListingError", "ProductDeleted",
                   "SellToHighBidder", "Sold"}
 
 
+# eBay's contract types an inventory item's and a group's `aspects` as a string, while the API answers
+# (and eBay's own samples show) an object of aspect names to lists of values: {"Size": ["M"]}.
+_ASPECTS = json.dumps({"type": "object", "additionalProperties": {"type": "array", "items": {"type": "string"}}})
+ASPECTS_AS_ANSWERED = (("Product", "aspects", _ASPECTS), ("InventoryItemGroup", "aspects", _ASPECTS))
+
+
 def ebay_contract() -> RoutedContract:
     return RoutedContract([
         (FEED, Contract(spec("ebay", "sell_feed_v1_oas3.json"), f"https://api.ebay.com{FEED}")),
-        (INVENTORY, Contract(spec("ebay", "sell_inventory_v1_oas3.json"), f"https://api.ebay.com{INVENTORY}")),
+        (INVENTORY, Contract(spec("ebay", "sell_inventory_v1_oas3.json"), f"https://api.ebay.com{INVENTORY}",
+                             ASPECTS_AS_ANSWERED)),
         (FULFILLMENT, Contract(spec("ebay", "sell_fulfillment_v1_oas3.json"), f"https://api.ebay.com{FULFILLMENT}")),
     ])
 
@@ -104,6 +126,10 @@ class EbayStandIn(StandIn):
             Rule(f"{FEED}/inventory_task/<task_id>", endpoint="get_task", methods=["GET"]),
             Rule(f"{FEED}/task/<task_id>/download_result_file", endpoint="result_file", methods=["GET"]),
             Rule(f"{INVENTORY}/inventory_item", endpoint="inventory_items", methods=["GET"]),
+            Rule(f"{INVENTORY}/bulk_get_inventory_item", endpoint="bulk_get_inventory_items", methods=["POST"]),
+            Rule(f"{INVENTORY}/inventory_item_group/<group_key>", endpoint="inventory_item_group", methods=["GET"]),
+            Rule(f"{INVENTORY}/offer/publish_by_inventory_item_group", endpoint="publish_group", methods=["POST"]),
+            Rule(f"{INVENTORY}/offer/withdraw_by_inventory_item_group", endpoint="withdraw_group", methods=["POST"]),
             Rule(f"{INVENTORY}/bulk_update_price_quantity", endpoint="bulk_update", methods=["POST"]),
             Rule(f"{INVENTORY}/offer", endpoint="get_offers", methods=["GET"]),
             Rule(f"{INVENTORY}/offer/<offer_id>/withdraw", endpoint="withdraw_offer", methods=["POST"]),
@@ -118,6 +144,19 @@ class EbayStandIn(StandIn):
 
     def listing(self, sku: str) -> DemoListing:
         return next(item for item in self.listings if item.sku == sku)
+
+    def listing_added(self, listing: Any, body: Any) -> None:
+        if body.get("kind") == "inventory_api":
+            self.inventory_api_skus.add(listing.sku)
+            self.offers[listing.sku] = f"5{len(self.offers) + 90000000:08d}01"
+
+    def group(self, key: str) -> list[DemoListing]:
+        """The Inventory-API variations of an inventory item group, in SKU order."""
+        return sorted((item for item in self.listings if item.parent == key and item.sku in self.inventory_api_skus),
+                      key=lambda item: item.sku)
+
+    def _variations(self, item_id: str) -> list[DemoListing]:
+        return [item for item in self.listings if item.listing_id == item_id and item.parent]
 
     def fault_response(self, status: int) -> Response:
         body = {"errors": [{"errorId": 2001 if status == 429 else 2003, "domain": "ACCESS", "category": "REQUEST",
@@ -197,10 +236,21 @@ class EbayStandIn(StandIn):
     def report_xml(self) -> str:
         rows = []
         with self.lock:
+            listed: set[str] = set()
             for item in self.listings:
-                if item.active:
-                    rows.append(f"<SKUDetails><SKU>{escape(item.sku)}</SKU><Price>{item.price:.2f}</Price>"
-                                f"<Quantity>{item.quantity}</Quantity><ItemID>{item.listing_id}</ItemID></SKUDetails>")
+                if not item.active or item.listing_id in listed:
+                    continue
+                if item.parent:  # one SKUDetails per listing; price and quantity per variation
+                    listed.add(item.listing_id)
+                    variations = "".join(
+                        f"<Variation><SKU>{escape(v.sku)}</SKU><Price currencyID=\"GBP\">{v.price:.2f}</Price>"
+                        f"<Quantity>{v.quantity}</Quantity></Variation>" for v in self._variations(item.listing_id))
+                    rows.append(f"<SKUDetails><ItemID>{item.listing_id}</ItemID>"
+                                f"<Quantity>{sum(v.quantity for v in self._variations(item.listing_id))}</Quantity>"
+                                f"<Variations>{variations}</Variations></SKUDetails>")
+                    continue
+                rows.append(f"<SKUDetails><SKU>{escape(item.sku)}</SKU><Price>{item.price:.2f}</Price>"
+                            f"<Quantity>{item.quantity}</Quantity><ItemID>{item.listing_id}</ItemID></SKUDetails>")
         return ('<?xml version="1.0" encoding="UTF-8"?>\n<ActiveInventoryReport>\n'
                 + "\n".join(rows) + "\n</ActiveInventoryReport>\n")
 
@@ -222,16 +272,99 @@ class EbayStandIn(StandIn):
         link = f"{self.url}{INVENTORY}/inventory_item?limit={limit}&offset="
         answer: dict[str, Any] = {
             "href": f"{link}{page_number}", "limit": limit, "size": pages, "total": len(items),
-            "inventoryItems": [{"sku": item.sku, "locale": "en_GB", "condition": "NEW",
-                                "product": {"title": item.title},
-                                "availability": {"shipToLocationAvailability": {"quantity": item.quantity}}}
-                               for item in page],
+            "inventoryItems": [self.inventory_item(item) for item in page],
         }
         if page_number + 1 < pages:
             answer["next"] = f"{link}{page_number + 1}"
         if 0 < page_number <= pages:
             answer["prev"] = f"{link}{page_number - 1}"
         return json_response(answer)
+
+    def inventory_item(self, item: DemoListing) -> dict[str, Any]:
+        """An InventoryItemWithSkuLocaleGroupid; a variation names its group and carries its aspects."""
+        product: dict[str, Any] = {"title": item.title}
+        document: dict[str, Any] = {"sku": item.sku, "locale": "en_GB", "condition": "NEW", "product": product,
+                                    "availability": {"shipToLocationAvailability": {"quantity": item.quantity}}}
+        if item.parent:
+            product["aspects"] = {name: [value] for name, value in item.variation.items()}
+            document["groupIds"] = [item.parent]
+            document["inventoryItemGroupKeys"] = [item.parent]
+        return document
+
+    def bulk_get_inventory_items(self, request: Request) -> Response:
+        """bulkGetInventoryItem: 1 to 25 SKUs; each answered with its statusCode."""
+        if refused := self._unauthorized(request):
+            return refused
+        wanted = (request.get_json(silent=True) or {}).get("requests")
+        if not isinstance(wanted, list) or not 1 <= len(wanted) <= BULK_LIMIT:
+            return _rest_error(400, 25709, f"Invalid value for requests. 1 to {BULK_LIMIT} are allowed.")
+        responses = []
+        with self.lock:
+            for entry in wanted:
+                sku = str((entry or {}).get("sku") or "")
+                item = next((i for i in self.listings if i.sku == sku and sku in self.inventory_api_skus), None)
+                if item is None:
+                    responses.append({"sku": sku, "statusCode": 404, "errors": [_error(
+                        25702, f"The SKU {sku} could not be found.")]})
+                else:
+                    responses.append({"sku": sku, "statusCode": 200, "inventoryItem": self.inventory_item(item)})
+        status = 200 if all(r["statusCode"] == 200 for r in responses) else 207
+        return json_response({"responses": responses}, status)
+
+    def inventory_item_group(self, request: Request, group_key: str) -> Response:
+        if refused := self._unauthorized(request):
+            return refused
+        with self.lock:
+            members = self.group(group_key)
+            if not members:
+                return _rest_error(404, 25705, f"The Inventory Item Group named {group_key} could not be found.")
+            names = list(dict.fromkeys(name for item in members for name in item.variation))
+            specifications = [{"name": name, "values": list(dict.fromkeys(
+                item.variation[name] for item in members if name in item.variation))} for name in names]
+            return json_response({"inventoryItemGroupKey": group_key, "title": members[0].title,
+                                  "variantSKUs": [item.sku for item in members],
+                                  "variesBy": {"specifications": specifications,
+                                               "aspectsImageVariesBy": names[:1]}})
+
+    def _group_request(self, request: Request) -> tuple[list[DemoListing], Response | None]:
+        body = request.get_json(silent=True) or {}
+        key, marketplace = str(body.get("inventoryItemGroupKey") or ""), body.get("marketplaceId")
+        if not key or marketplace != MARKETPLACE_ID:
+            return [], _rest_error(400, 25709, "Invalid value for inventoryItemGroupKey or marketplaceId.")
+        members = self.group(key)
+        if not members:
+            return [], _rest_error(400, 25705, f"The Inventory Item Group named {key} could not be found.")
+        return members, None
+
+    def publish_group(self, request: Request) -> Response:
+        """Publishes every variation's offer as one listing (a new ItemID when it had been withdrawn)."""
+        if refused := self._unauthorized(request):
+            return refused
+        with self.lock:
+            members, refused = self._group_request(request)
+            if refused is not None:
+                return refused
+            if not any(item.quantity > 0 for item in members):
+                return _rest_error(400, 25020, "Invalid quantity. The quantity must be greater than 0.")
+            if not members[0].active:
+                listing_id = str(next(self._item_ids))
+                for item in members:
+                    item.listing_id, item.active = listing_id, True
+            return json_response({"listingId": members[0].listing_id, "warnings": []})
+
+    def withdraw_group(self, request: Request) -> Response:
+        """Ends the group's listing: every variation with it (204)."""
+        if refused := self._unauthorized(request):
+            return refused
+        with self.lock:
+            members, refused = self._group_request(request)
+            if refused is not None:
+                return refused
+            if not members[0].active:
+                return _rest_error(400, 25713, "This Offer is not available : it is not published.")
+            for item in members:
+                item.active = False
+        return Response(status=204)
 
     # --- Inventory API stock -----------------------------------------------------------------
 
@@ -282,6 +415,8 @@ class EbayStandIn(StandIn):
             return refused
         with self.lock:
             item = self._offer_item(offer_id)
+            if item is not None and item.parent:
+                return _in_group(item)
             if item is None or not item.active:
                 return _rest_error(400, 25713, "This Offer is not available : it is not published.")
             item.active = False
@@ -294,6 +429,8 @@ class EbayStandIn(StandIn):
             item = self._offer_item(offer_id)
             if item is None:
                 return _rest_error(404, 25713, "This Offer is not available.")
+            if item.parent:
+                return _in_group(item)
             if item.quantity <= 0:
                 return _rest_error(400, 25020, "Invalid quantity. The quantity must be greater than 0.")
             if not item.active:
@@ -442,17 +579,33 @@ class EbayStandIn(StandIn):
     def _trading_item(self, item_id: str) -> DemoListing | None:
         return next((i for i in self.listings if i.listing_id == item_id and i.sku not in self.offers), None)
 
+    def _revised_item(self, status: Element) -> tuple[DemoListing | None, tuple[str, str, list[str]] | None]:
+        """The listing (or variation) an InventoryStatus names, or the error eBay answers."""
+        item_id, sku = _get(status, "ItemID"), _get(status, "SKU")
+        by_sku = next((i for i in self.listings if sku and i.sku == sku and i.sku not in self.offers), None)
+        if item_id:
+            item = self._trading_item(item_id)
+            if item is not None and item.parent and not sku:
+                return None, ("21916583", "Variation is required for a listing that previously had variations.",
+                              [item_id])
+            if item is not None and item.parent:  # a multi-variation listing: the SKU names the variation
+                if by_sku is None or by_sku.listing_id != item_id:
+                    return None, ("21916799", "SKU does not exist in Non-ManageBySKU item specified by ItemID.",
+                                  [item_id, sku])
+                return by_sku, None
+            found = item or by_sku
+            return found, None if found else ("17", f"Item {item_id} cannot be accessed.", [item_id])
+        return by_sku, None if by_sku else ("17", f"Item {sku} cannot be accessed.", [sku])
+
     def _ReviseInventoryStatus(self, root: Element) -> Response:  # noqa: N802 - eBay's call name
         revised, errors = [], []
         for status in _all(root, "InventoryStatus"):
-            item_id = _get(status, "ItemID")
-            item = self._trading_item(item_id) or next(
-                (i for i in self.listings if i.sku == _get(status, "SKU") and i.sku not in self.offers), None)
+            item, error = self._revised_item(status)
             if item is None:
-                errors.append(("17", f"Item {item_id} cannot be accessed.", [item_id]))
+                errors.append(error or ("17", "Item cannot be accessed.", []))
             elif not item.active:
                 errors.append(("291", "You are not allowed to revise ended listings.", [item.listing_id]))
-            else:
+            else:  # a variation at 0 stays on the live listing, out of stock
                 item.quantity = int(_get(status, "Quantity") or item.quantity)
                 revised.append(f"<InventoryStatus><ItemID>{item.listing_id}</ItemID><SKU>{escape(item.sku)}</SKU>"
                                f"<Quantity>{item.quantity}</Quantity><StartPrice currencyID=\"GBP\">"
@@ -468,7 +621,8 @@ class EbayStandIn(StandIn):
         if not item.active:
             return _trading_answer("EndFixedPriceItem", "", [("1047", "The auction has already been closed.",
                                                               [item_id])])
-        item.active = False
+        for ended in self._variations(item_id) or [item]:
+            ended.active = False
         return _trading_answer("EndFixedPriceItem", f"<EndTime>{_now()}</EndTime>", [])
 
     def _RelistFixedPriceItem(self, root: Element) -> Response:  # noqa: N802 - eBay's call name
@@ -482,13 +636,34 @@ class EbayStandIn(StandIn):
         if item is None or item.active:
             return _trading_answer("RelistFixedPriceItem", "", [(
                 "17", f"Item {item_id} cannot be relisted: it is not an ended listing of yours.", [item_id])])
-        item.listing_id, item.active = str(next(self._item_ids)), True
-        if _get(node, "Quantity"):
+        relisted = self._variations(item_id) or [item]
+        new_id = str(next(self._item_ids))
+        for each in relisted:
+            each.listing_id, each.active = new_id, True
+        if _get(node, "Quantity") and not item.parent:
             item.quantity = int(_get(node, "Quantity"))
         if uuid:
             self.relist_uuids[uuid] = item.listing_id
         times = f"<StartTime>{_now()}</StartTime><EndTime>{_now()}</EndTime>"
         return _trading_answer("RelistFixedPriceItem", f"<ItemID>{item.listing_id}</ItemID>{times}", [])
+
+    def _GetItem(self, root: Element) -> Response:  # noqa: N802 - eBay's call name
+        """The listing with its Variations: each variation's SKU, price, quantity and VariationSpecifics."""
+        item_id = _get(root, "ItemID")
+        item = self._trading_item(item_id)
+        if item is None:
+            return _trading_answer("GetItem", "", [("17", f"Item {item_id} cannot be accessed.", [item_id])])
+        variations = "".join(
+            f"<Variation><SKU>{escape(v.sku)}</SKU><StartPrice currencyID=\"GBP\">{v.price:.2f}</StartPrice>"
+            f"<Quantity>{v.quantity}</Quantity><VariationSpecifics>"
+            + "".join(f"<NameValueList><Name>{escape(name)}</Name><Value>{escape(value)}</Value></NameValueList>"
+                      for name, value in v.variation.items())
+            + "</VariationSpecifics></Variation>" for v in self._variations(item_id))
+        body = (f"<Item><ItemID>{item.listing_id}</ItemID><Title>{escape(item.title)}</Title>"
+                f"<SellingStatus><ListingStatus>{'Active' if item.active else 'Completed'}</ListingStatus>"
+                f"</SellingStatus>" + (f"<Variations>{variations}</Variations>" if variations else "")
+                + (f"<SKU>{escape(item.sku)}</SKU>" if not item.parent else "") + "</Item>")
+        return _trading_answer("GetItem", body, [])
 
 
 def _call_problems(call: str, root: Element) -> list[str]:
@@ -506,6 +681,9 @@ def _call_problems(call: str, root: Element) -> list[str]:
             problems.append("ItemID or SKU is required")
         if _get(root, "EndingReason") not in ENDING_REASONS:
             problems.append(f"EndingReason {_get(root, 'EndingReason')!r} is not an EndReasonCodeType")
+    elif call == "GetItem":
+        if not (_get(root, "ItemID") or _get(root, "SKU")):
+            problems.append("ItemID or SKU is required")
     elif call == "RelistFixedPriceItem":
         item = next(iter(_all(root, "Item")), None)
         if item is None or not _get(item, "ItemID"):
@@ -525,6 +703,11 @@ def _amount(value: float) -> dict[str, str]:
     return {"value": f"{value:.2f}", "currency": "GBP"}
 
 
+
+
+def _in_group(item: DemoListing) -> Response:
+    return _rest_error(400, 25754, f"The offer of SKU {item.sku} is a variation of the inventory item group "
+                                   f"{item.parent}: publish or withdraw it by the group.")
 
 
 def _rest_error(status: int, error_id: int, message: str) -> Response:

@@ -16,7 +16,14 @@ sum over its sources (MSI) or its stock item's qty (legacy).
 Orders: GET orders (searchCriteria on updated_at, increment_id or entity_id with eq / gt / gteq,
 sorted by updated_at or entity_id, pages as products) and GET orders/{id}, over the orders buyers
 placed (`/_standin/orders`). A SKU of a configurable product (`configurables`: simple SKU ->
-parent SKU) is ordered as Magento records it: the configurable parent item and its simple child."""
+parent SKU) is ordered as Magento records it: the configurable parent item and its simple child.
+
+Configurable products. A listing with a `parent` is a simple child of that configurable, which the
+products search lists too (type_id `configurable`, with its configurable_product_options and
+links, and no stock of its own; searchCriteria may filter on type_id); GET
+configurable-products/{sku}/children gives its simple children, each with the option id of every
+attribute it varies by in its custom_attributes; GET products/attributes (filtered on
+attribute_id) gives an attribute's code and its options' labels."""
 
 from __future__ import annotations
 
@@ -97,6 +104,7 @@ class MagentoStandIn(StandIn):
         # The demo catalogue: "MUG-BLACK" is a colour of the configurable "MUG"; "WEB-ONLY-001" is simple.
         self.configurables = configurables if configurables is not None else {
             item.sku: item.sku.rsplit("-", 1)[0] for item in self.listings if "-ONLY-" not in item.sku}
+        self._index_variations()
         # MSI quantity per source: two thirds in the first source, a third in the second
         self.sources = {item.sku: {SOURCES[0]: item.quantity - item.quantity // 3, SOURCES[1]: item.quantity // 3}
                         for item in self.listings}
@@ -113,6 +121,8 @@ class MagentoStandIn(StandIn):
             Rule(f"{rest}/stockItems/<sku>", endpoint="stock_item", methods=["GET"]),
             Rule(f"{rest}/inventory/source-items", endpoint="save_source_items", methods=["POST"]),
             Rule(f"{rest}/products/<sku>", endpoint="product", methods=["GET"]),
+            Rule(f"{rest}/configurable-products/<sku>/children", endpoint="configurable_children", methods=["GET"]),
+            Rule(f"{rest}/products/attributes", endpoint="product_attributes", methods=["GET"]),
             Rule(f"{rest}/products/<sku>", endpoint="save_product", methods=["PUT"]),
             Rule(f"{rest}/products/<sku>/stockItems/<int:item_id>", endpoint="save_stock_item", methods=["PUT"]),
             Rule(f"{rest}/orders", endpoint="list_orders", methods=["GET"]),
@@ -121,6 +131,19 @@ class MagentoStandIn(StandIn):
 
     def listing(self, sku: str) -> DemoListing:
         return next(item for item in self.listings if item.sku == sku)
+
+    def _index_variations(self) -> None:
+        """The configurables' children, and the attributes they vary by: name -> (attribute id, code),
+        (name, label) -> option id."""
+        self.configurables |= {item.sku: item.parent for item in self.listings if item.parent}
+        names = sorted({name for item in self.listings for name in item.variation})
+        self.attributes = {name: (93 + n, re.sub(r"\W+", "_", name.casefold())) for n, name in enumerate(names)}
+        self.options = {pair: 100 + n for n, pair in enumerate(sorted(
+            {(name, value) for item in self.listings for name, value in item.variation.items()}))}
+
+    def listing_added(self, listing: Any, body: Any) -> None:
+        self.sources[listing.sku] = {SOURCES[0]: listing.quantity, SOURCES[1]: 0}
+        self._index_variations()
 
     def fault_response(self, status: int) -> Response:
         return json_response({"message": "Too many requests" if status == 429 else "Internal Error"}, status,
@@ -184,19 +207,29 @@ class MagentoStandIn(StandIn):
             row.update(active=all(views.values()), store_views=views)
         return rows
 
+    def parents(self) -> list[str]:
+        """The configurable products' SKUs (of the listings that are their children), in id order."""
+        return sorted({item.parent for item in self.listings if item.parent})
+
     def products(self, request: Request, store: str) -> Response:
         if refused := self._refused(request, store):
             return refused
         size = int(request.args.get("searchCriteria[pageSize]", 20))
+        prefix = "searchCriteria[filterGroups][0][filters][0]"
+        field, value = request.args.get(f"{prefix}[field]"), request.args.get(f"{prefix}[value]", "")
+        if field is not None and (field != "type_id" or request.args.get(f"{prefix}[conditionType]", "eq") != "eq"):
+            return _invalid('"%1" is not a supported search field or condition.', [str(field)])
         with self.lock:
-            items = list(enumerate(self.listings))
-        last_page = max((len(items) + size - 1) // size, 1)
+            documents = [self.product_document(n + 1, item, store) for n, item in enumerate(self.listings)]
+            documents += [self.configurable_document(sku, store) for sku in self.parents()]
+        if field is not None:
+            documents = [d for d in documents if d["type_id"] == value]
+        last_page = max((len(documents) + size - 1) // size, 1)
         page = min(int(request.args.get("searchCriteria[currentPage]", 1)), last_page)  # Magento's quirk
-        chunk = items[(page - 1) * size: page * size]
         return json_response({
-            "items": [self.product_document(n + 1, item, store) for n, item in chunk],
+            "items": documents[(page - 1) * size: page * size],
             "search_criteria": {"filter_groups": [], "page_size": size, "current_page": page},
-            "total_count": len(items),
+            "total_count": len(documents),
         })
 
     def product(self, request: Request, store: str, sku: str) -> Response:
@@ -215,10 +248,61 @@ class MagentoStandIn(StandIn):
 
     def product_document(self, product_id: int, item: DemoListing, store: str) -> dict[str, Any]:
         """A catalogDataProductInterface in a store view's scope. Without the stock item: Magento's
-        product search leaves it out (magento/magento2#22737, #24418, #36533; no fix was merged)."""
-        return {"id": product_id, "sku": item.sku, "name": item.title, "price": item.price,
-                "status": 1 if self.active_in(item.sku, store) else 2, "visibility": 4, "type_id": "simple",
-                "attribute_set_id": 4, "extension_attributes": {"website_ids": [1, 2]}}
+        product search leaves it out (magento/magento2#22737, #24418, #36533; no fix was merged). A
+        configurable's child is not visible on its own and names its option of each attribute."""
+        document = {"id": product_id, "sku": item.sku, "name": item.title, "price": item.price,
+                    "status": 1 if self.active_in(item.sku, store) else 2, "visibility": 1 if item.parent else 4,
+                    "type_id": "simple", "attribute_set_id": 4, "extension_attributes": {"website_ids": [1, 2]}}
+        if item.parent:
+            document["custom_attributes"] = [
+                {"attribute_code": self.attributes[name][1], "value": str(self.options[(name, value)])}
+                for name, value in item.variation.items()]
+        return document
+
+    def configurable_document(self, sku: str, store: str) -> dict[str, Any]:
+        """A configurable product: its options (every attribute its children vary by) and its children's ids."""
+        product_id = 10000 + self.parents().index(sku)
+        children = [(n + 1, item) for n, item in enumerate(self.listings) if item.parent == sku]
+        names = sorted({name for _n, item in children for name in item.variation})
+        options = [{"id": position + 1, "attribute_id": str(self.attributes[name][0]), "label": name,
+                    "position": position, "product_id": product_id,
+                    "values": [{"value_index": self.options[(name, value)]} for value in sorted(
+                        {item.variation[name] for _n, item in children if name in item.variation})]}
+                   for position, name in enumerate(names)]
+        return {"id": product_id, "sku": sku, "name": children[0][1].title, "price": 0, "status": 1,
+                "visibility": 4, "type_id": "configurable", "attribute_set_id": 4,
+                "extension_attributes": {"website_ids": [1, 2], "configurable_product_options": options,
+                                         "configurable_product_links": [n for n, _item in children]}}
+
+    def configurable_children(self, request: Request, store: str, sku: str) -> Response:
+        if refused := self._refused(request, store):
+            return refused
+        with self.lock:
+            if sku not in self.parents():
+                return _invalid("The product that was requested doesn't exist. Verify the product and try again.",
+                                status=404)
+            return json_response([self.product_document(n + 1, item, store)
+                                  for n, item in enumerate(self.listings) if item.parent == sku])
+
+    def product_attributes(self, request: Request, store: str) -> Response:
+        """The attribute search, as the configurable options need it: filtered on attribute_id (eq)."""
+        if refused := self._refused(request, store):
+            return refused
+        prefix = "searchCriteria[filterGroups][0][filters][0]"
+        field, value = request.args.get(f"{prefix}[field]"), request.args.get(f"{prefix}[value]", "")
+        if field not in (None, "attribute_id", "attribute_code"):
+            return _invalid('"%1" is not a supported search field or condition.', [str(field)])
+        items = []
+        for name, (attribute_id, code) in self.attributes.items():
+            if field is not None and value not in (str(attribute_id), code):
+                continue
+            options = [{"label": " ", "value": ""}] + [{"label": label, "value": str(option_id)}
+                                                        for (owner, label), option_id in self.options.items()
+                                                        if owner == name]
+            items.append({"attribute_id": attribute_id, "attribute_code": code, "frontend_input": "select",
+                          "entity_type_id": "4", "is_required": False, "default_frontend_label": name,
+                          "frontend_labels": [], "options": options, "is_user_defined": True, "scope": "global"})
+        return json_response({"items": items, "search_criteria": {"filter_groups": []}, "total_count": len(items)})
 
     def source_items(self, request: Request, store: str) -> Response:
         if refused := self._refused(request, store):

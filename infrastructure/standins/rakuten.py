@@ -1,7 +1,8 @@
 """Rakuten stand-in, following our own contract (docs/channels/rakuten.md): the listings report,
 paged by `page_token`, and the inventory endpoint (at most 100 updates, one result per update,
 200 or 207 when some failed), behind a bearer API key, 429 with Retry-After when called too fast.
-A listing the seller marked unlimited (`unlimited`, a set of SKUs) says `unlimited: true`.
+A listing the seller marked unlimited (`unlimited`, a set of SKUs) says `unlimited: true`. An item
+of a variation listing names it (`variation_listing_id`) and its attributes (`variation`).
 Orders: changed after a time, paged by `page_token`, and one by id, over the orders buyers placed
 (`/_standin/orders`)."""
 
@@ -94,7 +95,9 @@ class RakutenStandIn(StandIn):
         return json_response({
             "listings": [{"sku": i.sku, "title": i.title, "price": i.price, "currency": "GBP", "quantity": i.quantity,
                           "status": "active" if i.active else "disabled", "listing_id": i.listing_id, "ean": i.barcode,
-                          "unlimited": i.sku in self.unlimited} for i in page],
+                          "unlimited": i.sku in self.unlimited,
+                          **({"variation_listing_id": i.parent, "variation": dict(i.variation)} if i.parent else {})}
+                         for i in page],
             "next_page_token": str(start + size) if more else None,
         })
 

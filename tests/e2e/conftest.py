@@ -9,6 +9,7 @@ stack prints once the demo seller can sell (`infrastructure.demo_seller.DemoRead
 from __future__ import annotations
 
 import shutil
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -37,10 +38,12 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     items.sort(key=lambda item: not (_is_e2e(item) and item.path.name == OWN_STACK_FIRST))
 
 
-def pytest_runtest_teardown(item: pytest.Item, nextitem: pytest.Item | None) -> None:
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_teardown(item: pytest.Item, nextitem: pytest.Item | None) -> Iterator[None]:
     """`make test` hands out whole files (`--dist loadfile`): when this worker's next test is not an
     e2e one, its e2e module is done, and the shared stack stops rather than keep a core busy with its
     sped-up schedules while the rest of the suite runs. The next e2e module starts it again."""
+    yield  # the module's own fixtures are torn down first: their clean-up may still call the stack
     if _is_e2e(item) and not _is_e2e(nextitem) and _running:
         _stop(_running.pop())
 

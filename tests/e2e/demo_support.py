@@ -96,10 +96,10 @@ class Demo:
         assert answer.status_code == 200, f"{channel} stand-in: {answer.status_code}"
         return {row["sku"]: row for row in answer.json()["listings"]}
 
-    def standin(self, channel: str, path: str, body: Any = None) -> Any:
+    def standin(self, channel: str, path: str, body: Any = None, status: int = 200) -> Any:
         url = f"{self.stack.standins[STANDIN_OF[channel]]}/_standin/{path}"
         answer = requests.post(url, json=body, timeout=10) if body is not None else requests.get(url, timeout=10)
-        assert answer.status_code == 200, f"{url}: {answer.status_code} {answer.text[:200]}"
+        assert answer.status_code == status, f"{url}: {answer.status_code} {answer.text[:200]}"
         return answer.json()
 
     def mismatches(self, skus: set[str], channels: set[str] | None = None) -> list[str]:

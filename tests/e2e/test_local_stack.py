@@ -86,5 +86,7 @@ def test_given_the_swagger_page_when_opened_in_a_browser_then_it_needs_no_key(lo
 def test_given_the_stack_when_started_then_it_printed_where_everything_is(local_stack):
     printed = "\n".join(local_stack.output)
     assert "Swagger UI" in printed
+    sign_in = local_stack.sign_in
+    assert f"Sign in as {sign_in['username']} / {sign_in['password']}" in printed
     assert local_stack.api_url.startswith("http://127.0.0.1:")
     assert local_stack.aws_endpoint.startswith("http://127.0.0.1:")

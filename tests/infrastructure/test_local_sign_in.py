@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 import requests
 from joserfc import jwt
-from joserfc.jwk import RSAKey
+from joserfc.jwk import OctKey, RSAKey
 from moto.utilities.utils import load_resource
 
 from infrastructure.local.runner import Runner
@@ -102,10 +102,14 @@ def _rejections(claims: dict[str, Any], tokens: dict[str, Any]) -> Iterator[tupl
     other_pool = claims["iss"].rsplit("/", 1)[0] + "/eu-west-1_other"
     yield "another pool", {"Authorization": f"Bearer {_forged(claims, iss=other_pool)}"}, "not this API's user pool"
     yield "no scope", {"Authorization": f"Bearer {_forged(claims, scope='openid')}"}, "scopes"
+    hmac_signed = jwt.encode({"alg": "HS256", "kid": "dummy"}, claims, OctKey.import_key("a shared secret"))
+    yield "HS256", {"Authorization": f"Bearer {hmac_signed}"}, "signed with RS256"
+    unknown_kid = jwt.encode({"alg": "RS256", "kid": "elsewhere"}, claims, _moto_key())
+    yield "unknown key id", {"Authorization": f"Bearer {unknown_kid}"}, "not signed by a key of the user pool"
 
 
 @pytest.mark.parametrize("case", ["none", "not bearer", "not a JWT", "expired", "another key", "another client",
-                                  "id token", "another pool", "no scope"])
+                                  "id token", "another pool", "no scope", "HS256", "unknown key id"])
 def test_given_a_token_the_authorizer_would_refuse_when_called_then_401_saying_why(
         api_runner: Runner, claims: dict[str, Any], tokens: dict[str, Any], case: str) -> None:
     headers, reason = next((headers, reason) for name, headers, reason in _rejections(claims, tokens) if name == case)

@@ -209,3 +209,145 @@ def test_given_any_queue_policy_when_read_then_no_one_is_granted_every_action_or
                 problems.append(f"{logical_id}: anyone, unconditionally")
 
     assert problems == []
+
+
+# --------------------------------------------------------------------------- sign-in and the console
+
+CONSOLE_BUCKET = "ConsoleBucket"
+DISTRIBUTION = "ConsoleDistribution"
+PEOPLES_SCOPE = "aws.cognito.signin.user.admin"
+MACHINES_SCOPE = "stocksync-api/full"
+
+
+def _api_events(template: Template) -> Iterator[tuple[str, str, Mapping[str, Any]]]:
+    for function_id in _function_ids(template):
+        for name, event in (template.properties(function_id).get("Events") or {}).items():
+            if event.get("Type") == "Api":
+                yield function_id, name, event["Properties"]
+
+
+def test_given_the_api_when_read_then_the_user_pool_authorizes_every_route_for_people_and_machines(
+        template: Template) -> None:
+    auth = template.properties("StockSyncApi")["Auth"]
+    authorizer = auth["Authorizers"][auth["DefaultAuthorizer"]]
+
+    assert authorizer["UserPoolArn"] == {"Fn::GetAtt": ["UserPool", "Arn"]}
+    assert set(authorizer["AuthorizationScopes"]) == {PEOPLES_SCOPE, MACHINES_SCOPE}
+    events = list(_api_events(template))
+    assert events, "the API has routes"
+    for function_id, name, properties in events:
+        assert properties["RestApiId"] == {"Ref": "StockSyncApi"}, (function_id, name)
+        assert "Auth" not in properties, f"{function_id} {name} overrides the default authorizer"
+
+
+def test_given_the_user_pool_when_read_then_only_admins_create_people_and_the_console_client_has_no_secret(
+        template: Template) -> None:
+    pool = template.resources["UserPool"]
+    console = template.properties("ConsoleClient")
+    machines = template.properties("MachineClient")
+
+    assert pool["DeletionPolicy"] == pool["UpdateReplacePolicy"] == "Retain"
+    assert pool["Properties"]["AdminCreateUserConfig"]["AllowAdminCreateUserOnly"] is True
+    assert pool["Properties"]["UsernameAttributes"] == ["email"]
+    password = pool["Properties"]["Policies"]["PasswordPolicy"]
+    assert password["MinimumLength"] >= 12
+    assert all(password[key] for key in ("RequireLowercase", "RequireUppercase", "RequireNumbers", "RequireSymbols"))
+    assert console["GenerateSecret"] is False
+    assert set(console["ExplicitAuthFlows"]) == {"ALLOW_USER_PASSWORD_AUTH", "ALLOW_REFRESH_TOKEN_AUTH"}
+    assert console["PreventUserExistenceErrors"] == "ENABLED"
+    assert machines["GenerateSecret"] is True
+    assert machines["AllowedOAuthFlows"] == ["client_credentials"]
+    assert machines["AllowedOAuthScopes"] == [MACHINES_SCOPE]
+
+
+def test_given_the_console_bucket_when_read_then_private_encrypted_and_kept(template: Template) -> None:
+    bucket = template.resources[CONSOLE_BUCKET]
+    properties = bucket["Properties"]
+
+    assert bucket["DeletionPolicy"] == bucket["UpdateReplacePolicy"] == "Retain"
+    assert properties["PublicAccessBlockConfiguration"] == {
+        "BlockPublicAcls": True, "BlockPublicPolicy": True, "IgnorePublicAcls": True, "RestrictPublicBuckets": True}
+    assert properties["BucketEncryption"]["ServerSideEncryptionConfiguration"]
+    assert properties["OwnershipControls"]["Rules"] == [{"ObjectOwnership": "BucketOwnerEnforced"}]
+
+
+def test_given_the_console_bucket_policy_when_read_then_only_the_distribution_reads_by_its_source_arn(
+        template: Template) -> None:
+    (policy_id,) = [logical_id for logical_id, resource in template.resources.items()
+                    if resource.get("Type") == "AWS::S3::BucketPolicy"
+                    and resource["Properties"]["Bucket"] == {"Ref": CONSOLE_BUCKET}]
+    statements = template.properties(policy_id)["PolicyDocument"]["Statement"]
+
+    allows = [statement for statement in statements if statement["Effect"] == "Allow"]
+    assert len(allows) == 1
+    (allow,) = allows
+    assert allow["Principal"] == {"Service": "cloudfront.amazonaws.com"}
+    assert allow["Action"] == "s3:GetObject"
+    source_arn = allow["Condition"]["StringEquals"]["AWS:SourceArn"]["Fn::Sub"]
+    assert source_arn.endswith(":distribution/${ConsoleDistribution}")
+    assert any(statement["Effect"] == "Deny" and "aws:SecureTransport" in statement["Condition"]["Bool"]
+               for statement in statements)
+
+
+def test_given_the_distribution_when_read_then_the_bucket_is_reached_through_origin_access_control_over_https(
+        template: Template) -> None:
+    config = template.properties(DISTRIBUTION)["DistributionConfig"]
+    origins = {origin["Id"]: origin for origin in config["Origins"]}
+    default = config["DefaultCacheBehavior"]
+
+    bucket_origin = origins[default["TargetOriginId"]]
+    assert bucket_origin["DomainName"] == {"Fn::GetAtt": [CONSOLE_BUCKET, "RegionalDomainName"]}
+    assert bucket_origin["OriginAccessControlId"] == {"Fn::GetAtt": ["ConsoleOriginAccessControl", "Id"]}
+    oac = template.properties("ConsoleOriginAccessControl")["OriginAccessControlConfig"]
+    assert (oac["OriginAccessControlOriginType"], oac["SigningBehavior"]) == ("s3", "always")
+    assert config["DefaultRootObject"] == "index.html"
+    assert default["ViewerProtocolPolicy"] == "redirect-to-https"
+    assert all(behavior["ViewerProtocolPolicy"] in ("redirect-to-https", "https-only")
+               for behavior in config["CacheBehaviors"])
+
+
+def test_given_the_distribution_when_read_then_v1_goes_uncached_to_the_api_with_every_method(
+        template: Template) -> None:
+    config = template.properties(DISTRIBUTION)["DistributionConfig"]
+    origins = {origin["Id"]: origin for origin in config["Origins"]}
+
+    (api,) = [behavior for behavior in config["CacheBehaviors"] if behavior["PathPattern"] == "/v1/*"]
+    assert origins[api["TargetOriginId"]]["DomainName"]["Fn::Sub"].startswith("${StockSyncApi}.execute-api.")
+    assert api["CachePolicyId"] == "4135ea2d-6df8-44a3-9df3-4b5a84be39ad"  # Managed-CachingDisabled
+    assert api["OriginRequestPolicyId"] == "b689b0a8-53d0-40ab-baf2-68738e2966ac"  # AllViewerExceptHostHeader
+    assert set(api["AllowedMethods"]) == {"GET", "HEAD", "OPTIONS", "PUT", "PATCH", "POST", "DELETE"}
+
+
+def test_given_the_distribution_when_read_then_console_routes_fall_back_to_index_without_hiding_api_errors(
+        template: Template) -> None:
+    config = template.properties(DISTRIBUTION)["DistributionConfig"]
+
+    assert "CustomErrorResponses" not in config  # distribution-wide: it would answer the API's 403/404 with a page
+    (association,) = config["DefaultCacheBehavior"]["FunctionAssociations"]
+    assert association["EventType"] == "viewer-request"
+    assert "index.html" in template.properties("ConsoleRoutesFunction")["FunctionCode"]
+    assert all("FunctionAssociations" not in behavior for behavior in config["CacheBehaviors"])
+
+
+def test_given_the_console_headers_when_read_then_hsts_nosniff_deny_framing_and_a_self_only_csp(
+        template: Template) -> None:
+    headers = template.properties("ConsoleSecurityHeaders")["ResponseHeadersPolicyConfig"]["SecurityHeadersConfig"]
+
+    assert headers["StrictTransportSecurity"]["AccessControlMaxAgeSec"] >= 31536000
+    assert headers["ContentTypeOptions"]["Override"] is True
+    assert headers["FrameOptions"]["FrameOption"] == "DENY"
+    assert headers["ReferrerPolicy"]["ReferrerPolicy"]
+    csp = dict(directive.strip().split(" ", 1)
+               for directive in headers["ContentSecurityPolicy"]["ContentSecurityPolicy"]["Fn::Sub"].split(";"))
+    assert csp["default-src"] == "'self'"
+    assert csp["connect-src"] == "'self' https://cognito-idp.${AWS::Region}.${AWS::URLSuffix}"
+    assert csp["frame-ancestors"] == "'none'"
+    assert "unsafe" not in " ".join(csp.values())
+    config = template.properties(DISTRIBUTION)["DistributionConfig"]
+    for behavior in [config["DefaultCacheBehavior"], *config["CacheBehaviors"]]:
+        assert behavior["ResponseHeadersPolicyId"] == {"Ref": "ConsoleSecurityHeaders"}
+
+
+def test_given_the_outputs_when_read_then_deploy_finds_the_console_and_the_sign_in_settings(template: Template) -> None:
+    assert {"ConsoleUrl", "ConsoleBucketName", "ConsoleDistributionId", "UserPoolId", "ConsoleClientId",
+            "MachineClientId", "TokenEndpoint"} <= set(template.outputs)

@@ -4,10 +4,14 @@ throttles that name no Retry-After but the operation's rate."""
 
 from __future__ import annotations
 
+import io
+import json
+
 import pytest
 
 from infrastructure.demo.listings import DemoListing
 from infrastructure.standins import amazon
+from stocksync.catalogue.reader import PARENT, SKU, TITLE, VARIATION, RangeReport, decompressed, parse_rows, sniff
 from stocksync.channels.base import (
     ChannelAccount,
     ChannelAuthFailed,
@@ -131,3 +135,28 @@ def test_given_stock_runs_out_on_listings_sent_as_a_feed_then_they_are_disabled_
         assert [(r.status, r.state) for r in results] == [(QuantityStatus.PENDING, "disabled"),
                                                           (QuantityStatus.PENDING, "active"),
                                                           (QuantityStatus.PENDING, "disabled")]
+
+
+@pytest.mark.parametrize("gzipped", [True, False])
+def test_given_a_parent_with_child_skus_when_the_report_is_read_then_each_child_row_names_its_parent_and_size(
+        gzipped):
+    tees = [DemoListing(f"TEE-{size}", f"Tee {size} \u2013 coton", 12.0, 2, f"L{size}", parent="TEE",
+                        variation={"size": size}) for size in ("S", "M", "L")]
+    with amazon.AmazonStandIn(listings=[*tees, DemoListing("MUG", "Mug", 5.0, 1, "L9")], polls_until_done=1,
+                              gzip_documents=gzipped) as standin:
+        subject = amazon_adapter(standin)
+        progress = subject.poll_catalogue(subject.request_catalogue().report_id, {})
+        with subject.open_catalogue(progress) as document:
+            data = b"".join(document.chunks)
+        plan = sniff(io.BytesIO(data), source=document.source, charset="cp1252")
+        body, _ = decompressed(io.BytesIO(data))
+        body.read(plan.body_offset)
+        report = RangeReport()
+        rows = {row[SKU]: row for row in parse_rows(body, plan, report)}
+
+        assert report.errors == [] and document.extension == "tsv"
+        assert set(rows) == {"TEE-S", "TEE-M", "TEE-L", "MUG"}  # the parent has no offer: it is no listing
+        assert (rows["TEE-M"][PARENT], json.loads(rows["TEE-M"][VARIATION])) == ("TEE", {"size": "M"})
+        assert rows["TEE-M"][TITLE] == "Tee M \u2013 coton"  # the report's own cells as Amazon sent them
+        assert (rows["MUG"][PARENT], rows["MUG"][VARIATION]) == (None, None)
+        assert standin.violations() == []

@@ -376,3 +376,48 @@ def test_given_a_quoted_cell_holding_a_bare_cr_when_loaded_in_byte_ranges_then_i
     listings = _listings(channel)
     assert api.get(f"/channels/{channel}/catalogue").body["last_load"]["status"] == "succeeded"
     assert len(listings) == 60 and listings["SKU-007"].title == "Title 7\rmore"
+
+
+def test_given_variation_children_when_loaded_then_the_listings_show_them_grouped_under_their_parent(
+        stack, api, channel, ingest):
+    header = "sku,title,price,quantity,parent,variation\n"
+    rows = ['TEE-L,Tee L,9,1,TEE,"{""Size"": ""L""}"', 'MUG,Mug,5,3,,', 'TEE-M,Tee M,9,0,TEE,"{""Size"": ""M""}"',
+            'TEE-S,Tee S,9,2,TEE,"{""Size"": ""S""}"', 'CAP-1,Cap,4,1,CAP,"{""Colour"": ""Red""}"',
+            'ALPHA-XS,Tee XS,9,1,TEE,"{""Size"": ""XS""}"']
+    text = header + "\n".join(rows) + "\n"
+    _put(stack, f"catalogues/{channel}/one.csv", text)
+    ingest()
+
+    page = api.get(f"/channels/{channel}/listings").body
+    by_sku = {row["sku"]: row for row in page["listings"]}
+    assert (by_sku["TEE-M"]["parent"], by_sku["TEE-M"]["attributes"]) == ("TEE", {"Size": "M"})
+    assert (by_sku["MUG"]["parent"], by_sku["MUG"]["attributes"]) == (None, {})
+    assert page["totals"]["active"] == 6  # each child is a listing; the parent is none
+    # a parent's children together, in SKU order, where the first of them comes
+    assert [row["sku"] for row in page["listings"]] == ["ALPHA-XS", "TEE-L", "TEE-M", "TEE-S", "CAP-1", "MUG"]
+    paged, cursor = [], None
+    while True:
+        body = api.get(f"/channels/{channel}/listings", limit="2", **({"cursor": cursor} if cursor else {})).body
+        paged.append([row["sku"] for row in body["listings"]])
+        if not (cursor := body["next_cursor"]):
+            break
+    assert [sku for skus in paged for sku in skus] == [row["sku"] for row in page["listings"]]
+    children = api.get(f"/channels/{channel}/listings", parent="TEE").body["listings"]
+    assert [(row["sku"], row["attributes"]["Size"]) for row in children] == [("ALPHA-XS", "XS"), ("TEE-L", "L"),
+                                                                             ("TEE-M", "M"), ("TEE-S", "S")]
+    first = api.get(f"/channels/{channel}/listings", parent="TEE", limit="3").body
+    rest = api.get(f"/channels/{channel}/listings", parent="TEE", cursor=first["next_cursor"]).body
+    assert [row["sku"] for row in rest["listings"]] == ["TEE-S"] and rest["next_cursor"] is None
+    assert api.get(f"/channels/{channel}/listings", parent="NONE").body["listings"] == []
+
+    _put(stack, f"catalogues/{channel}/two.csv", text)
+    ingest()
+    job = api.get(f"/jobs/{api.get(f'/channels/{channel}/catalogue').body['last_load']['job_id']}").body
+    assert job["result"]["written"] == 0
+
+    _put(stack, f"catalogues/{channel}/three.csv", text.replace('""L""', '""XL""').replace(",CAP,", ",,"))
+    ingest()
+    listings = _listings(channel)
+    assert listings["TEE-L"].variation_attributes() == {"Size": "XL"}
+    assert (listings["CAP-1"].variation_parent, listings["CAP-1"].variation) == (None, "{\"Colour\":\"Red\"}")
+    assert api.get(f"/channels/{channel}/listings", parent="CAP").body["listings"] == []  # no longer a child

@@ -10,7 +10,7 @@ import pytest
 
 from infrastructure.demo.listings import DemoListing
 from infrastructure.standins import magento
-from stocksync.catalogue.reader import RangeReport, decompressed, parse_rows, sniff
+from stocksync.catalogue.reader import SKU, STATE, RangeReport, decompressed, parse_rows, sniff
 from stocksync.channels.base import ChannelAccount, ChannelAuthFailed, QuantityStatus, QuantityUpdate
 from stocksync.channels.registry import build_adapter
 from stocksync.core.http_client import RetryPolicy, TokenCache
@@ -64,7 +64,7 @@ def test_given_a_product_back_ordered_at_0_when_its_catalogue_is_loaded_then_the
         body, _ = decompressed(io.BytesIO(data))
         body.read(plan.body_offset)
         report = RangeReport()
-        states = {row[3]: row[-1] for row in parse_rows(body, plan, report)}  # SKU -> state
+        states = {row[SKU]: row[STATE] for row in parse_rows(body, plan, report)}
 
         assert report.errors == []
         assert states == {"TEE-0": "backorders", "TEE-1": "active"}
@@ -114,3 +114,16 @@ def test_given_a_wrong_consumer_secret_when_the_catalogue_is_read_then_the_crede
 
         with pytest.raises(ChannelAuthFailed):
             list(adapter.listings())
+
+
+def test_given_a_configurable_tee_when_its_catalogue_is_read_then_each_simple_child_names_it_and_its_size():
+    tees = [DemoListing(f"TEE-{size}", "Tee", 12.0, 3, str(n), parent="TEE", variation={"Size": size})
+            for n, size in enumerate(("S", "M", "L"))]
+    with magento.MagentoStandIn(listings=[*tees, DemoListing("MUG", "Mug", 5.0, 2, "9")]) as running:
+        listings = {listing.sku: listing for listing in subject(running).listings()}
+
+        assert set(listings) == {"TEE-S", "TEE-M", "TEE-L", "MUG"}  # the configurable is no listing
+        assert (listings["TEE-M"].parent, dict(listings["TEE-M"].variation)) == ("TEE", {"Size": "M"})
+        assert (listings["MUG"].parent, dict(listings["MUG"].variation)) == ("", {})
+        assert listings["TEE-M"].quantity == "3"
+        assert running.violations() == []

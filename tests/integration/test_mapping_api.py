@@ -288,6 +288,21 @@ def test_given_a_limits_file_when_imported_then_limits_are_set_all_or_nothing(ap
     assert api.get(_path(channel, "B")).body["limits"] == {"max_listed": None, "end_when": 0, "percentage": 100}
 
 
+def test_given_a_limits_file_with_only_some_limit_columns_when_imported_then_the_others_are_left_as_they_are(
+        api, channel):
+    add_listings(channel, {"sku": "A"})
+    patched = api.patch(_path(channel, "A"), {"end_when": 2, "percentage": 80})
+    assert patched.status == 200, patched.body
+
+    only_max = api.post(f"/channels/{channel}/listing-limits/import", {"csv": "SKU,Max Listed\nA,5\n"})
+    nothing_to_set = api.post(f"/channels/{channel}/listing-limits/import", {"csv": "SKU,Title\nA,Mug\n"})
+
+    assert only_max.status == 200 and only_max.body["applied"] is True, only_max.body
+    assert api.get(_path(channel, "A")).body["limits"] == {"max_listed": 5, "end_when": 2, "percentage": 80}
+    assert nothing_to_set.status == 400
+    assert "Max Listed, End When or Percentage" in nothing_to_set.body["error"]["details"]["errors"][0]["reason"]
+
+
 def test_given_a_large_import_when_posted_then_it_runs_as_a_job(api, channel, monkeypatch, stack):
     from stocksync.api import mapping as mapping_api
 
@@ -321,3 +336,25 @@ def test_given_skus_a_spreadsheet_would_run_when_exported_and_imported_again_the
     assert imported.body["changes"] == {"link": 0, "unlink": 0, "flags_or_limits": 0, "unchanged": len(skus)}
     assert api.get(f"/channels/{channel}/listings").body["listings"] == before
     assert stock_messages() == []
+
+
+def test_given_a_large_channel_when_its_first_page_is_shown_then_dynamodb_reads_that_page_not_a_megabyte(
+        api, channel, monkeypatch):
+    from botocore.client import BaseClient
+
+    add_listings(channel, *({"sku": f"S-{i:05d}"} for i in range(3000)))
+    listings_read: list[int] = []
+    make_api_call = BaseClient._make_api_call
+
+    def counting(client, operation, params):
+        answer = make_api_call(client, operation, params)
+        if operation == "Query" and params.get("KeyConditionExpression") and str(
+                params.get("ExpressionAttributeValues", {})).count(channel):
+            listings_read.append(answer["Count"])
+        return answer
+
+    monkeypatch.setattr(BaseClient, "_make_api_call", counting)
+    page = api.get(f"/channels/{channel}/listings", limit="50").body
+
+    assert len(page["listings"]) == 50 and page["next_cursor"]
+    assert sum(listings_read) <= 51, listings_read  # a screen's page costs its own reads, not 1 MB's

@@ -8,6 +8,8 @@ from stock_sync_support import fast_adapter_factory, item_with_stock, listing, r
 
 from infrastructure.demo.listings import DemoListing
 from infrastructure.standins import ebay, magento, mirakl, rakuten
+from stocksync.channels.base import ChannelAccount
+from stocksync.channels.registry import build_adapter
 from stocksync.core.messages import StockChange
 from stocksync.core.secrets import SecretsManagerStore
 from stocksync.stock_sync.submitter import StockSubmitter
@@ -145,3 +147,93 @@ def test_given_magento_sources_when_stock_moves_between_locations_at_the_same_to
         posts = [e for e in standin.exchanges if e.path.endswith("/inventory/source-items") and e.method == "POST"]
         assert len(posts) == 2
         assert read_listing(shop, "TEE-RED").submitted_split == "default=1,overflow=4"
+
+
+def ebay_channel(api, standin: ebay.EbayStandIn) -> str:
+    return channel(api, "ebay", {"api_base_url": standin.url, "marketplace_id": "EBAY_GB"},
+                   {"client_id": ebay.CLIENT_ID, "client_secret": ebay.CLIENT_SECRET,
+                    "refresh_token": ebay.REFRESH_TOKEN})
+
+
+def test_given_a_trading_multi_variation_listing_when_a_size_sells_out_and_returns_then_only_it_goes_to_0_and_back(
+        api, submitter):
+    item_id = "110000000500"
+    tees = [DemoListing(f"TEE-{size}", "Tee", 12.0, 2, item_id, parent=item_id, variation={"Size": size})
+            for size in ("S", "M", "L")]
+    with ebay.EbayStandIn(listings=tees, inventory_api_skus=set()) as standin:
+        shop = ebay_channel(api, standin)
+        items = {}
+        for tee in tees:
+            items[tee.sku] = item_with_stock(api, tee.sku, 2)
+            listing(shop, tee.sku, items[tee.sku], channel_listing_id=item_id, listing_kind="trading",
+                    variation_parent=item_id, max_listed=1 if tee.sku == "TEE-S" else None)
+        sync(submitter, items["TEE-S"])
+        assert standin.listing("TEE-S").quantity == 1  # its own Max Listed: the limits are per child
+
+        set_stock(api, items["TEE-M"], 0)
+        sync(submitter, items["TEE-M"])
+
+        medium = standin.listing("TEE-M")
+        assert (medium.quantity, medium.active, medium.listing_id) == (0, True, item_id)  # the listing stays live
+        assert all(standin.listing(sku).active for sku in ("TEE-S", "TEE-L"))
+        assert (read_listing(shop, "TEE-M").state, read_listing(shop, "TEE-M").submitted_quantity) == ("active", 0)
+
+        set_stock(api, items["TEE-M"], 5)
+        sync(submitter, items["TEE-M"])
+        assert (standin.listing("TEE-M").quantity, standin.listing("TEE-M").listing_id) == (5, item_id)
+        assert standin.violations() == []
+
+
+def test_given_an_inventory_item_group_when_every_variation_sells_out_then_the_listing_is_withdrawn_and_published_back(
+        api, submitter):
+    hoodies = [DemoListing(f"HOOD-{colour}", "Hoodie", 30.0, 1, "110000000600", parent="HOOD",
+                           variation={"Colour": colour}) for colour in ("BLACK", "GREY")]
+    with ebay.EbayStandIn(listings=hoodies, inventory_api_skus={h.sku for h in hoodies}) as standin:
+        shop = ebay_channel(api, standin)
+        items = {}
+        for hoodie in hoodies:
+            items[hoodie.sku] = item_with_stock(api, hoodie.sku, 1)
+            listing(shop, hoodie.sku, items[hoodie.sku], channel_listing_id="110000000600",
+                    listing_kind="inventory_api", variation_parent="HOOD")
+
+        set_stock(api, items["HOOD-BLACK"], 0)
+        sync(submitter, items["HOOD-BLACK"])
+        assert (standin.listing("HOOD-BLACK").quantity, standin.listing("HOOD-BLACK").active) == (0, True)
+        assert read_listing(shop, "HOOD-BLACK").state == "active"
+
+        set_stock(api, items["HOOD-GREY"], 0)
+        sync(submitter, items["HOOD-GREY"])
+        assert [standin.listing(h.sku).active for h in hoodies] == [False, False]  # every variation at 0
+        assert read_listing(shop, "HOOD-GREY").state == "ended"
+
+        set_stock(api, items["HOOD-BLACK"], 4)
+        sync(submitter, items["HOOD-BLACK"])
+        black = standin.listing("HOOD-BLACK")
+        assert (black.active, black.quantity, standin.listing("HOOD-GREY").active) == (True, 4, True)
+        recorded = read_listing(shop, "HOOD-BLACK")
+        assert (recorded.state, recorded.channel_listing_id) == ("active", black.listing_id)
+        assert black.listing_id != "110000000600"  # published again: a new listing
+        assert standin.violations() == []
+
+
+def test_given_a_rakuten_variation_listing_when_read_and_a_size_sells_out_then_only_that_item_is_disabled(
+        api, submitter):
+    shirts = [DemoListing(f"RK-SHIRT-{size}", "Shirt", 20.0, 3, f"30{n}", parent="200001", variation={"Size": size})
+              for n, size in enumerate(("S", "M"))]
+    with rakuten.RakutenStandIn(listings=shirts, unlimited=set()) as standin:
+        shop = channel(api, "rakuten", {"base_url": standin.url, "shop_id": rakuten.SHOP_ID},
+                       {"api_key": rakuten.API_KEY})
+        account = ChannelAccount(shop, "rakuten", {"base_url": standin.url, "shop_id": rakuten.SHOP_ID},
+                                 {"api_key": rakuten.API_KEY})
+        read = {found.sku: found for found in build_adapter(account).listings()}
+        assert (read["RK-SHIRT-M"].parent, dict(read["RK-SHIRT-M"].variation)) == ("200001", {"Size": "M"})
+        items = {shirt.sku: item_with_stock(api, shirt.sku, 3) for shirt in shirts}
+        for sku, item in items.items():
+            listing(shop, sku, item, variation_parent="200001")
+
+        set_stock(api, items["RK-SHIRT-M"], 0)
+        sync(submitter, items["RK-SHIRT-M"])
+
+        assert [standin.listing(s.sku).active for s in shirts] == [True, False]
+        assert read_listing(shop, "RK-SHIRT-M").state == "disabled"
+        assert standin.violations() == []

@@ -14,14 +14,20 @@ from stocksync.core.db import ListingRecord
 def test_given_a_row_when_written_as_a_new_listing_then_the_item_is_what_pynamodb_would_write():
     at = db.now()
     item = new_listing_item_builder("c1", "load-1", at)
-    for row in [("sku-1", 0, 1, "SKU-1", "T", 1.5, 3, None, "123", None, False, "L1", None, None, "active"),
-                ("sku-2", 0, 2, "SKU-2", "", None, None, "EUR", None, "B0", True, None, "trading", None, "ended"),
+    for row in [("sku-1", 0, 1, "SKU-1", "T", 1.5, 3, None, "123", None, False, "L1", None, None, "active", None,
+                 None),
+                ("sku-2", 0, 2, "SKU-2", "", None, None, "EUR", None, "B0", True, None, "trading", None, "ended", None,
+                 None),
                 ("sku-3", 0, 3, "SKU-3", "x", 12.0, 0, None, None, None, False, None, None,
-                 '{"origin-price":"14.00","leadtime-to-ship":"2"}', "active")]:
-        model = ListingRecord(**ListingRecord.keys("c1", row[0]), channel_id="c1", sku=row[3], sku_key=row[0],
+                 '{"origin-price":"14.00","leadtime-to-ship":"2"}', "active", None, None),
+                ("tee-m", 0, 4, "TEE-M", "Tee M", 9.0, 2, None, None, None, False, "110", "trading", None, "active",
+                 "110", '{"Size":"M"}')]:
+        keys = ListingRecord.keys("c1", row[0]) | (db.variation_keys("c1", row[15], row[0]) if row[15] else {})
+        model = ListingRecord(**keys, channel_id="c1", sku=row[3], sku_key=row[0],
                               title=row[4], price=row[5], quantity=row[6], currency=row[7], barcode=row[8],
                               asin=row[9], fba=row[10], channel_listing_id=row[11], listing_kind=row[12],
-                              exported_offer=row[13], state=row[14], load_fields=load_fields(row),
+                              exported_offer=row[13], state=row[14], variation_parent=row[15],
+                              variation=row[16], load_fields=load_fields(row),
                               last_load_id="load-1", first_seen_at=at, updated_at=at)
         assert item(row) == model.serialize()
 

@@ -13,10 +13,12 @@ from stocksync.catalogue.diff import Current, diff
 from stocksync.catalogue.reader import (
     MAX_FIELD_CHARS,
     OFFER,
+    PARENT,
     PRICE,
     QUANTITY,
     SKU,
     STATE,
+    VARIATION,
     CatalogueFileError,
     RangeReport,
     decompressed,
@@ -138,11 +140,11 @@ def test_given_sorted_runs_when_read_from_a_key_then_only_that_slice_comes_back(
 
 def test_given_a_load_and_current_listings_when_diffed_then_only_differences_are_changes():
     _, rows, _ = read(b"sku,title,price,quantity\nA,a,1,1\nB,b,2,2\nD,d,4,4\n")
-    current = [Current("a", rows[0][3:15], False, None, None, False),
-               Current("b", ("B", "old", 2.0, 2, None, None, None, False, None, None, None, "active"), False, "i1", 5,
-                       False),
-               Current("c", ("C", "c", 3.0, 3, None, None, None, False, None, None, None, "active"), False, None,
-                       None, False)]
+    current = [Current("a", rows[0][3:], False, None, None, False),
+               Current("b", ("B", "old", 2.0, 2, None, None, None, False, None, None, None, "active", None, None),
+                       False, "i1", 5, False),
+               Current("c", ("C", "c", 3.0, 3, None, None, None, False, None, None, None, "active", None, None), False,
+                       None, None, False)]
     changes = [(c.kind, (c.row or c.current)[0]) for c in diff(rows, current)]
     assert changes == [("same", "a"), ("update", "b"), ("remove", "c"), ("create", "d")]
     assert [change.drift for change in diff(rows, current)] == [False, True, False, False]
@@ -181,12 +183,13 @@ def test_given_a_mirakl_offers_export_when_read_then_each_row_keeps_the_offer_fi
 
 def test_given_a_load_that_lists_only_active_or_only_changed_listings_when_diffed_then_the_absent_are_kept():
     _, rows, _ = read(b"sku,title,price,quantity,state\nB,b,2,2,active\nD,,,0,removed\n")
-    ended = Current("a", ("A", "a", 1.0, 0, None, None, None, False, None, None, None, "ended"), False, "i1", 0, False)
-    active = Current("c", ("C", "c", 3.0, 3, None, None, None, False, None, None, None, "active"), False, None, None,
-                     False)
-    deleted = Current("d", ("D", "d", 4.0, 4, None, None, None, False, None, None, None, "active"), False, None, None,
-                      False)
-    current = [ended, Current("b", rows[0][3:15], False, None, None, False), active, deleted]
+    ended = Current("a", ("A", "a", 1.0, 0, None, None, None, False, None, None, None, "ended", None, None), False,
+                    "i1", 0, False)
+    active = Current("c", ("C", "c", 3.0, 3, None, None, None, False, None, None, None, "active", None, None), False,
+                     None, None, False)
+    deleted = Current("d", ("D", "d", 4.0, 4, None, None, None, False, None, None, None, "active", None, None), False,
+                      None, None, False)
+    current = [ended, Current("b", rows[0][3:], False, None, None, False), active, deleted]
 
     def kinds(changes):
         return [(c.kind, (c.row or c.current)[0]) for c in changes]
@@ -302,3 +305,32 @@ def test_given_a_five_megabyte_data_line_when_sniffed_then_the_header_is_not_bla
     _, rows, report = read(data)
     assert rows == [] and _errors(report) == [(1, "")]
     assert "header" not in report.errors[0].reason
+
+
+def test_given_variation_children_when_read_then_each_row_keeps_its_parent_and_attributes():
+    _, rows, report = read(b'sku,title,price,quantity,parent,variation\n'
+                           b'TEE-M,Tee M,9,2,TEE,"{""Size"": "" M "", ""Colour"": ""Black""}"\n'
+                           b'MUG,Mug,5,1,,\n')
+    assert not report.errors
+    tee, mug = rows
+    assert (tee[PARENT], json.loads(tee[VARIATION])) == ("TEE", {"Size": "M", "Colour": "Black"})
+    assert (mug[PARENT], mug[VARIATION]) == (None, None)
+
+
+def test_given_a_variation_that_is_not_an_object_of_text_when_read_then_the_row_is_refused():
+    _, rows, report = read(b'sku,title,price,quantity,parent,variation\nTEE-M,t,9,2,TEE,"[""M""]"\n'
+                           b'TEE-L,t,9,2,TEE,"{""Size"": 3}"\nTEE-S,t,9,2,TEE,not json\n')
+    assert rows == []
+    assert [(e.row, e.field) for e in report.errors] == [(1, "variation"), (2, "variation"), (3, "variation")]
+
+
+def test_given_a_variation_we_sent_0_when_absent_from_an_active_only_load_then_it_is_kept():
+    _, rows, _ = read(b"sku,title,price,quantity\nB,b,2,2\n")
+    fields = ("A", "a", 1.0, 0, None, None, None, False, "110", "inventory_api", None, "active", "HOOD", None)
+    sold_out = Current("a", fields, False, "i1", 0, False)
+    selling = Current("c", (*fields[:-2], "HOOD", None), False, "i2", 3, False)
+    kept = frozenset({"ended", "disabled"})
+
+    changes = [(c.kind, (c.row or c.current)[0]) for c in diff(rows, [sold_out, selling], kept_when_absent=kept)]
+
+    assert changes == [("create", "b"), ("remove", "c")]

@@ -118,6 +118,11 @@ def test_given_ebay_when_the_active_inventory_report_is_read_then_inventory_api_
             "GBP", standin.listings[0].listing_id, "active", "false")
 
 
+def catalogue_pages(standin) -> list:
+    """The product searches of the whole catalogue (the configurables are searched for apart)."""
+    return [e for e in standin.exchanges if e.path.endswith("/V1/products") and ["type_id"] not in e.query.values()]
+
+
 def test_given_magento_when_paging_products_then_it_stops_on_total_count_despite_the_last_page_repeating():
     with magento.MagentoStandIn(listings=magento.demo_listings("WEB", products=5, colours=10, extras=5)) as standin:
         subject = adapter("magento", {"base_url": standin.url}, {"access_token": magento.ACCESS_TOKEN})
@@ -126,7 +131,7 @@ def test_given_magento_when_paging_products_then_it_stops_on_total_count_despite
 
         rows = normalized_rows(body)
         assert [row["sku"] for row in rows] == [item.sku for item in standin.listings]  # 55: no repeats
-        product_calls = [e for e in standin.exchanges if e.path.endswith("/V1/products")]
+        product_calls = catalogue_pages(standin)
         assert len(product_calls) == 1  # 55 listings fit one page of 100
         assert rows[3]["quantity"] == str(standin.listings[3].quantity)  # summed over both MSI sources
         assert standin.violations() == []
@@ -139,7 +144,7 @@ def test_given_magento_pages_smaller_than_the_catalogue_when_paging_then_exactly
                           {"access_token": magento.ACCESS_TOKEN})
         rows = normalized_rows(run_to_document(subject)[1])
         assert len(rows) == len({row["sku"] for row in rows}) == 24
-        assert len([e for e in standin.exchanges if e.path.endswith("/V1/products")]) == 3
+        assert len(catalogue_pages(standin)) == 3
         assert standin.violations() == []
 
 
@@ -188,3 +193,17 @@ def test_given_the_generic_website_when_listings_are_read_then_signed_requests_a
         wrong = adapter("generic", {"base_url": standin.url}, {"api_key": "not-the-secret"})
         with pytest.raises(ChannelAuthFailed):
             list(wrong.listings())
+
+
+def test_given_a_report_in_odd_chunks_when_variation_columns_are_added_then_every_row_keeps_its_own_bytes():
+    from stocksync.channels.amazon import with_variation_columns
+
+    report = "item-name\tseller-sku\tprice\r\nTee \xe9t\xe9\tTEE-M\t9\r\nMug\tMUG\t5\nCap\tCAP-1\t4".encode("cp1252")
+    chunks = iter([report[i:i + 7] for i in range(0, len(report), 7)])
+
+    out = b"".join(with_variation_columns(chunks, {"TEE-M": ("TEE", {"size": "M\xe9"})}, gzipped=False,
+                                          charset="cp1252"))
+
+    assert out.split(b"\n") == [b"item-name\tseller-sku\tprice\tparent\tvariation\r",
+                                "Tee \xe9t\xe9\tTEE-M\t9\tTEE\t".encode("cp1252") + b'{"size":"M\\u00e9"}\r',
+                                b"Mug\tMUG\t5\t\t", b"Cap\tCAP-1\t4\t\t"]

@@ -10,7 +10,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from stocksync.mapping.csv_io import (
-    LIMITS_ALIASES,
+    LAYOUTS,
     LIMITS_COLUMNS,
     ColumnMapping,
     ExportField,
@@ -98,7 +98,7 @@ def test_given_unknown_listings_and_items_when_checked_then_each_is_reported():
 
 def test_given_a_limits_file_with_other_header_spellings_when_parsed_then_aliases_find_the_columns():
     parsed = parse_import("Channel SKU,MAX_LISTED,end when,Percent\nA,3,1,100\n", LIMITS_COLUMNS.mapped(),
-                          LIMITS_ALIASES)
+                          LAYOUTS["limits"])
 
     assert parsed.errors == []
     assert parsed.rows[0].values == {ImportField.MAX_LISTED: 3, ImportField.END_WHEN: 1, ImportField.PERCENTAGE: 100}

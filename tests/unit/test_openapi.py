@@ -14,11 +14,14 @@ def test_given_the_routes_when_the_document_is_generated_then_it_equals_the_comm
     assert document() == COMMITTED.read_text(), "run `make openapi` and commit docs/openapi.json"
 
 
-def test_given_the_document_when_read_then_every_operation_asks_for_the_api_key():
+def test_given_the_document_when_read_then_every_operation_asks_for_a_cognito_token_or_the_local_key():
     spec = json.loads(document())
-    assert spec["security"] == [{"localApiKey": []}]
-    assert spec["components"]["securitySchemes"]["localApiKey"] == {"type": "apiKey", "in": "header",
-                                                                    "name": "x-api-key"}
+    assert spec["security"] == [{"cognitoAccessToken": []}, {"localApiKey": []}]
+    schemes = spec["components"]["securitySchemes"]
+    assert {key: schemes["cognitoAccessToken"][key] for key in ("type", "scheme", "bearerFormat")} == {
+        "type": "http", "scheme": "bearer", "bearerFormat": "JWT"}
+    assert {key: schemes["localApiKey"][key] for key in ("type", "in", "name")} == {
+        "type": "apiKey", "in": "header", "name": "x-api-key"}
     paths = spec["paths"]
     for expected in ("/items", "/items/{item_id}", "/items/{item_id}/stock/{location_id}",
                      "/items/{item_id}/available", "/locations", "/channels/{channel_id}"):

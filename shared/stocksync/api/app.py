@@ -6,7 +6,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from aws_lambda_powertools.event_handler import APIGatewayRestResolver
-from aws_lambda_powertools.event_handler.openapi.models import APIKey, APIKeyIn, OpenAPI, Server
+from aws_lambda_powertools.event_handler.openapi.models import APIKey, APIKeyIn, HTTPBearer, OpenAPI, Server
 
 from stocksync.api import (
     catalogue,
@@ -27,11 +27,19 @@ OPENAPI: dict[str, Any] = {
     "title": "stocksync API",
     "version": "0.1.0",
     "description": (
-        "The seller's master stock and its channels. On AWS every request is signed with SigV4 "
-        "(IAM auth); on the local stack send the key `make run` printed as the x-api-key header."
+        "The seller's master stock and its channels. Every request carries an Amazon Cognito access token "
+        "of the stack's user pool as `Authorization: Bearer <token>`: a person's from the console's sign-in, "
+        "or a machine's from the client credentials grant (scope stocksync-api/full). The local stack also "
+        "takes the key `make run` printed as the x-api-key header."
     ),
-    "security_schemes": {"localApiKey": APIKey(name="x-api-key", in_=APIKeyIn.header)},
-    "security": [{"localApiKey": []}],
+    "security_schemes": {
+        "cognitoAccessToken": HTTPBearer(
+            scheme="bearer", bearerFormat="JWT",
+            description="An access token of the user pool (InitiateAuth, or the token endpoint's client credentials)",
+        ),
+        "localApiKey": APIKey(name="x-api-key", in_=APIKeyIn.header, description="The local stack only"),
+    },
+    "security": [{"cognitoAccessToken": []}, {"localApiKey": []}],
     "servers": [Server(**server) for server in document.SERVERS],
 }
 

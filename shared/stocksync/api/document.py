@@ -31,8 +31,9 @@ class Error(BaseModel):
 
 ERROR_DESCRIPTIONS = {
     400: "A broken rule (unknown location, kit cycle, bad cursor) or a request the gateway cannot read",
-    401: "No x-api-key header (local stack; on AWS, IAM refuses unsigned requests)",
-    403: "The x-api-key header does not match (local stack; on AWS, IAM refuses the principal)",
+    401: "No access token, or one the user pool's authorizer refuses (expired, another pool or client, no "
+         "accepted scope); locally also a missing or wrong x-api-key: sign in again",
+    403: "Refused by API Gateway before the authorizer (on AWS, e.g. an Authorization header it cannot read)",
     404: "No such resource",
     409: "A conflict with the current state (a name taken, stock below 0, a channel disabled...)",
     413: "The request body is over 1 MB",

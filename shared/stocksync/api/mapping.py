@@ -34,7 +34,7 @@ from stocksync.core import db
 from stocksync.core.errors import InvalidInput
 from stocksync.core.messages import JobMessage
 from stocksync.mapping import bulk
-from stocksync.mapping.csv_io import LIMITS_ALIASES, LIMITS_COLUMNS, ColumnMapping, parse_export_fields
+from stocksync.mapping.csv_io import LIMITS_COLUMNS, ColumnMapping, parse_export_fields
 from stocksync.mapping.rules import ListingLimits
 from stocksync.mapping.service import IMPORT_JOB, LinkInput, ListingFilter, ListingPatch, ListingRow
 
@@ -80,9 +80,12 @@ def list_listings(
     errors: Annotated[bool | None, Query(description="true: listings whose last update failed")] = None,
     removed: Annotated[bool | None, Query(description="Listings gone from the last load (default: hidden)")] = False,
     q: Annotated[str, Query(max_length=200, description="Part of the listing's SKU or title, any case")] = "",
+    parent: Annotated[str | None, Query(min_length=1, max_length=200, description=(
+        "One parent's variation children only, in SKU order: the parent's key as the listings show it"))] = None,
 ) -> MappingListingPage:
     mapping = services().mapping
-    wanted = ListingFilter(linked=linked, fba=fba, ignore_sync=ignore_sync, errors=errors, removed=removed, q=q)
+    wanted = ListingFilter(linked=linked, fba=fba, ignore_sync=ignore_sync, errors=errors, removed=removed, q=q,
+                           parent=parent)
     page = mapping.page(channel_id, wanted, limit=limit, cursor=cursor)
     return MappingListingPage(listings=[_out(row) for row in page.rows],
                               totals=MappingTotalsOut.of(mapping.totals(channel_id)), next_cursor=page.next_cursor)
@@ -175,7 +178,8 @@ def import_mapping(channel_id: ChannelId, body: Annotated[MappingImportIn, Body(
 
 
 @router.post("/channels/<channel_id>/listing-limits/import", tags=["Mapping"],
-             summary="Import listing limits by CSV (SKU, Max Listed, End When, Percentage), all or nothing",
+             summary=("Import listing limits by CSV: SKU and any of Max Listed, End When, Percentage (a missing "
+                      "column is left as it is), all or nothing"),
              responses=IMPORT_RESPONSES)
 def import_limits(channel_id: ChannelId, body: Annotated[LimitsImportIn, Body()],
                   dry_run: DryRun = False) -> Response[ImportReportOut | JobOut]:
@@ -201,8 +205,7 @@ def _import(channel_id: str, text: str, columns: ColumnMapping, dry_run: bool, *
     mapping.channel(channel_id)
     if text.count("\n") > IMPORT_INLINE_ROWS:
         return _import_job(channel_id, text, columns, dry_run, kind)
-    report = bulk.import_mapping(mapping, channel_id, text, columns, dry_run=dry_run, kind=kind,
-                                 aliases=LIMITS_ALIASES if kind == "limits" else None)
+    report = bulk.import_mapping(mapping, channel_id, text, columns, dry_run=dry_run, kind=kind)
     body = ImportReportOut(**report.as_dict())
     if not report.valid and not dry_run:
         raise InvalidInput(f"{report.error_count} problems in the file: nothing was applied",

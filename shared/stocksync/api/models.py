@@ -500,6 +500,11 @@ class MappingListingOut(BaseModel):
     asin: str | None
     listing_id: str | None = Field(default=None, description="The channel's id of the listing (eBay ItemID, "
                                                               "Amazon listing id...); follows an eBay relist")
+    parent: str | None = Field(default=None, description=(
+        "A variation child's parent or group on the channel (an Amazon parent SKU, an eBay ItemID or inventory "
+        "item group key, a Magento configurable SKU); null for a listing of its own. ?parent= lists its children"))
+    attributes: dict[str, str] = Field(default_factory=dict, description=(
+        "A variation child's attributes as the channel names them, e.g. {\"Size\": \"M\"}; {} otherwise"))
     linked_item: LinkedItemOut | None
     limits: ListingLimitsOut
     sync: SyncStatusOut
@@ -517,7 +522,8 @@ class MappingListingOut(BaseModel):
             sku=listing.sku, title=listing.title or "", price=listing.price, quantity=whole(listing.quantity),
             fba=bool(listing.fba), ignore_sync=bool(listing.ignore_sync), state=listing.state or "active",
             removed=bool(listing.removed), barcode=listing.barcode, asin=listing.asin,
-            listing_id=listing.channel_listing_id, linked_item=linked,
+            listing_id=listing.channel_listing_id, parent=listing.variation_parent,
+            attributes=listing.variation_attributes(), linked_item=linked,
             limits=ListingLimitsOut(max_listed=whole(listing.max_listed), end_when=whole(listing.end_when),
                                     percentage=listing.percentage),
             sync=SyncStatusOut(update_date=listing.update_date, last_update=listing.last_update,

@@ -5,9 +5,10 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator
 from typing import Any, NamedTuple
 
-from stocksync.catalogue.reader import FBA, KEY, QUANTITY, SKU, STATE, Row
+from stocksync.catalogue.reader import FBA, KEY, PARENT, QUANTITY, SKU, STATE, Row
 
 CREATE, UPDATE, SAME, REMOVE = "create", "update", "same", "remove"
+_STORED_STATE, _STORED_PARENT = STATE - SKU, PARENT - SKU  # where a stored listing's fields hold them
 REMOVED = "removed"  # the state of a listing gone from the channel
 
 
@@ -15,7 +16,7 @@ class Current(NamedTuple):
     """What a stored listing looks like to the diff."""
 
     key: str
-    fields: tuple[Any, ...] | None  # the catalogue-owned fields, as row[SKU:STATE + 1]; None: never loaded
+    fields: tuple[Any, ...] | None  # the catalogue-owned fields, as row[SKU:]; None: never loaded
     removed: bool
     linked_item_id: str | None
     submitted_quantity: int | None
@@ -35,15 +36,22 @@ def diff(rows: Iterable[Row], current: Iterable[Current], *, complete: bool = Tr
 
     A row in state `removed` (a differential export's deleted offer) removes its listing. A stored
     listing absent from the rows is removed when the load is `complete`, unless its state is one of
-    `kept_when_absent` (a source listing active listings only leaves out those we ended at 0).
+    `kept_when_absent` (a source listing active listings only leaves out those we ended at 0), or it
+    is a variation we sent 0 on such a source.
 
     Called once per row of every load, so it stays lean: stored listings are unpacked as tuples and
     changes built with tuple.__new__ (a NamedTuple's own __new__ is a Python-level call).
     """
     def absent(have: Current) -> bool:
-        """Whether a stored listing the load does not name is to be removed now."""
-        return (complete and not have[2]
-                and not (kept_when_absent and have[1] is not None and have[1][-1] in kept_when_absent))
+        """Whether a stored listing the load does not name is to be removed now. On a source listing
+        active listings only, a variation we took to 0 is kept too: it is absent when its whole
+        listing was ended with its last variation, and its restock is what brings the listing back."""
+        if not complete or have[2]:
+            return False
+        if not kept_when_absent or have[1] is None:
+            return True
+        fields = have[1]
+        return not (fields[_STORED_STATE] in kept_when_absent or (fields[_STORED_PARENT] is not None and have[4] == 0))
 
     stored = iter(current)
     have = next(stored, None)
@@ -66,7 +74,7 @@ def diff(rows: Iterable[Row], current: Iterable[Current], *, complete: bool = Tr
         quantity = row[QUANTITY]
         drift = (linked_item_id is not None and submitted is not None and not ignore_sync and not row[FBA]
                  and quantity is not None and quantity != submitted)
-        same = fields == row[SKU : STATE + 1] and not removed
+        same = fields == row[SKU:] and not removed
         yield _new(Change, (SAME if same else UPDATE, row, have, drift))
         have = next(stored, None)
     while have is not None:

@@ -26,9 +26,17 @@ STOCKSYNC_COLUMNS = ("sku", "title", "price", "quantity", "currency", "barcode",
 # `unlimited`): the load sets Ignore Sync when a listing becomes so (and never clears it).
 UNLIMITED = "unlimited"
 
+# Optional columns of a variation child (a size or colour of one listing): `parent` is its parent's
+# or group's key as the channel names it (an Amazon parent SKU, an eBay ItemID or inventory item
+# group key, a Magento configurable SKU), `variation` its attributes as a JSON object of text
+# (`{"Size": "M"}`). Rows without them are listings of their own.
+PARENT = "parent"
+VARIATION = "variation"
+_VARIATION_COLUMNS = {PARENT: (PARENT, "parentsku", "groupkey"), VARIATION: (VARIATION, "variationattributes")}
+
 # Fields a row may carry, in the order of the staged row tuple after its three leading keys.
 FIELDS = ("sku", "title", "price", "quantity", "currency", "barcode", "asin", "fba", "listing_id", "listing_kind",
-          "state")
+          "state", PARENT, VARIATION)
 STATES = frozenset({"active", "ended", "disabled", "removed", "backorders"})  # backorders: Magento, enabled at 0
 
 
@@ -70,7 +78,9 @@ LAYOUTS: dict[Source, Layout] = {
     Source.AMAZON_MERCHANT_LISTINGS: Layout(
         Source.AMAZON_MERCHANT_LISTINGS,
         aliases={"sku": ("sellersku",), "title": ("itemname",), "price": ("price",), "quantity": ("quantity",),
-                 "asin": ("asin1",), "listing_id": ("listingid",), "state": ("status",), "currency": ("currency",)},
+                 "asin": ("asin1",), "listing_id": ("listingid",), "state": ("status",), "currency": ("currency",),
+                 # ours: the Amazon adapter adds them from Listings Items' variation relationships
+                 PARENT: (PARENT,), VARIATION: (VARIATION,)},
         required=("sku", "title", "price", "quantity"),
         quoting=False,
         extra={"fulfillment_channel": ("fulfillmentchannel",), "product_id": ("productid",),
@@ -92,12 +102,14 @@ LAYOUTS: dict[Source, Layout] = {
                  "title": ("title", "itemtitle", "name", "itemname", "producttitle"),
                  "price": ("price", "retailprice"), "quantity": ("quantity", "qty", "stock", "stocklevel"),
                  "currency": ("currency",), "barcode": _BARCODE, "asin": ("asin", "asin1"),
-                 "fba": ("fba", "isfba"), "listing_id": ("listingid", "itemid"), "state": ("state", "status")},
+                 "fba": ("fba", "isfba"), "listing_id": ("listingid", "itemid"), "state": ("state", "status"),
+                 **_VARIATION_COLUMNS},
         required=("sku", "title", "price", "quantity"),
     ),
     Source.STOCKSYNC_LISTINGS: Layout(
         Source.STOCKSYNC_LISTINGS,
-        aliases={name: (header_key(name),) for name in STOCKSYNC_COLUMNS},
+        aliases={**{name: (header_key(name),) for name in STOCKSYNC_COLUMNS}, PARENT: (PARENT,),
+                 VARIATION: (VARIATION,)},
         required=STOCKSYNC_COLUMNS,
         offer=(UNLIMITED,),
     ),

@@ -22,11 +22,13 @@ from stocksync.catalogue.reader import (
     KIND,
     LISTING_ID,
     OFFER,
+    PARENT,
     PRICE,
     QUANTITY,
     SKU,
     STATE,
     TITLE,
+    VARIATION,
     Row,
 )
 from stocksync.core import db, raw_table
@@ -39,8 +41,8 @@ _UPDATES_PER_TASK = 200
 # What the diff reads of a stored listing. The catalogue fields only loads write come in one JSON
 # attribute (`load_fields`); the two the stock submitter may change too are read on their own, and
 # the offer as exported (already compact JSON, compared as it is).
-_DIFF_ATTRIBUTES = ("SK", "load_fields", "channel_listing_id", "state", "exported_offer", "removed",
-                    "linked_item_id", "submitted_quantity", "ignore_sync")
+_DIFF_ATTRIBUTES = ("SK", "load_fields", "channel_listing_id", "state", "exported_offer", "variation_parent",
+                    "variation", "removed", "linked_item_id", "submitted_quantity", "ignore_sync")
 
 
 def load_fields(row: Row) -> str:
@@ -69,7 +71,7 @@ def stored_listings(channel_id: str, low: str | None, high: str | None) -> Itera
         if written is not None:
             *loaded, kind = json.loads(written)
             fields = (*loaded, plain(item.get("channel_listing_id")), kind, plain(item.get("exported_offer")),
-                      plain(item.get("state")))
+                      plain(item.get("state")), plain(item.get("variation_parent")), plain(item.get("variation")))
         yield Current(key=key, fields=fields, removed=bool(plain(item.get("removed"))),
                       linked_item_id=plain(item.get("linked_item_id")),
                       submitted_quantity=_int(plain(item.get("submitted_quantity"))),
@@ -85,18 +87,28 @@ def _removal_actions(at: Any) -> list[Any]:
             ListingRecord.updated_at.set(at)]
 
 
-def _catalogue_actions(row: Row, stored: Current, load_id: str, at: Any) -> list[Any]:
+def _catalogue_actions(channel_id: str, row: Row, stored: Current, load_id: str, at: Any) -> list[Any]:
     listing = ListingRecord
     actions = [listing.sku.set(row[SKU]), listing.title.set(row[TITLE]), _set_or_remove(listing.price, row[PRICE]),
                _set_or_remove(listing.quantity, row[QUANTITY]), _set_or_remove(listing.currency, row[CURRENCY]),
                _set_or_remove(listing.barcode, row[BARCODE]), _set_or_remove(listing.asin, row[ASIN]),
                listing.fba.set(row[FBA]), _set_or_remove(listing.channel_listing_id, row[LISTING_ID]),
                _set_or_remove(listing.listing_kind, row[KIND]), _set_or_remove(listing.exported_offer, row[OFFER]),
-               listing.state.set(row[STATE]), listing.load_fields.set(load_fields(row)), listing.removed.set(False),
+               listing.state.set(row[STATE]), _set_or_remove(listing.variation_parent, row[PARENT]),
+               _set_or_remove(listing.variation, row[VARIATION]), *_variation_key_actions(channel_id, row),
+               listing.load_fields.set(load_fields(row)), listing.removed.set(False),
                listing.removed_at.remove(), listing.last_load_id.set(load_id), listing.updated_at.set(at)]
     if _unlimited(row[OFFER]) and not _unlimited(stored.fields[OFFER - SKU] if stored.fields else None):
         actions.append(listing.ignore_sync.set(True))  # marked unlimited since the last load
     return actions
+
+
+def _variation_key_actions(channel_id: str, row: Row) -> list[Any]:
+    """A child's place among its parent's children (GSI1), or none for a listing of its own."""
+    if row[PARENT] is None:
+        return [ListingRecord.GSI1PK.remove(), ListingRecord.GSI1SK.remove()]
+    keys = db.variation_keys(channel_id, row[PARENT], row[0])
+    return [ListingRecord.GSI1PK.set(keys["GSI1PK"]), ListingRecord.GSI1SK.set(keys["GSI1SK"])]
 
 
 def _set_or_remove(attribute: Any, value: Any) -> Any:
@@ -135,7 +147,7 @@ def apply_changes(channel_id: str, load_id: str, rows: Iterator[Row], current: I
             elif stored is not None:
                 counts["updated" if change.kind == UPDATE else "removed"] += 1
                 record = ListingRecord(**ListingRecord.keys(channel_id, stored.key))
-                updates.append((record, _catalogue_actions(row, stored, load_id, at) if row is not None
+                updates.append((record, _catalogue_actions(channel_id, row, stored, load_id, at) if row is not None
                                 else _removal_actions(at)))
             if change.drift and change.current is not None and change.current.linked_item_id:
                 drifted.add(change.current.linked_item_id)
@@ -188,7 +200,8 @@ def new_listing_item_builder(channel_id: str, load_id: str, at: Any) -> Any:
     optional = ((PRICE, "price", listing.price), (QUANTITY, "quantity", listing.quantity),
                 (CURRENCY, "currency", listing.currency), (BARCODE, "barcode", listing.barcode),
                 (ASIN, "asin", listing.asin), (LISTING_ID, "channel_listing_id", listing.channel_listing_id),
-                (KIND, "listing_kind", listing.listing_kind), (OFFER, "exported_offer", listing.exported_offer))
+                (KIND, "listing_kind", listing.listing_kind), (OFFER, "exported_offer", listing.exported_offer),
+                (PARENT, "variation_parent", listing.variation_parent), (VARIATION, "variation", listing.variation))
     number_attributes = {"price", "quantity"}
 
     def item(row: Row) -> dict[str, Any]:
@@ -202,6 +215,9 @@ def new_listing_item_builder(channel_id: str, load_id: str, at: Any) -> Any:
                 attributes[name] = {"N" if name in number_attributes else "S": attribute.serialize(value)}
         if _unlimited(row[OFFER]):
             attributes["ignore_sync"] = {"BOOL": True}
+        if row[PARENT] is not None:
+            attributes.update({name: {"S": key} for name, key in db.variation_keys(channel_id, row[PARENT],
+                                                                                     row[0]).items()})
         return attributes
 
     return item

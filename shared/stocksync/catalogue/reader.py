@@ -62,11 +62,14 @@ _STATE_WORDS = {
 _BARCODE_ID_TYPES = frozenset({"2", "3", "4", "isbn", "upc", "ean", "gtin", "ean13"})
 
 # Row = (sku_key, range_index, row_in_range, sku, title, price, quantity, currency, barcode, asin, fba,
-#        listing_id, listing_kind, offer, state). The first three make every row unique and sortable;
-# `offer` is the offer as exported (`Layout.offer`'s non-empty cells as compact JSON) or None.
+#        listing_id, listing_kind, offer, state, parent, variation). The first three make every row unique
+# and sortable; `offer` is the offer as exported (`Layout.offer`'s non-empty cells as compact JSON) or
+# None; `parent` the variation parent's key or None, `variation` its attributes as compact JSON or None.
 Row = tuple[Any, ...]
 (KEY, RANGE, REL_ROW, SKU, TITLE, PRICE, QUANTITY, CURRENCY, BARCODE, ASIN, FBA, LISTING_ID, KIND, OFFER,
- STATE) = range(15)
+ STATE, PARENT, VARIATION) = range(17)
+MAX_PARENT_CHARS = 200  # a parent key is a SKU or a listing id
+MAX_VARIATION_ATTRIBUTES = 30
 
 
 class CatalogueFileError(Exception):
@@ -444,7 +447,24 @@ def _quantity(text: str) -> int:
 
 
 _FIELD_ORDER = ("sku", "title", "price", "quantity", "currency", "barcode", "asin", "fba", "listing_id",
-                "listing_kind", "state", "fulfillment_channel", "product_id", "product_id_type")
+                "listing_kind", "state", "fulfillment_channel", "product_id", "product_id_type", "parent", "variation")
+
+
+def variation_attributes(text: str) -> dict[str, str]:
+    """A `variation` cell: a JSON object of non-empty names to text values ({} when empty); ValueError
+    says what is wrong with any other."""
+    if not text.strip():
+        return {}
+    try:
+        attributes = json.loads(text)
+    except ValueError as exc:
+        raise ValueError("the variation is not a JSON object (e.g. {\"Size\": \"M\"})") from exc
+    if not isinstance(attributes, dict) or not all(
+            isinstance(name, str) and name.strip() and isinstance(value, str) for name, value in attributes.items()):
+        raise ValueError("the variation must map attribute names to text values (e.g. {\"Size\": \"M\"})")
+    if len(attributes) > MAX_VARIATION_ATTRIBUTES:
+        raise ValueError(f"the variation has {len(attributes)} attributes; at most {MAX_VARIATION_ATTRIBUTES}")
+    return {name.strip(): value.strip() for name, value in attributes.items()}
 
 
 def _row_converter(plan: ParsePlan, range_index: int, report: RangeReport):  # noqa: PLR0915
@@ -480,7 +500,7 @@ def _row_converter(plan: ParsePlan, range_index: int, report: RangeReport):  # n
         else:
             cells = cells[:width] + padding[min(count, width):]
         (sku, title, price_text, quantity_text, currency, barcode, asin, fba_text, listing_id, kind, state_text,
-         channel, product_id, product_id_type) = take(cells)
+         channel, product_id, product_id_type, parent, variation_text) = take(cells)
         sku = sku.strip()
         if not sku:
             add(RowError(row, "sku", "the SKU is empty"))
@@ -491,7 +511,7 @@ def _row_converter(plan: ParsePlan, range_index: int, report: RangeReport):  # n
         if i_deleted is not None and cells[i_deleted].strip().casefold() in _TRUE:
             # a differential export's offer deleted since: Mirakl sends only its ids, and it is removed
             return (normalize_sku(sku), range_index, row, sku, title.strip(), None, None, None, None, None, False,
-                    listing_id.strip() or None, None, None, "removed")
+                    listing_id.strip() or None, None, None, "removed", None, None)
         ok = True
         price = None
         text = price_text.strip()
@@ -538,6 +558,19 @@ def _row_converter(plan: ParsePlan, range_index: int, report: RangeReport):  # n
                 ok = False
             else:
                 states[state_text] = state  # e.g. "Active": the next rows spelling it so skip the casefold
+        parent = parent.strip()
+        if len(parent) > MAX_PARENT_CHARS:
+            add(RowError(row, "parent", f"the parent is over {MAX_PARENT_CHARS} characters", parent[:100]))
+            ok = False
+        variation = None
+        if variation_text:
+            try:
+                attributes = variation_attributes(variation_text)
+            except ValueError as exc:
+                add(RowError(row, "variation", str(exc), variation_text[:100]))
+                ok = False
+            else:
+                variation = dumps(attributes) if attributes else None
         if not ok:
             return None
         barcode = barcode.strip()
@@ -550,7 +583,7 @@ def _row_converter(plan: ParsePlan, range_index: int, report: RangeReport):  # n
             offer = dumps(kept) if kept else None
         return (normalize_sku(sku), range_index, row, sku, title.strip(), price, quantity,
                 currency.strip() or None, barcode or None, asin.strip() or None, fba, listing_id.strip() or None,
-                kind.strip() or None, offer, state)
+                kind.strip() or None, offer, state, parent or None, variation)
 
     return convert
 
@@ -576,7 +609,7 @@ def _item_bytes(listing: Row, dumps: Any) -> int:
     """About what the listing's item takes in DynamoDB: its text attributes, the SKU key twice (SK and
     sku_key), load_fields (the catalogue fields again, as JSON) and the offer cells."""
     texts = (listing[SKU], listing[TITLE], listing[CURRENCY], listing[BARCODE], listing[ASIN], listing[LISTING_ID],
-             listing[KIND], listing[OFFER])
+             listing[KIND], listing[OFFER], listing[PARENT], listing[VARIATION])
     fields = dumps([*listing[SKU:LISTING_ID], listing[KIND]])
     return (_ITEM_OVERHEAD_BYTES + 2 * len(listing[KEY].encode()) + len(fields.encode())
             + sum(len(text.encode()) for text in texts if text))

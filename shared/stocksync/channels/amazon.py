@@ -1,6 +1,15 @@
 """Amazon (SP-API). Catalogue: Reports 2021-06-30 GET_MERCHANT_LISTINGS_ALL_DATA, the document kept
 exactly as Amazon serves it (gzip or not, usually Cp1252): the ingestion decodes it.
 
+Variations: the report lists each variation child (a listing with its offer) but neither its parent
+(which has no offer and is not listed) nor its attributes. Listings Items' searchListingsItems gives
+them: the listings items that are not BUYABLE hold the parents (their VARIATION relationship names
+their childSkus and the variation theme's attributes), and each parent's children
+(variationParentSku) their value of each. When there are any, the report is passed on with two columns more,
+`parent` and `variation` (compact ASCII JSON, so the document's charset is kept; a gzipped one is
+passed on unzipped). A search pages through at most 1,000 items: parents beyond the first 1,000
+listings items that are not buyable are not found, and their children load as listings of their own.
+
 Orders: Orders API v2026-01-01. `searchOrders` by lastUpdatedAfter for the account's marketplaces,
 100 a page, following `pagination.nextToken`; `getOrder` for one order (a notification). Both ask
 for the FULFILLMENT dataset (the fulfilment status and who fulfils: AMAZON = FBA, which never
@@ -26,6 +35,8 @@ from __future__ import annotations
 
 import gzip
 import json
+import re
+import zlib
 from collections.abc import Iterator, Mapping, Sequence
 from datetime import datetime
 from typing import Any, ClassVar
@@ -75,6 +86,8 @@ LISTINGS_REPORT = "GET_MERCHANT_LISTINGS_ALL_DATA"
 DEFAULT_CONTENT_TYPE = "text/plain; charset=Cp1252"
 
 LISTINGS = "/listings/2021-08-01"
+SEARCH_LISTINGS_RATE = (5.0, 5)  # searchListingsItems: 5 requests/s, burst 5
+SEARCH_PAGE = 20  # searchListingsItems: pageSize at most 20
 FEEDS = "/feeds/2021-06-30"
 LISTINGS_FEED = "JSON_LISTINGS_FEED"
 FEED_CONTENT_TYPE = "application/json; charset=UTF-8"
@@ -163,18 +176,58 @@ class AmazonAdapter(ChannelAdapter):
         document_id = progress.details.get("reportDocumentId")
         if not document_id:
             raise ChannelRejected("Amazon's report is done but names no document", details=dict(progress.details))
+        variations = self.variation_children()
         document = self.call_json("GET", f"{REPORTS}/documents/{document_id}")
         gzipped = str(document.get("compressionAlgorithm") or "").upper() == "GZIP"
         # A pre-signed URL: no SP-API auth; the body is taken as sent, gzip included.
         download = self.call("GET", str(_field(document, "url")), authenticated=False, stream=True)
         gzipped = gzipped or download.headers.get("Content-Encoding", "").lower() == "gzip"
+        content_type = download.headers.get("Content-Type") or DEFAULT_CONTENT_TYPE
+        chunks = stream_response(download)
+        if variations:
+            chunks = with_variation_columns(chunks, variations, gzipped=gzipped, charset=_charset(content_type))
+            gzipped = False
         return CatalogueDocument(
             source=self.source,
             extension="tsv.gz" if gzipped else "tsv",
-            content_type=download.headers.get("Content-Type") or DEFAULT_CONTENT_TYPE,
-            chunks=stream_response(download),
+            content_type=content_type,
+            chunks=chunks,
             closers=[download.close],
         )
+
+    def variation_children(self) -> dict[str, tuple[str, dict[str, str]]]:
+        """Every variation child: SKU -> (parent SKU, attribute -> value), from searchListingsItems."""
+        if not self.settings.get("seller_id"):
+            return {}
+        themes: dict[str, list[str]] = {}  # parent -> the theme's attributes
+        for item in self._search_listings({"withoutStatus": "BUYABLE", "includedData": "relationships"}):
+            for by_marketplace in item.get("relationships") or []:
+                for relation in (by_marketplace or {}).get("relationships") or []:
+                    if relation.get("type") == "VARIATION" and relation.get("childSkus"):
+                        theme = relation.get("variationTheme") or {}
+                        themes[str(item.get("sku"))] = [str(a) for a in theme.get("attributes") or []]
+        found: dict[str, tuple[str, dict[str, str]]] = {}
+        for parent, names in themes.items():
+            for child in self._search_listings({"variationParentSku": parent, "includedData": "attributes"}):
+                attributes = child.get("attributes") or {}
+                found[str(child.get("sku"))] = (parent, {
+                    name: str(values[0].get("value")) for name in names
+                    if isinstance(values := attributes.get(name), list) and values and isinstance(values[0], dict)
+                    and values[0].get("value") is not None})
+        return found
+
+    def _search_listings(self, params: Mapping[str, str]) -> Iterator[Mapping[str, Any]]:
+        seller = quote(str(self.settings["seller_id"]), safe="")
+        token: str | None = None
+        while True:
+            self.limited("searchListingsItems", SEARCH_LISTINGS_RATE)
+            answer = self.call_json("GET", f"{LISTINGS}/items/{seller}", params={
+                "marketplaceIds": ",".join(self.settings.get("marketplace_ids") or []), "pageSize": SEARCH_PAGE,
+                **params, **({"pageToken": token} if token else {})}) or {}
+            yield from (item for item in answer.get("items") or [] if isinstance(item, dict))
+            token = (answer.get("pagination") or {}).get("nextToken")
+            if not token:
+                return
 
     # --- stock ---------------------------------------------------------------------------
     # Quantity is keyed by (seller id, SKU): one patch names every marketplace of the account.
@@ -406,6 +459,45 @@ class AmazonAdapter(ChannelAdapter):
         if status in _IN_PROGRESS:
             return CatalogueProgress(CatalogueStatus.IN_PROGRESS, report_id, message=f"Amazon: {status}")
         raise ChannelRejected(f"Amazon answered an unknown report status {status!r}", details={"reportId": report_id})
+
+
+def _charset(content_type: str) -> str:
+    found = re.search(r"charset=([\w-]+)", content_type, re.IGNORECASE)
+    return found.group(1) if found else "cp1252"
+
+
+def with_variation_columns(chunks: Iterator[bytes], variations: Mapping[str, tuple[str, Mapping[str, str]]], *,
+                           gzipped: bool, charset: str) -> Iterator[bytes]:
+    """The report with `parent` and `variation` columns after its own, line by line: the bytes of its
+    own cells are passed on untouched (the SKU is decoded only to look it up). Rows end as they do."""
+    decompress = zlib.decompressobj(wbits=31) if gzipped else None
+    sku_column: int | None = None
+    pending = b""
+
+    def extended(line: bytes) -> bytes:
+        nonlocal sku_column
+        body = line.rstrip(b"\r\n")
+        end = line[len(body):]
+        cells = body.split(b"\t")
+        if sku_column is None:
+            names = [cell.decode(charset, errors="replace").strip().lstrip("\ufeff").casefold() for cell in cells]
+            sku_column = names.index("seller-sku") if "seller-sku" in names else 0
+            return body + b"\tparent\tvariation" + end
+        sku = cells[sku_column].decode(charset, errors="replace").strip() if sku_column < len(cells) else ""
+        parent, attributes = variations.get(sku, ("", {}))
+        variation = json.dumps(dict(attributes), separators=(",", ":")) if attributes else ""  # ASCII
+        return body + b"\t" + parent.encode(charset, errors="replace") + b"\t" + variation.encode() + end
+
+    for chunk in chunks:
+        data = decompress.decompress(chunk) if decompress is not None else chunk
+        pending += data
+        *lines, pending = pending.split(b"\n")
+        if lines:
+            yield b"".join(extended(line + b"\n") for line in lines)
+    if decompress is not None:
+        pending += decompress.flush()
+    if pending:
+        yield extended(pending)
 
 
 def report_issues(report: Mapping[str, Any]) -> dict[str, str]:

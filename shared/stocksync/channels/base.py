@@ -54,7 +54,7 @@ SOURCE_MIRAKL_CHANGES = "mirakl_offer_changes"  # OF52's differential export: on
 SOURCE_STOCKSYNC = "stocksync_listings"
 
 NORMALIZED_HEADER = ("sku", "title", "price", "quantity", "currency", "barcode", "asin", "fba", "listing_id",
-                     "listing_kind", "state", "unlimited")
+                     "listing_kind", "state", "unlimited", "parent", "variation")
 NORMALIZED_CONTENT_TYPE = "text/csv; charset=utf-8"
 
 
@@ -176,6 +176,9 @@ class Listing:
     listing_kind: str = ""
     state: str = "active"  # active | ended | disabled
     unlimited: bool = False  # the channel does not track this listing's stock (Rakuten): Ignore Sync is set
+    # a variation child: its parent's or group's key on the channel, and its attributes ({"Size": "M"})
+    parent: str = ""
+    variation: Mapping[str, str] = field(default_factory=dict)
 
     @classmethod
     def from_json(cls, item: Mapping[str, Any]) -> Listing:
@@ -186,13 +189,23 @@ class Listing:
             quantity=decimal_text(item.get("quantity")), currency=str(item.get("currency") or ""),
             barcode=str(item.get("barcode") or item.get("ean") or ""), listing_id=str(item.get("listing_id") or ""),
             state=state if state in ("active", "ended", "disabled") else "active",
-            unlimited=item.get("unlimited") is True,
+            unlimited=item.get("unlimited") is True, parent=str(item.get("variation_listing_id") or ""),
+            variation=_text_map(item.get("variation")),
         )
 
     def row(self) -> list[str]:
         return [self.sku, self.title, self.price, self.quantity, self.currency, self.barcode, self.asin,
                 "true" if self.fba else "false", self.listing_id, self.listing_kind, self.state,
-                "true" if self.unlimited else ""]
+                "true" if self.unlimited else "", self.parent,
+                json.dumps(dict(self.variation), ensure_ascii=False, separators=(",", ":")) if self.variation else ""]
+
+
+def _text_map(value: Any) -> dict[str, str]:
+    """A JSON object of attributes as names to text ({} for anything else)."""
+    if not isinstance(value, Mapping):
+        return {}
+    return {str(name): decimal_text(text) if isinstance(text, int | float) else str(text)
+            for name, text in value.items() if str(name).strip() and text is not None}
 
 
 def normalized_csv(listings: Iterable[Listing], rows_per_chunk: int = 2000) -> Iterator[bytes]:
@@ -248,7 +261,8 @@ class QuantityUpdate:
     disabled); `price` is the last loaded catalogue's (Mirakl resubmits it); `locations` the
     quantity per location of the channel's, for channels that keep stock per source (Magento MSI);
     `offer` the offer as the last catalogue load exported it (`ListingRecord.offer_as_exported()`:
-    Mirakl's OF24 resets every field it is not sent, so the whole offer goes back with the quantity)."""
+    Mirakl's OF24 resets every field it is not sent, so the whole offer goes back with the quantity);
+    `parent` the listing's variation parent (a variation of a listing with variations), None else."""
 
     sku: str
     quantity: int
@@ -258,6 +272,7 @@ class QuantityUpdate:
     price: float | None = None
     locations: Mapping[str, int] = field(default_factory=dict)
     offer: Mapping[str, str] = field(default_factory=dict)
+    parent: str | None = None
 
 
 class QuantityStatus(StrEnum):

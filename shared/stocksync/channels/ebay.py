@@ -4,12 +4,24 @@ inventory items (GET /inventory_item pages) to tell which SKUs are Inventory-API
 their titles); every other SKU of the report is a Trading listing. The result is the normalized
 listings CSV.
 
+Variations: a multi-variation listing is one SKUDetails of the report with its Variations, each
+variation a listing of its own (its SKU, price and quantity) whose parent is the listing: an
+Inventory-API variation's inventory item names its group (`groupIds`), and the group
+(getInventoryItemGroup) what its variations vary by, read from each item's aspects; a Trading
+variation's parent is its ItemID, its attributes the VariationSpecifics GetItem gives (one call per
+multi-variation listing).
+
 Why the feed and not only Inventory API offers: offers are read one SKU at a time (getOffers
 needs `sku`) and never show Trading listings, which stock sync revises through the Trading API instead.
 
 Stock: Inventory-API listings by bulkUpdatePriceQuantity (25 SKUs a call, the inventory item's
 ship-to-home quantity; every item of a 200/207 answer read); at 0 the offer is withdrawn (the
-listing ends), on restock published again (a new listing id). Legacy Trading listings by
+listing ends), on restock published again (a new listing id). A variation of an inventory item
+group is a quantity of its own (0 included) on a listing that stays live; the group's listing is
+withdrawn (withdrawOfferByInventoryItemGroup) only once every variation is at 0, and published
+again (publishOfferByInventoryItemGroup, a new listing id) when one returns: eBay refuses both
+calls on a single variation's offer. A Trading variation is revised by ItemID and its SKU, at 0 too
+(it stays on the live listing, out of stock), and never ends or relists the listing alone. Legacy Trading listings by
 ReviseInventoryStatus (4 a call), EndFixedPriceItem at 0 and RelistFixedPriceItem on restock, whose
 new ItemID the listing follows. A relist carries a UUID derived from the ended ItemID, so a relist
 sent twice (a crash before the record) is refused as a duplicate naming the listing it made.
@@ -166,7 +178,9 @@ class EbayAdapter(ChannelAdapter):
         return CatalogueProgress(CatalogueStatus.IN_PROGRESS, report_id, message=f"eBay: {status or 'pending'}")
 
     def open_catalogue(self, progress: CatalogueProgress) -> CatalogueDocument:
-        titles = dict(self.inventory_items())
+        items = {str(item.get("sku") or ""): item for item in self.inventory_items()}
+        titles = {sku: str((item.get("product") or {}).get("title") or "") for sku, item in items.items()}
+        variations = _Variations(self, items)
         spool = tempfile.SpooledTemporaryFile(max_size=8 * 1024 * 1024)  # noqa: SIM115 - closed by the document
         download = self.call("GET", f"{FEED}/task/{progress.report_id}/download_result_file", stream=True)
         try:
@@ -175,36 +189,54 @@ class EbayAdapter(ChannelAdapter):
         finally:
             download.close()
         spool.seek(0)
-        listings = self._report_listings(spool, titles)
+        listings = self._report_listings(spool, titles, variations)
         return CatalogueDocument(self.source, "csv", NORMALIZED_CONTENT_TYPE, normalized_csv(listings),
                                  closers=[spool.close])
 
-    def inventory_items(self) -> Iterator[tuple[str, str]]:
-        """(SKU, title) of every Inventory-API inventory item. `offset` is a page number, not a record
-        offset: follow the pages until eBay gives no `next` link."""
+    def inventory_items(self) -> Iterator[Mapping[str, Any]]:
+        """Every Inventory-API inventory item. `offset` is a page number, not a record offset: follow
+        the pages until eBay gives no `next` link."""
         page_number = 0
         while True:
             page = self.call_json("GET", f"{INVENTORY}/inventory_item",
                                   params={"limit": str(PAGE_SIZE), "offset": str(page_number)}) or {}
             items = page.get("inventoryItems") or []
-            for item in items:
-                yield str(item.get("sku") or ""), str((item.get("product") or {}).get("title") or "")
+            yield from (item for item in items if isinstance(item, dict))
             if not items or not page.get("next"):
                 return
             page_number += 1
 
-    def _report_listings(self, spool: IO[bytes], inventory_titles: dict[str, str]) -> Iterator[Listing]:
+    def _report_listings(self, spool: IO[bytes], inventory_titles: dict[str, str],
+                         variations: _Variations) -> Iterator[Listing]:
         currency = CURRENCIES.get(self.marketplace_id, "")
         try:
             archive = zipfile.ZipFile(spool)
         except zipfile.BadZipFile:  # some feeds come as the bare XML
             spool.seek(0)
-            yield from _sku_details(spool, inventory_titles, currency)
+            yield from _sku_details(spool, inventory_titles, currency, variations)
             return
         with archive:
             for name in archive.namelist():
                 with archive.open(name) as member:
-                    yield from _sku_details(member, inventory_titles, currency)
+                    yield from _sku_details(member, inventory_titles, currency, variations)
+
+    def inventory_item_group(self, group_key: str) -> Mapping[str, Any]:
+        self.limited("inventory_item_group")
+        return self.call_json("GET", f"{INVENTORY}/inventory_item_group/{quote(group_key, safe='')}") or {}
+
+    def trading_variations(self, item_id: str) -> dict[str, dict[str, str]]:
+        """A Trading multi-variation listing's variations: SKU -> VariationSpecifics (GetItem)."""
+        answer = self.trading("GetItem", f"<ItemID>{escape(item_id)}</ItemID><IncludeItemSpecifics>true"
+                                         "</IncludeItemSpecifics>")
+        found: dict[str, dict[str, str]] = {}
+        for item in _children(answer, "Item"):
+            for container in _children(item, "Variations"):
+                for variation in _children(container, "Variation"):
+                    specifics = {_text(pair, "Name"): _text(pair, "Value")
+                                 for block in _children(variation, "VariationSpecifics")
+                                 for pair in _children(block, "NameValueList") if _text(pair, "Name")}
+                    found[_text(variation, "SKU")] = specifics
+        return found
 
     # --- orders --------------------------------------------------------------------------
 
@@ -265,11 +297,14 @@ class EbayAdapter(ChannelAdapter):
     bulk_size: ClassVar[int] = INVENTORY_BULK
 
     def quantity_batches(self, updates: Sequence[QuantityUpdate]) -> Iterator[list[QuantityUpdate]]:
-        """Inventory-API SKUs 25 a call; Trading revisions 4 a call; each Trading end or relist alone;
-        Trading listings already ended and still at 0 in one batch that needs no call."""
-        trading = [u for u in updates if u.listing_kind == KIND_TRADING]
+        """Inventory-API SKUs 25 a call; Trading revisions 4 a call (every Trading variation, 0 or not);
+        each Trading end or relist alone; Trading listings already ended and still at 0 in one batch
+        that needs no call."""
+        trading = [u for u in updates if u.listing_kind == KIND_TRADING and not u.parent]
+        variations = [u for u in updates if u.listing_kind == KIND_TRADING and u.parent]
         yield from batched([u for u in updates if u.listing_kind != KIND_TRADING], INVENTORY_BULK)
-        yield from batched([u for u in trading if u.quantity > 0 and u.state == "active"], TRADING_BULK)
+        yield from batched([*variations, *(u for u in trading if u.quantity > 0 and u.state == "active")],
+                           TRADING_BULK)
         yield from ([u] for u in trading if ends_listing(u) or restores_listing(u))
         settled = [u for u in trading if u.quantity <= 0 and u.state != "active"]
         if settled:
@@ -279,6 +314,8 @@ class EbayAdapter(ChannelAdapter):
         first = batch[0]
         if first.listing_kind != KIND_TRADING:
             return self._inventory_quantities(batch)
+        if first.parent:  # variations (and single listings) revised together
+            return self._revise_inventory_status(batch)
         if ends_listing(first):
             return [self._end_item(first)]
         if restores_listing(first):
@@ -296,7 +333,56 @@ class EbayAdapter(ChannelAdapter):
         replies = {str(item.get("sku")): ItemReply(int(item.get("statusCode") or 0) == 200,
                                                   _rest_errors(item.get("errors")))
                    for item in (answer or {}).get("responses") or [] if isinstance(item, dict)}
-        return self.then_transitions(batch, batch_results(batch, replies, self.label), self._offer_transition)
+        results = batch_results(batch, replies, self.label)
+        singles = [n for n, update in enumerate(batch) if not update.parent]
+        for n, result in zip(singles, self.then_transitions([batch[n] for n in singles], [results[n] for n in singles],
+                                                            self._offer_transition), strict=True):
+            results[n] = result
+        for group in dict.fromkeys(u.parent for u in batch if u.parent):
+            shown = [n for n, update in enumerate(batch)
+                     if update.parent == group and results[n].status == QuantityStatus.OK]
+            if shown:
+                for n, result in zip(shown, self.guarded([batch[n] for n in shown], self._group_transition),
+                                     strict=True):
+                    results[n] = result
+        return results
+
+    def _group_transition(self, members: list[QuantityUpdate]) -> list[QuantityResult]:
+        """After the quantities of some variations of one inventory item group: withdraw the group's
+        listing when every variation is at 0, publish it again when one is not. The listing's state
+        is read from eBay (a variation's offer), so a crash before the record, or a sibling brought
+        to 0 by an earlier submission, is taken as it is."""
+        group = str(members[0].parent)
+        stocked = any(u.quantity > 0 for u in members)
+        if not stocked:
+            sent = {u.sku for u in members}
+            variants = [str(sku) for sku in self.inventory_item_group(group).get("variantSKUs") or []]
+            stocked = any(quantity > 0 for quantity in self._available([s for s in variants if s not in sent]))
+        offer = self._offer(members[0].sku)
+        published = str(offer.get("status") or "") == "PUBLISHED"
+        listing_id = str((offer.get("listing") or {}).get("listingId") or "") or None
+        body = {"inventoryItemGroupKey": group, "marketplaceId": self.marketplace_id}
+        if stocked and not published:
+            self.limited("publish_offer")
+            answer = self.call_json("POST", f"{INVENTORY}/offer/publish_by_inventory_item_group", json=body)
+            listing_id = str((answer or {}).get("listingId") or "") or None
+        elif not stocked and published:
+            self.limited("withdraw_offer")
+            self.call("POST", f"{INVENTORY}/offer/withdraw_by_inventory_item_group", json=body)
+        state = "active" if stocked else "ended"
+        return [QuantityResult(u.sku, QuantityStatus.OK, state=state, listing_id=listing_id if stocked else None)
+                for u in members]
+
+    def _available(self, skus: list[str]) -> Iterator[int]:
+        """Each SKU's ship-to-home quantity on eBay (bulkGetInventoryItem, 25 a call)."""
+        for chunk in batched(skus, INVENTORY_BULK):
+            self.limited("bulk_get_inventory_item")
+            answer = self.call_json("POST", f"{INVENTORY}/bulk_get_inventory_item",
+                                    json={"requests": [{"sku": sku} for sku in chunk]}) or {}
+            for reply in answer.get("responses") or []:
+                item = (reply or {}).get("inventoryItem") or {}
+                availability = (item.get("availability") or {}).get("shipToLocationAvailability") or {}
+                yield int(availability.get("quantity") or 0)
 
     def _offer_transition(self, batch: list[QuantityUpdate]) -> list[QuantityResult]:
         """Withdraw the SKU's offer (the listing ends) or publish it (a new listing). An offer already
@@ -476,7 +562,37 @@ def _rest_errors(errors: Any) -> str:
                      for e in errors or [] if isinstance(e, dict))
 
 
-def _sku_details(stream: IO[bytes], titles: dict[str, str], currency: str) -> Iterator[Listing]:
+class _Variations:
+    """Who a variation's parent is and what sets it apart, read once per group or listing."""
+
+    def __init__(self, adapter: EbayAdapter, items: Mapping[str, Mapping[str, Any]]) -> None:
+        self.adapter, self.items = adapter, items
+        self.varies_by: dict[str, list[str]] = {}
+        self.trading: dict[str, dict[str, dict[str, str]]] = {}
+
+    def of(self, item_id: str, sku: str) -> tuple[str, dict[str, str]]:
+        """(parent, attributes) of a variation of the listing `item_id`."""
+        item = self.items.get(sku)
+        if item is not None:  # an Inventory-API variation: its inventory item group
+            group = next((str(key) for key in item.get("groupIds") or item.get("inventoryItemGroupKeys") or []
+                          if key), "")
+            if not group:
+                return item_id, {}
+            if group not in self.varies_by:
+                specifications = (self.adapter.inventory_item_group(group).get("variesBy") or {}).get(
+                    "specifications") or []
+                self.varies_by[group] = [str(s.get("name")) for s in specifications if isinstance(s, dict)
+                                         and s.get("name")]
+            aspects = (item.get("product") or {}).get("aspects") or {}
+            return group, {name: str(aspects[name][0]) for name in self.varies_by[group]
+                           if isinstance(aspects.get(name), list) and aspects[name]}
+        if item_id not in self.trading:
+            self.trading[item_id] = self.adapter.trading_variations(item_id)
+        return item_id, self.trading[item_id].get(sku, {})
+
+
+def _sku_details(stream: IO[bytes], titles: dict[str, str], currency: str,
+                 grouping: _Variations) -> Iterator[Listing]:
     """Each SKUDetails (and each of its Variations) of an ActiveInventoryReport, streamed."""
     try:
         for _event, element in iterparse(stream, events=("end",)):  # noqa: S314
@@ -491,6 +607,7 @@ def _sku_details(stream: IO[bytes], titles: dict[str, str], currency: str) -> It
                 if not sku:
                     continue
                 price = values.get("Price")
+                parent, attributes = grouping.of(item_id, sku) if row is not element else ("", {})
                 yield Listing(
                     sku=sku, title=titles.get(sku, ""),
                     price=decimal_text((price.text or "").strip()) if price is not None else "",
@@ -498,6 +615,7 @@ def _sku_details(stream: IO[bytes], titles: dict[str, str], currency: str) -> It
                     currency=(price.get("currencyID") if price is not None else None) or currency,
                     listing_id=item_id,
                     listing_kind=KIND_INVENTORY_API if sku in titles else KIND_TRADING,
+                    parent=parent, variation=attributes,
                 )
             element.clear()
     except SyntaxError as exc:  # ElementTree's ParseError

@@ -7,6 +7,13 @@ legacy inventory, and in zero_backorder mode for the enabled products at 0, whos
 ("backorders") when their stock item allows back-orders itself and is in stock. A reload then keeps
 the state the restock undoes.
 
+Configurable products: the configurable parent has no stock of its own and is no listing; each of
+its simple children is, naming the configurable's SKU as its parent and, as its attributes, the
+label of each configurable option (attribute) with the child's option of it. The configurables are
+read first (the search filtered on type_id), each with its children (GET configurable-products/
+{sku}/children: their option ids in custom_attributes) and each attribute once (the attribute
+search by attribute_id: its code and its options' labels).
+
 Stock (settings `inventory_api`: "msi" or "legacy"; `out_of_stock_mode`: "disable" or
 "zero_backorder"; `source_codes`: our location id -> MSI source code):
 - MSI: POST inventory/source-items, every mapped source of each listing, the target split over the
@@ -73,6 +80,7 @@ from stocksync.core.chunks import batched
 
 PAGE_SIZE = 100
 ENABLED, DISABLED = 1, 2
+CONFIGURABLE = "configurable"  # a product type: the parent of simple children, with no stock of its own
 MSI_BATCH = 100  # listings per source-items call (Magento sets no limit; keeps a call well under a second)
 DEFAULT_SOURCE = "default"
 IN_STOCK, OUT_OF_STOCK = 1, 0
@@ -114,15 +122,56 @@ class MagentoAdapter(PagedListingsAdapter):
     # --- catalogue -----------------------------------------------------------------------
 
     def listings(self) -> Iterator[Listing]:
-        for products in self.product_pages():
-            quantities = self.quantities(products)
+        variations = self.configurable_children()
+        for page in self.product_pages():
+            products = [p for p in page if p.get("type_id") != CONFIGURABLE]  # its children hold the stock
+            quantities = self.quantities(products) if products else {}
             for product in products:
                 sku = str(product.get("sku") or "")
+                parent, attributes = variations.get(sku, ("", {}))
                 yield Listing(
                     sku=sku, title=str(product.get("name") or ""), price=decimal_text(product.get("price")),
                     quantity=decimal_text(quantities.get(sku)), listing_id=str(product.get("id") or ""),
-                    state=self.listing_state(product, quantities.get(sku)),
+                    state=self.listing_state(product, quantities.get(sku)), parent=parent, variation=attributes,
                 )
+
+    def configurable_children(self) -> dict[str, tuple[str, dict[str, str]]]:
+        """Every configurable's simple children: child SKU -> (configurable SKU, option label -> value label)."""
+        found: dict[str, tuple[str, dict[str, str]]] = {}
+        attributes: dict[str, tuple[str, dict[str, str]]] = {}  # attribute id -> (code, option id -> label)
+        for page in self.product_pages({"searchCriteria[filterGroups][0][filters][0][field]": "type_id",
+                                        "searchCriteria[filterGroups][0][filters][0][value]": CONFIGURABLE,
+                                        "searchCriteria[filterGroups][0][filters][0][conditionType]": "eq"}):
+            for configurable in page:
+                sku = str(configurable.get("sku") or "")
+                options = [o for o in (configurable.get("extension_attributes") or {}).get(
+                    "configurable_product_options") or [] if isinstance(o, dict) and o.get("attribute_id")]
+                for option in options:
+                    key = str(option["attribute_id"])
+                    if key not in attributes:
+                        attributes[key] = self._attribute(key)
+                children = self.call_json("GET", f"configurable-products/{quote(sku, safe='')}/children") or []
+                for child in children:
+                    values = {str(a.get("attribute_code")): str(a.get("value"))
+                              for a in child.get("custom_attributes") or [] if isinstance(a, dict)}
+                    chosen = {}
+                    for option in options:
+                        code, labels = attributes[str(option["attribute_id"])]
+                        if code in values:
+                            chosen[str(option.get("label") or code)] = labels.get(values[code], values[code])
+                    found[str(child.get("sku") or "")] = (sku, chosen)
+        return found
+
+    def _attribute(self, attribute_id: str) -> tuple[str, dict[str, str]]:
+        """An attribute's code and its options' labels (option id -> label)."""
+        answer = self.call_json("GET", "products/attributes", params={
+            "searchCriteria[filterGroups][0][filters][0][field]": "attribute_id",
+            "searchCriteria[filterGroups][0][filters][0][value]": attribute_id,
+            "searchCriteria[filterGroups][0][filters][0][conditionType]": "eq"}) or {}
+        item: Mapping[str, Any] = next(iter(answer.get("items") or []), {})
+        return str(item.get("attribute_code") or ""), {
+            str(o.get("value")): str(o.get("label") or "").strip() for o in item.get("options") or []
+            if isinstance(o, dict) and str(o.get("value") or "")}
 
     def listing_state(self, product: dict[str, Any], quantity: float | None) -> str:
         """disabled, active, or (in zero_backorder mode) ours at 0: enabled with back-orders allowed.
@@ -136,11 +185,11 @@ class MagentoAdapter(PagedListingsAdapter):
                 return BACKORDER_STATE
         return "active"
 
-    def product_pages(self) -> Iterator[list[dict[str, Any]]]:
+    def product_pages(self, search: Mapping[str, str] | None = None) -> Iterator[list[dict[str, Any]]]:
         page, seen = 1, 0
         while True:
             answer = self.call_json("GET", "products", params={
-                "searchCriteria[pageSize]": PAGE_SIZE, "searchCriteria[currentPage]": page,
+                **(search or {}), "searchCriteria[pageSize]": PAGE_SIZE, "searchCriteria[currentPage]": page,
                 "searchCriteria[sortOrders][0][field]": "entity_id",
                 "searchCriteria[sortOrders][0][direction]": "ASC",
             })

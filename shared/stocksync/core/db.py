@@ -339,6 +339,13 @@ class ListingRecord(Record, discriminator="listing"):
     # the file's non-empty cells of those columns as a compact JSON object, column -> text (a few
     # hundred bytes; catalogue/formats.py `Layout.offer`); None when the file had none.
     exported_offer = UnicodeAttribute(null=True)
+    # A variation child (one size or colour of a listing with variations): its parent's or group's key
+    # as the channel names it (an Amazon parent SKU, an eBay ItemID or inventory item group key, a
+    # Magento configurable SKU), and its attributes as a compact JSON object of text, e.g.
+    # {"Size":"M"}. Both None for a listing of its own. The parent is never a listing itself: it has
+    # no stock of its own, and each child maps to its own item.
+    variation_parent = UnicodeAttribute(null=True)
+    variation = UnicodeAttribute(null=True)
     first_seen_at = UTCDateTimeAttribute(default=now)
     updated_at = UTCDateTimeAttribute(default=now)
     # the link, flags and limits: the mapping screen and auto-link write these, loads never do (but
@@ -361,6 +368,10 @@ class ListingRecord(Record, discriminator="listing"):
     # what a channel keeping stock per place (Magento MSI sources) was sent per place, when it matters
     submitted_split = UnicodeAttribute(null=True)
 
+    def variation_attributes(self) -> dict[str, str]:
+        """`variation` as a map (empty for a listing of its own)."""
+        return json.loads(self.variation) if self.variation else {}
+
     def offer_as_exported(self) -> dict[str, str]:
         """`exported_offer` as a map (empty when the last load's file had none)."""
         return json.loads(self.exported_offer) if self.exported_offer else {}
@@ -375,6 +386,15 @@ class ListingRecord(Record, discriminator="listing"):
 
 def listing_sk(sku_key: str) -> str:
     return f"{LISTING_PREFIX}{sku_key}"
+
+
+def variation_keys(channel_id: str, parent: str, sku_key: str) -> Keys:
+    """A variation child's keys on GSI1: one parent's children together, in SKU-key order."""
+    return {"GSI1PK": variation_pk(channel_id, parent), "GSI1SK": listing_sk(sku_key)}
+
+
+def variation_pk(channel_id: str, parent: str) -> str:
+    return f"VARIATIONS_OF#{channel_id}#{parent}"
 
 
 class CatalogueStatusRecord(Record, discriminator="catalogue_status"):

@@ -24,6 +24,7 @@ from stocksync.core.observability import logger
 from stocksync.inventory.rules import normalize_sku
 from stocksync.mapping import store
 from stocksync.mapping.csv_io import (
+    LAYOUTS,
     ColumnMapping,
     ExportField,
     ImportField,
@@ -213,10 +214,11 @@ class ImportReport:
 
 
 def import_mapping(mapping: ListingMapping, channel_id: str, text: str, columns: ColumnMapping, *, dry_run: bool,
-                   kind: str = "mapping", aliases: dict[ImportField, tuple[str, ...]] | None = None) -> ImportReport:
-    """Validate the whole file; apply it only when every row is valid (and not a dry run)."""
+                   kind: str = "mapping") -> ImportReport:
+    """Validate the whole file; apply it only when every row is valid (and not a dry run). `kind`:
+    "mapping" or "limits" (the Min/Max file), which names its columns its own way (`LAYOUTS`)."""
     mapped = columns.mapped()
-    parsed = parse_import(text, mapped, aliases)
+    parsed = parse_import(text, mapped, LAYOUTS[kind])
     listings = store.listings_by_key(channel_id, (row.sku_key for row in parsed.rows))
     item_skus = {normalize_sku(v) for row in parsed.rows if (v := row.values.get(ImportField.ITEM_SKU))}
     item_ids = store.item_ids_by_sku_key(item_skus)
@@ -294,8 +296,7 @@ def run_import_job(mapping: ListingMapping, message: JobMessage) -> None:
     mapping.jobs.start(job.job_id)
     body = client("s3").get_object(Bucket=mapping.bucket, Key=payload["key"])["Body"].read().decode("utf-8-sig")
     report = import_mapping(mapping, payload["channel_id"], body, ColumnMapping.model_validate(payload["columns"]),
-                            dry_run=bool(payload.get("dry_run")), kind=payload.get("kind", "mapping"),
-                            aliases=_aliases(payload.get("kind", "mapping")))
+                            dry_run=bool(payload.get("dry_run")), kind=payload.get("kind", "mapping"))
     if report.errors:
         mapping.jobs.progress(job.job_id, errors=report.errors)
     outcome = "applied" if report.applied else ("valid (dry run)" if report.valid else "refused: nothing applied")
@@ -304,10 +305,6 @@ def run_import_job(mapping: ListingMapping, message: JobMessage) -> None:
                         message=f"Import of {report.rows} rows {outcome}; {report.error_count} errors")
 
 
-def _aliases(kind: str) -> dict[ImportField, tuple[str, ...]] | None:
-    from stocksync.mapping.csv_io import LIMITS_ALIASES
-
-    return LIMITS_ALIASES if kind == "limits" else None
 
 
 # --- export ------------------------------------------------------------------------------------

@@ -151,12 +151,27 @@ class ColumnMapping(BaseModel):
         return {ImportField(name): column for name, column in self.model_dump().items() if column}
 
 
+@dataclass(frozen=True)
+class FileLayout:
+    """What a kind of import file may look like: other spellings of each column's header, and the
+    fields whose column may be missing (the file then leaves them as they are)."""
+
+    aliases: Mapping[ImportField, tuple[str, ...]] = field(default_factory=dict)
+    optional: frozenset[ImportField] = frozenset()
+
+
 LIMITS_COLUMNS = ColumnMapping(channel_sku="SKU", max_listed="Max Listed", end_when="End When",
                                percentage="Percentage")
 LIMITS_ALIASES = {ImportField.CHANNEL_SKU: ("sku", "channel sku", "channel_sku"),
                   ImportField.MAX_LISTED: ("max listed", "max_listed", "max", "maximum"),
                   ImportField.END_WHEN: ("end when", "end_when", "min", "minimum"),
                   ImportField.PERCENTAGE: ("percentage", "percent", "%")}
+# The seed's Min/Max file: the SKU and any of the three limits.
+LAYOUTS = {
+    "mapping": FileLayout(),
+    "limits": FileLayout(aliases=LIMITS_ALIASES, optional=frozenset(
+        {ImportField.MAX_LISTED, ImportField.END_WHEN, ImportField.PERCENTAGE})),
+}
 
 _TRUE = {"true", "yes", "y", "1"}
 _FALSE = {"false", "no", "n", "0"}
@@ -194,23 +209,28 @@ class ParsedImport:
 
 
 def resolve_columns(header: list[str], mapping: Mapping[ImportField, str],
-                    aliases: Mapping[ImportField, tuple[str, ...]] | None = None) -> tuple[dict[ImportField, int],
-                                                                                          list[RowError]]:
+                    layout: FileLayout = FileLayout()) -> tuple[dict[ImportField, int], list[RowError]]:
     positions = {normalize_sku(name): index for index, name in reversed(list(enumerate(header)))}
     found: dict[ImportField, int] = {}
     errors: list[RowError] = []
     for target, column in mapping.items():
-        names = [column, *(aliases or {}).get(target, ())]
+        names = [column, *layout.aliases.get(target, ())]
         index = next((positions[normalize_sku(n)] for n in names if normalize_sku(n) in positions), None)
-        if index is None:
-            errors.append(RowError(1, column, f"no column {column!r} in the header (for {target.value})"))
-        else:
+        if index is not None:
             found[target] = index
+        elif target not in layout.optional:
+            errors.append(RowError(1, column, f"no column {column!r} in the header (for {target.value})"))
+    wanted = [mapping[target] for target in ImportField if target in layout.optional and target in mapping]
+    if not errors and wanted and not any(target in found for target in layout.optional):
+        errors.append(RowError(1, "", f"the file sets nothing: give a column {_either(wanted)}"))
     return found, errors
 
 
-def parse_import(text: str, mapping: Mapping[ImportField, str],
-                 aliases: Mapping[ImportField, tuple[str, ...]] | None = None) -> ParsedImport:
+def _either(columns: list[str]) -> str:
+    return ", ".join(columns[:-1]) + f" or {columns[-1]}" if len(columns) > 1 else columns[0]
+
+
+def parse_import(text: str, mapping: Mapping[ImportField, str], layout: FileLayout = FileLayout()) -> ParsedImport:
     """Every row checked on its own; every problem reported (row, column, reason)."""
     result = ParsedImport()
     reader = _records(csv.reader(io.StringIO(text.lstrip("\ufeff"), newline="")), result)
@@ -220,7 +240,7 @@ def parse_import(text: str, mapping: Mapping[ImportField, str],
     if not header:
         result.errors.append(RowError(1, "", "the file is empty: a header row is needed"))
         return result
-    columns, errors = resolve_columns(header, mapping, aliases)
+    columns, errors = resolve_columns(header, mapping, layout)
     result.errors.extend(errors)
     if errors:
         return result

@@ -48,6 +48,7 @@ AUTO_LINK_JOB = "mapping_auto_link"
 CREATE_ALL_JOB = "mapping_create_all"
 IMPORT_JOB = "mapping_import"
 MAX_SCANNED_PER_PAGE = 5000
+NARROW_READ_PAGE = 500  # listings per read when a filter may pass few of them
 _LIMITS = ("max_listed", "end_when", "percentage")
 
 
@@ -92,11 +93,14 @@ class ListingFilter:
     errors: bool | None = None
     removed: bool | None = False
     q: str = ""
+    parent: str | None = None  # one parent's variation children only (its key as the channel names it)
 
-    def narrows(self) -> bool:
-        """Whether the filter may pass only a few listings (anything but the default of hiding removed ones)."""
-        return any(value is not None for value in (self.linked, self.fba, self.ignore_sync, self.errors)) \
-            or self.removed is not False or bool(self.q.strip())
+    def page_size(self, limit: int) -> int:
+        """Listings to read per request for a page of `limit`: the page and one more (is there a next
+        page?) while only removed listings are hidden (few are); more for a filter that may pass few."""
+        narrows = (any(wanted is not None for wanted in (self.linked, self.fba, self.ignore_sync, self.errors))
+                   or self.removed is True or bool(self.q.strip()))
+        return max(limit + 1, NARROW_READ_PAGE) if narrows else limit + 1
 
     def accepts(self, listing: ListingRecord) -> bool:
         def same(wanted: bool | None, actual: bool) -> bool:
@@ -105,6 +109,8 @@ class ListingFilter:
         if not (same(self.linked, bool(listing.linked_item_id)) and same(self.fba, bool(listing.fba))
                 and same(self.ignore_sync, bool(listing.ignore_sync)) and same(self.removed, bool(listing.removed))
                 and same(self.errors, bool(listing.update_error) or listing.update_status == "error")):
+            return False
+        if self.parent is not None and listing.variation_parent != self.parent.strip():
             return False
         if self.q:
             needle = self.q.strip().casefold()
@@ -159,27 +165,50 @@ class ListingMapping:
         return self._rows([listing])[0]
 
     def page(self, channel_id: str, wanted: ListingFilter, *, limit: int, cursor: str | None) -> ListingPageResult:
-        """One page of the channel's listings in SKU order that pass the filter. At most
-        MAX_SCANNED_PER_PAGE listings are read per call: a sparse filter may give a short page with a cursor."""
+        """One page of the channel's listings in SKU order that pass the filter, a parent's variation
+        children together in SKU order where the first of them comes (a page runs over `limit` rather
+        than part them). At most MAX_SCANNED_PER_PAGE listings are read per call: a sparse filter may
+        give a short page with a cursor. `wanted.parent`: that parent's children only."""
         self.channel(channel_id)
         after = _cursor_key(cursor)
+        if wanted.parent is not None:
+            return self._children_page(channel_id, wanted, limit=limit, after=after)
         found: list[ListingRecord] = []
+        families: dict[str, list[ListingRecord]] = {}  # parent -> its children that pass, read once a page
         scanned = 0
         last_key: str | None = None
         more = False
-        # Unfiltered (removed listings aside, which are few), a page is the next `limit` listings and one more
-        # to tell whether there are others: DynamoDB is asked for that many, not 1 MB of them (~2,000).
-        page_size = None if wanted.narrows() else limit + 1
-        for listing in store.channel_listings(channel_id, after_key=after, page_size=page_size):
+        for listing in store.channel_listings(channel_id, after_key=after, page_size=wanted.page_size(limit)):
             if len(found) >= limit or scanned >= MAX_SCANNED_PER_PAGE:
                 more = True
                 break
             scanned += 1
             last_key = listing.sku_key
-            if wanted.accepts(listing):
+            if not wanted.accepts(listing):
+                continue
+            parent = listing.variation_parent
+            if parent is None:
                 found.append(listing)
+                continue
+            if parent not in families:
+                families[parent] = [c for c in store.variation_children(channel_id, parent) if wanted.accepts(c)]
+            family = families[parent]
+            if listing.sku_key not in {child.sku_key for child in family}:
+                found.append(listing)  # not on the index (yet): shown where it stands
+            elif family[0].sku_key == listing.sku_key:
+                found.extend(family)
+            # else: shown already, with the first of its siblings (on this page or an earlier one)
         next_cursor = db.encode_cursor({"after": last_key}) if more and last_key is not None else None
         return ListingPageResult(self._rows(found), next_cursor, scanned)
+
+    def _children_page(self, channel_id: str, wanted: ListingFilter, *, limit: int,
+                       after: str | None) -> ListingPageResult:
+        children = [child for child in store.variation_children(channel_id, str(wanted.parent).strip())
+                    if (after is None or child.sku_key > after) and wanted.accepts(child)]
+        found = children[:limit]
+        more = len(children) > limit
+        next_cursor = db.encode_cursor({"after": found[-1].sku_key}) if more and found else None
+        return ListingPageResult(self._rows(found), next_cursor, len(children))
 
     def totals(self, channel_id: str) -> db.CatalogueStatusRecord:
         return store.totals(channel_id)

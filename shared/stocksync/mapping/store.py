@@ -291,13 +291,20 @@ def sku_owners() -> Iterator[tuple[str, str]]:
 
 def channel_listings(channel_id: str, attributes: Sequence[str] | None = None,
                      after_key: str | None = None, page_size: int | None = None) -> Iterator[ListingRecord]:
-    """Every listing of the channel in SKU-key order (optionally only some attributes). `page_size` is how
-    many DynamoDB reads per request (None: up to its 1 MB), for a caller that will stop early."""
+    """Every listing of the channel in SKU-key order (optionally only some attributes). `page_size`
+    listings per request (DynamoDB's 1 MB otherwise: some 1,900 listings, where a screen wants 50)."""
     wanted = None if attributes is None else sorted({"PK", "SK", "entity", "sku", "sku_key", *attributes})
     start = None if after_key is None else {"PK": {"S": db.channel_pk(channel_id)},
                                             "SK": {"S": db.listing_sk(after_key)}}
     yield from ListingRecord.query(db.channel_pk(channel_id), ListingRecord.SK.startswith(db.LISTING_PREFIX),
                                    attributes_to_get=wanted, last_evaluated_key=start, page_size=page_size)
+
+
+def variation_children(channel_id: str, parent: str) -> Iterator[ListingRecord]:
+    """One parent's variation children on the channel, in SKU-key order (GSI1)."""
+    for found in ListingRecord.gsi1.query(db.variation_pk(channel_id, parent)):
+        if isinstance(found, ListingRecord):
+            yield found
 
 
 def listing_facts(channel_id: str, *, barcode: bool = False, asin: bool = False) -> Iterator[ListingFacts]:

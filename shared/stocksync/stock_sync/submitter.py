@@ -58,7 +58,7 @@ T = TypeVar("T")
 LISTING_ATTRIBUTES = ["PK", "SK", "entity", "channel_id", "sku", "sku_key", "linked_item_id", "fba", "ignore_sync",
                       "removed", "state", "channel_listing_id", "listing_kind", "price", "max_listed", "end_when",
                       "percentage", "submitted_quantity", "update_status", "last_update", "submitted_as_of",
-                      "submitted_split", "exported_offer"]
+                      "submitted_split", "exported_offer", "variation_parent"]
 CONCURRENT_SUBMISSION = "a newer submission was recorded while this one ran; sending the target again"
 
 
@@ -191,6 +191,7 @@ class StockSubmitter:
                 update = QuantityUpdate(
                     sku=listing.sku, quantity=target, state=listing.state or "active",
                     listing_id=listing.channel_listing_id, listing_kind=listing.listing_kind,
+                    parent=listing.variation_parent,
                     price=float(listing.price) if listing.price is not None else None,
                     locations={loc: available(item_id, nodes, [loc]) for loc in locations},
                     offer=listing.offer_as_exported(),
