@@ -61,14 +61,13 @@ function Console({ api, username, onSignOut }: { api: Api; username: string; onS
     <>
       <header className="topbar">
         <span className="brand">stocksync</span>
-        <label className="channel-picker">
-          Channel
-          <select value={channelId} onChange={(event) => setChannelId(event.target.value)} disabled={!channels}>
+        <label className="channel-picker" htmlFor="channel-picker">Channel</label>
+        <select id="channel-picker" value={channelId} onChange={(event) => setChannelId(event.target.value)}
+                disabled={!channels}>
             {(channels ?? []).map((c) => (
               <option key={c.channel_id} value={c.channel_id}>{c.name} ({c.type}){c.enabled ? "" : ", disabled"}</option>
             ))}
-          </select>
-        </label>
+        </select>
         <span className="spacer" />
         <span className="who">Signed in as {username}</span>
         <button type="button" onClick={onSignOut}>Sign out</button>

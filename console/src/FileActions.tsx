@@ -171,15 +171,16 @@ function ImportDialog({ api, channel, limits, track, onClose, onApplied }: {
             <legend>Columns of {file.name}</legend>
             <div className="field-grid">
               {IMPORT_FIELDS.map(([field, label]) => (
-                <label key={field}>{label}{field === "channel_sku" ? " (required)" : ""}
-                  <select value={columns[field] ?? ""} onChange={(event) => {
+                <div key={field} className="field">
+                  <label htmlFor={`column-${field}`}>{label}{field === "channel_sku" ? " (required)" : ""}</label>
+                  <select id={`column-${field}`} value={columns[field] ?? ""} onChange={(event) => {
                     setColumns({ ...columns, [field]: event.target.value });
                     setReport(null);
                   }}>
                     <option value="">{field === "channel_sku" ? "Choose a column" : "Not imported"}</option>
                     {file.header.map((name) => <option key={name} value={name}>{name}</option>)}
                   </select>
-                </label>
+                </div>
               ))}
             </div>
           </fieldset>

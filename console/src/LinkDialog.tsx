@@ -1,4 +1,4 @@
-import { type FormEvent, useEffect, useState } from "react";
+import { type FormEvent, useEffect, useRef, useState } from "react";
 import type { Api } from "./api";
 import { Modal } from "./Modal";
 import type { ItemRow, Listing } from "./types";
@@ -11,14 +11,18 @@ export function LinkDialog({ api, listing, onClose, onLink }:
   const [chosen, setChosen] = useState<string | null>(null);
   const [error, setError] = useState<string | null>(null);
 
+  // Only the latest search shows: an earlier one answering late (the dialog's own first search, say) is dropped.
+  const latest = useRef(0);
   async function search(text: string) {
+    const mine = ++latest.current;
     setError(null);
     try {
       const page = await api.items(text.trim());
+      if (mine !== latest.current) return;
       setItems(page.items);
       setChosen(page.items[0]?.item_id ?? null);
     } catch (failure) {
-      setError((failure as Error).message);
+      if (mine === latest.current) setError((failure as Error).message);
     }
   }
 

@@ -67,7 +67,9 @@ export function MappingScreen({ api, channel }: { api: Api; channel: Channel }) 
   useEffect(() => { void load(null); }, [load]);
 
   useEffect(() => {
-    const timer = window.setTimeout(() => setFilters((current) => ({ ...current, q: search })), SEARCH_PAUSE_MS);
+    // Unchanged text keeps the same filters: a new object would ask for the first page again.
+    const timer = window.setTimeout(() => setFilters((current) => (current.q === search ? current : { ...current, q: search })),
+                                    SEARCH_PAUSE_MS);
     return () => window.clearTimeout(timer);
   }, [search]);
 
@@ -91,12 +93,34 @@ export function MappingScreen({ api, channel }: { api: Api; channel: Channel }) 
     }
   }, []);
 
+  // One field of one row, changed on the rows as they are now: two edits of a row in flight at once
+  // (a limit saved as the checkbox beside it is ticked) each keep the other's value.
+  const change = useCallback((sku: string, changed: (listing: Listing) => Listing) => {
+    setListings((current) => current.map((listing) => (listing.sku === sku ? changed(listing) : listing)));
+  }, []);
+
+  // An edit shows at once, and is put back as it was when the API refuses it.
   const edits: RowEdits = {
     setIgnoreSync: (listing, value) => void attempt(async () => {
-      replace(await api.patchListing(channel.channel_id, listing.sku, { ignore_sync: value }));
+      change(listing.sku, (row) => ({ ...row, ignore_sync: value }));
+      try {
+        const saved = await api.patchListing(channel.channel_id, listing.sku, { ignore_sync: value });
+        change(listing.sku, (row) => ({ ...row, ignore_sync: saved.ignore_sync }));
+      } catch (failure) {
+        change(listing.sku, (row) => ({ ...row, ignore_sync: listing.ignore_sync }));
+        throw failure;
+      }
     }),
     setLimit: (listing, field: keyof Limits, value) => void attempt(async () => {
-      replace(await api.patchListing(channel.channel_id, listing.sku, { [field]: value }));
+      const limitOf = (row: Listing, limit: number | null) => ({ ...row, limits: { ...row.limits, [field]: limit } });
+      change(listing.sku, (row) => limitOf(row, value));
+      try {
+        const saved = await api.patchListing(channel.channel_id, listing.sku, { [field]: value });
+        change(listing.sku, (row) => limitOf(row, saved.limits[field]));
+      } catch (failure) {
+        change(listing.sku, (row) => limitOf(row, listing.limits[field]));
+        throw failure;
+      }
     }),
   };
 

@@ -8,8 +8,10 @@ stack prints once the demo seller can sell (`infrastructure.demo_seller.DemoRead
 
 from __future__ import annotations
 
+import shutil
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -67,3 +69,18 @@ def local_stack() -> StackProcess:
 def _stop(stack: StackProcess) -> None:
     if not stack.stop(STOP_TIMEOUT_S):
         pytest.fail(f"the local stack did not stop within {STOP_TIMEOUT_S} s")
+
+
+# The browser tests drive Debian's chromium: Playwright's own browser download is not reachable here.
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--disable-background-networking",
+                 "--disable-component-update", "--disable-sync", "--no-first-run", "--disable-quic"]
+
+
+@pytest.fixture(scope="session")
+def browser_type_launch_args(browser_type_launch_args: dict[str, Any]) -> dict[str, Any]:
+    """pytest-playwright's launch arguments, with the chromium found on PATH (a test fails without one)."""
+    chromium = shutil.which("chromium")
+    if chromium is None:
+        pytest.fail("no chromium on PATH: the browser tests need Debian's (make test installs it: "
+                    "apt-get install -y chromium)")
+    return {**browser_type_launch_args, "executable_path": chromium, "headless": True, "args": CHROMIUM_ARGS}
