@@ -72,7 +72,7 @@ def items_and_listings(table: Any, channel_id: str, n: int) -> None:
             yield like(claim0, **UniqueClaim.keys(SKU_CLAIM, key), owner_id=item_id)
             listing_sku = f" sku-{i:06d} " if i % 2 else sku  # half differ in case and surrounding spaces
             yield new_listing((normalize_sku(listing_sku), 0, i, listing_sku, f"{title} on the channel", 9.99, 5,
-                               "GBP", f"50{i:011d}", None, False, f"{i:012d}", None, None, "active"))
+                               "GBP", f"50{i:011d}", None, False, f"{i:012d}", None, None, "active", None, None))
         yield CatalogueStatusRecord(**CatalogueStatusRecord.keys(channel_id), channel_id=channel_id, total_active=n,
                                     total_linked=0, total_unlinked=n, totals_at=db.now()).serialize()
 
