@@ -21,11 +21,12 @@ import uuid
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qsl, unquote, urlsplit
 
 from infrastructure.local.cognito_authorizer import AuthorizerUnavailable, CognitoAuthorizer, TokenRejected
+from infrastructure.local.http_handler import OneRequestHandler
 from infrastructure.local.lambda_runtime import LocalFunction
 from infrastructure.local.provision import ProvisionedStack
 from infrastructure.local.template import ACCOUNT_ID, EventSpec, TemplateError
@@ -384,36 +385,13 @@ class ApiServer(ThreadingHTTPServer):
         self.gateway = gateway
 
 
-class _RequestHandler(BaseHTTPRequestHandler):
-    """Reads one request (HTTP/1.0 style: one request per connection, so stop() never waits on
-    idle keep-alive connections) and writes the gateway's answer."""
+class _RequestHandler(OneRequestHandler):
+    """Reads one request and writes the gateway's answer."""
 
     server: ApiServer
     server_version = "stocksync-local-apigateway"
-    timeout = 30  # seconds a silent client may hold a thread
 
-    def do_GET(self) -> None:  # BaseHTTPRequestHandler's naming
-        self._serve()
-
-    def do_HEAD(self) -> None:
-        self._serve()
-
-    def do_POST(self) -> None:
-        self._serve()
-
-    def do_PUT(self) -> None:
-        self._serve()
-
-    def do_PATCH(self) -> None:
-        self._serve()
-
-    def do_DELETE(self) -> None:
-        self._serve()
-
-    def do_OPTIONS(self) -> None:
-        self._serve()
-
-    def _serve(self) -> None:
+    def serve(self) -> None:
         url = urlsplit(self.path)
         request = HttpRequest(
             method=self.command,
@@ -431,7 +409,7 @@ class _RequestHandler(BaseHTTPRequestHandler):
             response = gateway.handle(replace(request, body=body))
         else:
             self._discard_body()
-        self._write(response)
+        self.write(response.status, response.headers, response.body)
 
     def _discard_body(self) -> None:
         """Read a rejected body away, so the client gets our answer rather than a reset connection."""
@@ -442,15 +420,3 @@ class _RequestHandler(BaseHTTPRequestHandler):
             if not chunk:
                 break
             remaining -= len(chunk)
-
-    def _write(self, response: HttpResponse) -> None:
-        self.send_response(response.status)
-        for name, value in response.headers:
-            self.send_header(name, value)
-        self.send_header("Content-Length", str(len(response.body)))
-        self.end_headers()
-        if self.command != "HEAD":
-            self.wfile.write(response.body)
-
-    def log_message(self, format: str, *args: Any) -> None:  # the base class's signature
-        logger.debug("%s " + format, self.client_address[0], *args)

@@ -13,10 +13,12 @@ import mimetypes
 import threading
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
+
+from infrastructure.local.http_handler import OneRequestHandler
 
 logger = logging.getLogger(__name__)
 
@@ -140,35 +142,13 @@ class _Server(ThreadingHTTPServer):
         self.console = console
 
 
-class _Handler(BaseHTTPRequestHandler):
-    """One request per connection (HTTP/1.0), as the local API gateway serves them."""
+class _Handler(OneRequestHandler):
+    """`/v1/...` to the API gateway, everything else from the build."""
 
     server: _Server
     server_version = "stocksync-local-console"
-    timeout = 30
 
-    def do_GET(self) -> None:  # BaseHTTPRequestHandler's naming
-        self._serve()
-
-    def do_HEAD(self) -> None:
-        self._serve()
-
-    def do_POST(self) -> None:
-        self._serve()
-
-    def do_PUT(self) -> None:
-        self._serve()
-
-    def do_PATCH(self) -> None:
-        self._serve()
-
-    def do_DELETE(self) -> None:
-        self._serve()
-
-    def do_OPTIONS(self) -> None:
-        self._serve()
-
-    def _serve(self) -> None:
+    def serve(self) -> None:
         console = self.server.console
         path = urlsplit(self.path).path
         if path == API_PREFIX or path.startswith(API_PREFIX + "/"):
@@ -184,13 +164,4 @@ class _Handler(BaseHTTPRequestHandler):
         else:
             answer = Answer(405, [("Content-Type", "text/plain; charset=utf-8"), ("Allow", "GET, HEAD")],
                             b"Method not allowed")
-        self.send_response(answer.status)
-        for name, value in [*answer.headers, *console.headers]:
-            self.send_header(name, value)
-        self.send_header("Content-Length", str(len(answer.body)))
-        self.end_headers()
-        if self.command != "HEAD":
-            self.wfile.write(answer.body)
-
-    def log_message(self, format: str, *args: Any) -> None:  # the base class's signature
-        logger.debug("%s " + format, self.client_address[0], *args)
+        self.write(answer.status, [*answer.headers, *console.headers], answer.body)
