@@ -12,13 +12,16 @@ export interface RowEdits {
   setLimit: (listing: Listing, field: keyof Limits, value: number | null) => void;
 }
 
+const SORTED_COLUMN = "Channel SKU";
 const COLUMNS = ["Channel SKU", "Title", "Linked item", "FBA", "Ignore Sync", "Max Listed", "End When", "Percentage",
                  "Last Update", "Update Status", "Submitted Qty", "Sync status"];
 
 /** The listings, virtualised: only the rows in view are in the DOM; scrolling near the end asks for more. */
-export function ListingGrid({ listings, total, hasMore, loading, selected, onSelect, onOpen, onNeedMore, edits }: {
+export function ListingGrid({ listings, total, hasMore, loading, selected, onSelect, onOpen, onNeedMore, edits,
+                             descending, onToggleOrder }: {
   listings: Listing[]; total: number; hasMore: boolean; loading: boolean; selected: string | null;
   onSelect: (sku: string) => void; onOpen: (listing: Listing) => void; onNeedMore: () => void; edits: RowEdits;
+  descending: boolean; onToggleOrder: () => void;
 }) {
   const scroller = useRef<HTMLDivElement>(null);
   const virtualizer = useVirtualizer({
@@ -54,7 +57,15 @@ export function ListingGrid({ listings, total, hasMore, loading, selected, onSel
          aria-busy={loading} aria-activedescendant={selectedIndex >= 0 ? rowId(selectedIndex) : undefined}
          tabIndex={0} onKeyDown={onKeyDown} ref={scroller}>
       <div className="grid-row grid-head" role="row" aria-rowindex={1}>
-        {COLUMNS.map((name) => <div key={name} role="columnheader" className="cell">{name}</div>)}
+        {COLUMNS.map((name) => name === SORTED_COLUMN ? (
+          // The server keeps listings in channel SKU order, either way: the one column it sorts by.
+          <div key={name} role="columnheader" className="cell" aria-sort={descending ? "descending" : "ascending"}>
+            <button type="button" className="sort" onClick={onToggleOrder}
+                    title={descending ? "Sorted Z to A: sort A to Z" : "Sorted A to Z: sort Z to A"}>
+              {name} {descending ? "▼" : "▲"}
+            </button>
+          </div>
+        ) : <div key={name} role="columnheader" className="cell">{name}</div>)}
       </div>
       <div className="grid-spacer" role="rowgroup" style={{ height: virtualizer.getTotalSize() }}>
         {rows.map((row) => {

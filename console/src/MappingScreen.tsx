@@ -19,6 +19,8 @@ interface Filters {
   ignoreSync: boolean;
   fba: boolean;
   errors: boolean;
+  throttled: boolean;
+  descending: boolean;
   q: string;
 }
 
@@ -28,13 +30,16 @@ function query(filters: Filters): ListingQuery {
     ignore_sync: filters.ignoreSync || undefined,
     fba: filters.fba || undefined,
     errors: filters.errors || undefined,
+    throttled: filters.throttled || undefined,
+    order: filters.descending ? "desc" : undefined,
     q: filters.q.trim() || undefined,
   };
 }
 
 /** One channel's listings and their links to items: the screen a seller works in. */
 export function MappingScreen({ api, channel }: { api: Api; channel: Channel }) {
-  const [filters, setFilters] = useState<Filters>({ linked: "all", ignoreSync: false, fba: false, errors: false, q: "" });
+  const [filters, setFilters] = useState<Filters>(
+    { linked: "all", ignoreSync: false, fba: false, errors: false, throttled: false, descending: false, q: "" });
   const [search, setSearch] = useState("");
   const [listings, setListings] = useState<Listing[]>([]);
   const [totals, setTotals] = useState<Totals | null>(null);
@@ -171,6 +176,8 @@ export function MappingScreen({ api, channel }: { api: Api; channel: Channel }) 
                       onChange={(event) => setFilters((f) => ({ ...f, fba: event.target.checked }))} /> FBA</label>
         <label><input type="checkbox" checked={filters.errors}
                       onChange={(event) => setFilters((f) => ({ ...f, errors: event.target.checked }))} /> Errors</label>
+        <label><input type="checkbox" checked={filters.throttled}
+                      onChange={(event) => setFilters((f) => ({ ...f, throttled: event.target.checked }))} /> Throttled</label>
         <span className="spacer" />
         <button type="button" onClick={reload} disabled={loading}>Refresh</button>
       </section>
@@ -197,7 +204,9 @@ export function MappingScreen({ api, channel }: { api: Api; channel: Channel }) 
 
       <ListingGrid listings={listings} total={listings.length} hasMore={cursor !== null} loading={loading}
                    selected={selected} onSelect={setSelected} onOpen={setLinking}
-                   onNeedMore={() => { if (cursor) void load(cursor); }} edits={edits} />
+                   onNeedMore={() => { if (cursor) void load(cursor); }} edits={edits}
+                   descending={filters.descending}
+                   onToggleOrder={() => setFilters((f) => ({ ...f, descending: !f.descending }))} />
       <p className="muted small" aria-live="polite">
         {listings.length ? `${count(listings.length)} shown${cursor ? ", more load as you scroll" : ""}` : ""}
       </p>

@@ -16,6 +16,8 @@ export interface ListingQuery {
   fba?: boolean;
   ignore_sync?: boolean;
   errors?: boolean;
+  throttled?: boolean;
+  order?: "asc" | "desc";
   q?: string;
 }
 

@@ -187,6 +187,19 @@ def test_given_a_catalogue_file_when_uploaded_then_its_load_shows_progress_and_i
         expect(row(page, sku)).to_contain_text(title)
 
 
+def test_given_a_channels_listings_when_the_sku_column_is_sorted_then_the_server_gives_them_in_that_order(page, shop):
+    first_row = page.locator('[role=grid] [role=row][aria-rowindex="2"]')
+    skus = sorted((shop.sku(name) for name in ("A1", "A2", "HANDLISTING", "NEW", "CSV")), key=str.casefold)
+    sort = page.get_by_role("columnheader", name="Channel SKU")
+
+    sort.get_by_role("button").click()
+    expect(sort).to_have_attribute("aria-sort", "descending")
+    expect(first_row).to_have_attribute("data-sku", skus[-1])
+    sort.get_by_role("button").click()
+    expect(sort).to_have_attribute("aria-sort", "ascending")
+    expect(first_row).to_have_attribute("data-sku", skus[0])
+
+
 def test_given_listings_with_item_skus_when_link_all_by_sku_then_they_are_linked_and_totals_follow(page, shop):
     # The load itself queues an auto-link run: both may link; the totals are what counts.
     page.get_by_role("button", name="Link All by SKU").click()

@@ -409,6 +409,12 @@ def test_given_variation_children_when_loaded_then_the_listings_show_them_groupe
     rest = api.get(f"/channels/{channel}/listings", parent="TEE", cursor=first["next_cursor"]).body
     assert [row["sku"] for row in rest["listings"]] == ["TEE-S"] and rest["next_cursor"] is None
     assert api.get(f"/channels/{channel}/listings", parent="NONE").body["listings"] == []
+    backwards = api.get(f"/channels/{channel}/listings", order="desc").body["listings"]
+    # the family where its first child in this order comes: TEE-S, before MUG
+    assert [row["sku"] for row in backwards] == ["TEE-S", "TEE-M", "TEE-L", "ALPHA-XS", "MUG", "CAP-1"]
+    last_two = api.get(f"/channels/{channel}/listings", parent="TEE", order="desc", limit="2").body
+    tail = api.get(f"/channels/{channel}/listings", parent="TEE", order="desc", cursor=last_two["next_cursor"]).body
+    assert [row["sku"] for row in last_two["listings"] + tail["listings"]] == ["TEE-S", "TEE-M", "TEE-L", "ALPHA-XS"]
 
     _put(stack, f"catalogues/{channel}/two.csv", text)
     ingest()

@@ -75,6 +75,35 @@ def test_given_listings_when_paged_and_filtered_then_rows_totals_and_cursor_come
     assert row["fba"] is True and row["sync"]["submitted_quantity"] is None and row["limits"]["max_listed"] is None
 
 
+def test_given_listings_the_channel_throttled_or_refused_when_filtered_then_each_filter_finds_its_own(api, channel):
+    add_listings(channel, {"sku": "OK-1"}, {"sku": "SLOW-1"}, {"sku": "BAD-1"})
+    with ListingRecord.batch_write() as batch:
+        for sku, status, error in (("OK-1", "ok", None), ("SLOW-1", "retrying", "Amazon throttled the call"),
+                                   ("BAD-1", "error", "Invalid SKU")):
+            listing = ListingRecord.get(*ListingRecord.keys(channel, normalize_sku(sku)).values())
+            listing.update_status, listing.update_error = status, error
+            batch.save(listing)
+
+    skus = lambda **q: [r["sku"] for r in api.get(f"/channels/{channel}/listings", **q).body["listings"]]  # noqa: E731
+
+    assert skus(throttled="true") == ["SLOW-1"]
+    assert skus(throttled="false") == ["BAD-1", "OK-1"]
+    assert "BAD-1" in skus(errors="true") and "OK-1" not in skus(errors="true")
+
+
+def test_given_listings_when_paged_in_reverse_sku_order_then_every_page_follows_it(api, channel):
+    add_listings(channel, *({"sku": f"R-{i}"} for i in range(5)))
+
+    first = api.get(f"/channels/{channel}/listings", limit="2", order="desc").body
+    second = api.get(f"/channels/{channel}/listings", limit="2", order="desc", cursor=first["next_cursor"]).body
+    third = api.get(f"/channels/{channel}/listings", limit="2", order="desc", cursor=second["next_cursor"]).body
+
+    assert [[r["sku"] for r in page["listings"]] for page in (first, second, third)] == [
+        ["R-4", "R-3"], ["R-2", "R-1"], ["R-0"]]
+    assert third["next_cursor"] is None
+    assert api.get(f"/channels/{channel}/listings", order="sideways").status == 422
+
+
 def test_given_a_listing_when_linked_by_sku_relinked_and_unlinked_then_totals_and_stock_messages_follow(
         api, channel, item, stock_messages):
     other = api.post("/items", {"sku": "other"}).body

@@ -8,7 +8,7 @@ Gateway decodes the path once and the API decodes the parameter once more. A SKU
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Literal
 from urllib.parse import unquote
 
 from aws_lambda_powertools.event_handler import Response
@@ -78,15 +78,19 @@ def list_listings(
     fba: Annotated[bool | None, Query()] = None,
     ignore_sync: Annotated[bool | None, Query()] = None,
     errors: Annotated[bool | None, Query(description="true: listings whose last update failed")] = None,
+    throttled: Annotated[bool | None, Query(
+        description="true: listings waiting to be sent again (the channel throttled or failed the call)")] = None,
     removed: Annotated[bool | None, Query(description="Listings gone from the last load (default: hidden)")] = False,
     q: Annotated[str, Query(max_length=200, description="Part of the listing's SKU or title, any case")] = "",
+    order: Annotated[Literal["asc", "desc"], Query(description=(
+        "Channel SKU order: asc (A to Z) or desc; send a cursor with the order it came with"))] = "asc",
     parent: Annotated[str | None, Query(min_length=1, max_length=200, description=(
         "One parent's variation children only, in SKU order: the parent's key as the listings show it"))] = None,
 ) -> MappingListingPage:
     mapping = services().mapping
-    wanted = ListingFilter(linked=linked, fba=fba, ignore_sync=ignore_sync, errors=errors, removed=removed, q=q,
-                           parent=parent)
-    page = mapping.page(channel_id, wanted, limit=limit, cursor=cursor)
+    wanted = ListingFilter(linked=linked, fba=fba, ignore_sync=ignore_sync, errors=errors, throttled=throttled,
+                           removed=removed, q=q, parent=parent)
+    page = mapping.page(channel_id, wanted, limit=limit, cursor=cursor, descending=order == "desc")
     return MappingListingPage(listings=[_out(row) for row in page.rows],
                               totals=MappingTotalsOut.of(mapping.totals(channel_id)), next_cursor=page.next_cursor)
 

@@ -11,6 +11,7 @@ from typing import Any, Protocol, TypeVar, cast
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from stocksync.channels.base import QuantityStatus
 from stocksync.channels.store import ChannelPatch, ChannelStore
 from stocksync.channels.types import ChannelType, MappingSettings
 from stocksync.core import db
@@ -91,6 +92,7 @@ class ListingFilter:
     fba: bool | None = None
     ignore_sync: bool | None = None
     errors: bool | None = None
+    throttled: bool | None = None
     removed: bool | None = False
     q: str = ""
     parent: str | None = None  # one parent's variation children only (its key as the channel names it)
@@ -98,7 +100,8 @@ class ListingFilter:
     def page_size(self, limit: int) -> int:
         """Listings to read per request for a page of `limit`: the page and one more (is there a next
         page?) while only removed listings are hidden (few are); more for a filter that may pass few."""
-        narrows = (any(wanted is not None for wanted in (self.linked, self.fba, self.ignore_sync, self.errors))
+        narrows = (any(wanted is not None
+                       for wanted in (self.linked, self.fba, self.ignore_sync, self.errors, self.throttled))
                    or self.removed is True or bool(self.q.strip()))
         return max(limit + 1, NARROW_READ_PAGE) if narrows else limit + 1
 
@@ -108,7 +111,8 @@ class ListingFilter:
 
         if not (same(self.linked, bool(listing.linked_item_id)) and same(self.fba, bool(listing.fba))
                 and same(self.ignore_sync, bool(listing.ignore_sync)) and same(self.removed, bool(listing.removed))
-                and same(self.errors, bool(listing.update_error) or listing.update_status == "error")):
+                and same(self.errors, bool(listing.update_error) or listing.update_status == "error")
+                and same(self.throttled, listing.update_status == QuantityStatus.RETRY.value)):
             return False
         if self.parent is not None and listing.variation_parent != self.parent.strip():
             return False
@@ -164,7 +168,8 @@ class ListingMapping:
         listing = self.listing(channel_id, sku)
         return self._rows([listing])[0]
 
-    def page(self, channel_id: str, wanted: ListingFilter, *, limit: int, cursor: str | None) -> ListingPageResult:
+    def page(self, channel_id: str, wanted: ListingFilter, *, limit: int, cursor: str | None,
+             descending: bool = False) -> ListingPageResult:
         """One page of the channel's listings in SKU order that pass the filter, a parent's variation
         children together in SKU order where the first of them comes (a page runs over `limit` rather
         than part them). At most MAX_SCANNED_PER_PAGE listings are read per call: a sparse filter may
@@ -172,13 +177,14 @@ class ListingMapping:
         self.channel(channel_id)
         after = _cursor_key(cursor)
         if wanted.parent is not None:
-            return self._children_page(channel_id, wanted, limit=limit, after=after)
+            return self._children_page(channel_id, wanted, limit=limit, after=after, descending=descending)
         found: list[ListingRecord] = []
         families: dict[str, list[ListingRecord]] = {}  # parent -> its children that pass, read once a page
         scanned = 0
         last_key: str | None = None
         more = False
-        for listing in store.channel_listings(channel_id, after_key=after, page_size=wanted.page_size(limit)):
+        for listing in store.channel_listings(channel_id, after_key=after, page_size=wanted.page_size(limit),
+                                              descending=descending):
             if len(found) >= limit or scanned >= MAX_SCANNED_PER_PAGE:
                 more = True
                 break
@@ -191,7 +197,8 @@ class ListingMapping:
                 found.append(listing)
                 continue
             if parent not in families:
-                families[parent] = [c for c in store.variation_children(channel_id, parent) if wanted.accepts(c)]
+                children = [c for c in store.variation_children(channel_id, parent) if wanted.accepts(c)]
+                families[parent] = children[::-1] if descending else children
             family = families[parent]
             if listing.sku_key not in {child.sku_key for child in family}:
                 found.append(listing)  # not on the index (yet): shown where it stands
@@ -201,10 +208,12 @@ class ListingMapping:
         next_cursor = db.encode_cursor({"after": last_key}) if more and last_key is not None else None
         return ListingPageResult(self._rows(found), next_cursor, scanned)
 
-    def _children_page(self, channel_id: str, wanted: ListingFilter, *, limit: int,
-                       after: str | None) -> ListingPageResult:
-        children = [child for child in store.variation_children(channel_id, str(wanted.parent).strip())
-                    if (after is None or child.sku_key > after) and wanted.accepts(child)]
+    def _children_page(self, channel_id: str, wanted: ListingFilter, *, limit: int, after: str | None,
+                       descending: bool) -> ListingPageResult:
+        ordered = list(store.variation_children(channel_id, str(wanted.parent).strip()))
+        children = [child for child in (ordered[::-1] if descending else ordered)
+                    if (after is None or (child.sku_key < after if descending else child.sku_key > after))
+                    and wanted.accepts(child)]
         found = children[:limit]
         more = len(children) > limit
         next_cursor = db.encode_cursor({"after": found[-1].sku_key}) if more and found else None

@@ -289,15 +289,17 @@ def sku_owners() -> Iterator[tuple[str, str]]:
         yield found["GSI1SK"]["S"], found["owner_id"]["S"]
 
 
-def channel_listings(channel_id: str, attributes: Sequence[str] | None = None,
-                     after_key: str | None = None, page_size: int | None = None) -> Iterator[ListingRecord]:
-    """Every listing of the channel in SKU-key order (optionally only some attributes). `page_size`
-    listings per request (DynamoDB's 1 MB otherwise: some 1,900 listings, where a screen wants 50)."""
+def channel_listings(channel_id: str, attributes: Sequence[str] | None = None, after_key: str | None = None,
+                     page_size: int | None = None, *, descending: bool = False) -> Iterator[ListingRecord]:
+    """Every listing of the channel in SKU-key order, or its reverse (optionally only some attributes),
+    from the one after `after_key`. `page_size` listings per request (DynamoDB's 1 MB otherwise: some
+    1,900 listings, where a screen wants 50)."""
     wanted = None if attributes is None else sorted({"PK", "SK", "entity", "sku", "sku_key", *attributes})
     start = None if after_key is None else {"PK": {"S": db.channel_pk(channel_id)},
                                             "SK": {"S": db.listing_sk(after_key)}}
     yield from ListingRecord.query(db.channel_pk(channel_id), ListingRecord.SK.startswith(db.LISTING_PREFIX),
-                                   attributes_to_get=wanted, last_evaluated_key=start, page_size=page_size)
+                                   attributes_to_get=wanted, last_evaluated_key=start, page_size=page_size,
+                                   scan_index_forward=not descending)
 
 
 def variation_children(channel_id: str, parent: str) -> Iterator[ListingRecord]:
