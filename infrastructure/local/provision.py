@@ -266,9 +266,14 @@ _BUCKET_PROPERTIES = frozenset(
         "LifecycleConfiguration",
         "NotificationConfiguration",
         "VersioningConfiguration",
+        "CorsConfiguration",
         "Tags",
     }
 )
+# CloudFormation's names of a CORS rule's fields -> S3's PutBucketCors names.
+_CORS_FIELDS = {"AllowedHeaders": "AllowedHeaders", "AllowedMethods": "AllowedMethods",
+                "AllowedOrigins": "AllowedOrigins", "ExposedHeaders": "ExposeHeaders", "Id": "ID",
+                "MaxAge": "MaxAgeSeconds"}
 
 
 def _create_bucket(context: _Context, logical_id: str, properties: Mapping[str, Any]) -> PhysicalResource:
@@ -292,6 +297,9 @@ def _create_bucket(context: _Context, logical_id: str, properties: Mapping[str, 
         s3.put_bucket_lifecycle_configuration(Bucket=name, LifecycleConfiguration={"Rules": rules})
     if tags := _tags(properties):
         s3.put_bucket_tagging(Bucket=name, Tagging={"TagSet": tags})
+    if cors := properties.get("CorsConfiguration"):
+        rules = [{_CORS_FIELDS[field]: value for field, value in rule.items()} for rule in cors["CorsRules"]]
+        s3.put_bucket_cors(Bucket=name, CORSConfiguration={"CORSRules": rules})
     if notifications := properties.get("NotificationConfiguration"):
         s3.put_bucket_notification_configuration(
             Bucket=name, NotificationConfiguration=_bucket_notifications(logical_id, notifications)

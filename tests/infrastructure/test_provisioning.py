@@ -69,6 +69,8 @@ def test_given_catalogue_bucket_when_provisioned_then_locked_down(stack: Provisi
     assert all(block.values())
     assert ownership["Rules"] == [{"ObjectOwnership": "BucketOwnerEnforced"}]
     assert lifecycle[0]["AbortIncompleteMultipartUpload"] == {"DaysAfterInitiation": 1}
+    (cors,) = s3.get_bucket_cors(Bucket=bucket)["CORSRules"]  # the console's uploads from the browser
+    assert cors["AllowedMethods"] == ["PUT"] and cors["MaxAgeSeconds"] == 3600
 
 
 def test_given_catalogue_bucket_when_a_file_is_overwritten_then_the_old_one_is_kept_until_it_expires(

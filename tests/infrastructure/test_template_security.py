@@ -340,7 +340,13 @@ def test_given_the_console_headers_when_read_then_hsts_nosniff_deny_framing_and_
     csp = dict(directive.strip().split(" ", 1)
                for directive in headers["ContentSecurityPolicy"]["ContentSecurityPolicy"]["Fn::Sub"].split(";"))
     assert csp["default-src"] == "'self'"
-    assert csp["connect-src"] == "'self' https://cognito-idp.${AWS::Region}.${AWS::URLSuffix}"
+    bucket = "${AWS::StackName}-catalogues-${AWS::AccountId}-${AWS::Region}"
+    assert csp["connect-src"].split() == ["'self'", "https://cognito-idp.${AWS::Region}.${AWS::URLSuffix}",
+                                          f"https://{bucket}.s3.${{AWS::URLSuffix}}",
+                                          f"https://{bucket}.s3.${{AWS::Region}}.${{AWS::URLSuffix}}"]
+    assert template.properties("CatalogueBucket")["BucketName"] == {"Fn::Sub": bucket}
+    (cors,) = template.properties("CatalogueBucket")["CorsConfiguration"]["CorsRules"]
+    assert cors["AllowedMethods"] == ["PUT"] and cors["AllowedHeaders"] == ["Content-Type"]
     assert csp["frame-ancestors"] == "'none'"
     assert "unsafe" not in " ".join(csp.values())
     config = template.properties(DISTRIBUTION)["DistributionConfig"]
