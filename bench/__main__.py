@@ -1,8 +1,10 @@
-"""Run the benchmarks, print a table, write bench/results.json (one flat object of named figures).
+"""Run the benchmarks, print a table, write bench/results.json: one flat object of named figures,
+and `failed_modules` (module -> why) while a module's last run failed.
 
 `python -m bench` runs every benchmark (about 20 minutes here, most of it moto serving 100,000-record
 loads); `python -m bench mapping` (or several names) runs those and keeps the other figures. A module
-that fails is reported and the others still run and are written; the command then exits 1.
+that fails or times out is reported, its previous figures are kept and its failure is recorded, and
+the others still run and are written; the command then exits 1.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ import warnings
 from pathlib import Path
 
 RESULTS = Path(__file__).parent / "results.json"
+FAILED = "failed_modules"
 DEFAULT = ("cold_start", "ingest", "mapping", "stock_sync", "orders", "faults", "console")
 
 
@@ -27,23 +30,27 @@ def main(names: list[str]) -> None:
     os.environ.setdefault("POWERTOOLS_LOG_LEVEL", "WARNING")
     warnings.filterwarnings("ignore", message="No application metrics to publish")
     figures: dict[str, float] = {}
-    failed: list[str] = []
-    for name in names or DEFAULT:
+    failed: dict[str, str] = {}
+    run = names or list(DEFAULT)
+    for name in run:
         try:
             figures.update(importlib.import_module(f"bench.{name}").measure())
-        except Exception:  # one module failing must not lose the others' figures
+        except Exception as exc:  # one module failing (or timing out) must not lose the others' figures
             traceback.print_exc()
-            failed.append(name)
+            failed[name] = f"{type(exc).__name__}: {exc}"[:500]
     width = max(map(len, figures), default=6)
     print(f"{'figure'.ljust(width)}  value")
     for name, value in figures.items():
         print(f"{name.ljust(width)}  {value}")
     # What was not measured this time (a partial run, a failed module) keeps its last figures.
     previous = json.loads(RESULTS.read_text()) if RESULTS.exists() and (names or failed) else {}
-    RESULTS.write_text(json.dumps(previous | figures, indent=2, sort_keys=True) + "\n")
+    still_failed = {name: why for name, why in previous.pop(FAILED, {}).items() if name not in run} | failed
+    written = previous | figures | ({FAILED: still_failed} if still_failed else {})
+    RESULTS.write_text(json.dumps(written, indent=2, sort_keys=True) + "\n")
     print(f"\nwritten to {RESULTS}")
     if failed:
-        print(f"failed: {', '.join(failed)} (their previous figures, if any, are kept)", file=sys.stderr)
+        print(f"failed: {', '.join(failed)} (their previous figures, if any, are kept; why: {FAILED} in "
+              f"{RESULTS.name})", file=sys.stderr)
         sys.exit(1)
 
 

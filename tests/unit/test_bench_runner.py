@@ -41,8 +41,22 @@ def test_given_one_module_fails_when_the_bench_runs_then_the_others_are_written_
         runner.main([])
 
     assert exit_code.value.code == 1
-    assert json.loads(results.read_text()) == {"broken_figure": 7, "fast_figure": 2, "slow_figure": 3}
+    assert json.loads(results.read_text()) == {"broken_figure": 7, "fast_figure": 2, "slow_figure": 3,
+                                               "failed_modules": {"broken": "RuntimeError: moto went away"}}
     assert "moto went away" in capsys.readouterr().err
+
+
+def test_given_a_module_that_failed_last_time_when_it_measures_again_then_its_failure_is_gone(monkeypatch, tmp_path):
+    results = tmp_path / "results.json"
+    results.write_text(json.dumps({"broken_figure": 7, "other_figure": 1,
+                                   "failed_modules": {"broken": "RuntimeError: moto went away", "other": "x"}}))
+    monkeypatch.setattr(runner, "RESULTS", results)
+    fake_modules(monkeypatch, {"broken": module_measuring(broken_figure=8)})
+
+    runner.main(["broken"])
+
+    assert json.loads(results.read_text()) == {"broken_figure": 8, "other_figure": 1,
+                                               "failed_modules": {"other": "x"}}
 
 
 def test_given_every_module_measures_when_the_bench_runs_then_results_hold_exactly_this_run(monkeypatch, tmp_path):
