@@ -18,10 +18,11 @@ from stock_sync_support import (
 
 from infrastructure.demo.listings import DemoListing
 from infrastructure.local.template import load_handler, load_template
+from infrastructure.standins import mirakl
 from infrastructure.standins.generic import GenericStandIn
 from stocksync.core import db
 from stocksync.core.jobs import Jobs
-from stocksync.core.messages import JobQueue, StockChange, parse_job_message
+from stocksync.core.messages import JobMessage, JobQueue, StockChange, parse_job_message
 from stocksync.core.secrets import SecretsManagerStore
 from stocksync.core.settings import JobsWorkerSettings
 from stocksync.stock_sync import channel_pass, scheduled
@@ -152,6 +153,29 @@ def test_given_a_channel_bigger_than_the_run_page_when_the_schedule_comes_then_i
     assert read_listing(shop, "MUG-2").submitted_quantity == 3
 
 
+def test_given_a_scheduled_run_out_of_time_when_it_hands_a_channel_over_then_the_pass_reads_its_processing_imports(
+        api, stack, fast_jobs):
+    lamp = DemoListing("LAMP-1", "Lamp", 30.0, 2, "2001")
+    with mirakl.MiraklStandIn(listings=[lamp]) as standin:
+        answer = api.post("/channels", {"name": "Pixmania", "type": "pixmania", "settings": {"base_url": standin.url},
+                                        "credentials": {"api_key": mirakl.API_KEY}})
+        shop = answer.body["channel_id"]
+        item = item_with_stock(api, "LAMP-1", 4)
+        listing(shop, "LAMP-1", item, price=27.5, channel_listing_id="2001")
+        submitter = StockSubmitter(SecretsManagerStore(), adapter_factory=fast_adapter_factory())
+        submitter.reconcile({"m": StockChange(reason="t", item_ids=[item])})  # OF24 accepted, processing
+        assert read_listing(shop, "LAMP-1").update_status == "pending"
+
+        scheduled.run_scheduled_sync(submitter, time_left=lambda: 10.0,  # a slow channel before it used the time
+                                     handover=scheduled.Handover(Jobs(), JobQueue(stack.ref("JobsQueue"))))
+        for message in queued_jobs(stack):
+            run_job(message, lambda: PLENTY)
+
+        recorded = read_listing(shop, "LAMP-1")
+        assert (recorded.update_status, recorded.submitted_quantity) == ("ok", 4)
+        assert standin.listing("LAMP-1").quantity == 4
+
+
 def test_given_two_submitters_finishing_out_of_order_when_the_older_records_last_then_the_newer_record_stays(
         api, stack, website, shop):
     mug = item_with_stock(api, "MUG-BLACK", 5)
@@ -203,3 +227,8 @@ def test_given_the_jobs_worker_near_its_timeout_when_a_force_update_arrives_then
 def run_force_update_job(message, time_left) -> None:
     """What the jobs worker does with a Force Update message."""
     wiring(JobsWorkerSettings).job_handlers["stock_force_update"](message, time_left)
+
+
+def run_job(message: JobMessage, time_left) -> None:
+    """What the jobs worker does with any job message."""
+    wiring(JobsWorkerSettings).job_handlers[message.kind](message, time_left)

@@ -16,6 +16,10 @@ one whose holder died (its lease ran out). Such a page is sent again only for th
 holder did not record, since a forced listing recorded since the job began (`started_at`) is not
 forced again: the crash rule of the submitter (a crash between the channel call and the record sends
 the same target again), never a second feed for what was recorded.
+
+Before its first page a pass reads the outcome of the channel's submissions still processing (Amazon
+feeds, Mirakl offer imports), as the scheduled run does for the channels it runs itself: a run that
+hands a channel over for want of time would otherwise leave them processing for good.
 """
 
 from __future__ import annotations
@@ -130,6 +134,8 @@ class ChannelPass:
             claim = self._claim(job.job_id, payload.cursor, lease, seconds=deadline.time_left())
             if claim == "held":
                 return  # another delivery of this job is on this page: the pass is theirs
+            if payload.cursor is None:  # a run handed over before its channel's turn still reads its outcomes
+                self.submitter.settle_pending(payload.channel_id)
             listings, after = read_page(payload.channel_id, payload.cursor, keys_only=claim == DONE)
             if claim != DONE:
                 outcome = submit_page(self.submitter, listings, now=self.clock(), reason=payload.reason,
