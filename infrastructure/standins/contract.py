@@ -84,15 +84,14 @@ def spec(*parts: str) -> Path:
 @cache
 def _load(spec_file: Path, server_url: str | None = None,
           property_schemas: tuple[tuple[str, str, str], ...] = ()) -> Any:
-    config = Config(spec_validator_cls=None)
-    if server_url is None and not property_schemas:
-        return OpenAPI.from_file_path(str(spec_file), config=config)
-    document = json.loads(spec_file.read_text())
+    # Parsed as JSON here: openapi-core reads a file through a YAML loader, some fifty times slower on
+    # documents of megabytes (the stand-ins' start and every test building one paid seconds for it).
+    document = json.loads(spec_file.read_text(encoding="utf-8"))
     if server_url is not None:
         document["servers"] = [{"url": server_url}]
     for schema, name, replacement in property_schemas:
         document["components"]["schemas"][schema]["properties"][name] = json.loads(replacement)
-    return OpenAPI.from_dict(document, config=config)
+    return OpenAPI.from_dict(document, config=Config(spec_validator_cls=None), base_uri=spec_file.as_uri())
 
 
 def _server_host(api: Any) -> str:
