@@ -10,6 +10,7 @@ import random
 import threading
 import time
 from collections.abc import Callable, Mapping
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import requests
@@ -25,6 +26,7 @@ from stocksync.inventory.stock import StockSet
 from stocksync.wiring import Wiring, wiring
 
 logger = logging.getLogger(__name__)
+SEED_THREADS = 4
 
 
 def seed_demo_seller(standins: Mapping[str, StandIn] | None = None, seed: int = 7) -> str:
@@ -39,31 +41,23 @@ def seed_demo_seller(standins: Mapping[str, StandIn] | None = None, seed: int = 
     app.locations.update(main.location_id, LocationPatch(name="Main warehouse"))
     overflow = app.locations.create(LocationInput(name="Overflow store"))
 
-    created = {}
-    for code, title, price in PRODUCTS:
-        for colour in COLOURS:
-            sku = f"{code}-{colour.upper()}"
-            item = app.inventory.create(
-                ItemInput(
-                    sku=sku,
-                    title=f"{title}, {colour.lower()}",
-                    retail_price=price,
-                    purchase_price=round(price * 0.4, 2),
-                    weight=0.3,
-                )
-            )
-            created[sku] = item.item_id
-            app.stock.set_level(
-                item.item_id,
-                main.location_id,
-                StockSet(level=chance.randint(0, 40), reason="demo opening stock"),
-            )
-            if chance.random() < 0.3:
-                app.stock.set_level(
-                    item.item_id,
-                    overflow.location_id,
-                    StockSet(level=chance.randint(1, 15), reason="demo opening stock"),
-                )
+    # Drawn in one order, so the demo's stock is the same on every start; written a few items at once
+    # (each is a handful of DynamoDB calls, and the start waits for all 50).
+    opening = [(f"{code}-{colour.upper()}", f"{title}, {colour.lower()}", price, chance.randint(0, 40),
+                chance.randint(1, 15) if chance.random() < 0.3 else None)
+               for code, title, price in PRODUCTS for colour in COLOURS]
+
+    def create(sku: str, title: str, price: float, main_level: int, overflow_level: int | None) -> str:
+        item = app.inventory.create(ItemInput(sku=sku, title=title, retail_price=price,
+                                              purchase_price=round(price * 0.4, 2), weight=0.3))
+        app.stock.set_level(item.item_id, main.location_id, StockSet(level=main_level, reason="demo opening stock"))
+        if overflow_level is not None:
+            app.stock.set_level(item.item_id, overflow.location_id,
+                                StockSet(level=overflow_level, reason="demo opening stock"))
+        return item.item_id
+
+    with ThreadPoolExecutor(max_workers=SEED_THREADS) as pool:
+        created = dict(zip((row[0] for row in opening), pool.map(lambda row: create(*row), opening), strict=True))
 
     gift = app.inventory.create(
         ItemInput(sku="GIFT-SET-BLUE", title="Gift set: blue mug and navy socks", retail_price=19.0)
