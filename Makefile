@@ -8,11 +8,9 @@ STACK_NAME ?= stocksync
 
 .PHONY: run demo-sale test check lint bench openapi validate build deploy clean console chromium
 
-# Two workers, each handed whole test files: an e2e module's tests stay together on one worker, on
-# the local stack that worker starts (tests/e2e/conftest.py stops it between its e2e modules and the
-# rest). (`--dist loadgroup` would keep every e2e test on one worker, but under pytest 9 it loses its
-# groups: it renames node ids through an attribute pytest 9 no longer reads.)
-PYTEST_PARALLEL := -n 2 --dist loadfile
+# Two workers: every e2e module on one of them, one after the other, on the one local stack they share;
+# every other test file to whichever worker is free (tests/conftest.py's `pytest_xdist_make_scheduler`).
+PYTEST_PARALLEL := -n 2
 
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)

@@ -40,3 +40,20 @@ def aws(aws_endpoint: str) -> str:
     """An empty embedded AWS."""
     requests.post(f"{aws_endpoint}/moto-api/reset", timeout=10).raise_for_status()
     return aws_endpoint
+
+
+def pytest_xdist_make_scheduler(config: pytest.Config, log: object) -> object:
+    """Under `-n`: every e2e module on one worker, one after the other, so the local stack they share is
+    started once (two workers' stacks at once, each running sped-up schedules, starve two cores); every
+    other test file is a unit of its own, handed to whichever worker is free."""
+    from xdist.scheduler import LoadScopeScheduling
+
+    class EndToEndTogether(LoadScopeScheduling):
+        def _split_scope(self, nodeid: str) -> str:
+            path = nodeid.split("::", 1)[0]
+            return E2E_DIRECTORY if path.startswith(E2E_DIRECTORY) else path
+
+    return EndToEndTogether(config, log)
+
+
+E2E_DIRECTORY = "tests/e2e/"

@@ -313,13 +313,20 @@ def _schedule_enabled(properties: Mapping[str, Any]) -> bool:
     return str(properties.get("State", "ENABLED")).upper() != "DISABLED"
 
 
+# A sped-up schedule never fires more often than this: the one-minute order poller at a speed-up of 240
+# would tick every 0.25 s, each tick reading every channel, and keep a core busy while nothing is due
+# (each channel's order cadence has its own floor, `order_poll_floor_s`, far above it).
+MIN_PERIOD_S = 2.0
+
+
 class ScheduleTimer(threading.Thread):
-    """Fires one schedule every interval / speedup seconds (first run one interval after start)."""
+    """Fires one schedule every interval / speedup seconds, at most every MIN_PERIOD_S unless the
+    schedule's own rate is faster (first run one period after start)."""
 
     def __init__(self, source: ScheduleSource, speedup: float, stop: threading.Event) -> None:
         super().__init__(name=f"schedule-{source.function.logical_id}-{source.event_name}", daemon=True)
         self.source = source
-        self.period = source.interval_seconds / speedup
+        self.period = max(source.interval_seconds / speedup, min(MIN_PERIOD_S, source.interval_seconds))
         self._stop_requested = stop
 
     def run(self) -> None:

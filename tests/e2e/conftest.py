@@ -1,8 +1,9 @@
 """The local stack, started as `make run` starts it, in a subprocess; tests talk to it over HTTP.
 
 Schedules run SCHEDULE_SPEEDUP times faster than on AWS (STOCKSYNC_SCHEDULE_SPEEDUP), so the
-demo channels' catalogues load, link and sync within seconds: the 5-minute report poller every
-1.25 s, Rakuten's 30-minute retrieval every 7.5 s, the 15-minute scheduled stock sync every 3.75 s.
+demo channels' catalogues load, link and sync within seconds: the 5-minute report poller and the
+one-minute order poller every 2 s (the runner's floor), Rakuten's 30-minute retrieval every 7.5 s, the
+15-minute scheduled stock sync every 3.75 s.
 The stand-ins' URLs, by name, come from the stack's READY line (`StackProcess.standins`), which the
 stack prints once the demo seller can sell (`infrastructure.demo_seller.DemoReadiness`)."""
 
