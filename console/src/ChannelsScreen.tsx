@@ -101,8 +101,10 @@ function initialSettings(channel: ChannelDetail | null, fields: SettingField[]):
   const values: Values = {};
   for (const field of fields) {
     const value = channel?.settings[field.name];
+    // A new channel starts from the type's defaults as the API has them: a choice's first, else empty.
+    const empty = typeof field.kind === "object" ? field.kind.choices[0] ?? "" : "";
     values[field.name] = field.kind === "boolean" ? value === true
-      : Array.isArray(value) ? value.join(", ") : value === null || value === undefined ? "" : String(value);
+      : Array.isArray(value) ? value.join(", ") : value === null || value === undefined ? empty : String(value);
   }
   return values;
 }
@@ -111,7 +113,10 @@ function initialSettings(channel: ChannelDetail | null, fields: SettingField[]):
 function settingValue(field: SettingField, value: string | boolean): unknown {
   if (typeof value === "boolean") return value;
   const text = value.trim();
-  if (field.kind === "list") return text.split(",").map((part) => part.trim()).filter(Boolean);
+  if (field.kind === "list") {
+    const parts = text.split(",").map((part) => part.trim()).filter(Boolean);
+    return parts.length ? parts : undefined;  // none given: the type's default
+  }
   if (field.kind === "url") return text || null;
   if (field.kind === "number") return text === "" ? undefined : Number.isFinite(Number(text)) ? Number(text) : text;
   return text;

@@ -110,7 +110,8 @@ export function OrdersScreen({ api }: { api: Api }) {
         {!loading && orders.length === 0 && <p className="empty">No order matches.</p>}
         <LoadMore cursor={cursor} loading={loading} onMore={() => void load(cursor)} />
       </section>
-      {chosen && <OrderPanel key={chosen} api={api} orderId={chosen} locations={locations} channelName={channelName} />}
+      {chosen && <OrderPanel key={chosen} api={api} orderId={chosen} locations={locations} channelName={channelName}
+                             onChanged={() => void load(null)} />}
     </div>
   );
 }
@@ -126,8 +127,8 @@ function Flags({ order }: { order: OrderRow }) {
   );
 }
 
-function OrderPanel({ api, orderId, locations, channelName }:
-    { api: Api; orderId: string; locations: Location[]; channelName: (id: string) => string }) {
+function OrderPanel({ api, orderId, locations, channelName, onChanged }:
+    { api: Api; orderId: string; locations: Location[]; channelName: (id: string) => string; onChanged: () => void }) {
   const [order, setOrder] = useState<Order | null>(null);
   const [error, setError] = useState<string | null>(null);
   const [message, setMessage] = useState<string | null>(null);
@@ -148,6 +149,7 @@ function OrderPanel({ api, orderId, locations, channelName }:
       setLinking(null);
       setMessage(`Linked ${line.sku} to ${listing.linked_item?.sku ?? "the item"}: the line allocates once the link reaches it.`);
       reload();
+      onChanged();
     } catch (failure) {
       setLinking(null);
       setError(messageOf(failure));

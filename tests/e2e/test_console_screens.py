@@ -16,7 +16,7 @@ from typing import Any
 
 import pytest
 import requests
-from playwright.sync_api import Browser, Page, expect
+from playwright.sync_api import Browser, Locator, Page, expect
 
 from infrastructure.demo.listings import DemoListing
 from infrastructure.local.harness import StackProcess
@@ -63,9 +63,10 @@ def wait_until(describe: str, check: Callable[[], Any], timeout_s: float = WAIT_
 
 @pytest.fixture(scope="module")
 def website() -> Iterator[GenericStandIn]:
-    # MUG has an item of its SKU (linked by the channel's auto-link); LOOSE has none (its orders are unmapped).
-    listings = [DemoListing(sku=_sku(name), title=f"Screens {name}", price=8.0, quantity=0, listing_id=f"L-{name}")
-                for name in ("MUG", "LOOSE")]
+    # MUG has an item of its SKU (linked by the channel's auto-link); LOOSE has none (its orders are unmapped:
+    # the stand-in sells its 5 units, which nothing of ours sends while it is unlinked).
+    listings = [DemoListing(sku=_sku(name), title=f"Screens {name}", price=8.0, quantity=quantity,
+                            listing_id=f"L-{name}") for name, quantity in (("MUG", 0), ("LOOSE", 5))]
     standin = GenericStandIn(listings=listings, port=0)
     standin.start()
     yield standin
@@ -198,10 +199,11 @@ def test_given_a_kit_when_its_component_is_made_to_contain_it_then_the_cycle_is_
     assert shop.http.get(f"{shop.api}/items/{shop.items['KIT']}", timeout=10).json()["components"] == [
         {"item_id": shop.items["PART"], "quantity": 2}]
 
-    editor.get_by_role("button", name=_sku("PART")).click()  # to the component's own page
+    editor.get_by_role("button", name=_sku("PART"), exact=True).click()  # to the component's own page
     expect(page.get_by_role("heading", level=2)).to_contain_text(_sku("PART"))
     editor.get_by_label("Component SKU").fill(_sku("KIT"))
     editor.get_by_role("button", name="Add", exact=True).click()
+    expect(editor.get_by_label(f"Quantity of {_sku('KIT')}")).to_have_value("1")
     editor.get_by_role("button", name="Save components").click()
 
     expect(editor.get_by_role("alert")).to_have_text(
@@ -227,8 +229,14 @@ def _filter_shop(page: Page) -> None:
     page.get_by_label("Channel").select_option(label=f"Screens shop {RUN}")
 
 
+def _order(page: Page, order_id: str) -> Locator:
+    """The order's button in the list: stand-ins number their orders alike, so the channel tells them apart."""
+    return (page.get_by_role("table", name="Orders").get_by_role("row").filter(has_text=f"Screens shop {RUN}")
+            .get_by_role("button", name=order_id, exact=True))
+
+
 def _order_row_shown(page: Page, order_id: str) -> bool:
-    if page.get_by_role("table", name="Orders").get_by_role("button", name=order_id, exact=True).count():
+    if _order(page, order_id).count():
         return True
     page.get_by_role("button", name="Refresh").click()
     return False
@@ -239,7 +247,7 @@ def test_given_a_sale_on_the_standin_when_polled_then_the_order_shows_its_line_a
     _filter_shop(page)
 
     wait_until("the order listed", lambda: _order_row_shown(page, order_id))
-    page.get_by_role("table", name="Orders").get_by_role("button", name=order_id, exact=True).click()
+    _order(page, order_id).click()
 
     expect(page.get_by_role("heading", level=2)).to_contain_text(order_id)
     line = page.get_by_role("table", name="Order lines").locator(f'tr[data-sku="{_sku("MUG")}"]')
@@ -251,7 +259,7 @@ def test_given_an_unmapped_order_line_when_its_sku_is_linked_then_the_line_alloc
     order_id = _ordered(website, "LOOSE", 1)
     page.get_by_label("Unmapped").check()
     wait_until("the unmapped order listed", lambda: _order_row_shown(page, order_id))
-    page.get_by_role("table", name="Orders").get_by_role("button", name=order_id, exact=True).click()
+    _order(page, order_id).click()
     line = page.get_by_role("table", name="Order lines").locator(f'tr[data-sku="{_sku("LOOSE")}"]')
     expect(line).to_contain_text("unmapped")
 
