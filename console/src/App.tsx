@@ -3,6 +3,7 @@ import { Api } from "./api";
 import { freshAccessToken, signOut, storedSession } from "./auth";
 import { type ConsoleConfig, loadConfig } from "./config";
 import { ChannelsScreen } from "./ChannelsScreen";
+import { HomeScreen } from "./HomeScreen";
 import { InventoryScreen } from "./InventoryScreen";
 import { MappingScreen } from "./MappingScreen";
 import { OrdersScreen } from "./OrdersScreen";
@@ -40,6 +41,7 @@ export function App() {
 }
 
 const SCREENS = [
+  { id: "home", label: "Home" },
   { id: "mapping", label: "Mapping" },
   { id: "inventory", label: "Inventory" },
   { id: "orders", label: "Orders" },
@@ -49,20 +51,24 @@ type Screen = (typeof SCREENS)[number]["id"];
 
 function screenInUrl(): Screen {
   const wanted = new URLSearchParams(location.search).get("screen");
-  return SCREENS.find((screen) => screen.id === wanted)?.id ?? "mapping";
+  return SCREENS.find((screen) => screen.id === wanted)?.id ?? "home";
 }
 
 /** The screen lives in the URL (?screen=...), so reload and back bring the same screen. */
-function useScreen(): [Screen, (screen: Screen) => void] {
+function useScreen(): [Screen, (screen: Screen, extra?: Record<string, string>) => void] {
   const [screen, setScreen] = useState<Screen>(screenInUrl);
   useEffect(() => {
     const follow = () => setScreen(screenInUrl());
     window.addEventListener("popstate", follow);
     return () => window.removeEventListener("popstate", follow);
   }, []);
-  const go = useCallback((next: Screen) => {
-    const url = new URL(location.href);
+  const go = useCallback((next: Screen, extra: Record<string, string> = {}) => {
+    // A screen's own parameters (an open item, an order's filters) stay behind; the chosen channel goes along.
+    const url = new URL(location.pathname, location.href);
+    const channel = new URLSearchParams(location.search).get("channel");
+    if (channel) url.searchParams.set("channel", channel);
     url.searchParams.set("screen", next);
+    for (const [name, value] of Object.entries(extra)) url.searchParams.set(name, value);
     history.pushState(null, "", url);
     setScreen(next);
   }, []);
@@ -122,6 +128,7 @@ function Console({ api, username, onSignOut }: { api: Api; username: string; onS
         {error && <p role="alert" className="error">{error}</p>}
         {screen === "mapping" && channels && channels.length === 0 && <p>No channel yet: add one on the Channels screen.</p>}
         {screen === "mapping" && channel && <MappingScreen key={channel.channel_id} api={api} channel={channel} />}
+        {screen === "home" && <HomeScreen api={api} onOpenOrder={(orderId) => go("orders", { order: orderId })} />}
         {screen === "inventory" && <InventoryScreen api={api} />}
         {screen === "orders" && <OrdersScreen api={api} />}
         {screen === "channels" && <ChannelsScreen api={api} onChanged={loadChannels} />}

@@ -1,6 +1,6 @@
 /** The REST API, reached same-origin under apiBase with the signed-in person's access token. */
 import type {
-  Availability, Catalogue, CatalogueReport, Channel, ChannelDetail, ColumnMapping, HistoryPage, ImportReport, ItemDetail,
+  AutomationEventPage, CatalogueState, ChannelSync, Availability, Catalogue, CatalogueReport, Channel, ChannelDetail, ColumnMapping, HistoryPage, ImportReport, ItemDetail,
   ItemPage, Job, Limits, Listing, ListingPage, Location, Order, OrderPage, RowError, StockLevel, SyncLogEntry, UploadUrl,
 } from "./types";
 
@@ -150,6 +150,18 @@ export class Api {
 
   order(orderId: string): Promise<Order> {
     return this.json("GET", `/orders/${orderId}`);
+  }
+
+  channelSync(channelId: string): Promise<ChannelSync> {
+    return this.json("GET", `/channels/${channelId}/sync`);
+  }
+
+  catalogueState(channelId: string): Promise<CatalogueState> {
+    return this.json("GET", `/channels/${channelId}/catalogue`);
+  }
+
+  events(channelId: string, kind: string, cursor: string | null): Promise<AutomationEventPage> {
+    return this.json("GET", `/channels/${channelId}/events?${params({ kind, limit: 30, cursor })}`);
   }
 
   channelList(): Promise<{ channels: ChannelDetail[] }> {

@@ -236,3 +236,31 @@ export interface ChannelDetail extends Channel {
   credentials_updated_at: string | null;
   auth_failure: { failed_at: string; operation: string; message: string; action: string } | null;
 }
+
+export interface ChannelSync {
+  channel_id: string;
+  linked: number;
+  pending: number;
+  processing: number;
+  errors: number;
+  ok: number;
+  last_run_at: string | null;
+  last_force_at: string | null;
+}
+
+export interface CatalogueState extends Catalogue {
+  totals: Totals | null;
+  report: CatalogueReport | null;
+}
+
+export interface AutomationEvent {
+  kind: string;
+  message: string;
+  details: Record<string, unknown>;
+  at: string;
+}
+
+export interface AutomationEventPage {
+  events: AutomationEvent[];
+  next_cursor: string | null;
+}

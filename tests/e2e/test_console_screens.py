@@ -109,9 +109,9 @@ def page(browser: Browser, local_stack: StackProcess, shop: Shop) -> Iterator[Pa
     context.close()
 
 
-def go(page: Page, screen: str) -> None:
+def go(page: Page, screen: str, heading: str | None = None) -> None:
     page.get_by_role("navigation", name="Screens").get_by_role("link", name=screen, exact=True).click()
-    expect(page.get_by_role("heading", level=1)).to_have_text(screen)
+    expect(page.get_by_role("heading", level=1)).to_have_text(heading or screen)
 
 
 def open_item(page: Page, name: str) -> None:
@@ -285,6 +285,35 @@ def test_given_an_unmapped_order_line_when_its_sku_is_linked_then_the_line_alloc
 
 def test_axe_of_the_orders_screen(page, browser):
     assert axe_violations(page, browser) == []
+
+
+def test_given_the_oversold_order_when_home_is_opened_then_its_warning_leads_to_it_and_the_log_filters_by_kind(
+        page, shop, browser):
+    go(page, "Home", heading="Channel health")
+    card = page.get_by_role("region", name=f"Screens shop {RUN} health")
+    expect(card).to_contain_text("enabled")
+    expect(card).to_contain_text("Last catalogue load")
+    expect(card).to_contain_text("In sync")
+    warnings = page.get_by_role("region", name="Orders that need you")
+    oversold = warnings.get_by_role("listitem").filter(has_text="oversold").filter(has_text=f"Screens shop {RUN}")
+
+    oversold.get_by_role("button").click()
+
+    expect(page.get_by_role("heading", level=1)).to_have_text("Orders")
+    expect(page.get_by_role("heading", level=2)).to_contain_text(f"Screens shop {RUN}")
+    expect(page.get_by_role("table", name="Order lines")).to_contain_text(_sku("LOOSE"))
+    page.go_back()
+    expect(page.get_by_role("heading", level=1)).to_have_text("Channel health")
+
+    page.get_by_label("Log of channel").select_option(label=f"Screens shop {RUN}")
+    log = page.get_by_role("table", name="Automation events")
+    expect(log).to_contain_text("CATALOGUE_LOADED")
+    page.get_by_label("Kind").select_option("AUTO_LINK")
+    kinds = log.locator("tbody tr td:nth-child(2)")
+    expect(kinds.filter(has_not_text="AUTO_LINK")).to_have_count(0)
+    expect(kinds.first).to_have_text("AUTO_LINK")
+    screenshot(page, "home-screen")
+    assert axe_violations(page, browser, heading_level=1) == []
 
 
 def test_given_a_new_channel_when_its_settings_are_wrong_then_the_field_says_why_and_credentials_are_never_shown(
