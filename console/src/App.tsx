@@ -5,6 +5,7 @@ import { type ConsoleConfig, loadConfig } from "./config";
 import { ChannelsScreen } from "./ChannelsScreen";
 import { HomeScreen } from "./HomeScreen";
 import { InventoryScreen } from "./InventoryScreen";
+import { JobsScreen } from "./JobsScreen";
 import { MappingScreen } from "./MappingScreen";
 import { OrdersScreen } from "./OrdersScreen";
 import { SignInScreen } from "./SignInScreen";
@@ -46,6 +47,7 @@ const SCREENS = [
   { id: "inventory", label: "Inventory" },
   { id: "orders", label: "Orders" },
   { id: "channels", label: "Channels" },
+  { id: "jobs", label: "Jobs" },
 ] as const;
 type Screen = (typeof SCREENS)[number]["id"];
 
@@ -132,6 +134,7 @@ function Console({ api, username, onSignOut }: { api: Api; username: string; onS
         {screen === "inventory" && <InventoryScreen api={api} />}
         {screen === "orders" && <OrdersScreen api={api} />}
         {screen === "channels" && <ChannelsScreen api={api} onChanged={loadChannels} />}
+        {screen === "jobs" && <JobsScreen api={api} />}
       </main>
     </>
   );

@@ -1,6 +1,6 @@
 /** The REST API, reached same-origin under apiBase with the signed-in person's access token. */
 import type {
-  AutomationEventPage, CatalogueState, ChannelSync, Availability, Catalogue, CatalogueReport, Channel, ChannelDetail, ColumnMapping, HistoryPage, ImportReport, ItemDetail,
+  JobPage, PimProfileRow, AutomationEventPage, CatalogueState, ChannelSync, Availability, Catalogue, CatalogueReport, Channel, ChannelDetail, ColumnMapping, HistoryPage, ImportReport, ItemDetail,
   ItemPage, Job, Limits, Listing, ListingPage, Location, Order, OrderPage, RowError, StockLevel, SyncLogEntry, UploadUrl,
 } from "./types";
 
@@ -210,6 +210,14 @@ export class Api {
 
   forceUpdate(channelId: string, confirm: boolean): Promise<Job> {
     return this.json("POST", `/channels/${channelId}/force-update`, { confirm });
+  }
+
+  jobsOf(subject: string, cursor: string | null): Promise<JobPage> {
+    return this.json("GET", `/jobs?${params({ subject, limit: 20, cursor })}`);
+  }
+
+  pimProfiles(): Promise<{ profiles: PimProfileRow[] }> {
+    return this.json("GET", "/pim/profiles");
   }
 
   job(jobId: string): Promise<Job> {

@@ -264,3 +264,20 @@ export interface AutomationEventPage {
   events: AutomationEvent[];
   next_cursor: string | null;
 }
+
+export interface JobRow extends Job {
+  subject: string;
+  created_at: string;
+  updated_at: string;
+}
+
+export interface JobPage {
+  jobs: JobRow[];
+  next_cursor: string | null;
+}
+
+export interface PimProfileRow {
+  profile_id: string;
+  name: string;
+  enabled: boolean;
+}

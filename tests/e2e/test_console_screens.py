@@ -366,3 +366,16 @@ def test_screenshot_and_axe_of_the_channels_screen(page, browser):
     expect(page.get_by_role("table", name="Channels").get_by_role("row").nth(1)).to_be_visible()
     screenshot(page, "channels-screen")
     assert axe_violations(page, browser, heading_level=1) == []
+
+
+def test_given_the_shops_catalogue_load_when_its_jobs_are_listed_then_it_shows_done_with_its_result(page, browser):
+    go(page, "Jobs")
+    page.get_by_label("Jobs of").select_option(label=f"Screens shop {RUN}")
+
+    load = page.get_by_role("table", name="Jobs").get_by_role("row").filter(has_text="catalogue load").last
+
+    expect(load.get_by_role("cell").nth(2)).to_have_text("succeeded")
+    expect(load.get_by_role("progressbar")).to_have_attribute("value", "1")
+    expect(load).to_contain_text("2 listings")
+    screenshot(page, "jobs-screen")
+    assert axe_violations(page, browser, heading_level=1) == []
