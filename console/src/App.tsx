@@ -2,6 +2,7 @@ import { useCallback, useEffect, useMemo, useState } from "react";
 import { Api } from "./api";
 import { freshAccessToken, signOut, storedSession } from "./auth";
 import { type ConsoleConfig, loadConfig } from "./config";
+import { AkeneoScreen } from "./AkeneoScreen";
 import { ChannelsScreen } from "./ChannelsScreen";
 import { HomeScreen } from "./HomeScreen";
 import { InventoryScreen } from "./InventoryScreen";
@@ -47,6 +48,7 @@ const SCREENS = [
   { id: "inventory", label: "Inventory" },
   { id: "orders", label: "Orders" },
   { id: "channels", label: "Channels" },
+  { id: "akeneo", label: "Akeneo" },
   { id: "jobs", label: "Jobs" },
 ] as const;
 type Screen = (typeof SCREENS)[number]["id"];
@@ -134,6 +136,7 @@ function Console({ api, username, onSignOut }: { api: Api; username: string; onS
         {screen === "inventory" && <InventoryScreen api={api} />}
         {screen === "orders" && <OrdersScreen api={api} />}
         {screen === "channels" && <ChannelsScreen api={api} onChanged={loadChannels} />}
+        {screen === "akeneo" && <AkeneoScreen api={api} />}
         {screen === "jobs" && <JobsScreen api={api} />}
       </main>
     </>

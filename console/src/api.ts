@@ -1,7 +1,7 @@
 /** The REST API, reached same-origin under apiBase with the signed-in person's access token. */
 import type {
-  JobPage, PimProfileRow, AutomationEventPage, CatalogueState, ChannelSync, Availability, Catalogue, CatalogueReport, Channel, ChannelDetail, ColumnMapping, HistoryPage, ImportReport, ItemDetail,
-  ItemPage, Job, Limits, Listing, ListingPage, Location, Order, OrderPage, RowError, StockLevel, SyncLogEntry, UploadUrl,
+  PimConnection, PimOption, PimProfile, PimTest, ProfileSettings, JobPage, PimProfileRow, AutomationEventPage, CatalogueState, ChannelSync, Availability, Catalogue, CatalogueReport, Channel, ChannelDetail, ColumnMapping, HistoryPage, ImportReport, ItemDetail,
+  ItemPage, Job, JobRow, Limits, Listing, ListingPage, Location, Order, OrderPage, RowError, StockLevel, SyncLogEntry, UploadUrl,
 } from "./types";
 
 export class ApiError extends Error {
@@ -218,6 +218,43 @@ export class Api {
 
   pimProfiles(): Promise<{ profiles: PimProfileRow[] }> {
     return this.json("GET", "/pim/profiles");
+  }
+
+  pimConnection(): Promise<PimConnection> {
+    return this.json("GET", "/pim/connection");
+  }
+
+  savePimConnection(connection: { url: string; client_id: string; client_secret: string; username: string;
+                                  password: string; enabled: boolean }): Promise<PimConnection> {
+    return this.json("PUT", "/pim/connection", connection);
+  }
+
+  testPimConnection(): Promise<PimTest> {
+    return this.json("POST", "/pim/connection/test");
+  }
+
+  pimOptions(what: "channels" | "locales" | "categories" | "attributes"): Promise<{ options: PimOption[] }> {
+    return this.json("GET", `/pim/${what}`);
+  }
+
+  pimProfileList(): Promise<{ profiles: PimProfile[] }> {
+    return this.json("GET", "/pim/profiles");
+  }
+
+  countPimProducts(settings: ProfileSettings): Promise<{ count: number; categories: string[] }> {
+    return this.json("POST", "/pim/profiles/count", settings);
+  }
+
+  savePimProfile(profileId: string | null, profile: ProfileSettings & { name: string; enabled: boolean }): Promise<PimProfile> {
+    return profileId ? this.json("PUT", `/pim/profiles/${profileId}`, profile) : this.json("POST", "/pim/profiles", profile);
+  }
+
+  runPimProfile(profileId: string): Promise<Job> {
+    return this.json("POST", `/pim/profiles/${profileId}/run`);
+  }
+
+  pimRuns(profileId: string): Promise<{ jobs: JobRow[] }> {
+    return this.json("GET", `/pim/profiles/${profileId}/runs?limit=10`);
   }
 
   job(jobId: string): Promise<Job> {

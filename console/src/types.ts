@@ -281,3 +281,65 @@ export interface PimProfileRow {
   name: string;
   enabled: boolean;
 }
+
+export interface PimConnection {
+  url: string;
+  enabled: boolean;
+  has_credentials: boolean;
+  pim_version: string | null;
+  pim_edition: string | null;
+  last_test_at: string | null;
+  last_test_status: string | null;
+}
+
+export interface PimTest {
+  success: boolean;
+  problem: string | null;
+  message: string;
+  pim_version?: string | null;
+  pim_edition?: string | null;
+}
+
+export interface PimOption {
+  code: string;
+  label: string;
+  type?: string | null;
+  parent?: string | null;
+  locales?: string[] | null;
+  currencies?: string[] | null;
+  metric_family?: string | null;
+}
+
+export interface FieldMapping {
+  attribute: string;
+  target: string;
+  channel_id: string | null;
+  currency?: string;
+}
+
+export interface MetricSetting { attribute: string | null; unit: string | null }
+
+export interface ProfileSettings {
+  scope: string;
+  locale: string;
+  categories: string[];
+  price_mappings: FieldMapping[];
+  title_mappings: FieldMapping[];
+  description_mappings: FieldMapping[];
+  product_settings: {
+    product_creation: boolean;
+    upload_images: boolean;
+    main_image_attribute: string | null;
+    barcode_attribute: string | null;
+    width: MetricSetting;
+    height: MetricSetting;
+    depth: MetricSetting;
+    weight: MetricSetting;
+  };
+  extended_properties: { map_all_attributes: boolean; prefix: string };
+}
+
+export interface PimProfile extends PimProfileRow {
+  settings: ProfileSettings;
+  last_success_at: string | null;
+}

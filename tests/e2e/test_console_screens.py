@@ -7,6 +7,7 @@ One browser page serves the whole module, signed in once, so the tests run in fi
 from __future__ import annotations
 
 import json
+import re
 import time
 import uuid
 from collections.abc import Callable, Iterator
@@ -20,7 +21,7 @@ from playwright.sync_api import Browser, Locator, Page, expect
 
 from infrastructure.demo.listings import DemoListing
 from infrastructure.local.harness import StackProcess
-from infrastructure.standins import generic
+from infrastructure.standins import akeneo, generic
 from infrastructure.standins.generic import GenericStandIn
 
 pytestmark = pytest.mark.e2e
@@ -379,3 +380,73 @@ def test_given_the_shops_catalogue_load_when_its_jobs_are_listed_then_it_shows_d
     expect(load).to_contain_text("2 listings")
     screenshot(page, "jobs-screen")
     assert axe_violations(page, browser, heading_level=1) == []
+
+
+@pytest.fixture
+def akeneo_connection(local_stack: StackProcess) -> Iterator[dict[str, Any]]:
+    """The seller's one Akeneo connection, put back as the demo had it whatever the test left (it is shared)."""
+    right = {"url": local_stack.standins["akeneo"], "client_id": akeneo.CLIENT_ID,
+             "client_secret": akeneo.CLIENT_SECRET, "username": akeneo.USERNAME, "password": akeneo.PASSWORD,
+             "enabled": True}
+    yield right
+    answer = local_stack.session().put(f"{local_stack.api_url}/pim/connection", json=right, timeout=10)
+    assert answer.status_code == 200, answer.text
+
+
+def _save_connection(page: Page, secret: str, password: str) -> None:
+    form = page.get_by_role("form", name="Akeneo connection")
+    form.get_by_label("Client id").fill(akeneo.CLIENT_ID)
+    form.get_by_label("Client secret").fill(secret)
+    form.get_by_label("Username").fill(akeneo.USERNAME)
+    form.get_by_label("Password").fill(password)
+    form.get_by_role("button", name="Save connection").click()
+    expect(page.get_by_role("status").filter(has_text="Connection saved")).to_be_visible()
+
+
+def test_given_a_wrong_akeneo_secret_when_tested_then_the_exact_failure_shows_and_the_right_one_connects(
+        page, akeneo_connection):
+    go(page, "Akeneo")
+    _save_connection(page, f"wrong-{RUN}", akeneo.PASSWORD)
+
+    page.get_by_role("button", name="Test Connection").click()
+
+    failure = page.get_by_role("alert").filter(has_text="Test failed")
+    expect(failure).to_contain_text("bad_credentials")
+    _save_connection(page, akeneo.CLIENT_SECRET, akeneo.PASSWORD)
+    page.get_by_role("button", name="Test Connection").click()
+    expect(page.get_by_role("status").filter(has_text="Connected: Akeneo")).to_be_visible()
+
+
+def test_given_a_profile_with_a_category_when_built_then_the_counter_counts_it_and_run_now_runs_to_its_end(
+        page, shop, browser):
+    name = f"Screens profile {RUN}"
+    go(page, "Akeneo")
+    page.get_by_label("Profile", exact=True).select_option(label="New profile…")
+    form = page.get_by_role("form", name="Sync profile")
+    form.get_by_label("Profile name").fill(name)
+    form.get_by_label("Enabled (periodic runs)").uncheck()  # Run Now only: no periodic runs of a test's profile
+    form.get_by_label("Scope (Akeneo channel)").select_option("ecommerce")
+    form.get_by_label("Locale").select_option("en_US")
+    form.get_by_role("checkbox", name="Mugs").check()
+    wanted = {"scope": "ecommerce", "locale": "en_US", "categories": ["mugs"]}
+    expected = shop.http.post(f"{shop.api}/pim/profiles/count", json=wanted, timeout=10).json()["count"]
+
+    expect(form.get_by_role("status", name="Product counter")).to_have_text(
+        f"{expected} product{'' if expected == 1 else 's'} selected")
+    form.get_by_label("Prefix").fill("pim_")
+    form.get_by_role("button", name="Create profile").click()
+
+    expect(page.get_by_label("Profile", exact=True).locator("option:checked")).to_have_text(name)
+    profile = next(p for p in shop.http.get(f"{shop.api}/pim/profiles", timeout=10).json()["profiles"]
+                   if p["name"] == name)
+    try:
+        assert profile["settings"]["categories"] == ["mugs"]
+        assert profile["settings"]["extended_properties"]["prefix"] == "pim_"
+        page.get_by_role("button", name="Run Now").click()
+        run = page.get_by_role("region", name=f"Runs of {name}").locator("section.job").first
+        expect(run).to_have_attribute("aria-label", re.compile(r": succeeded$"))
+        expect(run.get_by_role("progressbar")).to_have_attribute("value", "1")
+        screenshot(page, "akeneo-screen")
+        assert axe_violations(page, browser, heading_level=1) == []
+    finally:
+        shop.http.delete(f"{shop.api}/pim/profiles/{profile['profile_id']}", timeout=10)
