@@ -54,8 +54,10 @@ const SCREENS = [
 type Screen = (typeof SCREENS)[number]["id"];
 
 function screenInUrl(): Screen {
-  const wanted = new URLSearchParams(location.search).get("screen");
-  return SCREENS.find((screen) => screen.id === wanted)?.id ?? "home";
+  const search = new URLSearchParams(location.search);
+  const wanted = search.get("screen");
+  // A link naming only a channel (`/?channel=<id>`, as the console's first part made them) opens its mapping.
+  return SCREENS.find((screen) => screen.id === wanted)?.id ?? (search.has("channel") ? "mapping" : "home");
 }
 
 /** The screen lives in the URL (?screen=...), so reload and back bring the same screen. */

@@ -446,6 +446,7 @@ def test_given_a_profile_with_a_category_when_built_then_the_counter_counts_it_a
         run = page.get_by_role("region", name=f"Runs of {name}").locator("section.job").first
         expect(run).to_have_attribute("aria-label", re.compile(r": succeeded$"))
         expect(run.get_by_role("progressbar")).to_have_attribute("value", "1")
+        page.get_by_role("heading", name="Sync profiles").evaluate("heading => heading.scrollIntoView()")
         screenshot(page, "akeneo-screen")
         assert axe_violations(page, browser, heading_level=1) == []
     finally:
