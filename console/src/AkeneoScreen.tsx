@@ -60,13 +60,15 @@ function ConnectionPanel({ api }: { api: Api }) {
   const [message, setMessage] = useState<string | null>(null);
   const [test, setTest] = useState<PimTest | null>(null);
   const [busy, setBusy] = useState(false);
+  // Saving waits for the stored connection: the form starts from its URL and enabled switch.
+  const [loaded, setLoaded] = useState(false);
 
   useEffect(() => {
     api.pimConnection().then((found) => {
       setConnection(found);
       setEnabled(found.enabled);
-      setForm((current) => ({ ...current, url: found.url }));
-    }, () => setConnection(null));
+      setForm((current) => ({ ...current, url: current.url || found.url }));
+    }, () => setConnection(null)).finally(() => setLoaded(true));
   }, [api]);
 
   async function save(event: FormEvent) {
@@ -137,7 +139,7 @@ function ConnectionPanel({ api }: { api: Api }) {
             <input type="checkbox" checked={enabled} onChange={(event) => setEnabled(event.target.checked)} /></label>
         </div>
         <div className="row-actions">
-          <button type="submit" className="primary" disabled={busy}>Save connection</button>
+          <button type="submit" className="primary" disabled={busy || !loaded}>Save connection</button>
           <button type="button" disabled={busy || !connection?.has_credentials} onClick={() => void runTest()}>Test Connection</button>
         </div>
       </form>
