@@ -5,7 +5,7 @@ import type { ItemRow, Listing } from "./types";
 
 /** Link by hand: search the inventory by SKU, part of a SKU or title, then pick one (double-click or Enter). */
 export function LinkDialog({ api, listing, onClose, onLink }:
-    { api: Api; listing: Listing; onClose: () => void; onLink: (itemId: string) => Promise<void> }) {
+    { api: Api; listing: Pick<Listing, "sku" | "title">; onClose: () => void; onLink: (itemId: string) => Promise<void> }) {
   const [q, setQ] = useState(listing.sku);
   const [items, setItems] = useState<ItemRow[] | null>(null);
   const [chosen, setChosen] = useState<string | null>(null);

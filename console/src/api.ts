@@ -1,7 +1,7 @@
 /** The REST API, reached same-origin under apiBase with the signed-in person's access token. */
 import type {
-  Catalogue, CatalogueReport, Channel, ColumnMapping, ImportReport, ItemPage, Job, Limits, Listing, ListingPage,
-  RowError, SyncLogEntry, UploadUrl,
+  PimConnection, PimOption, PimProfile, PimTest, ProfileSettings, JobPage, PimProfileRow, AutomationEventPage, CatalogueState, ChannelSync, Availability, Catalogue, CatalogueReport, Channel, ChannelDetail, ColumnMapping, HistoryPage, ImportReport, ItemDetail,
+  ItemPage, Job, JobRow, Limits, Listing, ListingPage, Location, Order, OrderPage, RowError, StockLevel, SyncLogEntry, UploadUrl,
 } from "./types";
 
 export class ApiError extends Error {
@@ -9,6 +9,34 @@ export class ApiError extends Error {
               readonly retryAfter: string | null) {
     super(message);
   }
+}
+
+export interface OrderQuery {
+  channel_id?: string;
+  status?: string;
+  unmapped?: boolean;
+  oversold?: boolean;
+  placed_from?: string;
+  placed_to?: string;
+}
+
+/** What a channel is written with: credentials go in, never come back. */
+export interface ChannelWrite {
+  name?: string;
+  type?: string;
+  enabled?: boolean;
+  location_ids?: string[];
+  settings?: Record<string, unknown>;
+  credentials?: Record<string, string>;
+}
+
+/** Query parameters of the values that are set: undefined and "" are left out. */
+function params(values: object): URLSearchParams {
+  const found = new URLSearchParams();
+  for (const [name, value] of Object.entries(values)) {
+    if (value !== undefined && value !== null && value !== "") found.set(name, String(value));
+  }
+  return found;
 }
 
 export interface ListingQuery {
@@ -75,8 +103,81 @@ export class Api {
     return this.json("GET", `/channels/${channelId}/listings?${params}`);
   }
 
-  items(q: string): Promise<ItemPage> {
-    return this.json("GET", `/items?${new URLSearchParams({ q, limit: "50" })}`);
+  items(q: string, cursor: string | null = null, limit = 50): Promise<ItemPage> {
+    return this.json("GET", `/items?${params({ q, limit, cursor })}`);
+  }
+
+  itemBySku(sku: string): Promise<ItemPage> {
+    return this.json("GET", `/items?${params({ sku })}`);
+  }
+
+  item(itemId: string): Promise<ItemDetail> {
+    return this.json("GET", `/items/${itemId}`);
+  }
+
+  stock(itemId: string): Promise<StockLevel[]> {
+    return this.json("GET", `/items/${itemId}/stock`);
+  }
+
+  stockHistory(itemId: string, cursor: string | null): Promise<HistoryPage> {
+    return this.json("GET", `/items/${itemId}/stock-history?${params({ limit: 20, cursor })}`);
+  }
+
+  setStock(itemId: string, locationId: string, level: number, reason: string): Promise<StockLevel> {
+    return this.json("PUT", `/items/${itemId}/stock/${locationId}`, { level, reason });
+  }
+
+  adjustStock(itemId: string, locationId: string, delta: number, reason: string, idempotencyKey: string): Promise<StockLevel> {
+    return this.json("POST", `/items/${itemId}/stock/${locationId}/adjustments`,
+                     { delta, reason, idempotency_key: idempotencyKey });
+  }
+
+  setComponents(itemId: string, components: { item_id: string; quantity: number }[]): Promise<ItemDetail> {
+    return this.json("PUT", `/items/${itemId}/components`, { components });
+  }
+
+  available(itemId: string): Promise<Availability> {
+    return this.json("GET", `/items/${itemId}/available`);
+  }
+
+  locations(): Promise<{ locations: Location[] }> {
+    return this.json("GET", "/locations");
+  }
+
+  orders(query: OrderQuery, cursor: string | null): Promise<OrderPage> {
+    return this.json("GET", `/orders?${params({ ...query, limit: 50, cursor })}`);
+  }
+
+  order(orderId: string): Promise<Order> {
+    return this.json("GET", `/orders/${orderId}`);
+  }
+
+  channelSync(channelId: string): Promise<ChannelSync> {
+    return this.json("GET", `/channels/${channelId}/sync`);
+  }
+
+  catalogueState(channelId: string): Promise<CatalogueState> {
+    return this.json("GET", `/channels/${channelId}/catalogue`);
+  }
+
+  events(channelId: string, kind: string, cursor: string | null): Promise<AutomationEventPage> {
+    return this.json("GET", `/channels/${channelId}/events?${params({ kind, limit: 30, cursor })}`);
+  }
+
+  channelList(): Promise<{ channels: ChannelDetail[] }> {
+    return this.json("GET", "/channels");
+  }
+
+  createChannel(channel: ChannelWrite): Promise<ChannelDetail> {
+    return this.json("POST", "/channels", channel);
+  }
+
+  updateChannel(channelId: string, patch: ChannelWrite): Promise<ChannelDetail> {
+    return this.json("PATCH", `/channels/${channelId}`, patch);
+  }
+
+  setEnabled(channelId: string, enabled: boolean): Promise<ChannelDetail> {
+    return this.json("POST", `/channels/${channelId}/${enabled ? "enable" : "disable"}`);
   }
 
   link(channelId: string, sku: string, itemId: string): Promise<Listing> {
@@ -109,6 +210,51 @@ export class Api {
 
   forceUpdate(channelId: string, confirm: boolean): Promise<Job> {
     return this.json("POST", `/channels/${channelId}/force-update`, { confirm });
+  }
+
+  jobsOf(subject: string, cursor: string | null): Promise<JobPage> {
+    return this.json("GET", `/jobs?${params({ subject, limit: 20, cursor })}`);
+  }
+
+  pimProfiles(): Promise<{ profiles: PimProfileRow[] }> {
+    return this.json("GET", "/pim/profiles");
+  }
+
+  pimConnection(): Promise<PimConnection> {
+    return this.json("GET", "/pim/connection");
+  }
+
+  savePimConnection(connection: { url: string; client_id: string; client_secret: string; username: string;
+                                  password: string; enabled: boolean }): Promise<PimConnection> {
+    return this.json("PUT", "/pim/connection", connection);
+  }
+
+  testPimConnection(): Promise<PimTest> {
+    return this.json("POST", "/pim/connection/test");
+  }
+
+  pimOptions(what: "channels" | "locales" | "categories" | "attributes"): Promise<{ options: PimOption[] }> {
+    return this.json("GET", `/pim/${what}`);
+  }
+
+  pimProfileList(): Promise<{ profiles: PimProfile[] }> {
+    return this.json("GET", "/pim/profiles");
+  }
+
+  countPimProducts(settings: ProfileSettings): Promise<{ count: number; categories: string[] }> {
+    return this.json("POST", "/pim/profiles/count", settings);
+  }
+
+  savePimProfile(profileId: string | null, profile: ProfileSettings & { name: string; enabled: boolean }): Promise<PimProfile> {
+    return profileId ? this.json("PUT", `/pim/profiles/${profileId}`, profile) : this.json("POST", "/pim/profiles", profile);
+  }
+
+  runPimProfile(profileId: string): Promise<Job> {
+    return this.json("POST", `/pim/profiles/${profileId}/run`);
+  }
+
+  pimRuns(profileId: string): Promise<{ jobs: JobRow[] }> {
+    return this.json("GET", `/pim/profiles/${profileId}/runs?limit=10`);
   }
 
   job(jobId: string): Promise<Job> {

@@ -62,6 +62,7 @@ export interface ItemRow {
   sku: string;
   title: string;
   retail_price: number;
+  is_composite: boolean;
 }
 
 export interface ItemPage {
@@ -140,4 +141,205 @@ export interface RowError {
   field: string;
   reason: string;
   value: string | null;
+}
+
+export interface ItemDetail extends ItemRow {
+  components: { item_id: string; quantity: number }[];
+  stock: StockLevel[];
+}
+
+export interface StockLevel {
+  item_id: string;
+  location_id: string;
+  level: number;
+  allocated: number;
+  available: number;
+  updated_at: string | null;
+}
+
+export interface HistoryEntry {
+  change_id: string;
+  location_id: string;
+  kind: string;
+  level_before: number;
+  level_after: number;
+  delta: number;
+  reason: string;
+  at: string;
+}
+
+export interface HistoryPage {
+  entries: HistoryEntry[];
+  next_cursor: string | null;
+}
+
+export interface Availability {
+  item_id: string;
+  sku: string;
+  is_composite: boolean;
+  all_locations: number;
+  channels: { channel_id: string; name: string; type: string; enabled: boolean; location_ids: string[]; available: number }[];
+}
+
+export interface Location {
+  location_id: string;
+  name: string;
+  is_default: boolean;
+}
+
+export interface OrderRow {
+  order_id: string;
+  channel_id: string;
+  channel_type: string;
+  channel_order_id: string;
+  status: string;
+  channel_status: string;
+  placed_at: string;
+  fulfilled_by_channel: boolean;
+  location_id: string | null;
+  currency: string | null;
+  total: string | null;
+  buyer_name: string;
+  unmapped: boolean;
+  oversold: boolean;
+  oversold_at: Record<string, unknown>[];
+  cancelled_after_shipping: boolean;
+  announced: boolean;
+}
+
+export interface OrderLine {
+  line_id: string;
+  sku: string;
+  title: string;
+  quantity: number;
+  unit_price: string | null;
+  item_id: string | null;
+  unmapped: boolean;
+  location_id: string | null;
+  parts: { item_id: string; per_unit: number }[];
+  allocated: number;
+  shipped: number;
+}
+
+export interface Order extends OrderRow {
+  lines: OrderLine[];
+}
+
+export interface OrderPage {
+  orders: OrderRow[];
+  next_cursor: string | null;
+}
+
+export interface ChannelDetail extends Channel {
+  location_ids: string[];
+  has_credentials: boolean;
+  credentials_updated_at: string | null;
+  auth_failure: { failed_at: string; operation: string; message: string; action: string } | null;
+}
+
+export interface ChannelSync {
+  channel_id: string;
+  linked: number;
+  pending: number;
+  processing: number;
+  errors: number;
+  ok: number;
+  last_run_at: string | null;
+  last_force_at: string | null;
+}
+
+export interface CatalogueState extends Catalogue {
+  totals: Totals | null;
+  report: CatalogueReport | null;
+}
+
+export interface AutomationEvent {
+  kind: string;
+  message: string;
+  details: Record<string, unknown>;
+  at: string;
+}
+
+export interface AutomationEventPage {
+  events: AutomationEvent[];
+  next_cursor: string | null;
+}
+
+export interface JobRow extends Job {
+  subject: string;
+  created_at: string;
+  updated_at: string;
+}
+
+export interface JobPage {
+  jobs: JobRow[];
+  next_cursor: string | null;
+}
+
+export interface PimProfileRow {
+  profile_id: string;
+  name: string;
+  enabled: boolean;
+}
+
+export interface PimConnection {
+  url: string;
+  enabled: boolean;
+  has_credentials: boolean;
+  pim_version: string | null;
+  pim_edition: string | null;
+  last_test_at: string | null;
+  last_test_status: string | null;
+}
+
+export interface PimTest {
+  success: boolean;
+  problem: string | null;
+  message: string;
+  pim_version?: string | null;
+  pim_edition?: string | null;
+}
+
+export interface PimOption {
+  code: string;
+  label: string;
+  type?: string | null;
+  parent?: string | null;
+  locales?: string[] | null;
+  currencies?: string[] | null;
+  metric_family?: string | null;
+}
+
+export interface FieldMapping {
+  attribute: string;
+  target: string;
+  channel_id: string | null;
+  currency?: string;
+}
+
+export interface MetricSetting { attribute: string | null; unit: string | null }
+
+export interface ProfileSettings {
+  scope: string;
+  locale: string;
+  categories: string[];
+  price_mappings: FieldMapping[];
+  title_mappings: FieldMapping[];
+  description_mappings: FieldMapping[];
+  product_settings: {
+    product_creation: boolean;
+    upload_images: boolean;
+    main_image_attribute: string | null;
+    barcode_attribute: string | null;
+    width: MetricSetting;
+    height: MetricSetting;
+    depth: MetricSetting;
+    weight: MetricSetting;
+  };
+  extended_properties: { map_all_attributes: boolean; prefix: string };
+}
+
+export interface PimProfile extends PimProfileRow {
+  settings: ProfileSettings;
+  last_success_at: string | null;
 }

@@ -108,7 +108,7 @@ def page(browser: Browser, local_stack: StackProcess, shop: Shop) -> Iterator[Pa
     opened = context.new_page()
     opened.set_default_timeout(WAIT_MS)
     sign_in = local_stack.sign_in
-    opened.goto(local_stack.console_url)
+    opened.goto(f"{local_stack.console_url}/?screen=mapping")  # the console opens on Home; this module maps
     opened.get_by_label("User name").fill(sign_in["username"])
     opened.get_by_label("Password").fill(sign_in["password"])
     opened.get_by_role("button", name="Sign in").click()

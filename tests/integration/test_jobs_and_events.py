@@ -45,3 +45,23 @@ def test_given_automation_events_when_listed_then_newest_first_and_filtered_by_k
 
     assert [e["kind"] for e in events] == ["CATALOGUE_LOADED", "RAKUTEN_MAPPING_SYNC"]
     assert only_sync[0]["details"] == {"listings": 12}
+
+
+def test_given_a_subjects_jobs_when_listed_then_newest_first_paged_and_only_that_subjects(api):
+    jobs = services().jobs
+    for number in range(3):
+        jobs.create("auto_link", subject="channel-paged", job_id=f"paged-{number}")
+    jobs.create("auto_link", subject="another-channel", job_id="elsewhere")
+    jobs.finish("paged-2", succeeded=True, result={"linked": 4})
+
+    first = api.get("/jobs", subject="channel-paged", limit="2").body
+    rest = api.get("/jobs", subject="channel-paged", limit="2", cursor=first["next_cursor"]).body
+
+    assert [job["job_id"] for job in first["jobs"]] == ["paged-2", "paged-1"]
+    assert first["jobs"][0]["status"] == "succeeded" and first["jobs"][0]["result"] == {"linked": 4}
+    assert [job["job_id"] for job in rest["jobs"]] == ["paged-0"]
+    assert rest["next_cursor"] is None
+
+
+def test_given_no_subject_when_jobs_are_listed_then_the_request_is_refused(api):
+    assert api.get("/jobs").status == 422

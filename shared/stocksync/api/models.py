@@ -265,6 +265,11 @@ class JobOut(BaseModel):
         )
 
 
+class JobPage(BaseModel):
+    jobs: list[JobOut]
+    next_cursor: str | None = Field(description="Pass as ?cursor= for the next page; null on the last page")
+
+
 class JobList(BaseModel):
     jobs: list[JobOut]
 

@@ -65,6 +65,15 @@ class Jobs:
         return [job for job in JobRecord.gsi1.query(db.jobs_of_pk(subject), scan_index_forward=False, limit=limit)
                 if isinstance(job, JobRecord)]
 
+    def page_for(self, subject: str, *, limit: int, cursor: str | None) -> tuple[list[JobRecord], str | None]:
+        """One page of the subject's jobs (a channel's, a PIM profile's), newest first. Jobs are indexed by
+        their subject only: a seller asks what ran on one channel or profile, and a table-wide index of
+        every job would be one hot partition for every worker's writes."""
+        results = JobRecord.gsi1.query(db.jobs_of_pk(subject), scan_index_forward=False, limit=limit,
+                                       last_evaluated_key=db.decode_cursor(cursor))
+        rows, next_cursor = db.page_of(results, limit)
+        return [job for job in rows if isinstance(job, JobRecord)], next_cursor
+
     def start(self, job_id: str, *, total: int | None = None, bytes_total: int | None = None) -> None:
         actions: list[Action] = [JobRecord.status.set("running"), JobRecord.updated_at.set(db.now())]
         if total is not None:
