@@ -38,7 +38,7 @@ ITEMS = [f"{code}-{colour}" for code in ("MUG", "TEE") for colour in ("BLACK", "
 MEASURED = {"Amazon UK": "amazon", "eBay UK": "ebay", "Magento store": "magento", "Rakuten UK": "rakuten",
             "Web shop": "website"}
 FAULTED = {**MEASURED, "Pixmania": "mirakl"}
-START_TIMEOUT_S, STOP_TIMEOUT_S, SETTLE_TIMEOUT_S, CONVERGE_TIMEOUT_S = 300, 90, 180, 300
+STOP_TIMEOUT_S, SETTLE_TIMEOUT_S, CONVERGE_TIMEOUT_S = 90, 180, 300
 
 
 class Stack:
@@ -46,7 +46,7 @@ class Stack:
 
     def __init__(self) -> None:
         self.process = StackProcess({"STOCKSYNC_API_KEY": "bench", "STOCKSYNC_SCHEDULE_SPEEDUP": str(SPEEDUP),
-                                     "POWERTOOLS_LOG_LEVEL": "WARNING"}, start_timeout_s=START_TIMEOUT_S)
+                                     "POWERTOOLS_LOG_LEVEL": "WARNING"})
         self.http = self.process.session()
         self.api = self.process.api_url
         self.channels = {c["name"]: c["channel_id"] for c in self.get("/channels")["channels"]}

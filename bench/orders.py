@@ -81,7 +81,7 @@ SCHEDULE_SPEEDUP = 7.5  # the report poller every 40 s, the scheduled stock sync
 SYNC_EVERY_S = 15 * 60 / SCHEDULE_SPEEDUP  # StockSubmitterFunction's ScheduledSync, rate(15 minutes)
 SALES_WINDOW_S = SALES / SALES_PER_S + 10  # the sales and the slowest ones' tail, clear of a scheduled sync
 LATE_S = 60.0
-START_TIMEOUT_S, STOP_TIMEOUT_S, SETTLE_TIMEOUT_S = 240, 30, 180  # READY waits for the demo seller
+STOP_TIMEOUT_S, SETTLE_TIMEOUT_S = 30, 180  # the start waits as long as the harness's (READY: the demo seller sells)
 SOLD_ON, SLOW = "Amazon UK", "Pixmania"
 STANDIN_OF = {"Amazon UK": "amazon", "eBay UK": "ebay", "Magento store": "magento", "Rakuten UK": "rakuten",
               "Web shop": "website"}
@@ -104,7 +104,7 @@ class Stack:
 
         self.process = StackProcess({"STOCKSYNC_API_KEY": "bench", "STOCKSYNC_SCHEDULE_SPEEDUP": str(SCHEDULE_SPEEDUP),
                                      "ORDER_POLL_SPEEDUP": "1", "POWERTOOLS_LOG_LEVEL": "WARNING"},
-                                    on_line=watch, start_timeout_s=START_TIMEOUT_S)
+                                    on_line=watch)
         self.output = self.process.output
         self.api = self.process.api_url
         self.standins = self.process.standins

@@ -31,7 +31,7 @@ from infrastructure.local.template import DEFAULT_REGION, Template, load_templat
 ROOT = Path(__file__).resolve().parents[2]
 STACK_MODULE = "infrastructure.local_stack"
 READY_MARKER = "STOCKSYNC_READY"
-START_TIMEOUT_S = 240  # the demo seller ready to sell: Mirakl takes one offers update a minute
+START_TIMEOUT_S = 360  # the demo seller ready to sell (demo_seller.READY_TIMEOUT_S), and the start before it
 STOP_TIMEOUT_S = 60
 LAST_LINES = 40  # of the stack's output, in the error when it does not start
 

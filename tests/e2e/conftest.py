@@ -18,7 +18,6 @@ import pytest
 
 from infrastructure.local.harness import StackProcess, StackStartError
 
-START_TIMEOUT_S = 240  # the READY line comes once the demo seller can sell (Mirakl: an offers update a minute)
 # A stop waits for the invocations in flight (a scheduled sync run retrying a failing stand-in can
 # take a while); only a stack that never stops fails the run.
 STOP_TIMEOUT_S = 60
@@ -60,8 +59,7 @@ def local_stack() -> StackProcess:
     if not _running:
         try:
             _running.append(StackProcess({"STOCKSYNC_API_KEY": "e2e-key",
-                                          "STOCKSYNC_SCHEDULE_SPEEDUP": str(SCHEDULE_SPEEDUP)},
-                                         start_timeout_s=START_TIMEOUT_S))
+                                          "STOCKSYNC_SCHEDULE_SPEEDUP": str(SCHEDULE_SPEEDUP)}))
         except StackStartError as exc:
             pytest.fail(str(exc))
     return _running[0]

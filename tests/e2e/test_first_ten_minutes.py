@@ -21,7 +21,6 @@ from infrastructure.local.harness import ROOT, StackProcess, StackStartError
 
 pytestmark = pytest.mark.e2e
 
-START_TIMEOUT_S = 240  # the banner waits until the demo seller can sell (Mirakl: an offers update a minute)
 SECONDS = 20  # the Amazon notification, the import, the stock queue's window, the submissions
 SKU = "MUG-BLACK"
 STANDIN_OF_TYPE = {"amazon": "amazon", "ebay": "ebay", "magento": "magento", "rakuten": "rakuten",
@@ -31,7 +30,7 @@ STANDIN_OF_TYPE = {"amazon": "amazon", "ebay": "ebay", "magento": "magento", "ra
 @pytest.fixture(scope="module")
 def stack() -> Iterator[StackProcess]:
     try:
-        started = StackProcess({"STOCKSYNC_API_KEY": "first-minutes"}, start_timeout_s=START_TIMEOUT_S)
+        started = StackProcess({"STOCKSYNC_API_KEY": "first-minutes"})
     except StackStartError as exc:
         pytest.fail(str(exc))
     yield started
