@@ -7,7 +7,7 @@ import os
 from collections.abc import Iterator
 
 import pytest
-import requests
+from embedded_aws_support import EmbeddedAws
 
 from infrastructure.local.embedded_aws import start_embedded_aws
 
@@ -28,18 +28,23 @@ logging.getLogger("werkzeug").setLevel(logging.WARNING)
 
 
 @pytest.fixture(scope="session")
-def aws_endpoint() -> Iterator[str]:
+def embedded_aws() -> Iterator[EmbeddedAws]:
     server, endpoint = start_embedded_aws()
     os.environ["AWS_ENDPOINT_URL"] = endpoint
-    yield endpoint
+    yield EmbeddedAws(endpoint)
     server.stop()
 
 
+@pytest.fixture(scope="session")
+def aws_endpoint(embedded_aws: EmbeddedAws) -> str:
+    return embedded_aws.endpoint
+
+
 @pytest.fixture
-def aws(aws_endpoint: str) -> str:
+def aws(embedded_aws: EmbeddedAws) -> str:
     """An empty embedded AWS."""
-    requests.post(f"{aws_endpoint}/moto-api/reset", timeout=10).raise_for_status()
-    return aws_endpoint
+    embedded_aws.reset()
+    return embedded_aws.endpoint
 
 
 def pytest_xdist_make_scheduler(config: pytest.Config, log: object) -> object:

@@ -36,7 +36,7 @@ import multiprocessing
 import re
 import signal
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from decimal import Decimal
 from multiprocessing.connection import Connection
 from typing import Any
@@ -402,6 +402,16 @@ def make_moto_quicker() -> None:  # noqa: PLR0915 - one patch set, kept together
 
     DynamoResult.execute_result = json_dumped  # type: ignore[method-assign]
     WSGIRequestHandler.protocol_version = "HTTP/1.1"  # keep-alive: no connection per request
+
+
+def reset_services(services: Iterable[str]) -> None:
+    """Empty these services of the moto serving in this process (`start_embedded_aws`), every account
+    and region, and keep the others as they are: what `/moto-api/reset` does for all of them."""
+    from moto.backends import get_backend
+
+    for service in services:
+        for account_backends in get_backend(service).values():
+            account_backends.reset()
 
 
 def start_embedded_aws(port: int = 0) -> tuple[ThreadedMotoServer, str]:

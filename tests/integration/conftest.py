@@ -12,8 +12,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from embedded_aws_support import EmbeddedAws
 
-from infrastructure.local.provision import ProvisionedStack, provision
+from infrastructure.local.embedded_aws import reset_services
+from infrastructure.local.provision import ProvisionedStack, provision, reprovision
 from infrastructure.local.template import load_handler, load_template
 from stocksync.wiring import wiring
 
@@ -30,9 +32,40 @@ def _api_handler():
     return load_handler(_template(), "ApiFunction")
 
 
+# What a test changes on the embedded AWS: these services are emptied before each test and their
+# resources created again; the rest (alarms, log groups, the key, the user pool) stays as the session's
+# first provisioning made it, unless a test emptied the embedded AWS whole (the `aws` fixture).
+DATA_SERVICES = ("dynamodb", "sqs", "s3", "secretsmanager")
+DATA_RESOURCE_TYPES = frozenset({"AWS::DynamoDB::Table", "AWS::SQS::Queue", "AWS::SQS::QueuePolicy",
+                                 "AWS::S3::Bucket", "AWS::S3::BucketPolicy", "AWS::SecretsManager::Secret"})
+
+
+class FreshStacks:
+    """A stack provisioned from template.yaml for each test, its data stores empty."""
+
+    def __init__(self, embedded_aws: EmbeddedAws) -> None:
+        self.embedded_aws = embedded_aws
+        self.whole: ProvisionedStack | None = None
+        self.provisioned_after_reset = -1
+
+    def next(self) -> ProvisionedStack:
+        if self.whole is None or self.embedded_aws.resets != self.provisioned_after_reset:
+            self.embedded_aws.reset()
+            self.whole = provision(_template())
+            self.provisioned_after_reset = self.embedded_aws.resets
+            return self.whole
+        reset_services(DATA_SERVICES)
+        return reprovision(self.whole, DATA_RESOURCE_TYPES)
+
+
+@pytest.fixture(scope="session")
+def fresh_stacks(embedded_aws: EmbeddedAws) -> FreshStacks:
+    return FreshStacks(embedded_aws)
+
+
 @pytest.fixture
-def stack(aws: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[ProvisionedStack]:
-    provisioned = provision(_template())
+def stack(fresh_stacks: FreshStacks, monkeypatch: pytest.MonkeyPatch) -> Iterator[ProvisionedStack]:
+    provisioned = fresh_stacks.next()
     for name, value in provisioned.environment.items():
         monkeypatch.setenv(name, value)
     wiring.cache_clear()
