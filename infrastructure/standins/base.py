@@ -102,7 +102,9 @@ class FaultPlan:
 
     A generator seeded with `seed` (and the stand-in's name, so stand-ins sharing a plan do not
     fail in step) picks which calls fail and how, so a run that makes the same calls meets the same
-    faults. `for_s` ends the faults that long after they start; `endpoints` limits them to those."""
+    faults. The kinds come in turn, from one the generator picks: a stand-in that meets as many faults
+    as there are kinds meets every kind, however few calls a run happens to make. `for_s` ends the
+    faults that long after they start; `endpoints` limits them to those."""
 
     rate: float
     kinds: tuple[str, ...] = ("5xx",)
@@ -171,6 +173,15 @@ class ActiveFaults:
     plan: FaultPlan
     chance: random.Random
     until: float | None  # time.monotonic() when the faults end
+    next_kind: int = 0  # index into plan.kinds of the next fault's kind
+
+    def __post_init__(self) -> None:
+        self.next_kind = self.chance.randrange(len(self.plan.kinds))
+
+    def kind(self) -> str:
+        kind = self.plan.kinds[self.next_kind % len(self.plan.kinds)]
+        self.next_kind += 1
+        return kind
 
 
 @dataclass(frozen=True)
@@ -369,7 +380,7 @@ class StandIn:
         plan, chance = active.plan, active.chance
         if chance.random() >= plan.rate:
             return None
-        kind = chance.choice(plan.kinds)
+        kind = active.kind()
         self.faults_served[kind] += 1
         if kind == "5xx":
             return self.fault_response(chance.choice(plan.statuses))
