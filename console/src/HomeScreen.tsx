@@ -3,7 +3,11 @@ import type { Api } from "./api";
 import { specOf } from "./channelTypes";
 import { LoadMore, messageOf } from "./common";
 import { when } from "./format";
-import type { AutomationEvent, CatalogueState, ChannelDetail, ChannelSync, OrderRow } from "./types";
+import { SyncChart } from "./SyncChart";
+import type { AutomationEvent, CatalogueState, ChannelDetail, ChannelSync, OrderRow, SyncHour } from "./types";
+
+/** The hours each card's chart shows: the last 3 days. */
+const CHART_HOURS = 72;
 
 /** The automation log's kinds, as the layer records them (the filter also offers any other kind it shows). */
 const KNOWN_KINDS = [
@@ -13,7 +17,12 @@ const KNOWN_KINDS = [
   "CHANNEL_AUTH_FAILED",
 ];
 
-interface Health { channel: ChannelDetail; sync: ChannelSync | null; catalogue: CatalogueState | null }
+interface Health {
+  channel: ChannelDetail;
+  sync: ChannelSync | null;
+  catalogue: CatalogueState | null;
+  history: SyncHour[] | null;
+}
 
 /** Channel health at a glance: every channel's state, the order lines that need the seller, the automation log. */
 export function HomeScreen({ api, onOpenOrder }: { api: Api; onOpenOrder: (orderId: string) => void }) {
@@ -25,11 +34,14 @@ export function HomeScreen({ api, onOpenOrder }: { api: Api; onOpenOrder: (order
     try {
       const { channels } = await api.channelList();
       const [states, oversold, unmapped] = await Promise.all([
-        Promise.all(channels.map(async (channel) => ({
-          channel,
-          sync: await api.channelSync(channel.channel_id).catch(() => null),
-          catalogue: await api.catalogueState(channel.channel_id).catch(() => null),
-        }))),
+        Promise.all(channels.map(async (channel) => {
+          const [sync, catalogue, history] = await Promise.all([
+            api.channelSync(channel.channel_id).catch(() => null),
+            api.catalogueState(channel.channel_id).catch(() => null),
+            api.syncHistory(channel.channel_id, CHART_HOURS).then((answer) => answer.hours).catch(() => null),
+          ]);
+          return { channel, sync, catalogue, history };
+        })),
         api.orders({ oversold: true }, null),
         api.orders({ unmapped: true, status: "open" }, null),
       ]);
@@ -79,7 +91,7 @@ export function HomeScreen({ api, onOpenOrder }: { api: Api; onOpenOrder: (order
   );
 }
 
-function ChannelCard({ channel, sync, catalogue }: Health) {
+function ChannelCard({ channel, sync, catalogue, history }: Health) {
   const load = catalogue?.last_load;
   const report = catalogue?.report;
   const counts = load?.counts ?? null;
@@ -103,11 +115,13 @@ function ChannelCard({ channel, sync, catalogue }: Health) {
       {sync && (
         <dl className="totals sync-counts">
           <div><dt>Pending</dt><dd>{sync.pending}</dd></div>
+          <div><dt>Throttled</dt><dd className={sync.throttled ? "warning" : ""}>{sync.throttled}</dd></div>
           <div><dt>Sending</dt><dd>{sync.processing}</dd></div>
           <div><dt>Errors</dt><dd className={sync.errors ? "error" : ""}>{sync.errors}</dd></div>
           <div><dt>In sync</dt><dd>{sync.ok}</dd></div>
         </dl>
       )}
+      {history && <SyncChart hours={history} />}
       <p className="small muted">Last scheduled run: {sync?.last_run_at ? when(sync.last_run_at) : "not yet"}</p>
     </section>
   );

@@ -1,7 +1,7 @@
 /** The REST API, reached same-origin under apiBase with the signed-in person's access token. */
 import type {
   PimConnection, PimOption, PimProfile, PimTest, ProfileSettings, JobPage, PimProfileRow, AutomationEventPage, CatalogueState, ChannelSync, Availability, Catalogue, CatalogueReport, Channel, ChannelDetail, ColumnMapping, HistoryPage, ImportReport, ItemDetail,
-  ItemPage, Job, JobRow, Limits, Listing, ListingPage, Location, Order, OrderPage, RowError, StockLevel, SyncLogEntry, UploadUrl,
+  ItemPage, Job, JobRow, Limits, Listing, ListingPage, Location, Order, OrderPage, RowError, StockLevel, SyncHour, SyncLogEntry, UploadUrl,
 } from "./types";
 
 export class ApiError extends Error {
@@ -154,6 +154,11 @@ export class Api {
 
   channelSync(channelId: string): Promise<ChannelSync> {
     return this.json("GET", `/channels/${channelId}/sync`);
+  }
+
+  /** The channel's submissions per hour over the last `hours`, oldest first. */
+  syncHistory(channelId: string, hours: number): Promise<{ hours: SyncHour[] }> {
+    return this.json("GET", `/channels/${channelId}/sync/history?hours=${hours}`);
   }
 
   catalogueState(channelId: string): Promise<CatalogueState> {

@@ -241,6 +241,8 @@ export interface ChannelSync {
   channel_id: string;
   linked: number;
   pending: number;
+  /** Of pending: the channel throttled the last submission. */
+  throttled: number;
   processing: number;
   errors: number;
   ok: number;
@@ -342,4 +344,12 @@ export interface ProfileSettings {
 export interface PimProfile extends PimProfileRow {
   settings: ProfileSettings;
   last_success_at: string | null;
+}
+
+/** One hour of a channel's stock submissions (GET /channels/{id}/sync/history). */
+export interface SyncHour {
+  hour: string;
+  sent: number;
+  errors: number;
+  retrying: number;
 }

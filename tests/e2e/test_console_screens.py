@@ -451,3 +451,34 @@ def test_given_a_profile_with_a_category_when_built_then_the_counter_counts_it_a
         assert axe_violations(page, browser, heading_level=1) == []
     finally:
         shop.http.delete(f"{shop.api}/pim/profiles/{profile['profile_id']}", timeout=10)
+
+
+def _chart_total(page: Page, chart: Locator, http: requests.Session, history_url: str) -> bool:
+    """The chart's summary names as many sent as the API's tallies (Refresh when a later sync moved them)."""
+    sent = sum(hour["sent"] for hour in http.get(history_url, timeout=10).json()["hours"])
+    if sent and f": {sent} sent, " in (chart.locator("title").first.text_content() or ""):
+        return True
+    page.get_by_role("button", name="Refresh").click()
+    return False
+
+
+def test_given_the_shops_stock_sent_when_home_is_opened_then_its_chart_shows_the_hours_sent_and_throttled_is_shown(
+        page, shop, browser):
+    go(page, "Home", heading="Channel health")
+    card = page.get_by_role("region", name=f"Screens shop {RUN} health")
+    summary = re.compile(r"^Listings synced per hour, last 72 hours: [1-9]\d* sent, \d+ errors")
+    chart = card.get_by_role("img", name=summary)
+
+    expect(chart).to_be_visible()  # MUG's 7 and 5 were sent to the shop, then what its orders left
+    wait_until("the chart's summary says what the API counted", lambda: _chart_total(
+        page, chart, shop.http, f"{shop.api}/channels/{shop.channel}/sync/history?hours=72"))
+    bars = chart.locator("rect.bar.sent")
+    expect(bars.first).to_be_visible()
+    assert float(bars.first.get_attribute("height") or 0) > 0
+    legend = card.locator(".sync-chart .legend")
+    expect(legend).to_contain_text("Sent")
+    expect(legend).to_contain_text("Errors")
+    expect(card.locator(".sync-counts")).to_contain_text(re.compile(r"Throttled\s*\d+"))
+    card.scroll_into_view_if_needed()
+    screenshot(page, "home-screen")
+    assert axe_violations(page, browser, heading_level=1) == []

@@ -1,13 +1,15 @@
-"""Force Update, the sync summary and a listing's sync log through the API; Amazon's feed path and
-the scheduled sync run through the submitter, against the stand-ins."""
+"""Force Update, the sync summary, its hourly history and a listing's sync log through the API; Amazon's
+feed path and the scheduled sync run through the submitter, against the stand-ins."""
 
 from __future__ import annotations
 
 from datetime import timedelta
 
 import boto3
+import pytest
 from stock_sync_support import (
     fast_adapter_factory,
+    generic_channel,
     item_with_stock,
     listing,
     read_listing,
@@ -16,6 +18,7 @@ from stock_sync_support import (
 
 from infrastructure.demo.listings import DemoListing
 from infrastructure.standins import amazon
+from infrastructure.standins.generic import GenericStandIn
 from stocksync.core import db
 from stocksync.core.jobs import run_job
 from stocksync.core.messages import parse_job_message
@@ -23,6 +26,7 @@ from stocksync.core.secrets import SecretsManagerStore
 from stocksync.core.settings import JobsWorkerSettings
 from stocksync.stock_sync.scheduled import run_scheduled_sync
 from stocksync.stock_sync.submitter import StockSubmitter
+from stocksync.stock_sync.sync_stats import hour_of
 from stocksync.wiring import wiring
 
 
@@ -50,8 +54,10 @@ def test_given_force_update_when_run_then_every_linked_listing_is_resubmitted_an
     log = api.get(f"/channels/{shop}/listings/MUG-BLACK/sync-log").body["entries"]
     assert [(e["quantity"], e["status"], e["reason"]) for e in log] == [(5, "ok", "force_update")]
     assert api.get(f"/channels/{shop}/listings/mug-white/sync-log").body["entries"] == []
+    listing(shop, "MUG-RED", mug, update_status="retrying", update_error="throttled by the channel")
     summary = api.get(f"/channels/{shop}/sync").body
-    assert (summary["linked"], summary["ok"], summary["errors"]) == (1, 1, 0)
+    assert (summary["linked"], summary["ok"], summary["errors"]) == (2, 1, 0)
+    assert (summary["pending"], summary["throttled"]) == (1, 1)  # throttled ones wait to be sent again
 
 
 def test_given_a_force_update_when_repeated_within_15_minutes_then_429_unless_confirmed(api, stack, shop):
@@ -100,6 +106,10 @@ def test_given_many_amazon_changes_when_submitted_then_one_feed_and_the_schedule
         assert read_listing(channel, "A-FBA").submitted_quantity is None
         assert standin.violations() == []
         assert len([e for e in standin.exchanges if e.path.endswith("/feeds")]) == 1
+        [hour] = api.get(f"/channels/{channel}/sync/history", hours="1").body["hours"]
+        # The feed's listings count once settled (4 taken, A-GONE refused), and A-GONE again when the
+        # same run resent it (the sync log shows both refusals).
+        assert (hour["sent"], hour["errors"]) == (4, 2)
 
 
 def test_given_stale_levels_when_the_scheduled_run_comes_then_they_are_re_asserted_zeros_first(
@@ -117,3 +127,57 @@ def test_given_stale_levels_when_the_scheduled_run_comes_then_they_are_re_assert
     assert [i["sku"] for i in post.json()["items"]] == ["MUG-BLACK", "MUG-WHITE"]
     assert read_listing(shop, "MUG-WHITE").last_update > old
 
+
+
+NOTHING = {"sent": 0, "errors": 0, "retrying": 0}
+
+
+def test_given_a_submission_with_two_taken_and_one_refused_when_its_history_is_asked_then_its_hour_says_so(
+        api, stack, website, shop):
+    mug = item_with_stock(api, "MUG-BLACK", 3)
+    for sku in ("MUG-BLACK", "MUG-WHITE", "NOT-ON-THE-SITE"):  # the site refuses a SKU it does not list
+        listing(shop, sku, mug)
+    with GenericStandIn() as other_site:
+        other = generic_channel(api, other_site, name="Other shop")
+        listing(other, "MUG-BLACK", mug)
+        submitter = StockSubmitter(SecretsManagerStore(), adapter_factory=fast_adapter_factory())
+
+        outcome = submitter.submit([*db.ListingRecord.query(db.channel_pk(shop)),
+                                    *db.ListingRecord.query(db.channel_pk(other))])
+        history = api.get(f"/channels/{shop}/sync/history")
+
+    assert (outcome.sent, outcome.errors) == (3, 1)
+    assert history.status == 200
+    hours = history.body["hours"]
+    assert len(hours) == 72
+    assert hours[-1]["hour"].startswith(hour_of(db.now()).strftime("%Y-%m-%dT%H:00:00"))
+    assert [{k: h[k] for k in NOTHING} for h in hours] == [NOTHING] * 71 + [{"sent": 2, "errors": 1, "retrying": 0}]
+    assert sorted(h["hour"] for h in hours) == [h["hour"] for h in hours]  # oldest first
+    other_hours = api.get(f"/channels/{other}/sync/history", hours="2").body["hours"]
+    assert [h["sent"] for h in other_hours] == [0, 1]  # its own submission, not the shop's
+
+
+def test_given_a_throttled_submission_when_its_history_is_asked_then_the_hour_counts_it_retrying(
+        api, stack, website, shop):
+    mug = item_with_stock(api, "MUG-BLACK", 3)
+    listing(shop, "MUG-BLACK", mug)
+    website.fail_next("post_stock", 429, 429)
+
+    StockSubmitter(SecretsManagerStore(), adapter_factory=fast_adapter_factory()).submit(
+        db.ListingRecord.query(db.channel_pk(shop)))
+
+    [hour] = api.get(f"/channels/{shop}/sync/history", hours="1").body["hours"]
+    assert (hour["sent"], hour["errors"], hour["retrying"]) == (0, 0, 1)
+
+
+@pytest.mark.parametrize("hours", ["0", "337", "-1", "many"])
+def test_given_hours_out_of_range_when_the_history_is_asked_then_422(api, shop, hours):
+    answer = api.get(f"/channels/{shop}/sync/history", hours=hours)
+
+    assert answer.status == 422
+
+
+def test_given_fourteen_days_when_the_history_is_asked_then_every_hour_is_there_and_an_unknown_channel_404(
+        api, shop):
+    assert len(api.get(f"/channels/{shop}/sync/history", hours="336").body["hours"]) == 336
+    assert api.get("/channels/nope/sync/history").status == 404

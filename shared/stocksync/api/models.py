@@ -32,6 +32,7 @@ from stocksync.orders.rules import StoredLine, is_unmapped
 if TYPE_CHECKING:  # only the `of` constructors name them: the routes that read them import them
     from stocksync.catalogue.retrieval import ReportView
     from stocksync.inventory.stock import ChannelAvailability
+    from stocksync.stock_sync.sync_stats import HourTally
 
 # --- items and stock -------------------------------------------------------------------------
 
@@ -674,12 +675,28 @@ class SyncSummaryOut(BaseModel):
     channel_id: str
     linked: int = Field(description="Linked listings the sync keeps (not FBA, not Ignore Sync)")
     pending: int = Field(description="Waiting to be sent: never sent, or to be retried after throttling")
+    throttled: int = Field(description="Of pending: the channel throttled the last submission (status retrying)")
     processing: int = Field(description="Sent; the channel's result is awaited (e.g. an Amazon feed)")
     errors: int = Field(description="The channel refused the last submission; the listing says why")
     ok: int
     last_run_at: datetime | None = Field(description="The last scheduled sync run")
     last_force_at: datetime | None
     force_allowed_at: datetime | None = Field(description="From then on Force Update needs no confirmation")
+
+
+class SyncHourOut(BaseModel):
+    hour: datetime = Field(description="The hour's start, UTC")
+    sent: int = Field(description="Listings the channel took that hour (a feed's when its outcome was read)")
+    errors: int = Field(description="Listings the channel refused that hour")
+    retrying: int = Field(description="Listings the channel throttled that hour, to be sent again")
+
+    @classmethod
+    def of(cls, tally: HourTally) -> SyncHourOut:
+        return cls(hour=tally.hour, sent=tally.sent, errors=tally.errors, retrying=tally.retrying)
+
+
+class SyncHistoryOut(BaseModel):
+    hours: list[SyncHourOut] = Field(description="Oldest first, one per hour up to the current one; none as zeros")
 
 
 class SyncLogEntryOut(BaseModel):

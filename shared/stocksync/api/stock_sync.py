@@ -1,4 +1,5 @@
-"""/channels/{id}/force-update, /channels/{id}/sync and /channels/{id}/listings/{sku}/sync-log."""
+"""/channels/{id}/force-update, /channels/{id}/sync, /channels/{id}/sync/history and
+/channels/{id}/listings/{sku}/sync-log."""
 
 from __future__ import annotations
 
@@ -6,11 +7,20 @@ from typing import Annotated
 
 from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.api_gateway import Router
-from aws_lambda_powertools.event_handler.openapi.params import Body
+from aws_lambda_powertools.event_handler.openapi.params import Body, Query
 
 from stocksync.api.context import services
-from stocksync.api.models import ForceUpdateInput, JobOut, SyncLogEntryOut, SyncLogPage, SyncSummaryOut
+from stocksync.api.models import (
+    ForceUpdateInput,
+    JobOut,
+    SyncHistoryOut,
+    SyncHourOut,
+    SyncLogEntryOut,
+    SyncLogPage,
+    SyncSummaryOut,
+)
 from stocksync.api.params import ChannelId, PlainCursor, PlainLimit, SyncLogSku
+from stocksync.stock_sync.sync_stats import DEFAULT_HISTORY_HOURS, MAX_HISTORY_HOURS
 
 router = Router()
 
@@ -28,6 +38,16 @@ def force_update(channel_id: ChannelId,
 @router.get("/channels/<channel_id>/sync", tags=["Stock sync"], summary="The channel's stock sync summary")
 def sync_summary(channel_id: ChannelId) -> SyncSummaryOut:
     return SyncSummaryOut(**services().stock_sync.summary(channel_id).__dict__)
+
+
+@router.get("/channels/<channel_id>/sync/history", tags=["Stock sync"],
+            summary="Listings sent, refused and throttled per hour over the last hours, oldest first")
+def sync_history(
+    channel_id: ChannelId,
+    hours: Annotated[int, Query(ge=1, le=MAX_HISTORY_HOURS,
+                                description="How many hours back, the current one included")] = DEFAULT_HISTORY_HOURS,
+) -> SyncHistoryOut:
+    return SyncHistoryOut(hours=[SyncHourOut.of(tally) for tally in services().stock_sync.history(channel_id, hours)])
 
 
 @router.get("/channels/<channel_id>/listings/<sku>/sync-log", tags=["Stock sync"],

@@ -15,6 +15,7 @@ Access patterns (docs/data-model.md has the full table):
   ORDER#<id> / ORDER               orders      GSI1: ORDERS / <placed>#<id>  GSI2: ORDERS_OF#<channel> / <placed>#<id>
   UNMAPPED_LINES#<channel> / <sku key>#<order id>   open orders' unlinked lines (re-linked when the listing is)
   CHANNEL#<id> / ORDER_POLL        the order poller's state of a channel
+  SYNC_STATS#<channel> / HOUR#<yyyy-mm-ddThh>   listings submitted that hour: sent, errors, retrying
 One item collection (PK ITEM#<id>) holds everything needed to compute an item's availability.
 """
 
@@ -662,6 +663,34 @@ class SyncLogRecord(Record, discriminator="sync_log"):
 
 def sync_log_pk(channel_id: str, sku_key: str) -> str:
     return f"SYNCLOG#{channel_id}#{sku_key}"
+
+
+SYNC_STATS_RETENTION = timedelta(days=14)  # what the console's charts reach back (14 days of hours)
+
+
+class SyncStatsRecord(Record, discriminator="sync_stats"):
+    """A channel's listings submitted in one hour, by outcome: counters the submitter ADDs to once per
+    channel per submission, read per channel as one Query over a range of hours (the charts). Kept
+    SYNC_STATS_RETENTION; readers ask for a range of hours, never trusting TTL to have removed old ones."""
+
+    channel_id = UnicodeAttribute()
+    hour = UTCDateTimeAttribute()  # the hour's start
+    sent = NumberAttribute(default=0)
+    errors = NumberAttribute(default=0)
+    retrying = NumberAttribute(default=0)
+
+    @staticmethod
+    def keys(channel_id: str, hour: datetime) -> Keys:
+        return {"PK": sync_stats_pk(channel_id), "SK": sync_stats_sk(hour)}
+
+
+def sync_stats_pk(channel_id: str) -> str:
+    return f"SYNC_STATS#{channel_id}"
+
+
+def sync_stats_sk(hour: datetime) -> str:
+    """HOUR#<yyyy-mm-ddThh> of the UTC hour `hour` falls in: sorts in time order."""
+    return f"HOUR#{hour.astimezone(UTC).strftime('%Y-%m-%dT%H')}"
 
 
 class RateBucketRecord(Record, discriminator="rate_bucket"):

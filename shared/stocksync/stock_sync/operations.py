@@ -1,5 +1,5 @@
 """What a seller triggers on a channel's stock sync: Force Update (a job through the bulk path,
-guarded against repeats within 15 minutes), the sync summary and a listing's sync log."""
+guarded against repeats within 15 minutes), the sync summary, its hourly history and a listing's sync log."""
 
 from __future__ import annotations
 
@@ -10,12 +10,13 @@ from datetime import datetime, timedelta
 
 from stocksync.core import db
 from stocksync.core.db import ChannelRecord, JobRecord, ListingRecord, StockSyncStateRecord, SyncLogRecord
-from stocksync.core.errors import NotFound, TooManyRequests
+from stocksync.core.errors import InvalidInput, NotFound, TooManyRequests
 from stocksync.core.jobs import Jobs
 from stocksync.core.messages import JobQueue
 from stocksync.inventory.rules import normalize_sku
 from stocksync.stock_sync.channel_pass import pass_message
 from stocksync.stock_sync.submitter import sync_log
+from stocksync.stock_sync.sync_stats import MAX_HISTORY_HOURS, HourTally, hourly_history
 
 FORCE_UPDATE_KIND = "stock_force_update"
 FORCE_UPDATE_WINDOW = timedelta(minutes=15)
@@ -26,6 +27,7 @@ class SyncSummary:
     channel_id: str
     linked: int
     pending: int  # to be sent: never sent, or waiting to be retried
+    throttled: int  # of pending: the channel throttled the last submission, retried after its wait
     processing: int  # sent, the channel's result awaited (an Amazon feed)
     errors: int
     ok: int
@@ -82,13 +84,22 @@ class StockSyncOperations:
                 counts["errors"] += 1
             elif status == "retrying" or listing.submitted_quantity is None:
                 counts["pending"] += 1
+                if status == "retrying":
+                    counts["throttled"] += 1
             else:
                 counts["ok"] += 1
         state = db.get_or_none(StockSyncStateRecord, StockSyncStateRecord.keys(channel_id))
         last_force = state.last_force_at if state else None
-        return SyncSummary(channel_id, counts["linked"], counts["pending"], counts["processing"], counts["errors"],
-                           counts["ok"], state.last_run_at if state else None, last_force,
+        return SyncSummary(channel_id, counts["linked"], counts["pending"], counts["throttled"], counts["processing"],
+                           counts["errors"], counts["ok"], state.last_run_at if state else None, last_force,
                            last_force + FORCE_UPDATE_WINDOW if last_force else None)
+
+    def history(self, channel_id: str, hours: int) -> list[HourTally]:
+        """The channel's submissions per hour over the last `hours` (up to the tallies' 14 days), oldest first."""
+        if not 1 <= hours <= MAX_HISTORY_HOURS:
+            raise InvalidInput(f"hours must be 1 to {MAX_HISTORY_HOURS}", details={"field": "hours"})
+        self._channel(channel_id)
+        return hourly_history(channel_id, hours, self.clock())
 
     def sync_log(self, channel_id: str, sku: str, *, limit: int,
                  cursor: str | None) -> tuple[list[SyncLogRecord], str | None]:

@@ -48,6 +48,7 @@ from stocksync.core.secrets import CredentialStore
 from stocksync.inventory.rules import available
 from stocksync.inventory.stock_tree import stock_nodes
 from stocksync.stock_sync.rules import Limits, is_synced, needs_submission, target_quantity
+from stocksync.stock_sync.sync_stats import add_to_hour
 
 ListingKey = tuple[str, str]  # (channel id, sku key)
 TRANSACTION_ITEMS = 100  # DynamoDB's TransactWriteItems limit
@@ -242,6 +243,10 @@ class StockSubmitter:
                 recorded.append(Recorded(listing, update, result, listing.submitted_as_of))
             self._record(recorded, now)
             _write_log([_log_entry(r.listing, r.update, r.result, now, f"feed {reference}") for r in recorded])
+            # A feed's listings count in the charts' tallies once their outcome is known, here (not
+            # when sent as pending): sent or refused, in the hour it settled.
+            refused = sum(1 for r in recorded if r.result.status == QuantityStatus.ERROR)
+            add_to_hour(channel_id, now, sent=len(recorded) - refused, errors=refused)
             StockSyncStateRecord(**StockSyncStateRecord.keys(channel_id)).update(
                 actions=[StockSyncStateRecord.pending_feeds.delete({reference})])
             settled += 1
@@ -295,6 +300,9 @@ class StockSubmitter:
             else:
                 outcome.sent += 1
         _write_log([_log_entry(r.listing, r.update, r.result, now, reason) for r in recorded])
+        # One UpdateItem per channel per call, never per listing; pending ones count when settle_pending
+        # reads their outcome. A redelivered submission counts again: see sync_stats on why that is fine.
+        add_to_hour(channel.channel_id, now, sent=outcome.sent, errors=outcome.errors, retrying=outcome.retrying)
         publish(METRIC_LISTINGS_SUBMITTED, outcome.sent + outcome.pending, channel_type=channel.type)
         publish(METRIC_SUBMISSION_ERRORS, outcome.errors, channel_type=channel.type)
         publish(METRIC_SUBMISSION_SECONDS, (now - as_of).total_seconds(), MetricUnit.Seconds,
