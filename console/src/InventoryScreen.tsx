@@ -1,6 +1,6 @@
 import { type FormEvent, useCallback, useEffect, useRef, useState } from "react";
 import { type Api, ApiError } from "./api";
-import { LoadMore, locationName, messageOf, useLocations } from "./common";
+import { LoadMore, locationName, messageOf, useCursorPages, useLocations } from "./common";
 import { when } from "./format";
 import type { Availability, HistoryEntry, ItemDetail, ItemRow, Location } from "./types";
 
@@ -10,31 +10,12 @@ const SEARCH_PAUSE_MS = 300;
 export function InventoryScreen({ api }: { api: Api }) {
   const [search, setSearch] = useState(() => new URLSearchParams(location.search).get("q") ?? "");
   const [q, setQ] = useState(search);
-  const [items, setItems] = useState<ItemRow[]>([]);
-  const [cursor, setCursor] = useState<string | null>(null);
-  const [loading, setLoading] = useState(false);
-  const [error, setError] = useState<string | null>(null);
   const [chosen, setChosen] = useState<string | null>(() => new URLSearchParams(location.search).get("item"));
   const locations = useLocations(api);
-  const generation = useRef(0);
+  const fetchItems = useCallback((from: string | null) => api.items(q.trim(), from)
+    .then((page) => ({ rows: page.items, next_cursor: page.next_cursor })), [api, q]);
+  const { rows: items, cursor, loading, error, load } = useCursorPages<ItemRow>(fetchItems);
 
-  const load = useCallback(async (from: string | null) => {
-    const mine = from === null ? ++generation.current : generation.current;
-    setLoading(true);
-    try {
-      const page = await api.items(q.trim(), from);
-      if (mine !== generation.current) return;
-      setItems((current) => (from === null ? page.items : [...current, ...page.items]));
-      setCursor(page.next_cursor);
-      setError(null);
-    } catch (failure) {
-      if (mine === generation.current) setError(messageOf(failure));
-    } finally {
-      if (mine === generation.current) setLoading(false);
-    }
-  }, [api, q]);
-
-  useEffect(() => { void load(null); }, [load]);
   useEffect(() => {
     const timer = window.setTimeout(() => setQ(search), SEARCH_PAUSE_MS);
     return () => window.clearTimeout(timer);

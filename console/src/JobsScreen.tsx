@@ -1,6 +1,6 @@
-import { useCallback, useEffect, useRef, useState } from "react";
+import { useEffect, useMemo, useState } from "react";
 import type { Api } from "./api";
-import { LoadMore, messageOf } from "./common";
+import { LoadMore, messageOf, useCursorPages } from "./common";
 import { when } from "./format";
 import { describeError, FINAL_STATUSES, jobFraction } from "./jobs";
 import type { Channel, JobRow, PimProfileRow } from "./types";
@@ -12,11 +12,9 @@ export function JobsScreen({ api }: { api: Api }) {
   const [channels, setChannels] = useState<Channel[]>([]);
   const [profiles, setProfiles] = useState<PimProfileRow[]>([]);
   const [subject, setSubject] = useState(() => new URLSearchParams(location.search).get("subject") ?? "");
-  const [jobs, setJobs] = useState<JobRow[]>([]);
-  const [cursor, setCursor] = useState<string | null>(null);
-  const [loading, setLoading] = useState(false);
-  const [error, setError] = useState<string | null>(null);
-  const generation = useRef(0);
+  const fetchJobs = useMemo(() => (subject ? (from: string | null) => api.jobsOf(subject, from)
+    .then((page) => ({ rows: page.jobs, next_cursor: page.next_cursor })) : null), [api, subject]);
+  const { rows: jobs, cursor, loading, error, setError, load } = useCursorPages<JobRow>(fetchJobs);
 
   useEffect(() => {
     api.channels().then((found) => {
@@ -26,24 +24,6 @@ export function JobsScreen({ api }: { api: Api }) {
     api.pimProfiles().then((found) => setProfiles(found.profiles), () => setProfiles([]));
   }, [api]);
 
-  const load = useCallback(async (from: string | null) => {
-    if (!subject) return;
-    const mine = from === null ? ++generation.current : generation.current;
-    setLoading(true);
-    try {
-      const page = await api.jobsOf(subject, from);
-      if (mine !== generation.current) return;
-      setJobs((current) => (from === null ? page.jobs : [...current, ...page.jobs]));
-      setCursor(page.next_cursor);
-      setError(null);
-    } catch (failure) {
-      if (mine === generation.current) setError(messageOf(failure));
-    } finally {
-      if (mine === generation.current) setLoading(false);
-    }
-  }, [api, subject]);
-
-  useEffect(() => { void load(null); }, [load]);
   useEffect(() => {
     const url = new URL(location.href);
     if (subject) url.searchParams.set("subject", subject);

@@ -1,6 +1,6 @@
-import { useCallback, useEffect, useRef, useState } from "react";
+import { useCallback, useEffect, useState } from "react";
 import type { Api, OrderQuery } from "./api";
-import { LoadMore, locationName, messageOf, useLocations } from "./common";
+import { LoadMore, locationName, messageOf, useCursorPages, useLocations } from "./common";
 import { when } from "./format";
 import { LinkDialog } from "./LinkDialog";
 import type { Channel, Location, Order, OrderLine, OrderRow } from "./types";
@@ -22,34 +22,16 @@ function filtersInUrl(): OrderQuery {
 /** Orders of every channel, newest placed first, filtered on the server; the chosen one with its lines. */
 export function OrdersScreen({ api }: { api: Api }) {
   const [filters, setFilters] = useState<OrderQuery>(filtersInUrl);
-  const [orders, setOrders] = useState<OrderRow[]>([]);
-  const [cursor, setCursor] = useState<string | null>(null);
-  const [loading, setLoading] = useState(false);
-  const [error, setError] = useState<string | null>(null);
   const [channels, setChannels] = useState<Channel[]>([]);
   const [chosen, setChosen] = useState<string | null>(() => new URLSearchParams(location.search).get("order"));
   const locations = useLocations(api);
-  const generation = useRef(0);
 
   useEffect(() => { api.channels().then((found) => setChannels(found.channels), () => setChannels([])); }, [api]);
 
-  const load = useCallback(async (from: string | null) => {
-    const mine = from === null ? ++generation.current : generation.current;
-    setLoading(true);
-    try {
-      const page = await api.orders(filters, from);
-      if (mine !== generation.current) return;
-      setOrders((current) => (from === null ? page.orders : [...current, ...page.orders]));
-      setCursor(page.next_cursor);
-      setError(null);
-    } catch (failure) {
-      if (mine === generation.current) setError(messageOf(failure));
-    } finally {
-      if (mine === generation.current) setLoading(false);
-    }
-  }, [api, filters]);
+  const fetchOrders = useCallback((from: string | null) => api.orders(filters, from)
+    .then((page) => ({ rows: page.orders, next_cursor: page.next_cursor })), [api, filters]);
+  const { rows: orders, cursor, loading, error, load } = useCursorPages<OrderRow>(fetchOrders);
 
-  useEffect(() => { void load(null); }, [load]);
   useEffect(() => {
     // The filters and the open order ride in the URL: a reload or a link from elsewhere shows the same.
     const url = new URL(location.href);

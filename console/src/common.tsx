@@ -1,5 +1,5 @@
-/** Small pieces every screen shares: the locations, an error's words, a "Load more" pager. */
-import { useEffect, useState } from "react";
+/** Small pieces every screen shares: the locations, an error's words, lists paged by cursor and their "Load more". */
+import { useCallback, useEffect, useRef, useState } from "react";
 import { type Api, ApiError } from "./api";
 import type { Location } from "./types";
 
@@ -43,4 +43,40 @@ export function locationName(locations: Location[], locationId: string | null): 
 export function LoadMore({ cursor, loading, onMore }: { cursor: string | null; loading: boolean; onMore: () => void }) {
   if (!cursor) return null;
   return <button type="button" disabled={loading} onClick={onMore}>{loading ? "Loading…" : "Load more"}</button>;
+}
+
+export interface CursorPage<T> {
+  rows: T[];
+  next_cursor: string | null;
+}
+
+/** A list the API pages by cursor: the first page read whenever `fetchPage` changes (null: nothing to
+ * read yet), `load(null)` to read it again, `load(cursor)` to add the next page. An answer to a read
+ * the list has since started again is dropped, so a slow page of an old search never shows. */
+export function useCursorPages<T>(fetchPage: ((cursor: string | null) => Promise<CursorPage<T>>) | null) {
+  const [rows, setRows] = useState<T[]>([]);
+  const [cursor, setCursor] = useState<string | null>(null);
+  const [loading, setLoading] = useState(false);
+  const [error, setError] = useState<string | null>(null);
+  const generation = useRef(0);
+
+  const load = useCallback(async (from: string | null) => {
+    if (!fetchPage) return;
+    const mine = from === null ? ++generation.current : generation.current;
+    setLoading(true);
+    try {
+      const page = await fetchPage(from);
+      if (mine !== generation.current) return;
+      setRows((current) => (from === null ? page.rows : [...current, ...page.rows]));
+      setCursor(page.next_cursor);
+      setError(null);
+    } catch (failure) {
+      if (mine === generation.current) setError(messageOf(failure));
+    } finally {
+      if (mine === generation.current) setLoading(false);
+    }
+  }, [fetchPage]);
+
+  useEffect(() => { void load(null); }, [load]);
+  return { rows, cursor, loading, error, setError, load };
 }

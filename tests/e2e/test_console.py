@@ -9,7 +9,6 @@ from __future__ import annotations
 import csv
 import io
 import json
-import time
 import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -18,6 +17,16 @@ from typing import Any
 
 import pytest
 import requests
+from console_support import (
+    WAIT_MS,
+    axe_violations,
+    creator,
+    screenshot,
+    signed_in_page,
+    standin_listings,
+    wait_until,
+    website_of_its_own,
+)
 from playwright.sync_api import Browser, Locator, Page, expect
 
 from infrastructure.demo.listings import DemoListing
@@ -27,10 +36,6 @@ from infrastructure.standins.generic import GenericStandIn
 
 pytestmark = pytest.mark.e2e
 
-ROOT = Path(__file__).resolve().parents[2]
-SCREENSHOTS = ROOT / "docs" / "screenshots"
-AXE = ROOT / "console" / "node_modules" / "axe-core" / "axe.min.js"
-WAIT_MS = 30_000  # what a job or a sync pass may take on the sped-up stack
 RUN = uuid.uuid4().hex[:5].upper()
 expect.set_options(timeout=WAIT_MS)
 
@@ -60,36 +65,16 @@ def _sku(name: str) -> str:
     return f"CON{RUN}-{name}"
 
 
-def wait_until(describe: str, check: Callable[[], Any], timeout_s: float = WAIT_MS / 1000) -> Any:
-    deadline = time.monotonic() + timeout_s
-    while True:
-        seen = check()
-        if seen:
-            return seen
-        if time.monotonic() > deadline:
-            pytest.fail(f"{describe}: not within {timeout_s} s")
-        time.sleep(0.25)
-
-
 @pytest.fixture(scope="module")
 def website() -> Iterator[GenericStandIn]:
-    listings = [DemoListing(sku=_sku(name), title=f"Console lamp {name}", price=20.0, quantity=0,
-                            listing_id=f"L-{name}") for name in ("LAMP-1", "LAMP-2")]
-    standin = GenericStandIn(listings=listings, port=0)
-    standin.start()
-    yield standin
-    standin.stop()
+    with website_of_its_own([DemoListing(sku=_sku(name), title=f"Console lamp {name}", price=20.0, quantity=0,
+                                         listing_id=f"L-{name}") for name in ("LAMP-1", "LAMP-2")]) as standin:
+        yield standin
 
 
 @pytest.fixture(scope="module")
 def shop(local_stack: StackProcess, website: GenericStandIn) -> Shop:
-    http, api = local_stack.session(), local_stack.api_url
-
-    def created(path: str, body: dict[str, Any]) -> dict[str, Any]:
-        answer = http.post(f"{api}{path}", json=body, timeout=10)
-        assert answer.status_code == 201, answer.text
-        return answer.json()
-
+    http, api, created = local_stack.session(), local_stack.api_url, creator(local_stack)
     for name in ("A1", "A2", "HAND", "LAMP-1", "LAMP-2"):
         created("/items", {"sku": _sku(name), "title": f"Console item {name}", "retail_price": 12.5})
     uploads = created("/channels", {"name": f"Console uploads {RUN}", "type": "generic"})["channel_id"]
@@ -103,18 +88,9 @@ def shop(local_stack: StackProcess, website: GenericStandIn) -> Shop:
 @pytest.fixture(scope="module")
 def page(browser: Browser, local_stack: StackProcess, shop: Shop) -> Iterator[Page]:
     """Signed in once, after this module's channels exist (the console lists channels as it opens)."""
-    assert local_stack.console_url, "the READY line names no console_url"
-    context = browser.new_context(viewport={"width": 1440, "height": 900}, accept_downloads=True)
-    opened = context.new_page()
-    opened.set_default_timeout(WAIT_MS)
-    sign_in = local_stack.sign_in
-    opened.goto(f"{local_stack.console_url}/?screen=mapping")  # the console opens on Home; this module maps
-    opened.get_by_label("User name").fill(sign_in["username"])
-    opened.get_by_label("Password").fill(sign_in["password"])
-    opened.get_by_role("button", name="Sign in").click()
-    expect(opened.get_by_role("combobox", name="Channel")).to_be_visible()
-    yield opened
-    context.close()
+    with signed_in_page(browser, local_stack, "/?screen=mapping", accept_downloads=True,  # the console opens on Home
+                        ready=lambda opened: opened.get_by_role("combobox", name="Channel")) as opened:
+        yield opened
 
 
 def choose_channel(page: Page, name: str) -> None:
@@ -315,7 +291,7 @@ def test_given_ignore_sync_and_a_max_listed_when_stock_changes_then_only_the_cap
                     lambda: row(page, lamp1).get_by_role("gridcell").nth(10).inner_text() == "3")
     expect(row(page, lamp2).get_by_role("gridcell").nth(10)).to_have_text("10")  # Ignore Sync: not sent
     expect(row(page, lamp2)).to_contain_text("not sent: Ignore Sync")
-    shown_to_buyers = requests.get(f"{website.url}/_standin/listings", timeout=10).json()["listings"]
+    shown_to_buyers = standin_listings(website.url)
     quantities = {listing["sku"]: listing["quantity"] for listing in shown_to_buyers}
     assert quantities[lamp1] == 3 and quantities[lamp2] == 10
 
@@ -346,33 +322,17 @@ def test_given_a_disabled_rakuten_channel_when_force_mapping_refresh_then_it_is_
 
 def test_given_the_mapping_screen_when_axe_checks_it_then_no_serious_or_critical_violation(
         page, browser, local_stack):
-    # axe is injected as a script the console's CSP rightly refuses: it runs in a second page that
-    # ignores the CSP, signed in with the first page's session.
     choose_channel(page, "Amazon UK")
-    session = page.evaluate("() => sessionStorage.getItem('stocksync.session')")
-    checked = browser.new_context(viewport={"width": 1440, "height": 900}, bypass_csp=True)
-    checked.add_init_script(f"sessionStorage.setItem('stocksync.session', {json.dumps(session)})")
-    audited = checked.new_page()
-    try:
-        audited.goto(page.url)
-        expect(audited.locator("[role=row][data-sku]").first).to_be_visible()
-        audited.add_script_tag(path=str(AXE))
 
-        result = audited.evaluate("async () => await axe.run(document, {resultTypes: ['violations']})")
-    finally:
-        checked.close()
+    serious = axe_violations(page, browser, ready=lambda audited: audited.locator("[role=row][data-sku]").first)
 
-    serious = [{"id": v["id"], "impact": v["impact"], "help": v["help"],
-                "nodes": [node["target"] for node in v["nodes"][:5]]}
-               for v in result["violations"] if v["impact"] in ("serious", "critical")]
     assert serious == [], json.dumps(serious, indent=1)
 
 
 def test_screenshots_of_the_mapping_screen_the_link_dialog_and_the_import_preview(page, shop, tmp_path):
-    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     choose_channel(page, "Amazon UK")
     expect(page.locator("[role=row][data-sku]").first).to_be_visible()
-    page.screenshot(path=str(SCREENSHOTS / "mapping-screen.png"))
+    screenshot(page, "mapping-screen")
 
     unlinked = page.locator("[role=row][data-sku]").filter(has_text="unlinked").first
     unlinked.get_by_role("gridcell").first.click()
@@ -381,7 +341,7 @@ def test_screenshots_of_the_mapping_screen_the_link_dialog_and_the_import_previe
     dialog.get_by_label("Find an item").fill("mug")
     dialog.get_by_role("button", name="Search", exact=True).click()
     expect(dialog.get_by_role("option").first).to_be_visible()
-    page.screenshot(path=str(SCREENSHOTS / "link-dialog.png"))
+    screenshot(page, "link-dialog")
     dialog.get_by_role("button", name="Cancel").click()
 
     choose_channel(page, f"Console uploads {RUN}")
@@ -396,7 +356,7 @@ def test_screenshots_of_the_mapping_screen_the_link_dialog_and_the_import_previe
     dialog.get_by_label("CSV file").set_input_files(mapping)
     dialog.get_by_role("button", name="Check file (dry run)").click()
     expect(dialog.get_by_role("region", name="Import preview").get_by_role("row").nth(1)).to_be_visible()
-    page.screenshot(path=str(SCREENSHOTS / "import-preview.png"))
+    screenshot(page, "import-preview")
     dialog.get_by_role("button", name="Cancel").click()
 
 

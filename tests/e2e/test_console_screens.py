@@ -8,15 +8,23 @@ from __future__ import annotations
 
 import json
 import re
-import time
 import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import pytest
 import requests
+from console_support import (
+    WAIT_MS,
+    axe_violations,
+    creator,
+    screenshot,
+    signed_in_page,
+    standin_listings,
+    wait_until,
+    website_of_its_own,
+)
 from playwright.sync_api import Browser, Locator, Page, expect
 
 from infrastructure.demo.listings import DemoListing
@@ -26,10 +34,6 @@ from infrastructure.standins.generic import GenericStandIn
 
 pytestmark = pytest.mark.e2e
 
-ROOT = Path(__file__).resolve().parents[2]
-SCREENSHOTS = ROOT / "docs" / "screenshots"
-AXE = ROOT / "console" / "node_modules" / "axe-core" / "axe.min.js"
-WAIT_MS = 30_000  # what a catalogue load, an order poll or a sync pass may take on the sped-up stack
 RUN = uuid.uuid4().hex[:5].upper()
 SECRET = f"never-shown-{RUN}"
 expect.set_options(timeout=WAIT_MS)
@@ -51,38 +55,19 @@ class Shop:
         return answer.json() if answer.status_code == 200 else None
 
 
-def wait_until(describe: str, check: Callable[[], Any], timeout_s: float = WAIT_MS / 1000) -> Any:
-    deadline = time.monotonic() + timeout_s
-    while True:
-        seen = check()
-        if seen:
-            return seen
-        if time.monotonic() > deadline:
-            pytest.fail(f"{describe}: not within {timeout_s} s")
-        time.sleep(0.25)
-
-
 @pytest.fixture(scope="module")
 def website() -> Iterator[GenericStandIn]:
     # MUG has an item of its SKU (linked by the channel's auto-link); LOOSE has none (its orders are unmapped:
     # the stand-in sells its 5 units, which nothing of ours sends while it is unlinked).
     listings = [DemoListing(sku=_sku(name), title=f"Screens {name}", price=8.0, quantity=quantity,
                             listing_id=f"L-{name}") for name, quantity in (("MUG", 0), ("LOOSE", 5))]
-    standin = GenericStandIn(listings=listings, port=0)
-    standin.start()
-    yield standin
-    standin.stop()
+    with website_of_its_own(listings) as standin:
+        yield standin
 
 
 @pytest.fixture(scope="module")
 def shop(local_stack: StackProcess, website: GenericStandIn) -> Shop:
-    http, api = local_stack.session(), local_stack.api_url
-
-    def created(path: str, body: dict[str, Any]) -> dict[str, Any]:
-        answer = http.post(f"{api}{path}", json=body, timeout=10)
-        assert answer.status_code == 201, answer.text
-        return answer.json()
-
+    http, api, created = local_stack.session(), local_stack.api_url, creator(local_stack)
     items = {name: created("/items", {"sku": _sku(name), "title": f"Screens item {name}", "retail_price": 8})["item_id"]
              for name in ("MUG", "KIT", "PART", "SPARE")}
     channel = created("/channels", {"name": f"Screens shop {RUN}", "type": "generic",
@@ -97,17 +82,9 @@ def shop(local_stack: StackProcess, website: GenericStandIn) -> Shop:
 
 @pytest.fixture(scope="module")
 def page(browser: Browser, local_stack: StackProcess, shop: Shop) -> Iterator[Page]:
-    assert local_stack.console_url, "the READY line names no console_url"
-    context = browser.new_context(viewport={"width": 1440, "height": 900})
-    opened = context.new_page()
-    opened.set_default_timeout(WAIT_MS)
-    opened.goto(local_stack.console_url)
-    opened.get_by_label("User name").fill(local_stack.sign_in["username"])
-    opened.get_by_label("Password").fill(local_stack.sign_in["password"])
-    opened.get_by_role("button", name="Sign in").click()
-    expect(opened.get_by_role("navigation", name="Screens")).to_be_visible()
-    yield opened
-    context.close()
+    with signed_in_page(browser, local_stack, "/",
+                        ready=lambda opened: opened.get_by_role("navigation", name="Screens")) as opened:
+        yield opened
 
 
 def go(page: Page, screen: str, heading: str | None = None) -> None:
@@ -123,31 +100,11 @@ def open_item(page: Page, name: str) -> None:
 
 
 def standin_quantity(website: GenericStandIn, sku: str) -> int | None:
-    listings = requests.get(f"{website.url}/_standin/listings", timeout=10).json()["listings"]
-    return next((listing["quantity"] for listing in listings if listing["sku"] == sku), None)
+    return next((listing["quantity"] for listing in standin_listings(website.url) if listing["sku"] == sku), None)
 
 
-def axe_violations(page: Page, browser: Browser, heading_level: int = 2) -> list[dict[str, Any]]:
-    """axe-core in a second page that ignores the console's CSP (which rightly refuses the injected
-    script), signed in with the first page's session, on the first page's URL (screen, item, order)."""
-    session = page.evaluate("() => sessionStorage.getItem('stocksync.session')")
-    checked = browser.new_context(viewport={"width": 1440, "height": 900}, bypass_csp=True)
-    checked.add_init_script(f"sessionStorage.setItem('stocksync.session', {json.dumps(session)})")
-    audited = checked.new_page()
-    try:
-        audited.goto(page.url)
-        expect(audited.get_by_role("heading", level=heading_level)).to_be_visible()
-        audited.add_script_tag(path=str(AXE))
-        result = audited.evaluate("async () => await axe.run(document, {resultTypes: ['violations']})")
-    finally:
-        checked.close()
-    return [{"id": v["id"], "impact": v["impact"], "help": v["help"], "nodes": [n["target"] for n in v["nodes"][:5]]}
-            for v in result["violations"] if v["impact"] in ("serious", "critical")]
-
-
-def screenshot(page: Page, name: str) -> None:
-    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-    page.screenshot(path=str(SCREENSHOTS / f"{name}.png"))
+def heading_at(level: int) -> Callable[[Page], Locator]:
+    return lambda opened: opened.get_by_role("heading", level=level)
 
 
 def test_given_the_console_when_a_screen_is_chosen_then_the_url_keeps_it_through_reload_and_back(page):
@@ -216,7 +173,7 @@ def test_screenshot_and_axe_of_the_inventory_screen(page, browser):
     open_item(page, "MUG")
     expect(page.get_by_role("table", name="Stock history").get_by_role("row").nth(1)).to_be_visible()
     screenshot(page, "inventory-screen")
-    assert axe_violations(page, browser) == []
+    assert axe_violations(page, browser, heading_at(2)) == []
 
 
 def _ordered(website: GenericStandIn, name: str, quantity: int) -> str:
@@ -285,7 +242,7 @@ def test_given_an_unmapped_order_line_when_its_sku_is_linked_then_the_line_alloc
 
 
 def test_axe_of_the_orders_screen(page, browser):
-    assert axe_violations(page, browser) == []
+    assert axe_violations(page, browser, heading_at(2)) == []
 
 
 def test_given_the_oversold_order_when_home_is_opened_then_its_warning_leads_to_it_and_the_log_filters_by_kind(
@@ -314,7 +271,7 @@ def test_given_the_oversold_order_when_home_is_opened_then_its_warning_leads_to_
     expect(kinds.filter(has_not_text="AUTO_LINK")).to_have_count(0)
     expect(kinds.first).to_have_text("AUTO_LINK")
     screenshot(page, "home-screen")
-    assert axe_violations(page, browser, heading_level=1) == []
+    assert axe_violations(page, browser, heading_at(1)) == []
 
 
 def test_given_a_new_channel_when_its_settings_are_wrong_then_the_field_says_why_and_credentials_are_never_shown(
@@ -366,7 +323,7 @@ def test_screenshot_and_axe_of_the_channels_screen(page, browser):
     go(page, "Channels")
     expect(page.get_by_role("table", name="Channels").get_by_role("row").nth(1)).to_be_visible()
     screenshot(page, "channels-screen")
-    assert axe_violations(page, browser, heading_level=1) == []
+    assert axe_violations(page, browser, heading_at(1)) == []
 
 
 def test_given_the_shops_catalogue_load_when_its_jobs_are_listed_then_it_shows_done_with_its_result(page, browser):
@@ -379,7 +336,7 @@ def test_given_the_shops_catalogue_load_when_its_jobs_are_listed_then_it_shows_d
     expect(load.get_by_role("progressbar")).to_have_attribute("value", "1")
     expect(load).to_contain_text("2 listings")
     screenshot(page, "jobs-screen")
-    assert axe_violations(page, browser, heading_level=1) == []
+    assert axe_violations(page, browser, heading_at(1)) == []
 
 
 @pytest.fixture
@@ -448,7 +405,7 @@ def test_given_a_profile_with_a_category_when_built_then_the_counter_counts_it_a
         expect(run.get_by_role("progressbar")).to_have_attribute("value", "1")
         page.get_by_role("heading", name="Sync profiles").evaluate("heading => heading.scrollIntoView()")
         screenshot(page, "akeneo-screen")
-        assert axe_violations(page, browser, heading_level=1) == []
+        assert axe_violations(page, browser, heading_at(1)) == []
     finally:
         shop.http.delete(f"{shop.api}/pim/profiles/{profile['profile_id']}", timeout=10)
 
@@ -481,4 +438,4 @@ def test_given_the_shops_stock_sent_when_home_is_opened_then_its_chart_shows_the
     expect(card.locator(".sync-counts")).to_contain_text(re.compile(r"Throttled\s*\d+"))
     card.scroll_into_view_if_needed()
     screenshot(page, "home-screen")
-    assert axe_violations(page, browser, heading_level=1) == []
+    assert axe_violations(page, browser, heading_at(1)) == []
