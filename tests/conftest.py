@@ -48,17 +48,21 @@ def aws(embedded_aws: EmbeddedAws) -> str:
 
 
 def pytest_xdist_make_scheduler(config: pytest.Config, log: object) -> object:
-    """Under `-n`: every e2e module on one worker, one after the other, so the local stack they share is
-    started once (two workers' stacks at once, each running sped-up schedules, starve two cores); every
-    other test file is a unit of its own, handed to whichever worker is free."""
+    """Under `-n`: the e2e modules sharing the local stack on one worker, one after the other, so that stack
+    is started once (two workers' stacks at once, each running sped-up schedules, starve two cores); the
+    module that starts a stack of its own (`make run` as a newcomer runs it) and every other test file are
+    units of their own, handed to whichever worker is free. Units go out in collection order, where the
+    e2e conftest puts that module first: its stack's start overlaps the shared one's, not the suite's end."""
     from xdist.scheduler import LoadScopeScheduling
 
-    class EndToEndTogether(LoadScopeScheduling):
+    class SharedStackTogether(LoadScopeScheduling):
         def _split_scope(self, nodeid: str) -> str:
             path = nodeid.split("::", 1)[0]
-            return E2E_DIRECTORY if path.startswith(E2E_DIRECTORY) else path
+            return E2E_DIRECTORY if path.startswith(E2E_DIRECTORY) and path != OWN_STACK_MODULE else path
 
-    return EndToEndTogether(config, log)
+    config.option.loadscopereorder = False
+    return SharedStackTogether(config, log)
 
 
 E2E_DIRECTORY = "tests/e2e/"
+OWN_STACK_MODULE = "tests/e2e/test_first_ten_minutes.py"

@@ -24,8 +24,9 @@ STOP_TIMEOUT_S = 60
 SCHEDULE_SPEEDUP = 240
 
 
-# The module that starts a fresh stack of its own (as a newcomer's `make run`) runs first, before
-# the shared stack exists: two stacks at once would slow both on two cores.
+# The module that starts a fresh stack of its own (as a newcomer's `make run`) comes first: alone, before
+# the shared stack starts; under `make test`'s two workers, on the other worker while the shared one starts
+# (tests/conftest.py's scheduler), so its real-speed wait does not lengthen the shared stack's run.
 OWN_STACK_FIRST = "test_first_ten_minutes.py"
 _running: list[StackProcess] = []  # this process's shared stack while it runs
 
@@ -40,9 +41,10 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
 
 @pytest.hookimpl(wrapper=True)
 def pytest_runtest_teardown(item: pytest.Item, nextitem: pytest.Item | None) -> Iterator[None]:
-    """`make test` hands out whole files (`--dist loadfile`): when this worker's next test is not an
-    e2e one, its e2e module is done, and the shared stack stops rather than keep a core busy with its
-    sped-up schedules while the rest of the suite runs. The next e2e module starts it again."""
+    """`make test` hands the modules sharing the stack to one worker, together (tests/conftest.py): when
+    this worker's next test is not an e2e one, they are done, and the shared stack stops rather than keep
+    a core busy with its sped-up schedules while the rest of the suite runs. A later e2e module (run on
+    its own) starts it again."""
     yield  # the module's own fixtures are torn down first: their clean-up may still call the stack
     if _is_e2e(item) and not _is_e2e(nextitem) and _running:
         _stop(_running.pop())
