@@ -1,7 +1,7 @@
-import { useCallback, useEffect, useRef, useState } from "react";
+import { useCallback, useEffect, useMemo, useState } from "react";
 import type { Api } from "./api";
 import { specOf } from "./channelTypes";
-import { LoadMore, messageOf } from "./common";
+import { LoadMore, messageOf, useCursorPages } from "./common";
 import { when } from "./format";
 import { SyncChart } from "./SyncChart";
 import type { AutomationEvent, CatalogueState, ChannelDetail, ChannelSync, OrderRow, SyncHour } from "./types";
@@ -130,33 +130,14 @@ function ChannelCard({ channel, sync, catalogue, history }: Health) {
 function AutomationLog({ api, channels }: { api: Api; channels: ChannelDetail[] }) {
   const [channelId, setChannelId] = useState(channels[0]?.channel_id ?? "");
   const [kind, setKind] = useState("");
-  const [events, setEvents] = useState<AutomationEvent[]>([]);
-  const [cursor, setCursor] = useState<string | null>(null);
-  const [loading, setLoading] = useState(false);
-  const [error, setError] = useState<string | null>(null);
   const [seenKinds, setSeenKinds] = useState<string[]>([]);
-  const generation = useRef(0);
-
-  const load = useCallback(async (from: string | null) => {
-    if (!channelId) return;
-    // Only the latest filter's answer shows: an earlier one answering late is dropped.
-    const mine = from === null ? ++generation.current : generation.current;
-    setLoading(true);
-    try {
-      const page = await api.events(channelId, kind, from);
-      if (mine !== generation.current) return;
-      setEvents((current) => (from === null ? page.events : [...current, ...page.events]));
-      setSeenKinds((current) => [...new Set([...current, ...page.events.map((event) => event.kind)])]);
-      setCursor(page.next_cursor);
-      setError(null);
-    } catch (failure) {
-      setError(messageOf(failure));
-    } finally {
-      setLoading(false);
-    }
-  }, [api, channelId, kind]);
-
-  useEffect(() => { void load(null); }, [load]);
+  const fetchEvents = useMemo(() => (channelId ? (from: string | null) => api.events(channelId, kind, from)
+    .then((page) => ({ rows: page.events, next_cursor: page.next_cursor })) : null), [api, channelId, kind]);
+  const { rows: events, cursor, loading, error, load } = useCursorPages<AutomationEvent>(fetchEvents);
+  // The filter offers every kind seen so far, also after it narrowed the log to one.
+  useEffect(() => {
+    setSeenKinds((current) => [...new Set([...current, ...events.map((event) => event.kind)])]);
+  }, [events]);
 
   const kinds = [...new Set([...KNOWN_KINDS, ...seenKinds])].sort();
   return (

@@ -62,8 +62,7 @@ class Jobs:
 
     def list_for(self, subject: str, *, limit: int = 20) -> list[JobRecord]:
         """The subject's most recent jobs, newest first."""
-        return [job for job in JobRecord.gsi1.query(db.jobs_of_pk(subject), scan_index_forward=False, limit=limit)
-                if isinstance(job, JobRecord)]
+        return self.page_for(subject, limit=limit, cursor=None)[0]
 
     def page_for(self, subject: str, *, limit: int, cursor: str | None) -> tuple[list[JobRecord], str | None]:
         """One page of the subject's jobs (a channel's, a PIM profile's), newest first. Jobs are indexed by
