@@ -130,27 +130,29 @@ def test_given_a_crash_after_a_page_was_recorded_when_redelivered_then_live_leas
     assert (job.status, job.done) == ("succeeded", 5)  # the crashed page counted once, by its taker
 
 
-def test_given_a_channel_bigger_than_the_run_page_when_the_schedule_comes_then_it_continues_as_a_job(
+def test_given_a_channel_whose_re_assertion_fell_behind_when_the_schedule_comes_then_its_rest_continues_as_a_job(
         api, stack, website, shop, fast_jobs, *, monkeypatch):
-    monkeypatch.setattr(scheduled, "IN_RUN_PAGE", 2)
+    monkeypatch.setattr(scheduled, "IN_RUN_PAGE", 1)
     item = item_with_stock(api, "MUG", 3)
     for n in range(3):
-        listing(shop, f"MUG-{n}", item)
+        listing(shop, f"MUG-{n}", item, submitted_quantity=3, update_status="ok",
+                last_update=db.now() - timedelta(hours=7))
+    db.CatalogueStatusRecord(**db.CatalogueStatusRecord.keys(shop), channel_id=shop, total_linked=3).save()
+    db.StockSyncStateRecord(**db.StockSyncStateRecord.keys(shop), channel_id=shop, cycle_seen=1,
+                            cycle_started_at=db.now() - scheduled.CYCLE_DEADLINE).save()  # a cycle far behind
     submitter = StockSubmitter(SecretsManagerStore(), adapter_factory=fast_adapter_factory())
 
     summary = scheduled.run_scheduled_sync(submitter, time_left=lambda: 59.0,
                                            handover=scheduled.Handover(Jobs(), JobQueue(stack.ref("JobsQueue"))))
-    scheduled.run_scheduled_sync(submitter, time_left=lambda: 59.0,  # the same tick delivered twice
-                                 handover=scheduled.Handover(Jobs(), JobQueue(stack.ref("JobsQueue"))))
     sent_by_the_run = sent_skus(website)
     messages = queued_jobs(stack)
     for message in messages:
         run_force_update_job(message, lambda: PLENTY)
 
     assert sent_by_the_run == [] and summary["channels"][shop]["job_id"].startswith(f"sync-{shop}-")
-    assert [m.kind for m in messages] == ["stock_sync_run", "stock_sync_run"]
-    assert sent_skus(website) == ["MUG-0", "MUG-1", "MUG-2"]  # once, whichever job ran it
-    assert read_listing(shop, "MUG-2").submitted_quantity == 3
+    assert [m.kind for m in messages] == ["stock_sync_run"]
+    assert sent_skus(website) == ["MUG-0", "MUG-1", "MUG-2"]  # the whole channel re-asserted by the job
+    assert db.get_or_none(db.StockSyncStateRecord, db.StockSyncStateRecord.keys(shop)).cycle_seen == 0  # anew
 
 
 def test_given_a_scheduled_run_out_of_time_when_it_hands_a_channel_over_then_the_pass_reads_its_processing_imports(

@@ -88,6 +88,15 @@ class Gsi2(GlobalSecondaryIndex["Record"]):
     GSI2SK = UnicodeAttribute(range_key=True)
 
 
+class Gsi3(GlobalSecondaryIndex["Record"]):
+    class Meta:
+        index_name = "GSI3"
+        projection = AllProjection()
+
+    GSI3PK = UnicodeAttribute(hash_key=True)
+    GSI3SK = UnicodeAttribute(range_key=True)
+
+
 class Record(Model):
     """Base of every entity: the table's keys, the index keys and the entity discriminator."""
 
@@ -103,11 +112,14 @@ class Record(Model):
     GSI1SK = UnicodeAttribute(null=True)
     GSI2PK = UnicodeAttribute(null=True)
     GSI2SK = UnicodeAttribute(null=True)
+    GSI3PK = UnicodeAttribute(null=True)
+    GSI3SK = UnicodeAttribute(null=True)
     entity = DiscriminatorAttribute()
     expires_at = TTLAttribute(null=True)
 
     gsi1 = Gsi1()
     gsi2 = Gsi2()
+    gsi3 = Gsi3()
 
 
 def bind_table(table_name: str) -> None:
@@ -387,6 +399,15 @@ class ListingRecord(Record, discriminator="listing"):
 
 def listing_sk(sku_key: str) -> str:
     return f"{LISTING_PREFIX}{sku_key}"
+
+
+def sync_due_pk(channel_id: str) -> str:
+    return f"SYNC_DUE#{channel_id}"
+
+
+def sync_due_keys(channel_id: str, sku_key: str) -> Keys:
+    """A listing's keys on GSI3 while the scheduled sync must look at it (stock_sync/scheduled.py)."""
+    return {"GSI3PK": sync_due_pk(channel_id), "GSI3SK": listing_sk(sku_key)}
 
 
 def variation_keys(channel_id: str, parent: str, sku_key: str) -> Keys:
@@ -712,6 +733,14 @@ class StockSyncStateRecord(Record, discriminator="stock_sync_state"):
     last_force_job_id = UnicodeAttribute(null=True)
     last_run_at = UTCDateTimeAttribute(null=True)
     pending_feeds = UnicodeSetAttribute(default=set)  # Amazon feeds whose processing report is awaited
+    # those of them that carry re-asserted listings left unrecorded: their refusals are found by SKU
+    unrecorded_feeds = UnicodeSetAttribute(default=set)
+    # the scheduled run's rotating re-assertion (stock_sync/scheduled.py): where the next slice
+    # starts, when this cycle began, and how many linked listings it and the last whole cycle read
+    reassert_cursor = UnicodeAttribute(null=True)
+    cycle_started_at = UTCDateTimeAttribute(null=True)
+    cycle_seen = NumberAttribute(null=True)
+    cycle_size = NumberAttribute(null=True)
 
     @staticmethod
     def keys(channel_id: str) -> Keys:

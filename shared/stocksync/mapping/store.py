@@ -223,7 +223,9 @@ def _totals_update(channel_id: str, total: TotalsDelta) -> dict[str, Any]:
 # The raw update of `ListingWriter.link`: what `apply` writes for a ListingChange(link_to=...) of an
 # unlinked, non-removed listing (`_link_actions`, `_as_read`), spelt out once for every link. None of
 # the names is a reserved word, so they go without placeholders (a smaller request to build and send).
-_LINK = "SET linked_item_id = :item, GSI2PK = :gsi2pk, GSI2SK = :gsi2sk, updated_at = :at"
+# A new link is due for the scheduled sync until its first submission is recorded (GSI3).
+_LINK = ("SET linked_item_id = :item, GSI2PK = :gsi2pk, GSI2SK = :gsi2sk, GSI3PK = :gsi3pk, GSI3SK = :gsi3sk, "
+         "updated_at = :at")
 _NOT_REMOVED = "(removed = :false OR attribute_not_exists (removed))"
 _STILL_UNLINKED = f"attribute_exists (PK) AND attribute_not_exists (linked_item_id) AND {_NOT_REMOVED}"
 _FALSE = {"BOOL": False}
@@ -231,22 +233,27 @@ _FALSE = {"BOOL": False}
 
 def _link_update(channel_id: str, link: Link, at: dict[str, str]) -> dict[str, Any]:
     keys = ListingRecord.keys(channel_id, link.sku_key, link.sku, link.item_id)
+    due = db.sync_due_keys(channel_id, link.sku_key)
     return {"TableName": ListingRecord.Meta.table_name,
             "Key": {"PK": {"S": keys["PK"]}, "SK": {"S": keys["SK"]}},
             "UpdateExpression": _LINK, "ConditionExpression": _STILL_UNLINKED,
             "ExpressionAttributeValues": {":item": {"S": link.item_id}, ":gsi2pk": {"S": keys["GSI2PK"]},
-                                          ":gsi2sk": {"S": keys["GSI2SK"]}, ":at": at, ":false": _FALSE}}
+                                          ":gsi2sk": {"S": keys["GSI2SK"]}, ":gsi3pk": {"S": due["GSI3PK"]},
+                                          ":gsi3sk": {"S": due["GSI3SK"]}, ":at": at, ":false": _FALSE}}
 
 
 def _link_actions(channel_id: str, change: ListingChange) -> list[Any]:
     if not change.relinks:
         return []
     listing = change.listing
-    if change.link_to is None:
-        return [ListingRecord.linked_item_id.remove(), ListingRecord.GSI2PK.remove(), ListingRecord.GSI2SK.remove()]
+    if change.link_to is None:  # no longer synced: nothing due either
+        return [ListingRecord.linked_item_id.remove(), ListingRecord.GSI2PK.remove(), ListingRecord.GSI2SK.remove(),
+                ListingRecord.GSI3PK.remove(), ListingRecord.GSI3SK.remove()]
     keys = ListingRecord.keys(channel_id, listing.sku_key, listing.sku, change.link_to)
+    due = db.sync_due_keys(channel_id, listing.sku_key)
     return [ListingRecord.linked_item_id.set(change.link_to), ListingRecord.GSI2PK.set(keys["GSI2PK"]),
-            ListingRecord.GSI2SK.set(keys["GSI2SK"])]
+            ListingRecord.GSI2SK.set(keys["GSI2SK"]), ListingRecord.GSI3PK.set(due["GSI3PK"]),
+            ListingRecord.GSI3SK.set(due["GSI3SK"])]
 
 
 def _as_read(listing: ListingRecord) -> Condition:

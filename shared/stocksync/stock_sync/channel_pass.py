@@ -74,12 +74,15 @@ def read_page(channel_id: str, cursor: str | None, *, keys_only: bool = False,
 
 def submit_page(submitter: StockSubmitter, listings: list[ListingRecord], *, now: datetime, reason: str,
                 force: bool, forced_since: datetime | None = None) -> SyncOutcome:
-    """A page through the submitter: differing targets and errors always, levels older than
-    REASSERT_AFTER re-asserted, zeros first (an oversold listing costs more than an undersold one)."""
+    """A page through the submitter: differing targets and errors always, levels not recorded for
+    REASSERT_AFTER re-asserted (without a record when the channel takes them unchanged), zeros first
+    (an oversold listing costs more than an undersold one)."""
     stale: set[ListingKey] = {(listing.channel_id, listing.sku_key) for listing in listings
                               if listing.last_update is None or now - listing.last_update >= REASSERT_AFTER}
     listings.sort(key=lambda listing: (listing.submitted_quantity != 0, listing.sku_key))
-    return submitter.submit(listings, force=force, force_keys=stale, reason=reason, forced_since=forced_since)
+    # A Force Update records and logs every listing it sends: the seller asked to see them sent.
+    return submitter.submit(listings, force=force, reassert_keys=None if force else stale, reason=reason,
+                            forced_since=forced_since)
 
 
 class Deadline:

@@ -1,30 +1,47 @@
-"""The scheduled sync run (every 15 minutes): per enabled channel, reconcile listings whose target
-differs from the last submitted one, retry listings in error, and re-assert levels submitted more
-than 6 hours ago (zeros first: an oversold listing costs more than an undersold one).
+"""The scheduled sync run (every 15 minutes): per enabled channel, read what the channel's
+submissions still processing became, send the listings due (GSI3: linked and never sent, refused,
+throttled), and re-assert the next slice of the channel's linked listings (zeros first: an oversold
+listing costs more than an undersold one).
 
-A channel with more linked listings than one small page, or one the invocation has no time left
-for, is handed to the jobs worker as a `stock_sync_run` job: a paged pass (channel_pass.py) that
-hands itself over again before the worker's own timeout. One job per channel and tick (its id says
-which), so a repeated tick does not start a second pass.
+A run reads what it will send and little else. A stock change reaches the channels through the stock
+queue within seconds, announced after its commit by whoever made it (and again on their retry), so the
+run does not recompute every listing's target to find the few that moved. Re-assertion rotates: each
+run takes the next 1/CYCLE_RUNS of the channel in key order from where the last one stopped (the
+cursor and the cycle's figures on the channel's StockSyncStateRecord), so every linked listing is sent
+again within REASSERT_AFTER of the last time, and its target compared on the way. A re-asserted
+listing the channel accepts at the quantity it already had is not written (stock_sync/submitter.py).
+A cycle older than CYCLE_DEADLINE takes the rest of the channel at once.
+
+A channel the invocation has no time left for, or whose overdue rest is too big for one invocation,
+is handed to the jobs worker as a `stock_sync_run` job: a paged pass over the whole channel
+(channel_pass.py) that hands itself over again before the worker's own timeout. One job per channel
+and tick (its id says which), so a repeated tick does not start a second pass.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from stocksync.core import db
-from stocksync.core.db import ChannelRecord, StockSyncStateRecord
+from stocksync.core.db import CatalogueStatusRecord, ChannelRecord, ListingRecord, StockSyncStateRecord
 from stocksync.core.jobs import Jobs, TimeLeft
 from stocksync.core.messages import JobQueue
 from stocksync.core.observability import logger
-from stocksync.stock_sync.channel_pass import COUNTS, Deadline, pass_message, read_page, submit_page
-from stocksync.stock_sync.submitter import StockSubmitter
+from stocksync.stock_sync.channel_pass import COUNTS, REASSERT_AFTER, Deadline, pass_message, read_page
+from stocksync.stock_sync.rules import is_synced
+from stocksync.stock_sync.submitter import LISTING_ATTRIBUTES, StockSubmitter
 
 SYNC_RUN_KIND = "stock_sync_run"
-IN_RUN_PAGE = 1_000  # a channel with more linked listings than this goes to the jobs worker
+RUN_EVERY = timedelta(minutes=15)  # the StockSubmitterFunction's ScheduledSync rate
+# A cycle spread over 20 runs (5 h) leaves a late or failed run or two within REASSERT_AFTER.
+CYCLE_RUNS = 20
+CYCLE_DEADLINE = REASSERT_AFTER - 2 * RUN_EVERY
+RECENT = REASSERT_AFTER - CYCLE_DEADLINE
+IN_RUN_PAGE = 1_000  # the slice of a channel never counted; an overdue rest bigger goes to the jobs worker
+OVERDUE_REST = 2 * IN_RUN_PAGE  # what an overdue cycle reads at once (the count may be a little behind)
 MARGIN_S = 15.0  # hand the rest over when less than this (or twice a channel's time) is left
 
 
@@ -62,16 +79,90 @@ def run_scheduled_sync(submitter: StockSubmitter, clock: Callable[[], datetime] 
 def _run_channel(submitter: StockSubmitter, channel_id: str, now: datetime,
                  handover: Handover | None) -> dict[str, Any]:
     settled = submitter.settle_pending(channel_id)
-    listings, after = read_page(channel_id, None, size=IN_RUN_PAGE)
-    while after is not None and handover is None:
-        more, after = read_page(channel_id, after, size=IN_RUN_PAGE)
-        listings += more
-    if after is not None and handover is not None:
-        return {"settled": settled, "job_id": _hand_over(channel_id, now, handover)}
-    outcome = submit_page(submitter, listings, now=now, reason="scheduled", force=False)
-    StockSyncStateRecord(**StockSyncStateRecord.keys(channel_id)).update(actions=[
-        StockSyncStateRecord.channel_id.set(channel_id), StockSyncStateRecord.last_run_at.set(now)])
-    return {name: getattr(outcome, name) for name in COUNTS} | {"settled": settled}
+    state = db.get_or_none(StockSyncStateRecord, StockSyncStateRecord.keys(channel_id)) \
+        or StockSyncStateRecord(**StockSyncStateRecord.keys(channel_id), channel_id=channel_id)
+    cycle = Cycle.of(state, now)
+    size = cycle.slice_size(_linked_total(channel_id), now)
+    if size is None and handover is not None:  # an overdue rest too big for this invocation
+        job_id = _hand_over(channel_id, now, handover)
+        _save_cycle(channel_id, now, Cycle.restarted(now, max(cycle.last_size or 0, _linked_total(channel_id) or 0)))
+        return {"settled": settled, "job_id": job_id}
+    reasserted, after = read_page(channel_id, cycle.cursor, size=size)
+    due = _due_listings(channel_id)
+    in_slice = {(listing.channel_id, listing.sku_key) for listing in reasserted}
+    # One recorded in the last RECENT needs no re-assertion yet: its next slice is within REASSERT_AFTER.
+    stale = {(listing.channel_id, listing.sku_key) for listing in reasserted
+             if listing.last_update is None or now - listing.last_update >= RECENT}
+    listings = reasserted + [listing for listing in due if (listing.channel_id, listing.sku_key) not in in_slice]
+    listings.sort(key=lambda listing: (listing.submitted_quantity != 0, listing.sku_key))
+    outcome = submitter.submit(listings, reassert_keys=stale, reason="scheduled")
+    _save_cycle(channel_id, now, cycle.advanced(len(reasserted), after, now))
+    return {name: getattr(outcome, name) for name in COUNTS} | {"settled": settled, "due": len(due),
+                                                                 "reasserted": len(reasserted)}
+
+
+@dataclass(frozen=True)
+class Cycle:
+    """Where a channel's rotating re-assertion stands: see the module docstring."""
+
+    cursor: str | None
+    started_at: datetime
+    seen: int
+    last_size: int | None
+
+    @classmethod
+    def of(cls, state: StockSyncStateRecord, now: datetime) -> Cycle:
+        return cls(state.reassert_cursor, state.cycle_started_at or now, int(state.cycle_seen or 0),
+                   None if state.cycle_size is None else int(state.cycle_size))
+
+    @classmethod
+    def restarted(cls, now: datetime, size: int) -> Cycle:
+        """After a pass job re-asserted the whole channel: a new cycle, sized by what is known."""
+        return cls(None, now, 0, size or None)
+
+    def slice_size(self, linked_total: int | None, now: datetime) -> int | None:
+        """Listings to re-assert now; None when the cycle is overdue and its rest too big for one run."""
+        if self.seen > 0 and now - self.started_at >= CYCLE_DEADLINE:
+            return OVERDUE_REST if (linked_total or 0) - self.seen <= IN_RUN_PAGE else None
+        share = -(-max(self.last_size or 0, linked_total or 0, self.seen) // CYCLE_RUNS)
+        # Until a whole cycle has counted the channel, the mapping's totals are only a hint.
+        return max(share, 1) if self.last_size is not None else max(share, IN_RUN_PAGE)
+
+    def advanced(self, read: int, after: str | None, now: datetime) -> Cycle:
+        if after is None:  # the channel's end: the next run begins a new cycle
+            return Cycle(None, now, 0, self.seen + read)
+        return Cycle(after, self.started_at, self.seen + read, self.last_size)
+
+
+def _save_cycle(channel_id: str, now: datetime, cycle: Cycle) -> None:
+    record = StockSyncStateRecord
+    actions: list[Any] = [record.channel_id.set(channel_id), record.last_run_at.set(now),
+               record.cycle_started_at.set(cycle.started_at), record.cycle_seen.set(cycle.seen),
+               record.reassert_cursor.set(cycle.cursor) if cycle.cursor else record.reassert_cursor.remove()]
+    if cycle.last_size is not None:
+        actions.append(record.cycle_size.set(cycle.last_size))
+    record(**record.keys(channel_id)).update(actions=actions)
+
+
+def _due_listings(channel_id: str) -> list[ListingRecord]:
+    """The channel's listings on GSI3; one no longer synced (unlinked, Ignore Sync, gone) leaves it."""
+    due: list[ListingRecord] = []
+    for listing in ListingRecord.gsi3.query(db.sync_due_pk(channel_id), attributes_to_get=LISTING_ATTRIBUTES):
+        if not isinstance(listing, ListingRecord):
+            continue
+        if is_synced(fba=bool(listing.fba), ignore_sync=bool(listing.ignore_sync), linked=bool(listing.linked_item_id),
+                     removed=bool(listing.removed)):
+            due.append(listing)
+        else:
+            db.update_if(listing, [ListingRecord.GSI3PK.remove(), ListingRecord.GSI3SK.remove()],
+                         ListingRecord.PK.exists())
+    return due
+
+
+def _linked_total(channel_id: str) -> int | None:
+    """The mapping screen's count of the channel's linked listings, if it was counted."""
+    status = db.get_or_none(CatalogueStatusRecord, CatalogueStatusRecord.keys(channel_id))
+    return None if status is None or status.total_linked is None else int(status.total_linked)
 
 
 def _hand_over(channel_id: str, now: datetime, handover: Handover) -> str:

@@ -34,7 +34,7 @@ from stocksync.channels.registry import adapter_class, build_adapter
 from stocksync.core import db, raw_table
 from stocksync.core.automation_log import AutomationLog
 from stocksync.core.chunks import batched
-from stocksync.core.db import ChannelRecord, ListingRecord, StockSyncStateRecord, SyncLogRecord
+from stocksync.core.db import ChannelRecord, ListingRecord, Record, StockSyncStateRecord, SyncLogRecord
 from stocksync.core.messages import StockChange
 from stocksync.core.observability import (
     METRIC_LISTINGS_SUBMITTED,
@@ -45,7 +45,7 @@ from stocksync.core.observability import (
     publish,
 )
 from stocksync.core.secrets import CredentialStore
-from stocksync.inventory.rules import available
+from stocksync.inventory.rules import available, normalize_sku
 from stocksync.inventory.stock_tree import stock_nodes
 from stocksync.stock_sync.rules import Limits, is_synced, needs_submission, target_quantity
 from stocksync.stock_sync.sync_stats import add_to_hour
@@ -152,14 +152,18 @@ class StockSubmitter:
 
     def submit(self, listings: Iterable[ListingRecord], *, scope: Scope | None = None, force: bool = False,
                reason: str = "", force_keys: set[ListingKey] | None = None,
-               forced_since: datetime | None = None) -> SyncOutcome:
+               forced_since: datetime | None = None, reassert_keys: set[ListingKey] | None = None) -> SyncOutcome:
         """Send these listings' targets (only those that differ, unless forced), per channel.
 
         The stock of every item they name is read in BatchGetItems (stock_reads), the results recorded
         in transactions of up to 100 listings and logged in BatchWriteItems of 25. The channels are sent
         to at once: a sale reaches every channel in the time of the slowest, not of all in turn. With
         `forced_since`, a listing recorded at or after it is not forced again: a page of a Force Update
-        redone after a crash resends only what the first try did not record."""
+        redone after a crash resends only what the first try did not record.
+
+        `reassert_keys` are sent whatever their target, like forced ones, but a listing that was in sync
+        and is accepted again at the same quantity is neither recorded nor logged: re-asserting a level
+        every few hours then costs the channel call, not a write per listing."""
         outcome = SyncOutcome()
         by_channel: dict[str, list[ListingRecord]] = defaultdict(list)
         for listing in listings:
@@ -188,7 +192,9 @@ class StockSubmitter:
                 target = target_quantity(available(item_id, nodes, locations), limits)
                 done = forced_since is not None and listing.last_update is not None \
                     and listing.last_update >= forced_since
-                forced = (force and not done) or (channel_id, listing.sku_key) in (force_keys or ())
+                key = (channel_id, listing.sku_key)
+                reasserted = key in (reassert_keys or ())
+                forced = (force and not done) or key in (force_keys or ()) or reasserted
                 update = QuantityUpdate(
                     sku=listing.sku, quantity=target, state=listing.state or "active",
                     listing_id=listing.channel_listing_id, listing_kind=listing.listing_kind,
@@ -203,7 +209,7 @@ class StockSubmitter:
                                                       status=listing.update_status, forced=forced):
                     outcome.unchanged += 1
                     continue
-                work.append(Work(listing, update, split))
+                work.append(Work(listing, update, split, quiet=reasserted and _in_sync(listing, target, split)))
             if work:
                 sends.append((channel, work))
         for sent in _at_once([functools.partial(self._send, channel, work, scope, reason=reason, as_of=as_of)
@@ -233,24 +239,40 @@ class StockSubmitter:
                 continue
             now = self.clock()
             recorded: list[Recorded] = []
-            waiting = ListingRecord.query(db.channel_pk(channel_id), ListingRecord.SK.startswith(db.LISTING_PREFIX),
-                                          filter_condition=ListingRecord.update_status == QuantityStatus.PENDING.value,
-                                          attributes_to_get=LISTING_ATTRIBUTES)
+            processing = ListingRecord.update_status == QuantityStatus.PENDING.value
+            waiting = ListingRecord.gsi3.query(  # processing listings are due (GSI3): never the whole channel
+                db.sync_due_pk(channel_id), filter_condition=processing, attributes_to_get=LISTING_ATTRIBUTES)
             for listing in waiting:
-                error = issues.get(listing.sku) or issues.get("*")
-                result = QuantityResult(listing.sku, QuantityStatus.ERROR if error else QuantityStatus.OK, error or "")
-                update = QuantityUpdate(listing.sku, int(listing.submitted_quantity or 0))
-                recorded.append(Recorded(listing, update, result, listing.submitted_as_of))
+                if isinstance(listing, ListingRecord):
+                    recorded.append(_settled(listing, issues.get(listing.sku) or issues.get("*")))
+            if reference in (state.unrecorded_feeds or set()):
+                recorded += self._refused_unrecorded(channel_id, issues, {r.listing.sku for r in recorded})
             self._record(recorded, now)
             _write_log([_log_entry(r.listing, r.update, r.result, now, f"feed {reference}") for r in recorded])
             # A feed's listings count in the charts' tallies once their outcome is known, here (not
             # when sent as pending): sent or refused, in the hour it settled.
             refused = sum(1 for r in recorded if r.result.status == QuantityStatus.ERROR)
             add_to_hour(channel_id, now, sent=len(recorded) - refused, errors=refused)
-            StockSyncStateRecord(**StockSyncStateRecord.keys(channel_id)).update(
-                actions=[StockSyncStateRecord.pending_feeds.delete({reference})])
+            StockSyncStateRecord(**StockSyncStateRecord.keys(channel_id)).update(actions=[
+                StockSyncStateRecord.pending_feeds.delete({reference}),
+                StockSyncStateRecord.unrecorded_feeds.delete({reference})])
             settled += 1
         return settled
+
+    @staticmethod
+    def _refused_unrecorded(channel_id: str, issues: Mapping[str, str], settled: set[str]) -> list[Recorded]:
+        """The listings a feed refused that were re-asserted without a record: found by the SKUs the
+        channel names. A feed refused whole names none: the channel's re-assertion starts over."""
+        if "*" in issues:
+            logger.warning("A re-assertion feed was refused whole; re-asserting the channel again",
+                           extra={"channel_id": channel_id, "error": issues["*"]})
+            StockSyncStateRecord(**StockSyncStateRecord.keys(channel_id)).update(actions=[
+                StockSyncStateRecord.reassert_cursor.remove(), StockSyncStateRecord.cycle_started_at.remove()])
+            return []
+        named = [ListingRecord.keys(channel_id, normalize_sku(sku)) for sku in sorted(issues) if sku not in settled]
+        found = [listing for listing in Record.batch_get([(k["PK"], k["SK"]) for k in named])
+                 if isinstance(listing, ListingRecord) and _synced(listing)]
+        return [_settled(listing, issues.get(listing.sku, "")) for listing in found]
 
     # --- internals -------------------------------------------------------------------------
 
@@ -288,7 +310,10 @@ class StockSubmitter:
         recorded = [Recorded(w.listing, w.update, by_sku.get(w.update.sku) or QuantityResult(
             w.update.sku, QuantityStatus.ERROR, "the channel gave no result for this listing"), as_of, w.split)
             for w in work]
-        self._record(recorded, now)
+        quiet = {w.update.sku for w in work if w.quiet}
+        unrecorded = [r for r in recorded if r.update.sku in quiet and r.result.status in _ACCEPTED]
+        changed = [r for r in recorded if not (r.update.sku in quiet and r.result.status in _ACCEPTED)]
+        self._record(changed, now)
         for entry in recorded:
             if entry.result.status == QuantityStatus.RETRY:
                 outcome.retrying += 1
@@ -299,7 +324,7 @@ class StockSubmitter:
                 outcome.pending += 1
             else:
                 outcome.sent += 1
-        _write_log([_log_entry(r.listing, r.update, r.result, now, reason) for r in recorded])
+        _write_log([_log_entry(r.listing, r.update, r.result, now, reason) for r in changed])
         # One UpdateItem per channel per call, never per listing; pending ones count when settle_pending
         # reads their outcome. A redelivered submission counts again: see sync_stats on why that is fine.
         add_to_hour(channel.channel_id, now, sent=outcome.sent, errors=outcome.errors, retrying=outcome.retrying)
@@ -307,11 +332,15 @@ class StockSubmitter:
         publish(METRIC_SUBMISSION_ERRORS, outcome.errors, channel_type=channel.type)
         publish(METRIC_SUBMISSION_SECONDS, (now - as_of).total_seconds(), MetricUnit.Seconds,
                 channel_type=channel.type)
-        references = sorted({r.reference for r in results if r.status == QuantityStatus.PENDING and r.reference})
-        if references:
-            StockSyncStateRecord(**StockSyncStateRecord.keys(channel.channel_id)).update(actions=[
-                StockSyncStateRecord.channel_id.set(channel.channel_id),
-                StockSyncStateRecord.pending_feeds.add(set(references))])
+        references = _references(r.result for r in changed)
+        unrecorded_references = _references(r.result for r in unrecorded)
+        if references or unrecorded_references:
+            # A feed carrying unrecorded listings: its refusals are put on them by name when it settles.
+            actions: list[Any] = [StockSyncStateRecord.channel_id.set(channel.channel_id),
+                       StockSyncStateRecord.pending_feeds.add(references | unrecorded_references)]
+            if unrecorded_references:
+                actions.append(StockSyncStateRecord.unrecorded_feeds.add(unrecorded_references))
+            StockSyncStateRecord(**StockSyncStateRecord.keys(channel.channel_id)).update(actions=actions)
         if outcome.errors or outcome.retry:
             logger.info("Stock sync problems", extra={"channel_id": channel.channel_id, "errors": outcome.errors,
                                                       "retry_messages": len(outcome.retry)})
@@ -357,11 +386,25 @@ class StockSubmitter:
 
 @dataclass(frozen=True)
 class Work:
-    """A listing to send: its update, and what it splits into per place (`_split_key`), if that matters."""
+    """A listing to send: its update, and what it splits into per place (`_split_key`), if that matters;
+    `quiet`: a re-assertion of what the listing was last sent, recorded only if the channel refuses it."""
 
     listing: ListingRecord
     update: QuantityUpdate
     split: str | None = None
+    quiet: bool = False
+
+
+_ACCEPTED = frozenset({QuantityStatus.OK, QuantityStatus.PENDING})
+
+
+def _in_sync(listing: ListingRecord, target: int, split: str | None) -> bool:
+    return (listing.update_status == QuantityStatus.OK.value and _int(listing.submitted_quantity) == target
+            and (split is None or split == listing.submitted_split))
+
+
+def _references(results: Iterable[QuantityResult]) -> set[str]:
+    return {r.reference for r in results if r.status == QuantityStatus.PENDING and r.reference}
 
 
 @dataclass(frozen=True)
@@ -390,6 +433,7 @@ def _record_update(entry: Recorded, now: datetime) -> tuple[ListingRecord, list[
             actions.append(ListingRecord.update_date.set(now))
     else:
         actions.append(ListingRecord.update_error.set(result.message[:1000] or result.status.value))
+    actions += _due_actions(listing, result.status)
     if result.state:
         actions.append(ListingRecord.state.set(result.state))
     if result.listing_id and result.listing_id != listing.channel_listing_id:
@@ -398,6 +442,26 @@ def _record_update(entry: Recorded, now: datetime) -> tuple[ListingRecord, list[
     if entry.as_of is not None:
         condition &= ListingRecord.submitted_as_of.does_not_exist() | (ListingRecord.submitted_as_of <= entry.as_of)
     return ListingRecord(**ListingRecord.keys(listing.channel_id, listing.sku_key)), actions, condition
+
+
+# What the scheduled run must come back to: a refused or throttled submission, and one still processing
+# (its outcome is read by settle_pending). An accepted one is in sync until its target moves.
+DUE_STATUSES = frozenset({QuantityStatus.ERROR, QuantityStatus.RETRY, QuantityStatus.PENDING})
+
+
+def _due_actions(listing: ListingRecord, status: QuantityStatus) -> list[Any]:
+    """The listing on the sparse GSI3 while its status is due, off it otherwise."""
+    if status in DUE_STATUSES:
+        due = db.sync_due_keys(listing.channel_id, listing.sku_key)
+        return [ListingRecord.GSI3PK.set(due["GSI3PK"]), ListingRecord.GSI3SK.set(due["GSI3SK"])]
+    return [ListingRecord.GSI3PK.remove(), ListingRecord.GSI3SK.remove()]
+
+
+def _settled(listing: ListingRecord, error: str | None) -> Recorded:
+    """A processed submission's outcome on its listing, over the same submission (no new as-of)."""
+    result = QuantityResult(listing.sku, QuantityStatus.ERROR if error else QuantityStatus.OK, error or "")
+    return Recorded(listing, QuantityUpdate(listing.sku, int(listing.submitted_quantity or 0)), result,
+                    listing.submitted_as_of)
 
 
 def _after_newer_submission(entry: Recorded, now: datetime) -> None:
@@ -410,7 +474,8 @@ def _after_newer_submission(entry: Recorded, now: datetime) -> None:
     if current is None or _int(current.submitted_quantity) == entry.update.quantity:
         return
     db.update_if(current, [ListingRecord.update_status.set(QuantityStatus.RETRY.value),
-                           ListingRecord.update_error.set(CONCURRENT_SUBMISSION), ListingRecord.last_update.set(now)],
+                           ListingRecord.update_error.set(CONCURRENT_SUBMISSION), ListingRecord.last_update.set(now),
+                           *_due_actions(current, QuantityStatus.RETRY)],
                  ListingRecord.PK.exists())
 
 
