@@ -11,6 +11,8 @@ STACK_NAME ?= stocksync
 # Two workers: every e2e module on one of them, one after the other, on the one local stack they share;
 # every other test file to whichever worker is free (tests/conftest.py's `pytest_xdist_make_scheduler`).
 PYTEST_PARALLEL := -n 2
+# Where the suite's time goes, at the end of every run (the suite is kept under ten minutes).
+PYTEST_REPORT := --durations=20
 
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -53,14 +55,14 @@ test: console chromium
 	$(TEST_VENV)/bin/mypy
 	$(TEST_VENV)/bin/cfn-lint template.yaml
 	$(MAKE) validate build
-	$(TEST_VENV)/bin/pytest $(PYTEST_PARALLEL)
+	$(TEST_VENV)/bin/pytest $(PYTEST_PARALLEL) $(PYTEST_REPORT)
 
 # The developer's loop: the same checks and tests in the venv `make run` keeps (no reinstall, no sam).
 check: $(VENV)/.installed console chromium
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/lint-imports
 	$(VENV)/bin/mypy
-	$(VENV)/bin/pytest $(PYTEST_PARALLEL)
+	$(VENV)/bin/pytest $(PYTEST_PARALLEL) $(PYTEST_REPORT)
 
 lint: $(VENV)/.installed
 	$(VENV)/bin/ruff check .
