@@ -134,11 +134,13 @@ class SqsQueueDrain:
                     WaitTimeSeconds=0, MessageSystemAttributeNames=["SentTimestamp"])
             except Exception:  # the batch goes on alone; what waits comes with the next invocation
                 logger.warning("Receiving the waiting stock messages failed", exc_info=True)
-                break
+                return received
             messages = answer.get("Messages") or []
             if not messages:
-                break
+                return received
             received.extend(ReceivedMessage.of(message) for message in messages)
+        # Messages may still be waiting: they go with the next invocation (one more call per channel).
+        logger.info("Stock queue drain stopped at its cap", extra={"drained": len(received)})
         return received
 
     def delete(self, records: Sequence[QueueRecord]) -> None:
