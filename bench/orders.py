@@ -10,12 +10,13 @@
   sale_to_channels_max_s     the slowest sale (a sale not seen within LATE_S counts as LATE_S, and
   sale_to_channels_late      how many those were)
 
-The path measured is the real one: the stand-in sends Amazon's ORDER_CHANGE notification (it carries
-the order's lines, so no getOrder call per sale) to the local stack's OrderNotificationQueue (moto's
-SQS), the OrderNotificationsFunction imports the order, the items go on the stock queue, the
-StockSubmitterFunction (its SQS batching window from template.yaml) sends each channel its new
-quantity. The monitor reads the four stand-ins about every 0.2 s, so a figure is late by up to one
-reading round.
+The path measured is the real one: the stand-in sends Amazon's ORDER_CHANGE notification to the local
+stack's OrderNotificationQueue (moto's SQS), the OrderNotificationsFunction fetches the order it names
+(getOrder: a notification is a hint, never content to allocate from) and imports it, the items go on
+the stock queue, the StockSubmitterFunction (its SQS event from template.yaml: no batching window, so
+it is invoked as soon as a message is visible, and takes whatever else waits on the queue into the
+same run) sends each channel its new quantity. The monitor reads the four stand-ins about every
+0.2 s, so a figure is late by up to one reading round.
 
 Sales go to Amazon, the channel that notifies (the others are polled every 2 minutes by contract: their
 latency is the poll cadence). 15 demo items sold on Amazon (MUG, TEE, CAP x five colours, each linked on
@@ -28,32 +29,35 @@ minute later by contract, whatever we do.
 How it runs: the local stack (`python -m infrastructure.local_stack`, fresh: moto in a process of its own,
 the stand-ins and every function in another)
 with its demo seller, its schedules SCHEDULE_SPEEDUP (7.5) times faster, the order poller at its real
-per-channel cadence (ORDER_POLL_SPEEDUP=1). Set-up, as a seller would: ask each channel the bench uses
-for its catalogue at once (POST /channels/{id}/catalogue/refresh: Amazon's Re-request report with
-confirm, Rakuten's Force Mapping Refresh, allowed once in 4 hours, so once per fresh stack); the sped-up
-report poller (every 40 s) takes them from there: Amazon's report is ready at its second poll, about
-80 s in. Then wait until each channel's catalogue is loaded, linked and first synced
-(GET /channels/{id}/catalogue and /sync), set the stock levels and wait for the stand-ins to show them.
+per-channel cadence (ORDER_POLL_SPEEDUP=1). Set-up: the stack's READY line comes once its demo seller
+can sell (infrastructure/demo_seller.py DemoReadiness: it asked each channel for its catalogue, as a
+seller would, Rakuten's Force Mapping Refresh included, allowed once in 4 hours, and waited until each
+was loaded, linked and synced); the bench checks that each channel it uses is so (GET
+/channels/{id}/catalogue and /sync), sets the stock levels and waits for the stand-ins to show them.
 
 The scheduled stock sync is not kept out of the figure: it runs in the same StockSubmitterFunction
 as the stock queue (in a container of its own, as on AWS), reconciles every listing whose target
-moved, so a run during the sales can deliver a sale that waits in the batching window, and competes
+moved, so a run during the sales can deliver a sale before the queue's invocation does, and competes
 with the queue's invocations for the machine. At speedup 7.5 it runs every 120 s (EventBridge's
 rate(15 minutes), and the runner's timer counts from a run's end); the bench starts the sales within
 10 s of a run's end (waiting for one if need be), so that every measurement sees the same share of
 runs. At one sale a second the 200 sales take 200 s, so the next run starts during them, as it would
 on AWS; stderr says how many sales were still in flight then.
 
-Load: one sale a second (3,600 an hour); at two a second, on a machine like this one, p95 is about
-3.8 s and the median 2.3 s. Where the time goes: the notification reaches the handler at
-once and its import takes ~0.3 s; the item then waits in the stock queue's 2 s batching window
-(MaximumBatchingWindowInSeconds, which lets 1,000 sales share one submission), and the submission
-reaches the channels at once (one thread per channel, ~0.5 s). Two things keep it there (without
-both, p95 is about 27 s): the embedded AWS backs up only the items a TransactWriteItems names
+Load: one sale a second (3,600 an hour). Where the time goes: the notification reaches the handler
+at once and its import, getOrder call included, takes 0.3 to 1.3 s here; the stock queue hands the
+item's message to the submitter as soon as it is visible (no batching window: a burst still shares
+one submission, as the submitter takes what else is waiting itself), and the submission reaches the
+channels at once (one thread per channel, ~0.5 s); then up to one monitor round. A sale whose stock
+change arrives while a submission is in flight goes with the next run. But one sale a second is
+twice Amazon's getOrder rate (0.5 a second, burst 30): after about 60 sales the notifications wait
+for the budget (the throttled ones come back after a delay), and from then on that wait, not the
+stock queue, is most of a sale's time and of the figures. Two things keep the rest down (without
+both, p95 was about 27 s): the embedded AWS backs up only the items a TransactWriteItems names
 (moto's own deep copy of the whole table per transaction, the import's and the submitter's, would
-take most of the local stack's core), and the submitter sends to the channels in parallel. The
-other schedules stay out of the way: the report poller asks for no catalogue again (the next is due
-hours, or for Rakuten 27 minutes, after the last), and the PIM sync first runs 8 minutes in.
+take most of the local stack's core), and the submitter sends to the channels in parallel. The other
+schedules stay out of the way: the report poller asks for no catalogue again (the next is due hours,
+or for Rakuten 27 minutes, after the last), and the PIM sync first runs 8 minutes in.
 
 The order poller polls Amazon (searchOrders) every 3 minutes as on AWS, so once during the sales; an
 order it finds before the notification is imported by the poll (the importer ignores the other): it
@@ -122,17 +126,6 @@ class Stack:
         answer = requests.get(f"{self.standins[STANDIN_OF[channel]]}/_standin/listings", timeout=30)
         answer.raise_for_status()
         return {row["sku"]: row for row in answer.json()["listings"]}
-
-
-def _refresh_catalogues(stack: Stack, channels: dict[str, str]) -> None:
-    """Ask each channel the bench uses for its catalogue now, as the seller's mapping screen does
-    (Amazon: Re-request report, confirmed; Rakuten: Force Mapping Refresh), instead of waiting for
-    the poller's own schedule (Rakuten's is 30 minutes)."""
-    for name in STANDIN_OF:
-        answer = stack.http.post(f"{stack.api}/channels/{channels[name]}/catalogue/refresh", json={"confirm": True},
-                                 timeout=30)
-        if answer.status_code != 202:
-            raise RuntimeError(f"{name}: catalogue refresh refused: {answer.status_code} {answer.text}")
 
 
 def _settle(stack: Stack, channels: dict[str, str]) -> None:
@@ -286,7 +279,6 @@ def measure() -> dict[str, float]:
         channels = {c["name"]: c["channel_id"] for c in stack.get("/channels")["channels"]}
         locations = {loc["name"]: loc["location_id"] for loc in stack.get("/locations")["locations"]}
         began = time.monotonic()
-        _refresh_catalogues(stack, channels)
         _settle(stack, channels)
         settled = time.monotonic()
         others = _others(stack, channels)
@@ -299,7 +291,7 @@ def measure() -> dict[str, float]:
         sales = _run_sales(stack, others, available)
         polled = _polled_first(stack, channels[SOLD_ON], ready_at)
         overlapping = sum(1 for sent, latency in sales if sent + latency > next_sync)
-        print(f"orders bench: loaded, linked and synced in {settled - began:.0f} s, stocked in "
+        print(f"orders bench: channels settled after {settled - began:.0f} s, stocked in "
               f"{stocked - settled:.0f} s, waited {ready - stocked:.0f} s for a scheduled sync run, {SALES} sales "
               f"measured in {time.monotonic() - ready:.0f} s; {overlapping} sales still in flight when the next "
               f"scheduled sync run started, {polled} orders imported by the order poll before their notification",

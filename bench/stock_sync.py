@@ -3,12 +3,15 @@
   burst_channel_calls        1,000 sales (stock adjustments through StockBook, -1 each) across 100
                              items, every item linked on six channels (Amazon, eBay, Magento, Pixmania,
                              Rakuten, generic website), each served by its stand-in. The sales are made
-                             first, so all 1,000 stock-queue messages are waiting inside one batching
-                             window; then the StockSubmitterFunction handler is fed the way the SQS event
-                             source feeds it (BatchSize and MaximumBatchingWindowInSeconds read from
-                             template.yaml; one poller: batches one after the other, what succeeded
-                             deleted, what failed left to come back after its visibility delay) until
-                             the queue is empty. The figure is the quantity-update calls the stand-ins
+                             first, so all 1,000 stock-queue messages are waiting at once; then the
+                             StockSubmitterFunction handler is fed the way the SQS event source feeds it
+                             (its event in template.yaml, played by the local runner's poller: no batching
+                             window, so a batch is up to BatchSize (10) of the messages visible when it
+                             polls; one poller: batches one after the other, what succeeded deleted, what
+                             failed left to come back after its visibility delay) until the queue is
+                             empty. The handler takes what else waits on the queue itself and reconciles
+                             it with its batch, so the figure measures that drain, not a window. The
+                             figure is the quantity-update calls the stand-ins
                              received, every answer counted (a throttled or failed call is still a call):
                                Amazon   patchListingsItem, createFeed (createFeedDocument and the
                                         document upload are the feed's preparation, not counted)
@@ -47,7 +50,8 @@ transactions deep-copy the table) and further by its `make_moto_quicker` (same a
 docstring). None of it is in a figure: moto works on its own threads.
 
 Set BENCH_FORCE_N to run the Force Update at a smaller size (the figure names keep "100k").
-BENCH_STOCK_BATCH_SIZE replaces the stock event source's BatchSize (a what-if, never for the figures).
+BENCH_STOCK_BATCH_SIZE replaces the stock event source's BatchSize (a what-if, never for the figures; without
+a window the runner hands over at most 10, as SQS does).
 """
 
 from __future__ import annotations
@@ -159,11 +163,9 @@ def _submitter_source(runner: Any, function_id: str) -> Any:
 def _drain(poller: Any, timeout_s: float = 300) -> int:
     """Feed the queue's messages to the function until none is left (visible or delayed).
 
-    A batch is what the event source hands over once its window closes: up to BatchSize of the
-    messages waiting. The benchmark's messages all arrived inside one window, so a batch gathers
-    until BatchSize or until no message is visible, however long moto takes to hand them out
-    (its ReceiveMessage is far slower than SQS's: timed against the 5 s window, it alone would split
-    the window's messages)."""
+    A batch is what the event source hands over, as the local runner plays it (SqsPoller): without
+    a batching window, as soon as a message is visible, up to BatchSize of the messages visible then.
+    Returns the invocations."""
     import boto3
 
     sqs, source = boto3.client("sqs"), poller.source
@@ -173,12 +175,7 @@ def _drain(poller: Any, timeout_s: float = 300) -> int:
             "ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible"])["Attributes"]
         if not sum(int(count) for count in attributes.values()):
             return invocations
-        messages: list[dict[str, Any]] = []
-        while len(messages) < source.batch_size:
-            received = poller._receive(source.batch_size - len(messages), wait_seconds=0 if messages else 1)
-            if not received:
-                break
-            messages += received
+        messages = poller._receive_batch()
         if messages:
             poller._invoke(messages)  # as the event source: what succeeded is deleted
             invocations += 1

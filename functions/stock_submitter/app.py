@@ -1,5 +1,6 @@
 """Stock submitter: on the stock queue, brings every linked listing of the named items to its target
-quantity, per channel in bulk calls; on its 15-minute schedule, runs the scheduled sync.
+quantity, per channel in bulk calls (the event's batch and whatever else waits on the queue, in one
+run); on its 15-minute schedule, runs the scheduled sync.
 
 A message whose channel throttled or failed goes back to the queue with a delay (partial batch
 failure); everything it names is recomputed from the current stock when it comes back.
@@ -37,5 +38,5 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> Mapping[str
 
         return run_scheduled_sync(wired.queue_submitter, time_left=time_left, handover=wired.sync_handover)
     records = [SQSRecord(raw) for raw in event["Records"]]
-    verdict = run_stock_batch(records, wired.queue_submitter, wired.visibility_delayer)
+    verdict = run_stock_batch(records, wired.queue_submitter, wired.visibility_delayer, drain=wired.stock_queue_drain)
     return process_partial_response(event=event, record_handler=verdict.check, processor=processor, context=context)

@@ -60,18 +60,34 @@ class SqsEventSource:
         properties = stack.resolve(event.properties)
         queue_arn = str(properties["Queue"])
         where = f"{function.logical_id} event {event.name}"
+        batch_size, window = batching(properties, where)
         return cls(
             function=function,
             event_name=event.name,
             queue_url=stack.queue_url(queue_arn),
             queue_arn=queue_arn,
-            batch_size=int(properties.get("BatchSize", 10)),
-            batching_window_seconds=float(properties.get("MaximumBatchingWindowInSeconds", 0)),
+            batch_size=batch_size,
+            batching_window_seconds=window,
             report_batch_item_failures="ReportBatchItemFailures" in (properties.get("FunctionResponseTypes") or []),
             enabled=properties.get("Enabled", True) is not False,
             region=stack.region,
             maximum_concurrency=maximum_concurrency(properties.get("ScalingConfig"), where),
         )
+
+
+def batching(properties: Mapping[str, Any], where: str) -> tuple[int, float]:
+    """An SQS event's BatchSize and MaximumBatchingWindowInSeconds (absent: 10 and no window), refused
+    as Lambda refuses them: a standard queue's batch of more than 10 needs a window of at least 1 s."""
+    batch_size = int(properties.get("BatchSize", 10))
+    window = float(properties.get("MaximumBatchingWindowInSeconds", 0))
+    if not 1 <= batch_size <= 10_000:
+        raise TemplateError(f"{where}: BatchSize {batch_size} is not from 1 to 10,000")
+    if not 0 <= window <= 300:
+        raise TemplateError(f"{where}: MaximumBatchingWindowInSeconds {window:g} is not from 0 to 300")
+    if batch_size > _SQS_MAX_MESSAGES_PER_RECEIVE and window < 1:
+        raise TemplateError(f"{where}: BatchSize {batch_size} needs MaximumBatchingWindowInSeconds of at least 1 "
+                            f"(without a window SQS hands over at most {_SQS_MAX_MESSAGES_PER_RECEIVE})")
+    return batch_size, window
 
 
 def maximum_concurrency(scaling_config: Any, where: str) -> int | None:
@@ -169,7 +185,10 @@ class SqsPoller(threading.Thread):
             self._invoke(messages)
 
     def _receive_batch(self) -> list[dict[str, Any]]:
-        """Long-poll until a message arrives, then gather up to BatchSize within the batching window."""
+        """Long-poll until a message arrives, then gather up to BatchSize within the batching window.
+
+        Without a window (BatchSize 10 at most) the batch is what that first receive hands over: as
+        on AWS, the function is invoked as soon as a message is visible, with up to BatchSize of them."""
         source = self.source
         messages = self._receive(source.batch_size)
         deadline = time.monotonic() + source.batching_window_seconds

@@ -36,7 +36,7 @@ if TYPE_CHECKING:
     from stocksync.pim.runs import PimRunner, PimRuns
     from stocksync.stock_sync.channel_pass import ChannelPass
     from stocksync.stock_sync.operations import StockSyncOperations
-    from stocksync.stock_sync.queue import SqsVisibilityDelayer
+    from stocksync.stock_sync.queue import SqsQueueDrain, SqsVisibilityDelayer
     from stocksync.stock_sync.scheduled import Handover
     from stocksync.stock_sync.submitter import StockSubmitter
 
@@ -259,6 +259,13 @@ class Wiring(Generic[S]):
         from stocksync.stock_sync.queue import SqsVisibilityDelayer
 
         return SqsVisibilityDelayer(self._setting("stock_queue_url"))
+
+    @cached_property
+    def stock_queue_drain(self) -> SqsQueueDrain:
+        """What else waits on the stock queue, taken by a run of the submitter besides its event's batch."""
+        from stocksync.stock_sync.queue import SqsQueueDrain
+
+        return SqsQueueDrain(self._setting("stock_queue_url"))
 
     @cached_property
     def sync_handover(self) -> Handover:

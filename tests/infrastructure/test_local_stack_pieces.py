@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from infrastructure.local.event_sources import maximum_concurrency, rate_seconds, succeeded_messages
+from infrastructure.local.event_sources import batching, maximum_concurrency, rate_seconds, succeeded_messages
 from infrastructure.local.harness import READY_MARKER, read_ready, state_file
 from infrastructure.local.lambda_runtime import LocalFunction
 from infrastructure.local.sign_in import SignIn
@@ -221,6 +221,44 @@ def test_given_the_template_when_its_sqs_events_are_read_then_the_local_stack_ta
     }
 
     assert maxima and None not in maxima.values()
+
+
+@pytest.mark.parametrize(("properties", "expected"), [({}, (10, 0.0)), ({"BatchSize": 3}, (3, 0.0)),
+                                                      ({"BatchSize": 1000, "MaximumBatchingWindowInSeconds": 2},
+                                                       (1000, 2.0))])
+def test_given_an_sqs_event_batch_when_read_then_its_size_and_window(
+    properties: dict[str, int], expected: tuple[int, float]
+) -> None:
+    assert batching(properties, "Fn event Queue") == expected
+
+
+@pytest.mark.parametrize("properties", [{"BatchSize": 11}, {"BatchSize": 1000, "MaximumBatchingWindowInSeconds": 0},
+                                        {"BatchSize": 0}, {"BatchSize": 10_001, "MaximumBatchingWindowInSeconds": 1},
+                                        {"MaximumBatchingWindowInSeconds": 301}])
+def test_given_a_batch_lambda_refuses_when_read_then_the_local_stack_refuses_it_naming_the_event(
+    properties: dict[str, int],
+) -> None:
+    with pytest.raises(TemplateError, match="Fn event Queue"):
+        batching(properties, "Fn event Queue")
+
+
+def test_given_the_stock_queue_event_when_read_then_a_sale_is_handed_over_at_once_with_partial_failures() -> None:
+    (stock,) = load_template().function("StockSubmitterFunction").events_of_type("SQS")
+    properties = stock.properties
+
+    # No window: a batch goes as soon as a message is visible (SQS then allows 10 at most); the
+    # function takes what else waits itself, so a burst is still one run.
+    assert batching(properties, stock.name) == (10, 0.0)
+    assert "MaximumBatchingWindowInSeconds" not in properties
+    assert properties["FunctionResponseTypes"] == ["ReportBatchItemFailures"]
+    assert properties["ScalingConfig"] == {"MaximumConcurrency": 2}
+
+
+def test_given_the_template_when_its_sqs_events_are_read_then_the_local_stack_takes_every_batch() -> None:
+    batches = {(function.logical_id, event.name): batching(event.properties, event.name)
+               for function in load_template().functions() for event in function.events_of_type("SQS")}
+
+    assert batches
 
 
 def test_given_the_console_served_when_banner_printed_then_it_shows_its_url_and_the_ready_line_carries_it() -> None:
