@@ -20,7 +20,7 @@ from pathlib import Path
 
 RESULTS = Path(__file__).parent / "results.json"
 FAILED = "failed_modules"
-DEFAULT = ("cold_start", "ingest", "mapping", "stock_sync", "orders", "faults", "console")
+DEFAULT = ("cold_start", "ingest", "mapping", "stock_sync", "day_cost", "orders", "faults", "console")
 
 
 def main(names: list[str]) -> None:
