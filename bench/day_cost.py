@@ -9,7 +9,10 @@ one Force Update of one channel; one PIM (Akeneo) run of 10,000 products.
   day_cost_<part>_usd        scheduled_sync, sales, catalogue_reloads, order_polling, force_update,
                              pim_run, storage, queue_polling (see "the day" below)
   day_dynamodb_rru / _wru    the day's DynamoDB read / write request units
-  day_lambda_gb_s            the day's Lambda GB-seconds (all functions)
+  day_lambda_gb_s            the day's Lambda GB-seconds (all functions), the handlers' durations as on
+                             AWS (bench/metering.py: time here less moto's and the stand-ins', plus a
+                             generous AWS and marketplace latency per request)
+  day_lambda_local_gb_s      the same at this machine's wall time on moto (an upper bound, not priced)
   day_lambda_invocations     the day's Lambda invocations
   day_requests_other         the day's SQS (64 KB chunks), S3 and Secrets Manager requests (and any
                              other non-DynamoDB request), queue polling included
@@ -22,8 +25,9 @@ Runner's functions (never started) invoked with their events, queues fed to thei
 the event sources feed them (`_drain`). DynamoDB read / write units are computed in moto's backend on
 the items read and written (item sizes, 4 KB reads, 1 KB writes, eventual halves, transactions
 double, GSI writes); other requests are counted per service and operation at botocore (every client
-in the process); Lambda GB-seconds are the handlers' wall time x their MemorySize. moto and this
-loaded machine are slower than AWS: the GB-seconds are an upper bound. Seeding (items, stock, the
+in the process); Lambda GB-seconds are the handlers' durations as they would be on AWS x their
+MemorySize (their wall time here, less what they waited on moto and the stand-ins, plus AWS_REQUEST_S
+per AWS request and CHANNEL_CALL_S per channel call, one after the other). Seeding (items, stock, the
 stand-ins' catalogues) and set-up (channels, the first catalogue loads, the first sync) are not counted.
 
 The day, measured at two small sizes (SIZES listings per channel, each in a fresh process) and
@@ -33,22 +37,22 @@ invocations and GB-seconds) is fitted as fixed + per-listing from the two sizes 
 burst, a poller tick with nothing to do: PER_EVENT), which is the mean over the two sizes: it does not
 grow with the catalogue (its DynamoDB units, fitted, barely do), and a slope of wall-time noise on this
 loaded machine, extrapolated 300-fold, would be noise. Per part:
-  scheduled_sync   RUNS steady runs 15 minutes apart (the clock advanced between them: the channels'
-                   rate budgets refilled, `stocksync.core.db.now` moved on) in a realistic steady state
-                   (every listing loaded, linked and submitted through the real path; before each run
-                   ERRORS_PER_CHANNEL listings of each channel marked as refused by their channel, as a
-                   failed submission leaves them, so each run retries a few); their mean x 96; plus,
-                   4 times a day, the run 6 hours after the last submission, when every listing's level
-                   is re-asserted (measured: the clock 6 hours on), counted as the difference from a
-                   steady run. Any job the run hands over (the JobsWorkerFunction) is in the run.
+  scheduled_sync   RUNS (24) consecutive runs 15 minutes apart, six hours: the period in which every
+                   listing's level is re-asserted once, however the run spreads that work (the clock
+                   advanced between them: the channels' rate budgets refilled, `stocksync.core.db.now`
+                   moved on), in a realistic steady state (every listing loaded, linked and submitted
+                   through the real path; before each run ERRORS_PER_CHANNEL listings of each channel
+                   marked as refused by their channel, as a failed submission leaves them, so each run
+                   retries a few); their mean x 96. Any job the run hands over (the JobsWorkerFunction)
+                   is in the run.
   sales            Amazon orders placed at the stand-in, delivered by its ORDER_CHANGE notification to
                    the order notification queue, imported by the OrderNotificationsFunction, submitted
                    by the StockSubmitterFunction from the stock queue to the other channels: SINGLES sales
                    one at a time (each alone in its batch, a minute apart for the channels' budgets) and
                    a burst of BURST sales at once. A sale costs (1 - BURST_SHARE) x a single sale +
                    BURST_SHARE x a burst's share, BURST_SHARE = 0.2 (a fifth of a day's sales come in
-                   bursts, the rest alone: 5,000 a day is one every 17 s, longer than the stock queue's
-                   batching window); x the day's sales (5,000 at 100,000 listings, scaled with them).
+                   bursts, the rest alone: 5,000 a day is one every 17 s, each in a stock-queue run of
+                   its own); x the day's sales (5,000 at 100,000 listings, scaled with them).
                    Orders on the polled channels are imported the same way (the poll that finds them is
                    in order_polling): every sale is priced as an Amazon one.
   catalogue_reloads  a reload of every channel (the clock 12 hours on, so each is due), in two measures:
@@ -108,11 +112,11 @@ MODEL_LISTINGS, SMALLER = 100_000, {"10k": 10_000, "1k": 1_000}
 SALES_PER_LISTING = 5_000 / 100_000
 PIM_SHARE = 0.1
 CHANNELS = 6
-RUNS_A_DAY, REASSERTIONS_A_DAY, POLLER_TICKS_A_DAY = 96, 4, 1_440
+RUNS_A_DAY, POLLER_TICKS_A_DAY = 96, 1_440
 RAKUTEN_RELOADS_A_DAY, OTHER_RELOADS_A_DAY = 48, 2 + 4 + 24 + 24 + 24  # REFRESH_EVERY
 REPORT_TICKS_A_DAY = 288 + 48
 QUEUES, POLLERS_PER_QUEUE = 5, 5
-RUNS, POLL_TICKS, SINGLES, BURST, BURST_SHARE = 3, 6, 4, 20, 0.2
+RUNS, POLL_TICKS, SINGLES, BURST, BURST_SHARE = 24, 6, 4, 20, 0.2
 ERRORS_PER_CHANNEL = 2
 OPENING_STOCK = 50
 
@@ -161,6 +165,7 @@ def day_figures(measured: dict[int, dict[str, Any]]) -> dict[str, float]:
         "day_dynamodb_rru": round(total.rru),
         "day_dynamodb_wru": round(total.wru),
         "day_lambda_gb_s": round(sum(total.gb_s.values()), 1),
+        "day_lambda_local_gb_s": round(sum(total.local_gb_s.values()), 1),
         "day_lambda_invocations": round(sum(total.invocations.values())),
         "day_requests_other": round(sum(count for name, count in total.requests.items()
                                         if not name.startswith("dynamodb.") and not name.startswith("storage."))),
@@ -177,7 +182,7 @@ def _day(measured: dict[int, dict[str, Any]], listings: int) -> dict[str, Usage]
     at = {name: _fitted(measured, name, listings) for name in next(iter(measured.values()))}
     sales = SALES_PER_LISTING * listings
     sale = at["sale_single"].scaled(1 - BURST_SHARE).plus(at["sale_burst"], BURST_SHARE / BURST)
-    scheduled = at["sync_run"].scaled(RUNS_A_DAY - REASSERTIONS_A_DAY).plus(at["sync_reassert_run"], REASSERTIONS_A_DAY)
+    scheduled = at["sync_run"].scaled(RUNS_A_DAY)
     return {
         "scheduled_sync": scheduled,
         "sales": sale.scaled(sales),
@@ -204,11 +209,14 @@ def _fitted(measured: dict[int, dict[str, Any]], name: str, listings: int) -> Us
     def lines(a: Any, b: Any) -> Any:
         return type(a)({key: line(a.get(key, 0.0), b.get(key, 0.0)) for key in set(a) | set(b)})
 
-    functions = set(low.gb_s) | set(high.gb_s)
-    gb_s = (Counter({key: (low.gb_s.get(key, 0.0) + high.gb_s.get(key, 0.0)) / 2 for key in functions})
-            if name in PER_EVENT else lines(low.gb_s, high.gb_s))
+    def durations(a: Counter[str], b: Counter[str]) -> Counter[str]:
+        if name in PER_EVENT:
+            return Counter({key: (a.get(key, 0.0) + b.get(key, 0.0)) / 2 for key in set(a) | set(b)})
+        return lines(a, b)
+
     return Usage(line(low.rru, high.rru), line(low.wru, high.wru), lines(low.requests, high.requests),
-                 lines(low.invocations, high.invocations), gb_s)
+                 lines(low.invocations, high.invocations), durations(low.gb_s, high.gb_s),
+                 durations(low.local_gb_s, high.local_gb_s))
 
 
 def cost(usage: Usage) -> float:
@@ -317,6 +325,7 @@ class _Seller:
         from moto.dynamodb.models.dynamo_type import DynamoType
 
         from stocksync.channels.base import QuantityStatus
+        from stocksync.core.db import LISTING_PREFIX, sync_due_keys
 
         errored = set()
         for partition in self.table.items.values():
@@ -327,6 +336,9 @@ class _Seller:
                     errored.add((channel.value, item.attrs["SK"].value))
                     dict.__setitem__(item.attrs, "update_status", DynamoType({"S": QuantityStatus.ERROR.value}))
                     dict.__setitem__(item.attrs, "update_error", DynamoType({"S": "Refused by the channel"}))
+                    due = sync_due_keys(channel.value, item.attrs["SK"].value.removeprefix(LISTING_PREFIX))
+                    for name, value in due.items():  # on the index of listings due, as the record puts it
+                        dict.__setitem__(item.attrs, name, DynamoType({"S": value}))
 
     def let_time_pass(self, seconds: float) -> None:
         """The clock the handlers read moves on, and the rate budgets refill as they would: our own (the
@@ -438,11 +450,7 @@ def _scheduled_runs(seller: _Seller, _channels: dict[str, Any]) -> dict[str, Usa
             summary = seller.invoke("StockSubmitterFunction", {"scheduled_sync": True})
             seller.settle()
     print(f"day cost {seller.size}: last steady run {json.dumps(summary, default=str)[:400]}", file=sys.stderr)
-    seller.let_time_pass(6 * 3600)
-    with measuring(Usage()) as reassert:
-        seller.invoke("StockSubmitterFunction", {"scheduled_sync": True})
-        seller.settle()
-    return {"sync_run": steady.scaled(1 / RUNS), "sync_reassert_run": reassert}
+    return {"sync_run": steady.scaled(1 / RUNS)}
 
 
 def _order_ticks(seller: _Seller, _channels: dict[str, Any]) -> dict[str, Usage]:

@@ -18,9 +18,14 @@
   botocore's client (every client in this process is botocore's: boto3, pynamodb, Powertools
   parameters, the stand-ins' own SQS client); SQS in 64 KB chunks of the request, as SQS bills.
   SQS GetQueueAttributes is the benchmark's own "is the queue empty yet" and is not counted.
-- Lambda: invocations and GB-seconds (the invocation's wall time x MemorySize / 1024, from
-  template.yaml) per function, around the local runtime's `LocalFunction.invoke`. moto and this
-  machine are slower than AWS, so the durations are an upper bound.
+- Lambda: invocations and GB-seconds (a duration x MemorySize / 1024, from template.yaml) per function,
+  around the local runtime's `LocalFunction.invoke`. The duration is what the handler would take on
+  AWS, not here: its wall time here, less the time its AWS requests waited on moto (which answers a
+  Query over a few thousand items in a second, where DynamoDB takes milliseconds) and its channel
+  calls on the local stand-ins, plus AWS_REQUEST_S per AWS request and CHANNEL_CALL_S per channel call,
+  as if each were made after the other (the submitter's parallel calls make it shorter still). The
+  wall time here is kept beside it (`local_gb_s`, an upper bound: extrapolated 250-fold, moto's
+  seconds per item would be most of the bill).
 
 Nothing is counted outside `metering.measuring(usage)`: seeding and set-up are free.
 """
@@ -40,6 +45,9 @@ from dataclasses import dataclass, field
 from typing import Any
 
 READ_UNIT, WRITE_UNIT, SQS_CHUNK = 4096, 1024, 65536
+# Per request, what a handler waits on AWS (DynamoDB answers in single-digit milliseconds, SQS and S3
+# in tens) and on a marketplace (a bulk stock call: a few hundred milliseconds), generously.
+AWS_REQUEST_S, CHANNEL_CALL_S = 0.02, 0.5
 NOT_BILLED = {("sqs", "GetQueueAttributes")}
 READS = ("GetItem", "BatchGetItem", "TransactGetItems")
 
@@ -52,25 +60,26 @@ class Usage:
     wru: float = 0.0
     requests: Counter[str] = field(default_factory=Counter)  # "service.Operation" (SQS in 64 KB chunks)
     invocations: Counter[str] = field(default_factory=Counter)  # per function logical id
-    gb_s: Counter[str] = field(default_factory=Counter)  # per function logical id
+    gb_s: Counter[str] = field(default_factory=Counter)  # per function logical id, as on AWS (see above)
+    local_gb_s: Counter[str] = field(default_factory=Counter)  # the same at this machine's wall time
 
     def plus(self, other: Usage, times: float = 1.0) -> Usage:
         """This usage and `times` the other's."""
         return Usage(self.rru + times * other.rru, self.wru + times * other.wru,
                      _added(self.requests, other.requests, times), _added(self.invocations, other.invocations, times),
-                     _added(self.gb_s, other.gb_s, times))
+                     _added(self.gb_s, other.gb_s, times), _added(self.local_gb_s, other.local_gb_s, times))
 
     def scaled(self, times: float) -> Usage:
         return Usage().plus(self, times)
 
     def as_dict(self) -> dict[str, Any]:
         return {"rru": self.rru, "wru": self.wru, "requests": dict(self.requests),
-                "invocations": dict(self.invocations), "gb_s": dict(self.gb_s)}
+                "invocations": dict(self.invocations), "gb_s": dict(self.gb_s), "local_gb_s": dict(self.local_gb_s)}
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Usage:
         return cls(data["rru"], data["wru"], Counter(data["requests"]), Counter(data["invocations"]),
-                   Counter(data["gb_s"]))
+                   Counter(data["gb_s"]), Counter(data.get("local_gb_s", {})))
 
 
 def _added(left: Counter[str], right: Counter[str], times: float) -> Counter[str]:
@@ -207,6 +216,7 @@ def install() -> None:
     _meter_dynamodb_reads()
     _meter_dynamodb_writes()
     _meter_clients()
+    _meter_channel_calls()
     _meter_lambda()
     _installed = True
 
@@ -415,9 +425,58 @@ def _meter_clients() -> None:
             if service == "sqs":
                 requests = max(1, math.ceil(len(json.dumps(api_params, default=str).encode()) / SQS_CHUNK))
             _count(lambda usage: usage.requests.update({f"{service}.{operation_name}": requests}))
-        return make_api_call(self, operation_name, api_params)
+        started = time.monotonic()
+        try:
+            return make_api_call(self, operation_name, api_params)
+        finally:
+            _waits.add("aws", time.monotonic() - started)
 
     BaseClient._make_api_call = counted  # type: ignore[method-assign]
+
+
+class _Waits:
+    """Seconds and calls the running handler spent waiting, per kind ("aws", "channel")."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self.seconds: Counter[str] = Counter()
+        self.calls: Counter[str] = Counter()
+
+    def add(self, kind: str, seconds: float) -> None:
+        with self._lock:
+            self.seconds[kind] += seconds
+            self.calls[kind] += 1
+
+    def taken(self) -> tuple[Counter[str], Counter[str]]:
+        with self._lock:
+            seconds, calls = self.seconds, self.calls
+            self.seconds, self.calls = Counter(), Counter()
+            return seconds, calls
+
+
+_waits = _Waits()
+
+
+def aws_duration(wall_s: float, seconds: Counter[str], calls: Counter[str]) -> float:
+    """What an invocation that took `wall_s` here would take on AWS (the module docstring)."""
+    own = max(wall_s - seconds["aws"] - seconds["channel"], 0.0)
+    return min(own + calls["aws"] * AWS_REQUEST_S + calls["channel"] * CHANNEL_CALL_S, max(wall_s, 0.001))
+
+
+def _meter_channel_calls() -> None:
+    """The marketplace calls: the adapters' HTTP goes through requests' Session.send."""
+    import requests
+
+    send = requests.Session.send
+
+    def timed(self: Any, request: Any, **kwargs: Any) -> Any:
+        started = time.monotonic()
+        try:
+            return send(self, request, **kwargs)
+        finally:
+            _waits.add("channel", time.monotonic() - started)
+
+    requests.Session.send = timed  # type: ignore[method-assign]
 
 
 def _meter_lambda() -> None:
@@ -426,12 +485,16 @@ def _meter_lambda() -> None:
     invoke = LocalFunction.invoke
 
     def metered(self: LocalFunction, event: Any) -> Any:
+        _waits.taken()  # what was waited before this invocation is not its
         started = time.monotonic()
         try:
             return invoke(self, event)
         finally:
-            gb_s = (time.monotonic() - started) * self.spec.memory_size / 1024
+            wall = time.monotonic() - started
+            gigabytes = self.spec.memory_size / 1024
+            gb_s, local_gb_s = aws_duration(wall, *_waits.taken()) * gigabytes, wall * gigabytes
             _count(lambda usage: (usage.invocations.update({self.logical_id: 1}),
-                                  usage.gb_s.update({self.logical_id: gb_s})))
+                                  usage.gb_s.update({self.logical_id: gb_s}),
+                                  usage.local_gb_s.update({self.logical_id: local_gb_s})))
 
     LocalFunction.invoke = metered  # type: ignore[method-assign]

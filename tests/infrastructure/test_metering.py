@@ -89,3 +89,15 @@ def test_given_a_gsi_when_its_key_changes_then_the_index_writes_a_delete_and_a_p
     assert created.wru == 1 + 1  # the item and its index entry
     assert moved.wru == 1 + 2  # the item, the old entry deleted and the new one put
     assert elsewhere.wru == 1  # no index key: no index write
+
+
+def test_given_an_invocation_mostly_waiting_on_moto_when_priced_then_its_duration_is_aws_latency_not_moto_time():
+    from collections import Counter
+
+    from bench.metering import AWS_REQUEST_S, CHANNEL_CALL_S, aws_duration
+
+    waited = Counter({"aws": 9.0, "channel": 0.4})
+    calls = Counter({"aws": 100, "channel": 2})
+
+    assert aws_duration(10.0, waited, calls) == pytest.approx(0.6 + 100 * AWS_REQUEST_S + 2 * CHANNEL_CALL_S)
+    assert aws_duration(0.5, Counter({"aws": 0.4}), Counter({"aws": 500})) == 0.5  # never longer than here
