@@ -22,7 +22,7 @@ one Force Update of one channel; one PIM (Akeneo) run of 10,000 products.
 How it is counted (bench/metering.py has the rules): the real handlers run in-process on the embedded
 AWS (moto in this process), as bench/stock_sync.py runs them: `embedded_stack(quicker=True)`, the
 Runner's functions (never started) invoked with their events, queues fed to their functions the way
-the event sources feed them (`_drain`). DynamoDB read / write units are computed in moto's backend on
+the event sources feed them (`drain`). DynamoDB read / write units are computed in moto's backend on
 the items read and written (item sizes, 4 KB reads, 1 KB writes, eventual halves, transactions
 double, GSI writes); other requests are counted per service and operation at botocore (every client
 in the process); Lambda GB-seconds are the handlers' durations as they would be on AWS x their
@@ -284,7 +284,7 @@ class _Seller:
         import boto3
 
         from bench.seeding import moto_table, put_records, stocked_items
-        from bench.stock_sync import _standins
+        from bench.stock_sync import standins_for
         from stocksync.core.settings import ApiSettings
         from stocksync.wiring import wiring
 
@@ -297,7 +297,7 @@ class _Seller:
         for item_id, sku, records in stocked_items(size, self.location, OPENING_STOCK):
             put_records(self.table, records)
             self.items.append((item_id, sku))
-        self.standins = _standins([sku for _, sku in self.items])
+        self.standins = standins_for([sku for _, sku in self.items])
         self.standins["amazon"].sqs_endpoint_url = os.environ["AWS_ENDPOINT_URL"]  # its ORDER_CHANGE notifications
 
     def settle(self) -> None:
@@ -305,13 +305,13 @@ class _Seller:
         on another is fed too)."""
         import boto3
 
-        from bench.stock_sync import _drain, _submitter_source
+        from bench.stock_sync import drain, submitter_source
         from infrastructure.local.event_sources import SqsPoller
 
         functions = ("OrderNotificationsFunction", "CatalogueIngestFunction", "AutoMapperFunction",
                      "StockSubmitterFunction", "JobsWorkerFunction")
         while True:
-            fed = sum(_drain(SqsPoller(_submitter_source(self.runner, function), boto3.client("sqs"),
+            fed = sum(drain(SqsPoller(submitter_source(self.runner, function), boto3.client("sqs"),
                                        threading.Event()), timeout_s=TIMEOUT_S) for function in functions)
             if not fed:
                 return
@@ -404,11 +404,11 @@ def _set_up(seller: _Seller) -> dict[str, Any]:
     """Channels created, their catalogues loaded and linked, every listing submitted once, the order
     poller's first tick (Amazon's notifications subscribed); then ERRORS_PER_CHANNEL listings of each
     channel vanish from its stand-in, so the channel refuses them from now on."""
-    from bench.stock_sync import _channel_input, _empty
+    from bench.stock_sync import channel_input, empty_queue
 
-    channels = {kind: seller.app.channels.create(_channel_input(kind, standin.url, seller.location, "Day"))
+    channels = {kind: seller.app.channels.create(channel_input(kind, standin.url, seller.location, "Day"))
                 for kind, standin in seller.standins.items()}
-    _empty(seller.sqs, seller.app.settings.stock_queue_url)
+    empty_queue(seller.sqs, seller.app.settings.stock_queue_url)
     _reload_all(seller)
     for _ in range(3):  # until every listing is submitted (a run may hand a channel over to a job)
         seller.let_time_pass(15 * 60)

@@ -118,7 +118,7 @@ def quantity_calls(standin: Any, channel_type: str) -> int:
 
 # --- the run ------------------------------------------------------------------------------------
 
-def _standins(skus: list[str]) -> dict[str, Any]:
+def standins_for(skus: list[str]) -> dict[str, Any]:
     from infrastructure.demo.listings import DemoListing
     from infrastructure.standins import amazon, ebay, generic, magento, mirakl, rakuten
 
@@ -137,7 +137,7 @@ def _standins(skus: list[str]) -> dict[str, Any]:
     }
 
 
-def _channel_input(channel_type: str, url: str, location_id: str, name: str = "Bench") -> Any:
+def channel_input(channel_type: str, url: str, location_id: str, name: str = "Bench") -> Any:
     from infrastructure.demo_seller import demo_credentials
     from infrastructure.standins import amazon, rakuten
     from stocksync.channels.store import ChannelInput
@@ -156,11 +156,11 @@ def _channel_input(channel_type: str, url: str, location_id: str, name: str = "B
                         credentials=demo_credentials(standin), location_ids=[location_id])
 
 
-def _submitter_source(runner: Any, function_id: str) -> Any:
+def submitter_source(runner: Any, function_id: str) -> Any:
     return next(source for source in runner.sqs_sources if source.function.logical_id == function_id)
 
 
-def _drain(poller: Any, timeout_s: float = 300) -> int:
+def drain(poller: Any, timeout_s: float = 300) -> int:
     """Feed the queue's messages to the function until none is left (visible or delayed).
 
     A batch is what the event source hands over, as the local runner plays it (SqsPoller): without
@@ -200,18 +200,18 @@ def _burst(runner: Any) -> dict[str, float]:
     for item_id, sku, records in stocked_items(ITEMS, location, OPENING_STOCK, sku_format="BURST-{:03d}"):
         put_records(table, records)
         items.append((item_id, sku))
-    standins = _standins([sku for _, sku in items])
+    standins = standins_for([sku for _, sku in items])
     for standin in standins.values():
         standin.start()
     try:
-        channels = {kind: app.channels.create(_channel_input(kind, standin.url, location))
+        channels = {kind: app.channels.create(channel_input(kind, standin.url, location))
                     for kind, standin in standins.items()}
         for kind, channel in channels.items():
             put_records(table, linked_listings(
                 channel.channel_id, items, submitted_quantity=OPENING_STOCK, update_status="ok",
                 state="active", price=10.0, listing_kind="inventory_api" if kind == "ebay" else None))
         sqs, queue_url = boto3.client("sqs"), app.settings.stock_queue_url
-        _empty(sqs, queue_url)  # what creating the channels announced: they are in sync already
+        empty_queue(sqs, queue_url)  # what creating the channels announced: they are in sync already
 
         sales = [item_id for item_id, _ in items for _ in range(SALES // ITEMS)]
         random.Random(5).shuffle(sales)  # a fixed order of sales
@@ -221,12 +221,12 @@ def _burst(runner: Any) -> dict[str, float]:
                 delta=-1, reason=f"sale {sale[0]}")), enumerate(sales)))
         selling = time.perf_counter() - started
 
-        source = _submitter_source(runner, "StockSubmitterFunction")
+        source = submitter_source(runner, "StockSubmitterFunction")
         if os.environ.get("BENCH_STOCK_BATCH_SIZE"):  # what-if only: the figures use template.yaml's
             source = dataclasses.replace(source, batch_size=int(os.environ["BENCH_STOCK_BATCH_SIZE"]))
         poller = SqsPoller(source, sqs, threading.Event())
         started = time.perf_counter()
-        invocations = _drain(poller)
+        invocations = drain(poller)
         submitting = time.perf_counter() - started
 
         calls = {kind: quantity_calls(standins[kind], kind) for kind in standins}
@@ -285,14 +285,14 @@ def _force_update(runner: Any, n: int) -> dict[str, float]:
     seeding = time.perf_counter() - seeding
     # The stand-in knows no listing: feeds are only counted here, never processed (nobody polls them).
     with AmazonStandIn(listings=[]) as standin:
-        channel = app.channels.create(_channel_input("amazon", standin.url, location, "Force"))
+        channel = app.channels.create(channel_input("amazon", standin.url, location, "Force"))
         put_records(table, linked_listings(channel.channel_id, items, price=10.0, state="active"))
-        _empty(boto3.client("sqs"), app.settings.stock_queue_url)
+        empty_queue(boto3.client("sqs"), app.settings.stock_queue_url)
         job = app.stock_sync.force_update(channel.channel_id)
-        poller = SqsPoller(_submitter_source(runner, "JobsWorkerFunction"), boto3.client("sqs"), threading.Event())
+        poller = SqsPoller(submitter_source(runner, "JobsWorkerFunction"), boto3.client("sqs"), threading.Event())
         started = time.perf_counter()
         with counting_dynamodb_requests() as requests:
-            invocations = _drain(poller, timeout_s=TIMEOUT_S)
+            invocations = drain(poller, timeout_s=TIMEOUT_S)
         seconds = time.perf_counter() - started
         feeds = sum(1 for e in standin.exchanges if e.method == "POST" and e.path == "/feeds/2021-06-30/feeds")
         messages = sum(len(json.loads(body)["messages"]) for body in standin.uploads.values() if body)
@@ -323,7 +323,7 @@ def _measure_here() -> dict[str, float]:
         return _burst(runner) | _force_update(runner, FORCE_N)
 
 
-def _empty(sqs: Any, queue_url: str) -> None:
+def empty_queue(sqs: Any, queue_url: str) -> None:
     """Delete every waiting message (PurgeQueue allows one call a minute, too few for small runs)."""
     while messages := sqs.receive_message(QueueUrl=queue_url, MaxNumberOfMessages=10).get("Messages"):
         sqs.delete_message_batch(QueueUrl=queue_url, Entries=[

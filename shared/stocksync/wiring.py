@@ -296,6 +296,7 @@ class Wiring(Generic[S]):
             "mapping_import": self._import_mapping,
             "stock_force_update": self._stock_pass,
             "stock_sync_run": self._stock_pass,
+            "stock_sync_slice": self._stock_sync_slice,
         }
 
     def _create_all(self, message: JobMessage, time_left: TimeLeft) -> None:
@@ -312,6 +313,12 @@ class Wiring(Generic[S]):
         """Force Update, or the rest of a scheduled run over a channel too big for one invocation: page
         by page in bulk calls, handing over to its own message before the invocation's time runs out."""
         self.channel_pass.run(message, time_left)
+
+    def _stock_sync_slice(self, message: JobMessage, _time_left: TimeLeft) -> None:
+        """A scheduled run's share of a big channel (stock_sync/scheduled.py)."""
+        from stocksync.stock_sync.scheduled import run_slice_job
+
+        run_slice_job(self.stock_submitter(), self.jobs, message)
 
 
 @cache

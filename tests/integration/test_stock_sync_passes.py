@@ -155,6 +155,31 @@ def test_given_a_channel_whose_re_assertion_fell_behind_when_the_schedule_comes_
     assert db.get_or_none(db.StockSyncStateRecord, db.StockSyncStateRecord.keys(shop)).cycle_seen == 0  # anew
 
 
+def test_given_a_channel_whose_slice_is_too_big_for_the_run_when_the_schedule_comes_then_a_job_sends_it_once(
+        api, stack, website, shop, fast_jobs, *, monkeypatch):
+    monkeypatch.setattr(scheduled, "IN_RUN_PAGE", 1)  # as a channel of more than 20,000 listings
+    item = item_with_stock(api, "MUG", 3)
+    for n in range(3):
+        listing(shop, f"MUG-{n}", item, last_update=db.now() - timedelta(hours=7))
+    db.CatalogueStatusRecord(**db.CatalogueStatusRecord.keys(shop), channel_id=shop, total_linked=60).save()
+    submitter = StockSubmitter(SecretsManagerStore(), adapter_factory=fast_adapter_factory())
+    handover = scheduled.Handover(Jobs(), JobQueue(stack.ref("JobsQueue")))
+
+    summary = scheduled.run_scheduled_sync(submitter, time_left=lambda: 59.0, handover=handover)
+    scheduled.run_scheduled_sync(submitter, time_left=lambda: 59.0, handover=handover)  # the tick delivered twice
+    sent_by_the_run = sent_skus(website)
+    messages = queued_jobs(stack)
+    for message in messages + messages:  # and each job message twice
+        run_job(message, lambda: PLENTY)
+
+    job_id = summary["channels"][shop]["job_id"]
+    assert sent_by_the_run == [] and job_id.startswith(f"slice-{shop}-")
+    assert [m.kind for m in messages] == ["stock_sync_slice", "stock_sync_slice"]
+    assert sent_skus(website) == ["MUG-0", "MUG-1", "MUG-2"]  # once: the second delivery found the job done
+    assert Jobs().get(job_id).status == "succeeded"
+    assert read_listing(shop, "MUG-2").submitted_quantity == 3
+
+
 def test_given_a_scheduled_run_out_of_time_when_it_hands_a_channel_over_then_the_pass_reads_its_processing_imports(
         api, stack, fast_jobs):
     lamp = DemoListing("LAMP-1", "Lamp", 30.0, 2, "2001")

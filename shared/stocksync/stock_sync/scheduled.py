@@ -12,10 +12,12 @@ again within REASSERT_AFTER of the last time, and its target compared on the way
 listing the channel accepts at the quantity it already had is not written (stock_sync/submitter.py).
 A cycle older than CYCLE_DEADLINE takes the rest of the channel at once.
 
-A channel the invocation has no time left for, or whose overdue rest is too big for one invocation,
-is handed to the jobs worker as a `stock_sync_run` job: a paged pass over the whole channel
-(channel_pass.py) that hands itself over again before the worker's own timeout. One job per channel
-and tick (its id says which), so a repeated tick does not start a second pass.
+A channel whose slice is bigger than IN_RUN_PAGE (a channel of more than 20,000 listings) has its
+run in the jobs worker, a `stock_sync_slice` job (900 s, where this function has 60). A channel the
+invocation has no time left for, or whose overdue rest is too big for one invocation, is handed to
+the jobs worker as a `stock_sync_run` job: a paged pass over the whole channel (channel_pass.py) that
+hands itself over again before the worker's own timeout. One job per channel and tick (its id says
+which), so a repeated tick does not start a second one.
 """
 
 from __future__ import annotations
@@ -27,20 +29,22 @@ from typing import Any
 
 from stocksync.core import db
 from stocksync.core.db import CatalogueStatusRecord, ChannelRecord, ListingRecord, StockSyncStateRecord
-from stocksync.core.jobs import Jobs, TimeLeft
-from stocksync.core.messages import JobQueue
+from stocksync.core.jobs import FINAL_STATUSES, Jobs, TimeLeft
+from stocksync.core.messages import JobMessage, JobQueue
 from stocksync.core.observability import logger
-from stocksync.stock_sync.channel_pass import COUNTS, REASSERT_AFTER, Deadline, pass_message, read_page
+from stocksync.stock_sync.channel_pass import REASSERT_AFTER, Deadline, pass_message, read_page
 from stocksync.stock_sync.rules import is_synced
-from stocksync.stock_sync.submitter import LISTING_ATTRIBUTES, StockSubmitter
+from stocksync.stock_sync.submitter import LISTING_ATTRIBUTES, ListingKey, StockSubmitter, SyncOutcome
 
 SYNC_RUN_KIND = "stock_sync_run"
+SLICE_KIND = "stock_sync_slice"
 RUN_EVERY = timedelta(minutes=15)  # the StockSubmitterFunction's ScheduledSync rate
 # A cycle spread over 20 runs (5 h) leaves a late or failed run or two within REASSERT_AFTER.
 CYCLE_RUNS = 20
 CYCLE_DEADLINE = REASSERT_AFTER - 2 * RUN_EVERY
 RECENT = REASSERT_AFTER - CYCLE_DEADLINE
-IN_RUN_PAGE = 1_000  # the slice of a channel never counted; an overdue rest bigger goes to the jobs worker
+# The slice of a channel never counted; a bigger slice, or an overdue rest, goes to the jobs worker.
+IN_RUN_PAGE = 1_000
 OVERDUE_REST = 2 * IN_RUN_PAGE  # what an overdue cycle reads at once (the count may be a little behind)
 MARGIN_S = 15.0  # hand the rest over when less than this (or twice a channel's time) is left
 
@@ -55,10 +59,14 @@ class Handover:
 
 def run_scheduled_sync(submitter: StockSubmitter, clock: Callable[[], datetime] = db.now, *,
                        time_left: TimeLeft | None = None, handover: Handover | None = None) -> dict[str, Any]:
-    """Without a handover (tests, tools) every channel is run here, whatever its size."""
+    """Without a handover (tests, tools) every channel is run here, whatever its size.
+
+    Every channel's work is gathered first and sent in one submission: the channels are sent to at
+    once, and an item listed on six channels has its stock read once, not six times."""
     now = clock()
     deadline = Deadline(time_left, margin_s=MARGIN_S)
     summary: dict[str, Any] = {}
+    plans: list[ChannelPlan] = []
     for channel in ChannelRecord.gsi1.query(db.CHANNELS_PARTITION):
         if not isinstance(channel, ChannelRecord) or not channel.enabled:
             continue
@@ -68,16 +76,39 @@ def run_scheduled_sync(submitter: StockSubmitter, clock: Callable[[], datetime] 
             continue
         deadline.page_begins()
         try:
-            summary[channel_id] = _run_channel(submitter, channel_id, now, handover)
+            planned = _plan_channel(submitter, channel_id, now, handover)
         except Exception as exc:  # one channel's fault (a bug, an answer we cannot read) never stops the others
             logger.exception("Scheduled sync of a channel failed", extra={"channel_id": channel_id})
             summary[channel_id] = {"failed": f"{type(exc).__name__}: {exc}"[:500]}
+        else:
+            if isinstance(planned, ChannelPlan):
+                plans.append(planned)
+            else:
+                summary[channel_id] = planned
         deadline.page_ends()
-    return {"channels": summary}
+    return {"channels": summary | _submit(submitter, plans, now)}
 
 
 def _run_channel(submitter: StockSubmitter, channel_id: str, now: datetime,
                  handover: Handover | None) -> dict[str, Any]:
+    planned = _plan_channel(submitter, channel_id, now, handover)
+    return _submit(submitter, [planned], now)[channel_id] if isinstance(planned, ChannelPlan) else planned
+
+
+@dataclass(frozen=True)
+class ChannelPlan:
+    """One channel's share of a run: what it sends, and where its re-assertion will stand after."""
+
+    channel_id: str
+    listings: list[ListingRecord]
+    reassert_keys: set[ListingKey]
+    cycle: Cycle
+    counts: dict[str, int]
+
+
+def _plan_channel(submitter: StockSubmitter, channel_id: str, now: datetime,
+                  handover: Handover | None) -> ChannelPlan | dict[str, Any]:
+    """The channel's plan, or what was done instead (handed over to a job)."""
     settled = submitter.settle_pending(channel_id)
     state = db.get_or_none(StockSyncStateRecord, StockSyncStateRecord.keys(channel_id)) \
         or StockSyncStateRecord(**StockSyncStateRecord.keys(channel_id), channel_id=channel_id)
@@ -87,6 +118,8 @@ def _run_channel(submitter: StockSubmitter, channel_id: str, now: datetime,
         job_id = _hand_over(channel_id, now, handover)
         _save_cycle(channel_id, now, Cycle.restarted(now, max(cycle.last_size or 0, _linked_total(channel_id) or 0)))
         return {"settled": settled, "job_id": job_id}
+    if size is not None and size > IN_RUN_PAGE and handover is not None:  # more than this function's time allows
+        return {"settled": settled, "job_id": _hand_over_slice(channel_id, now, handover)}
     reasserted, after = read_page(channel_id, cycle.cursor, size=size)
     due = _due_listings(channel_id)
     in_slice = {(listing.channel_id, listing.sku_key) for listing in reasserted}
@@ -94,11 +127,41 @@ def _run_channel(submitter: StockSubmitter, channel_id: str, now: datetime,
     stale = {(listing.channel_id, listing.sku_key) for listing in reasserted
              if listing.last_update is None or now - listing.last_update >= RECENT}
     listings = reasserted + [listing for listing in due if (listing.channel_id, listing.sku_key) not in in_slice]
-    listings.sort(key=lambda listing: (listing.submitted_quantity != 0, listing.sku_key))
-    outcome = submitter.submit(listings, reassert_keys=stale, reason="scheduled")
-    _save_cycle(channel_id, now, cycle.advanced(len(reasserted), after, now))
-    return {name: getattr(outcome, name) for name in COUNTS} | {"settled": settled, "due": len(due),
-                                                                 "reasserted": len(reasserted)}
+    return ChannelPlan(channel_id, listings, stale, cycle.advanced(len(reasserted), after, now),
+                       {"settled": settled, "due": len(due), "reasserted": len(reasserted)})
+
+
+def _submit(submitter: StockSubmitter, plans: list[ChannelPlan], now: datetime) -> dict[str, Any]:
+    """The plans in one submission, zeros first (an oversold listing costs more than an undersold
+    one); should it fail for a reason of one channel's (a bug, an answer we cannot read), each
+    channel again on its own, so that the others still sync."""
+    if not plans:
+        return {}
+    summary: dict[str, Any] = {}
+    try:
+        outcome = _submit_plans(submitter, plans)
+        done = plans
+    except Exception:
+        logger.exception("Scheduled sync submission failed; each channel on its own")
+        done, outcome = [], SyncOutcome()
+        for plan in plans:
+            try:
+                outcome.add(_submit_plans(submitter, [plan]))
+                done.append(plan)
+            except Exception as exc:
+                logger.exception("Scheduled sync of a channel failed", extra={"channel_id": plan.channel_id})
+                summary[plan.channel_id] = plan.counts | {"failed": f"{type(exc).__name__}: {exc}"[:500]}
+    for plan in done:
+        _save_cycle(plan.channel_id, now, plan.cycle)
+        summary[plan.channel_id] = plan.counts | {"submitted": outcome.calls.get(plan.channel_id, 0)}
+    return summary
+
+
+def _submit_plans(submitter: StockSubmitter, plans: list[ChannelPlan]) -> SyncOutcome:
+    listings = [listing for plan in plans for listing in plan.listings]
+    listings.sort(key=lambda listing: (listing.submitted_quantity != 0, listing.channel_id, listing.sku_key))
+    return submitter.submit(listings, reassert_keys=set().union(*(plan.reassert_keys for plan in plans)),
+                            reason="scheduled")
 
 
 @dataclass(frozen=True)
@@ -163,6 +226,29 @@ def _linked_total(channel_id: str) -> int | None:
     """The mapping screen's count of the channel's linked listings, if it was counted."""
     status = db.get_or_none(CatalogueStatusRecord, CatalogueStatusRecord.keys(channel_id))
     return None if status is None or status.total_linked is None else int(status.total_linked)
+
+
+def run_slice_job(submitter: StockSubmitter, jobs: Jobs, message: JobMessage, clock: Callable[[], datetime] = db.now,
+                  ) -> None:
+    """A channel's scheduled work (its due listings and its slice) too big for the scheduled function's
+    time, run by the jobs worker. A redelivered message of a finished job does nothing; one delivered
+    while the job runs sends the same slice again, which the channel takes unchanged."""
+    job = jobs.get(message.job_id)
+    if job.status in FINAL_STATUSES:
+        return
+    jobs.start(job.job_id)
+    result = _run_channel(submitter, str(message.payload["channel_id"]), clock(), None)
+    jobs.finish(job.job_id, succeeded=True, result={name: value for name, value in result.items()
+                                                    if isinstance(value, int)})
+
+
+def _hand_over_slice(channel_id: str, now: datetime, handover: Handover) -> str:
+    job = handover.jobs.create(SLICE_KIND, subject=channel_id, message="Scheduled sync run",
+                               job_id=f"slice-{channel_id}-{now:%Y%m%dT%H%M}")
+    handover.queue.send(JobMessage(job_id=job.job_id, kind=SLICE_KIND, payload={"channel_id": channel_id}))
+    StockSyncStateRecord(**StockSyncStateRecord.keys(channel_id)).update(actions=[
+        StockSyncStateRecord.channel_id.set(channel_id), StockSyncStateRecord.last_run_at.set(now)])
+    return job.job_id
 
 
 def _hand_over(channel_id: str, now: datetime, handover: Handover) -> str:
