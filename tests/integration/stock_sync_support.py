@@ -96,3 +96,24 @@ class QueuedChange:
         self.message_id, self.receipt_handle, self.body = message_id, f"r-{message_id}", change.model_dump_json()
         sent_ms = int((time.time() if sent_at_s is None else sent_at_s) * 1000)
         self.attributes = SimpleNamespace(sent_timestamp=str(sent_ms))
+
+
+class Clock:
+    """A clock a test moves by hand (`clock.now += ...`)."""
+
+    def __init__(self) -> None:
+        self.now = db.now()
+
+    def __call__(self):
+        return self.now
+
+
+def amazon_channel_on(api: Any, standin: Any, *, feed_threshold: int) -> str:
+    """An Amazon channel on the stand-in `standin`, its credentials the stand-in's; its channel id."""
+    from infrastructure.standins import amazon
+
+    return api.post("/channels", {"name": "Amazon", "type": "amazon", "settings": {
+        "sp_api_endpoint": standin.url, "lwa_endpoint": f"{standin.url}/auth/o2/token",
+        "seller_id": amazon.SELLER_ID, "feed_threshold": feed_threshold}, "credentials": {
+        "lwa_client_id": amazon.CLIENT_ID, "lwa_client_secret": amazon.CLIENT_SECRET,
+        "refresh_token": amazon.REFRESH_TOKEN}}).body["channel_id"]

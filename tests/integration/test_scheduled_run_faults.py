@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
-from stock_sync_support import NO_WAIT, fast_adapter_factory, item_with_stock, listing, read_listing
+from stock_sync_support import NO_WAIT, amazon_channel_on, fast_adapter_factory, item_with_stock, listing, read_listing
 
 from infrastructure.demo.listings import DemoListing
 from infrastructure.standins import amazon
@@ -25,11 +25,7 @@ def amazon_standin():
 
 @pytest.fixture
 def amazon_channel(api, amazon_standin) -> str:
-    return api.post("/channels", {"name": "Amazon", "type": "amazon", "settings": {
-        "sp_api_endpoint": amazon_standin.url, "lwa_endpoint": f"{amazon_standin.url}/auth/o2/token",
-        "seller_id": amazon.SELLER_ID, "feed_threshold": 1}, "credentials": {
-        "lwa_client_id": amazon.CLIENT_ID, "lwa_client_secret": amazon.CLIENT_SECRET,
-        "refresh_token": amazon.REFRESH_TOKEN}}).body["channel_id"]
+    return amazon_channel_on(api, amazon_standin, feed_threshold=1)
 
 
 def stale_shop_listing(api, shop: str) -> str:

@@ -8,7 +8,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
-from stock_sync_support import fast_adapter_factory, item_with_stock, listing, read_listing
+from stock_sync_support import Clock, amazon_channel_on, fast_adapter_factory, item_with_stock, listing, read_listing
 
 from infrastructure.demo.listings import DemoListing
 from infrastructure.standins import amazon
@@ -27,14 +27,6 @@ def website():
     skus = [f"SKU-{n:02d}" for n in range(IN_SYNC)] + ["SKU-ERR", "SKU-THR", "SKU-NEW"]
     with GenericStandIn(listings=[DemoListing(sku, sku, 9.0, 0, str(n)) for n, sku in enumerate(skus)]) as standin:
         yield standin
-
-
-class Clock:
-    def __init__(self) -> None:
-        self.now = db.now()
-
-    def __call__(self):
-        return self.now
 
 
 @pytest.fixture
@@ -119,11 +111,7 @@ def test_given_a_re_assertion_feed_refusing_one_listing_when_it_settles_then_onl
         api, stack):
     listings = [DemoListing(f"A-{n}", "x", 1.0, 9, str(n)) for n in range(4)]
     with amazon.AmazonStandIn(listings=listings, polls_until_done=1) as standin:
-        channel = api.post("/channels", {"name": "Amazon", "type": "amazon", "settings": {
-            "sp_api_endpoint": standin.url, "lwa_endpoint": f"{standin.url}/auth/o2/token",
-            "seller_id": amazon.SELLER_ID, "feed_threshold": 2}, "credentials": {
-            "lwa_client_id": amazon.CLIENT_ID, "lwa_client_secret": amazon.CLIENT_SECRET,
-            "refresh_token": amazon.REFRESH_TOKEN}}).body["channel_id"]
+        channel = amazon_channel_on(api, standin, feed_threshold=2)
         item = item_with_stock(api, "A-ITEM", 9)
         long_ago = db.now() - timedelta(hours=7)
         for sku in ("A-0", "A-1", "A-2", "A-3", "A-GONE"):  # A-GONE: deleted on Amazon since it was sent

@@ -8,6 +8,7 @@ from datetime import timedelta
 import boto3
 import pytest
 from stock_sync_support import (
+    amazon_channel_on,
     fast_adapter_factory,
     generic_channel,
     item_with_stock,
@@ -81,11 +82,7 @@ def test_given_many_amazon_changes_when_submitted_then_one_feed_and_the_schedule
         api, stack):
     listings = [DemoListing(f"A-{n}", "x", 1.0, 0, str(n)) for n in range(4)]
     with amazon.AmazonStandIn(listings=listings, polls_until_done=1) as standin:
-        channel = api.post("/channels", {"name": "Amazon", "type": "amazon", "settings": {
-            "sp_api_endpoint": standin.url, "lwa_endpoint": f"{standin.url}/auth/o2/token",
-            "seller_id": amazon.SELLER_ID, "feed_threshold": 2}, "credentials": {
-            "lwa_client_id": amazon.CLIENT_ID, "lwa_client_secret": amazon.CLIENT_SECRET,
-            "refresh_token": amazon.REFRESH_TOKEN}}).body["channel_id"]
+        channel = amazon_channel_on(api, standin, feed_threshold=2)
         item = item_with_stock(api, "A-ITEM", 9)
         for n in range(4):
             listing(channel, f"A-{n}", item)
