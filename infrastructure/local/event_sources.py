@@ -35,13 +35,17 @@ _MAXIMUM_CONCURRENCY_RANGE = range(2, 1001)  # what Lambda accepts for an SQS ev
 # --------------------------------------------------------------------------- SQS
 
 
+LOCAL_CONCURRENCY = 2  # invocations at once per source with a maximum: Lambda's least, on a 2-core machine
+
+
 @dataclass(frozen=True)
 class SqsEventSource:
     """An `SQS` event of a function: an event source mapping from a queue to the function.
 
     `maximum_concurrency` is its `ScalingConfig.MaximumConcurrency` (None: Lambda scales it freely).
-    Locally one poller invokes one batch at a time per source, which stays within any maximum Lambda
-    allows (2 at least); the value is checked here as Lambda would refuse it.
+    Locally a source with a maximum has `pollers` (2, the least Lambda allows) invoking at once, so an
+    invocation held by a slow channel does not hold back the next batch, as on AWS; one without has
+    one. The value is checked here as Lambda would refuse it.
     """
 
     function: LocalFunction
@@ -54,6 +58,10 @@ class SqsEventSource:
     enabled: bool
     region: str
     maximum_concurrency: int | None = None
+
+    @property
+    def pollers(self) -> int:
+        return 1 if self.maximum_concurrency is None else min(self.maximum_concurrency, LOCAL_CONCURRENCY)
 
     @classmethod
     def from_event(cls, function: LocalFunction, event: EventSpec, stack: ProvisionedStack) -> SqsEventSource:
@@ -165,8 +173,8 @@ def succeeded_messages(
 class SqsPoller(threading.Thread):
     """Polls one queue for one function, as Lambda's event source mapping does."""
 
-    def __init__(self, source: SqsEventSource, sqs: Any, stop: threading.Event) -> None:
-        super().__init__(name=f"sqs-{source.function.logical_id}-{source.event_name}", daemon=True)
+    def __init__(self, source: SqsEventSource, sqs: Any, stop: threading.Event, *, number: int = 0) -> None:
+        super().__init__(name=f"sqs-{source.function.logical_id}-{source.event_name}-{number}", daemon=True)
         self.source = source
         self._sqs = sqs
         self._stop_requested = stop

@@ -76,7 +76,8 @@ class Runner:
         self._stop_requested.clear()
         self._server = ApiServer((_API_HOST, self._api_port), self.gateway)  # fails first if the port is taken
         sqs = boto3.client("sqs", region_name=self.stack.region)  # shared: clients are thread-safe
-        self._threads += [SqsPoller(source, sqs, self._stop_requested) for source in self.sqs_sources if source.enabled]
+        self._threads += [SqsPoller(source, sqs, self._stop_requested, number=n)
+                          for source in self.sqs_sources if source.enabled for n in range(source.pollers)]
         self._threads += [
             ScheduleTimer(source, self.speedup, self._stop_requested) for source in self.schedules if source.enabled
         ]

@@ -270,3 +270,15 @@ def test_given_the_console_served_when_banner_printed_then_it_shows_its_url_and_
     assert ready is not None and ready["console_url"] == "http://127.0.0.1:8080"
     assert Settings.from_environment({}).console_port == 8080
     assert Settings.from_environment({"STOCKSYNC_CONSOLE_PORT": "0"}).console_port == 0
+
+
+def test_given_the_stock_queue_when_the_local_stack_polls_it_then_two_invocations_may_run_at_once() -> None:
+    """As Lambda's MaximumConcurrency 2 allows: one held by a slow channel does not hold back the next."""
+    from infrastructure.local.event_sources import LOCAL_CONCURRENCY, SqsEventSource
+
+    def source(maximum: int | None) -> SqsEventSource:
+        return SqsEventSource(function=None, event_name="Stock", queue_url="", queue_arn="",  # type: ignore[arg-type]
+                              batch_size=10, batching_window_seconds=0.0, report_batch_item_failures=True,
+                              enabled=True, region="eu-west-1", maximum_concurrency=maximum)
+
+    assert (source(2).pollers, source(10).pollers, source(None).pollers) == (2, LOCAL_CONCURRENCY, 1)
