@@ -32,12 +32,13 @@ from stocksync.core.db import CatalogueStatusRecord, ChannelRecord, ListingRecor
 from stocksync.core.jobs import FINAL_STATUSES, Jobs, TimeLeft
 from stocksync.core.messages import JobMessage, JobQueue
 from stocksync.core.observability import logger
-from stocksync.stock_sync.channel_pass import REASSERT_AFTER, Deadline, pass_message, read_page
+from stocksync.stock_sync.channel_pass import REASSERT_AFTER, Deadline, PassPayload, pass_message, read_page
 from stocksync.stock_sync.rules import is_synced
 from stocksync.stock_sync.submitter import LISTING_ATTRIBUTES, ListingKey, StockSubmitter, SyncOutcome
 
 SYNC_RUN_KIND = "stock_sync_run"
 SLICE_KIND = "stock_sync_slice"
+JOB_PREFIX = {SYNC_RUN_KIND: "sync", SLICE_KIND: "slice"}
 RUN_EVERY = timedelta(minutes=15)  # the StockSubmitterFunction's ScheduledSync rate
 # A cycle spread over 20 runs (5 h) leaves a late or failed run or two within REASSERT_AFTER.
 CYCLE_RUNS = 20
@@ -73,13 +74,14 @@ def run_scheduled_sync(submitter: StockSubmitter, clock: Callable[[], datetime] 
         channel_id = channel.channel_id
         if handover is not None and not deadline.room_for_a_page():
             summary[channel_id] = {"job_id": _hand_over(channel_id, now, handover)}
+            _record_run(channel_id, now)
             continue
         deadline.page_begins()
         try:
             planned = _plan_channel(submitter, channel_id, now, handover)
         except Exception as exc:  # one channel's fault (a bug, an answer we cannot read) never stops the others
             logger.exception("Scheduled sync of a channel failed", extra={"channel_id": channel_id})
-            summary[channel_id] = {"failed": f"{type(exc).__name__}: {exc}"[:500]}
+            summary[channel_id] = _failure(exc)
         else:
             if isinstance(planned, ChannelPlan):
                 plans.append(planned)
@@ -112,14 +114,16 @@ def _plan_channel(submitter: StockSubmitter, channel_id: str, now: datetime,
     settled = submitter.settle_pending(channel_id)
     state = db.get_or_none(StockSyncStateRecord, StockSyncStateRecord.keys(channel_id)) \
         or StockSyncStateRecord(**StockSyncStateRecord.keys(channel_id), channel_id=channel_id)
-    cycle = Cycle.of(state, now)
-    size = cycle.slice_size(_linked_total(channel_id), now)
+    cycle, linked_total = Cycle.of(state, now), _linked_total(channel_id)
+    size = cycle.slice_size(linked_total, now)
     if size is None and handover is not None:  # an overdue rest too big for this invocation
         job_id = _hand_over(channel_id, now, handover)
-        _save_cycle(channel_id, now, Cycle.restarted(now, max(cycle.last_size or 0, _linked_total(channel_id) or 0)))
+        _save_cycle(channel_id, now, Cycle.restarted(now, max(cycle.last_size or 0, linked_total or 0)))
         return {"settled": settled, "job_id": job_id}
     if size is not None and size > IN_RUN_PAGE and handover is not None:  # more than this function's time allows
-        return {"settled": settled, "job_id": _hand_over_slice(channel_id, now, handover)}
+        job_id = _hand_over(channel_id, now, handover, SLICE_KIND)
+        _record_run(channel_id, now)
+        return {"settled": settled, "job_id": job_id}
     reasserted, after = read_page(channel_id, cycle.cursor, size=size)
     due = _due_listings(channel_id)
     in_slice = {(listing.channel_id, listing.sku_key) for listing in reasserted}
@@ -150,7 +154,7 @@ def _submit(submitter: StockSubmitter, plans: list[ChannelPlan], now: datetime) 
                 done.append(plan)
             except Exception as exc:
                 logger.exception("Scheduled sync of a channel failed", extra={"channel_id": plan.channel_id})
-                summary[plan.channel_id] = plan.counts | {"failed": f"{type(exc).__name__}: {exc}"[:500]}
+                summary[plan.channel_id] = plan.counts | _failure(exc)
     for plan in done:
         _save_cycle(plan.channel_id, now, plan.cycle)
         summary[plan.channel_id] = plan.counts | {"submitted": outcome.calls.get(plan.channel_id, 0)}
@@ -237,24 +241,24 @@ def run_slice_job(submitter: StockSubmitter, jobs: Jobs, message: JobMessage, cl
     if job.status in FINAL_STATUSES:
         return
     jobs.start(job.job_id)
-    result = _run_channel(submitter, str(message.payload["channel_id"]), clock(), None)
+    result = _run_channel(submitter, PassPayload.model_validate(message.payload).channel_id, clock(), None)
     jobs.finish(job.job_id, succeeded=True, result={name: value for name, value in result.items()
                                                     if isinstance(value, int)})
 
 
-def _hand_over_slice(channel_id: str, now: datetime, handover: Handover) -> str:
-    job = handover.jobs.create(SLICE_KIND, subject=channel_id, message="Scheduled sync run",
-                               job_id=f"slice-{channel_id}-{now:%Y%m%dT%H%M}")
-    handover.queue.send(JobMessage(job_id=job.job_id, kind=SLICE_KIND, payload={"channel_id": channel_id}))
-    StockSyncStateRecord(**StockSyncStateRecord.keys(channel_id)).update(actions=[
-        StockSyncStateRecord.channel_id.set(channel_id), StockSyncStateRecord.last_run_at.set(now)])
+def _hand_over(channel_id: str, now: datetime, handover: Handover, kind: str = SYNC_RUN_KIND) -> str:
+    """The channel's run as a job of `kind`, one per channel and tick: a repeated tick sends the same
+    job's message again, which finds it done or running."""
+    job = handover.jobs.create(kind, subject=channel_id, message="Scheduled sync run",
+                               job_id=f"{JOB_PREFIX[kind]}-{channel_id}-{now:%Y%m%dT%H%M}")
+    handover.queue.send(pass_message(job.job_id, kind, channel_id, reason="scheduled", force=False))
     return job.job_id
 
 
-def _hand_over(channel_id: str, now: datetime, handover: Handover) -> str:
-    job = handover.jobs.create(SYNC_RUN_KIND, subject=channel_id, message="Scheduled sync run",
-                      job_id=f"sync-{channel_id}-{now:%Y%m%dT%H%M}")
-    handover.queue.send(pass_message(job.job_id, SYNC_RUN_KIND, channel_id, reason="scheduled", force=False))
+def _record_run(channel_id: str, now: datetime) -> None:
     StockSyncStateRecord(**StockSyncStateRecord.keys(channel_id)).update(actions=[
         StockSyncStateRecord.channel_id.set(channel_id), StockSyncStateRecord.last_run_at.set(now)])
-    return job.job_id
+
+
+def _failure(exc: Exception) -> dict[str, str]:
+    return {"failed": f"{type(exc).__name__}: {exc}"[:500]}

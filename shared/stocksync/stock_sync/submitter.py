@@ -310,9 +310,10 @@ class StockSubmitter:
         recorded = [Recorded(w.listing, w.update, by_sku.get(w.update.sku) or QuantityResult(
             w.update.sku, QuantityStatus.ERROR, "the channel gave no result for this listing"), as_of, w.split)
             for w in work]
-        quiet = {w.update.sku for w in work if w.quiet}
-        unrecorded = [r for r in recorded if r.update.sku in quiet and r.result.status in _ACCEPTED]
-        changed = [r for r in recorded if not (r.update.sku in quiet and r.result.status in _ACCEPTED)]
+        unrecorded: list[Recorded] = []
+        changed: list[Recorded] = []
+        for w, entry in zip(work, recorded, strict=True):
+            (unrecorded if w.quiet and entry.result.status in _ACCEPTED else changed).append(entry)
         self._record(changed, now)
         for entry in recorded:
             if entry.result.status == QuantityStatus.RETRY:
