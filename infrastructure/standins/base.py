@@ -397,6 +397,12 @@ class StandIn:
         with self.lock:
             self._faults.setdefault(endpoint, []).extend(statuses)
 
+    def budgets_refilled(self) -> None:
+        """Every endpoint's token bucket full again, as after a quiet minute: for a caller that moves
+        its own clock on (a test's runs 15 minutes apart, the day's cost bench)."""
+        with self.lock:
+            self._buckets.clear()
+
     def throttled(self, endpoint: str) -> Response | None:
         """A scripted fault, or 429 when the endpoint's token bucket (`limits`: rate/s, burst) is empty."""
         with self.lock:
