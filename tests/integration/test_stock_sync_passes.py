@@ -10,6 +10,7 @@ import boto3
 import pytest
 from stock_sync_support import (
     fast_adapter_factory,
+    generic_channel,
     item_with_stock,
     listing,
     read_listing,
@@ -67,6 +68,20 @@ def queued_jobs(stack):
             found.append(parse_job_message(message["Body"]))
             sqs.delete_message(QueueUrl=url, ReceiptHandle=message["ReceiptHandle"])
     return found
+
+
+def counting_stock_reads(monkeypatch):
+    """The item ids of each stock read a submission makes, from now on."""
+    from stocksync.stock_sync import submitter
+
+    reads, read = [], submitter.stock_nodes
+
+    def counted(item_ids, locations):
+        reads.append(sorted(item_ids))
+        return read(item_ids, locations)
+
+    monkeypatch.setattr(submitter, "stock_nodes", counted)
+    return reads
 
 
 def force_update(stack, shop):
@@ -173,11 +188,37 @@ def test_given_a_channel_whose_slice_is_too_big_for_the_run_when_the_schedule_co
         run_job(message, lambda: PLENTY)
 
     job_id = summary["channels"][shop]["job_id"]
-    assert sent_by_the_run == [] and job_id.startswith(f"slice-{shop}-")
+    assert sent_by_the_run == [] and job_id.startswith("slice-")
     assert [m.kind for m in messages] == ["stock_sync_slice", "stock_sync_slice"]
     assert sent_skus(website) == ["MUG-0", "MUG-1", "MUG-2"]  # once: the second delivery found the job done
     assert Jobs().get(job_id).status == "succeeded"
     assert read_listing(shop, "MUG-2").submitted_quantity == 3
+
+
+def test_given_two_channels_too_big_for_the_run_when_the_schedule_comes_then_one_job_sends_both_in_one_submission(
+        api, stack, website, shop, fast_jobs, *, monkeypatch):
+    monkeypatch.setattr(scheduled, "IN_RUN_PAGE", 1)
+    item = item_with_stock(api, "MUG", 3)
+    with GenericStandIn(listings=[DemoListing(f"MUG-{n}", "Mug", 9.0, 0, str(n)) for n in range(2)]) as other_site:
+        other = generic_channel(api, other_site, name="Outlet")
+        for channel in (shop, other):
+            for n in range(2):
+                listing(channel, f"MUG-{n}", item, last_update=db.now() - timedelta(hours=7))
+            db.CatalogueStatusRecord(**db.CatalogueStatusRecord.keys(channel), channel_id=channel,
+                                     total_linked=60).save()
+        submitter = StockSubmitter(SecretsManagerStore(), adapter_factory=fast_adapter_factory())
+        summary = scheduled.run_scheduled_sync(submitter, time_left=lambda: 59.0,
+                                               handover=scheduled.Handover(Jobs(), JobQueue(stack.ref("JobsQueue"))))
+        messages = queued_jobs(stack)
+        stock_reads = counting_stock_reads(monkeypatch)
+        for message in messages:
+            run_job(message, lambda: PLENTY)
+
+        assert [m.kind for m in messages] == ["stock_sync_slice"]
+        assert summary["channels"][shop]["job_id"] == summary["channels"][other]["job_id"]
+        assert sent_skus(website) == sent_skus(other_site) == ["MUG-0", "MUG-1"]
+        assert stock_reads == [[item]]  # one submission: the item's stock read once for both channels
+        assert Jobs().get(messages[0].job_id).result["channels"] == 2
 
 
 def test_given_a_scheduled_run_out_of_time_when_it_hands_a_channel_over_then_the_pass_reads_its_processing_imports(

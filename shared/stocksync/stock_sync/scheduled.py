@@ -12,8 +12,10 @@ again within REASSERT_AFTER of the last time, and its target compared on the way
 listing the channel accepts at the quantity it already had is not written (stock_sync/submitter.py).
 A cycle older than CYCLE_DEADLINE takes the rest of the channel at once.
 
-A channel whose slice is bigger than IN_RUN_PAGE (a channel of more than 20,000 listings) has its
-run in the jobs worker, a `stock_sync_slice` job (900 s, where this function has 60). A channel the
+The channels whose slice is bigger than IN_RUN_PAGE (channels of more than 20,000 listings) have
+their run in the jobs worker, all of them in one `stock_sync_slice` job (900 s, where this function has
+60), one per tick: still one submission, the channels sent to at once and an item's stock read once,
+and one invocation waiting on them, not one per channel. A channel the
 invocation has no time left for, or whose overdue rest is too big for one invocation, is handed to
 the jobs worker as a `stock_sync_run` job: a paged pass over the whole channel (channel_pass.py) that
 hands itself over again before the worker's own timeout. One job per channel and tick (its id says
@@ -27,18 +29,20 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
+from pydantic import BaseModel
+
 from stocksync.core import db
 from stocksync.core.db import CatalogueStatusRecord, ChannelRecord, ListingRecord, StockSyncStateRecord
 from stocksync.core.jobs import FINAL_STATUSES, Jobs, TimeLeft
 from stocksync.core.messages import JobMessage, JobQueue
 from stocksync.core.observability import logger
-from stocksync.stock_sync.channel_pass import REASSERT_AFTER, Deadline, PassPayload, pass_message, read_page
+from stocksync.stock_sync.channel_pass import REASSERT_AFTER, Deadline, pass_message, read_page
 from stocksync.stock_sync.rules import is_synced
 from stocksync.stock_sync.submitter import LISTING_ATTRIBUTES, ListingKey, StockSubmitter, SyncOutcome
 
 SYNC_RUN_KIND = "stock_sync_run"
 SLICE_KIND = "stock_sync_slice"
-JOB_PREFIX = {SYNC_RUN_KIND: "sync", SLICE_KIND: "slice"}
+SLICE_SUBJECT = "scheduled_sync"  # a slice job serves several channels: the scheduled sync's own
 RUN_EVERY = timedelta(minutes=15)  # the StockSubmitterFunction's ScheduledSync rate
 # A cycle spread over 20 runs (5 h) leaves a late or failed run or two within REASSERT_AFTER.
 CYCLE_RUNS = 20
@@ -68,6 +72,7 @@ def run_scheduled_sync(submitter: StockSubmitter, clock: Callable[[], datetime] 
     deadline = Deadline(time_left, margin_s=MARGIN_S)
     summary: dict[str, Any] = {}
     plans: list[ChannelPlan] = []
+    too_big: dict[str, int] = {}  # channel -> listings settled: their slices go to one job
     for channel in ChannelRecord.gsi1.query(db.CHANNELS_PARTITION):
         if not isinstance(channel, ChannelRecord) or not channel.enabled:
             continue
@@ -77,24 +82,34 @@ def run_scheduled_sync(submitter: StockSubmitter, clock: Callable[[], datetime] 
             _record_run(channel_id, now)
             continue
         deadline.page_begins()
-        try:
-            planned = _plan_channel(submitter, channel_id, now, handover)
-        except Exception as exc:  # one channel's fault (a bug, an answer we cannot read) never stops the others
-            logger.exception("Scheduled sync of a channel failed", extra={"channel_id": channel_id})
-            summary[channel_id] = _failure(exc)
+        planned = _planned(submitter, channel_id, now, handover)
+        if isinstance(planned, ChannelPlan):
+            plans.append(planned)
+        elif isinstance(planned, SliceTooBig):
+            too_big[channel_id] = planned.settled
         else:
-            if isinstance(planned, ChannelPlan):
-                plans.append(planned)
-            else:
-                summary[channel_id] = planned
+            summary[channel_id] = planned
         deadline.page_ends()
+    if too_big and handover is not None:
+        job_id = _hand_over_slices(list(too_big), now, handover)
+        summary |= {channel_id: {"settled": settled, "job_id": job_id} for channel_id, settled in too_big.items()}
     return {"channels": summary | _submit(submitter, plans, now)}
 
 
-def _run_channel(submitter: StockSubmitter, channel_id: str, now: datetime,
-                 handover: Handover | None) -> dict[str, Any]:
-    planned = _plan_channel(submitter, channel_id, now, handover)
-    return _submit(submitter, [planned], now)[channel_id] if isinstance(planned, ChannelPlan) else planned
+def _planned(submitter: StockSubmitter, channel_id: str, now: datetime,
+             handover: Handover | None) -> ChannelPlan | SliceTooBig | dict[str, Any]:
+    try:
+        return _plan_channel(submitter, channel_id, now, handover)
+    except Exception as exc:  # one channel's fault (a bug, an answer we cannot read) never stops the others
+        logger.exception("Scheduled sync of a channel failed", extra={"channel_id": channel_id})
+        return _failure(exc)
+
+
+@dataclass(frozen=True)
+class SliceTooBig:
+    """A channel whose slice is more than this function's time allows: the run's slice job takes it."""
+
+    settled: int
 
 
 @dataclass(frozen=True)
@@ -109,7 +124,7 @@ class ChannelPlan:
 
 
 def _plan_channel(submitter: StockSubmitter, channel_id: str, now: datetime,
-                  handover: Handover | None) -> ChannelPlan | dict[str, Any]:
+                  handover: Handover | None) -> ChannelPlan | SliceTooBig | dict[str, Any]:
     """The channel's plan, or what was done instead (handed over to a job)."""
     settled = submitter.settle_pending(channel_id)
     state = db.get_or_none(StockSyncStateRecord, StockSyncStateRecord.keys(channel_id)) \
@@ -121,9 +136,8 @@ def _plan_channel(submitter: StockSubmitter, channel_id: str, now: datetime,
         _save_cycle(channel_id, now, Cycle.restarted(now, max(cycle.last_size or 0, linked_total or 0)))
         return {"settled": settled, "job_id": job_id}
     if size is not None and size > IN_RUN_PAGE and handover is not None:  # more than this function's time allows
-        job_id = _hand_over(channel_id, now, handover, SLICE_KIND)
         _record_run(channel_id, now)
-        return {"settled": settled, "job_id": job_id}
+        return SliceTooBig(settled)
     reasserted, after = read_page(channel_id, cycle.cursor, size=size)
     due = _due_listings(channel_id)
     in_slice = {(listing.channel_id, listing.sku_key) for listing in reasserted}
@@ -232,26 +246,56 @@ def _linked_total(channel_id: str) -> int | None:
     return None if status is None or status.total_linked is None else int(status.total_linked)
 
 
+class SlicePayload(BaseModel):
+    """A slice job's message: the channels whose scheduled work it runs."""
+
+    channel_ids: list[str]
+
+
 def run_slice_job(submitter: StockSubmitter, jobs: Jobs, message: JobMessage, clock: Callable[[], datetime] = db.now,
                   ) -> None:
-    """A channel's scheduled work (its due listings and its slice) too big for the scheduled function's
-    time, run by the jobs worker. A redelivered message of a finished job does nothing; one delivered
-    while the job runs sends the same slice again, which the channel takes unchanged."""
+    """The scheduled work (due listings and slice) of the channels too big for the scheduled function's
+    time, run by the jobs worker in one submission. A redelivered message of a finished job does
+    nothing; one delivered while the job runs sends the same slices again, which the channels take
+    unchanged."""
     job = jobs.get(message.job_id)
     if job.status in FINAL_STATUSES:
         return
     jobs.start(job.job_id)
-    result = _run_channel(submitter, PassPayload.model_validate(message.payload).channel_id, clock(), None)
-    jobs.finish(job.job_id, succeeded=True, result={name: value for name, value in result.items()
-                                                    if isinstance(value, int)})
+    now = clock()
+    plans: list[ChannelPlan] = []
+    summary: dict[str, dict[str, Any]] = {}
+    for channel_id in SlicePayload.model_validate(message.payload).channel_ids:
+        planned = _planned(submitter, channel_id, now, None)
+        if isinstance(planned, ChannelPlan):
+            plans.append(planned)
+        elif isinstance(planned, dict):  # failed (without a handover no slice is too big)
+            summary[channel_id] = planned
+    summary |= _submit(submitter, plans, now)
+    totals: dict[str, int] = {}
+    for counts in summary.values():
+        for name, value in counts.items():
+            if isinstance(value, int):
+                totals[name] = totals.get(name, 0) + value
+    failed = sum(1 for counts in summary.values() if "failed" in counts)  # logged where it failed
+    jobs.finish(job.job_id, succeeded=True, result=totals | {"channels": len(summary), "failed": failed})
 
 
-def _hand_over(channel_id: str, now: datetime, handover: Handover, kind: str = SYNC_RUN_KIND) -> str:
-    """The channel's run as a job of `kind`, one per channel and tick: a repeated tick sends the same
+def _hand_over(channel_id: str, now: datetime, handover: Handover) -> str:
+    """The channel's rest as a pass job, one per channel and tick: a repeated tick sends the same
     job's message again, which finds it done or running."""
-    job = handover.jobs.create(kind, subject=channel_id, message="Scheduled sync run",
-                               job_id=f"{JOB_PREFIX[kind]}-{channel_id}-{now:%Y%m%dT%H%M}")
-    handover.queue.send(pass_message(job.job_id, kind, channel_id, reason="scheduled", force=False))
+    job = handover.jobs.create(SYNC_RUN_KIND, subject=channel_id, message="Scheduled sync run",
+                               job_id=f"sync-{channel_id}-{now:%Y%m%dT%H%M}")
+    handover.queue.send(pass_message(job.job_id, SYNC_RUN_KIND, channel_id, reason="scheduled", force=False))
+    return job.job_id
+
+
+def _hand_over_slices(channel_ids: list[str], now: datetime, handover: Handover) -> str:
+    """The channels' slices as one job per tick (idempotent like `_hand_over`)."""
+    job = handover.jobs.create(SLICE_KIND, subject=SLICE_SUBJECT, message="Scheduled sync of the biggest channels",
+                               job_id=f"slice-{now:%Y%m%dT%H%M}")
+    handover.queue.send(JobMessage(job_id=job.job_id, kind=SLICE_KIND,
+                                   payload=SlicePayload(channel_ids=channel_ids).model_dump(mode="json")))
     return job.job_id
 
 
