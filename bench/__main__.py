@@ -4,7 +4,9 @@ and `failed_modules` (module -> why) while a module's last run failed.
 `python -m bench` runs every benchmark (about 20 minutes here, most of it moto serving 100,000-record
 loads); `python -m bench mapping` (or several names) runs those and keeps the other figures. A module
 that fails or times out is reported, its previous figures are kept and its failure is recorded, and
-the others still run and are written; the command then exits 1.
+the others still run and are written; the command then exits 1. Its waits and time limits are set
+for an idle 2-core machine and are as many times longer as the machine is slower now (`bench_pace`,
+measured at the start: bench/__init__.py).
 """
 
 from __future__ import annotations
@@ -17,6 +19,8 @@ import sys
 import traceback
 import warnings
 from pathlib import Path
+
+from bench import machine_pace
 
 RESULTS = Path(__file__).parent / "results.json"
 FAILED = "failed_modules"
@@ -32,6 +36,7 @@ def main(names: list[str]) -> None:
     figures: dict[str, float] = {}
     failed: dict[str, str] = {}
     run = names or list(DEFAULT)
+    figures["bench_pace"] = machine_pace()  # how much longer than on an idle 2-core machine the waits were
     for name in run:
         try:
             figures.update(importlib.import_module(f"bench.{name}").measure())

@@ -28,7 +28,7 @@ import statistics
 import sys
 import time
 
-from bench import HANDLER_ENVIRONMENT, measure_apart, print_figures
+from bench import HANDLER_ENVIRONMENT, measure_apart, paced, print_figures
 from bench.seeding import items_and_listings, moto_table
 
 N = int(os.environ.get("BENCH_CONSOLE_N", "100000"))
@@ -53,7 +53,7 @@ def _first_rows_ms(console_url: str, channel_id: str, username: str, password: s
         browser = playwright.chromium.launch(executable_path=chromium)
         try:
             page = browser.new_page(viewport={"width": 1440, "height": 900})
-            page.set_default_timeout(NAVIGATION_TIMEOUT_MS)
+            page.set_default_timeout(paced(NAVIGATION_TIMEOUT_MS))
             page.goto(console_url)
             page.get_by_label("User name").fill(username)
             page.get_by_label("Password").fill(password)

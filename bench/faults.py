@@ -28,7 +28,8 @@ from typing import Any
 
 import requests
 
-from infrastructure.local.harness import StackProcess
+from bench import paced
+from infrastructure.local.harness import START_TIMEOUT_S, StackProcess
 from infrastructure.standins.base import FAULT_KINDS
 
 SPEEDUP = 240
@@ -46,7 +47,8 @@ class Stack:
 
     def __init__(self) -> None:
         self.process = StackProcess({"STOCKSYNC_API_KEY": "bench", "STOCKSYNC_SCHEDULE_SPEEDUP": str(SPEEDUP),
-                                     "POWERTOOLS_LOG_LEVEL": "WARNING"})
+                                     "POWERTOOLS_LOG_LEVEL": "WARNING"},
+                                    start_timeout_s=paced(START_TIMEOUT_S))
         self.http = self.process.session()
         self.api = self.process.api_url
         self.channels = {c["name"]: c["channel_id"] for c in self.get("/channels")["channels"]}
@@ -85,6 +87,7 @@ class Stack:
         return problems
 
     def wait(self, what: str, check: Any, timeout_s: float) -> None:
+        timeout_s = paced(timeout_s)
         deadline = time.monotonic() + timeout_s
         while problems := check():
             if time.monotonic() > deadline:
@@ -121,5 +124,5 @@ def measure() -> dict[str, float]:
         print(f"faults bench: {injected} faults in {FAULT_S:.0f} s on {len(FAULTED)} stand-ins; every listing of "
               f"{len(ITEMS)} items right {converged:.1f} s after they stopped", file=sys.stderr)
     finally:
-        stack.process.stop(STOP_TIMEOUT_S)
+        stack.process.stop(paced(STOP_TIMEOUT_S))
     return {"faults_converge_s": round(converged, 1), "faults_injected": injected}

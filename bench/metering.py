@@ -20,12 +20,16 @@
   SQS GetQueueAttributes is the benchmark's own "is the queue empty yet" and is not counted.
 - Lambda: invocations and GB-seconds (a duration x MemorySize / 1024, from template.yaml) per function,
   around the local runtime's `LocalFunction.invoke`. The duration is what the handler would take on
-  AWS, not here: its wall time here, less the time its AWS requests waited on moto (which answers a
-  Query over a few thousand items in a second, where DynamoDB takes milliseconds) and its channel
-  calls on the local stand-ins, plus AWS_REQUEST_S per AWS request and CHANNEL_CALL_S per channel call,
-  as if each were made after the other (the submitter's parallel calls make it shorter still). The
-  wall time here is kept beside it (`local_gb_s`, an upper bound: extrapolated 250-fold, moto's
-  seconds per item would be most of the bill).
+  AWS, not its wall time here (moto answers a Query over a few thousand items in a second, where
+  DynamoDB takes milliseconds; the stand-ins answer in a millisecond, a marketplace in hundreds):
+  the CPU its threads spent (`time.thread_time`: moto's and the stand-ins' threads, and waiting for
+  the GIL, are not the handler's), as long as on the vCPU share Lambda gives its MemorySize (a whole
+  vCPU at LAMBDA_VCPU_MB, less below in proportion), plus AWS_REQUEST_S per AWS request and
+  CHANNEL_CALL_S per marketplace call, along its longest chain: a thread pool it waits on (the
+  submitter's channels at once, its writers) takes as long as its slowest worker. Never less than
+  every thread's CPU one after the other (one GIL). The wall time here is kept beside it
+  (`local_gb_s`, an upper bound: extrapolated 250-fold, moto's seconds per item would be most of the
+  bill).
 
 Nothing is counted outside `metering.measuring(usage)`: seeding and set-up are free.
 """
@@ -48,6 +52,7 @@ READ_UNIT, WRITE_UNIT, SQS_CHUNK = 4096, 1024, 65536
 # Per request, what a handler waits on AWS (DynamoDB answers in single-digit milliseconds, SQS and S3
 # in tens) and on a marketplace (a bulk stock call: a few hundred milliseconds), generously.
 AWS_REQUEST_S, CHANNEL_CALL_S = 0.02, 0.5
+LAMBDA_VCPU_MB = 1769  # the memory size at which Lambda allots a whole vCPU (less: a share of one)
 NOT_BILLED = {("sqs", "GetQueueAttributes")}
 READS = ("GetItem", "BatchGetItem", "TransactGetItems")
 
@@ -217,6 +222,7 @@ def install() -> None:
     _meter_dynamodb_writes()
     _meter_clients()
     _meter_channel_calls()
+    _meter_threads()
     _meter_lambda()
     _installed = True
 
@@ -425,42 +431,89 @@ def _meter_clients() -> None:
             if service == "sqs":
                 requests = max(1, math.ceil(len(json.dumps(api_params, default=str).encode()) / SQS_CHUNK))
             _count(lambda usage: usage.requests.update({f"{service}.{operation_name}": requests}))
-        started = time.monotonic()
-        try:
-            return make_api_call(self, operation_name, api_params)
-        finally:
-            _waits.add("aws", time.monotonic() - started)
+        _called("aws")
+        return make_api_call(self, operation_name, api_params)
 
     BaseClient._make_api_call = counted  # type: ignore[method-assign]
 
 
-class _Waits:
-    """Seconds and calls the running handler spent waiting, per kind ("aws", "channel")."""
+class _Strand:
+    """One thread's share of an invocation: the CPU it spent (`time.thread_time`, so neither moto's
+    threads nor a wait for the GIL count) and the requests it made; the thread pools it started, each
+    a list of its worker threads' strands."""
 
     def __init__(self) -> None:
-        self._lock = threading.Lock()
-        self.seconds: Counter[str] = Counter()
+        self.cpu_s = 0.0
         self.calls: Counter[str] = Counter()
+        self.pools: list[dict[int, _Strand]] = []
 
-    def add(self, kind: str, seconds: float) -> None:
-        with self._lock:
-            self.seconds[kind] += seconds
-            self.calls[kind] += 1
+    def strands(self) -> Iterator[_Strand]:
+        yield self
+        for pool in self.pools:
+            for worker in list(pool.values()):
+                yield from worker.strands()
 
-    def taken(self) -> tuple[Counter[str], Counter[str]]:
-        with self._lock:
-            seconds, calls = self.seconds, self.calls
-            self.seconds, self.calls = Counter(), Counter()
-            return seconds, calls
-
-
-_waits = _Waits()
+    def critical_path_s(self, cpu_factor: float) -> float:
+        """Its own CPU and requests, then each pool it waited on as long as its slowest worker."""
+        own = self.cpu_s * cpu_factor + self.calls["aws"] * AWS_REQUEST_S + self.calls["channel"] * CHANNEL_CALL_S
+        return own + sum(max((worker.critical_path_s(cpu_factor) for worker in list(pool.values())), default=0.0)
+                         for pool in self.pools)
 
 
-def aws_duration(wall_s: float, seconds: Counter[str], calls: Counter[str]) -> float:
-    """What an invocation that took `wall_s` here would take on AWS (the module docstring)."""
-    own = max(wall_s - seconds["aws"] - seconds["channel"], 0.0)
-    return min(own + calls["aws"] * AWS_REQUEST_S + calls["channel"] * CHANNEL_CALL_S, max(wall_s, 0.001))
+class _Here(threading.local):
+    strand: _Strand | None = None
+
+
+_here = _Here()
+
+
+def _called(kind: str) -> None:
+    strand = _here.strand
+    if strand is not None:
+        with _lock:
+            strand.calls[kind] += 1
+
+
+def aws_duration(root: _Strand, memory_mb: int) -> float:
+    """What an invocation would take on AWS: its longest chain of work, where each thread's CPU takes
+    as long as on a Lambda vCPU share of `memory_mb` (a whole one at LAMBDA_VCPU_MB, CPU time here
+    taken as a vCPU's), each AWS request AWS_REQUEST_S and each marketplace call CHANNEL_CALL_S, and
+    threads run in parallel; never less than all its threads' CPU one after the other (one GIL)."""
+    cpu_factor = max(1.0, LAMBDA_VCPU_MB / memory_mb)
+    return max(root.critical_path_s(cpu_factor), sum(strand.cpu_s for strand in root.strands()) * cpu_factor)
+
+
+def _meter_threads() -> None:
+    """A task given to a thread pool inside an invocation runs as a strand of the pool's worker thread,
+    the pool one of the submitting strand's."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    submit = ThreadPoolExecutor.submit
+
+    def tracked(self: ThreadPoolExecutor, fn: Any, /, *args: Any, **kwargs: Any) -> Any:
+        parent = _here.strand
+        if parent is None:
+            return submit(self, fn, *args, **kwargs)
+        workers: dict[int, _Strand] | None = getattr(self, "_metered_workers", None)
+        if workers is None:
+            workers = {}
+            self._metered_workers = workers  # type: ignore[attr-defined]
+            with _lock:
+                parent.pools.append(workers)
+
+        def run() -> Any:
+            with _lock:
+                strand = workers.setdefault(threading.get_ident(), _Strand())
+            _here.strand, started = strand, time.thread_time()
+            try:
+                return fn(*args, **kwargs)
+            finally:
+                strand.cpu_s += time.thread_time() - started
+                _here.strand = None
+
+        return submit(self, run)
+
+    ThreadPoolExecutor.submit = tracked  # type: ignore[method-assign]
 
 
 def _meter_channel_calls() -> None:
@@ -469,14 +522,11 @@ def _meter_channel_calls() -> None:
 
     send = requests.Session.send
 
-    def timed(self: Any, request: Any, **kwargs: Any) -> Any:
-        started = time.monotonic()
-        try:
-            return send(self, request, **kwargs)
-        finally:
-            _waits.add("channel", time.monotonic() - started)
+    def called(self: Any, request: Any, **kwargs: Any) -> Any:
+        _called("channel")
+        return send(self, request, **kwargs)
 
-    requests.Session.send = timed  # type: ignore[method-assign]
+    requests.Session.send = called  # type: ignore[method-assign]
 
 
 def _meter_lambda() -> None:
@@ -485,14 +535,16 @@ def _meter_lambda() -> None:
     invoke = LocalFunction.invoke
 
     def metered(self: LocalFunction, event: Any) -> Any:
-        _waits.taken()  # what was waited before this invocation is not its
-        started = time.monotonic()
+        root, outer = _Strand(), _here.strand
+        _here.strand, started, cpu_started = root, time.monotonic(), time.thread_time()
         try:
             return invoke(self, event)
         finally:
+            root.cpu_s = time.thread_time() - cpu_started
+            _here.strand = outer
             wall = time.monotonic() - started
             gigabytes = self.spec.memory_size / 1024
-            gb_s, local_gb_s = aws_duration(wall, *_waits.taken()) * gigabytes, wall * gigabytes
+            gb_s, local_gb_s = aws_duration(root, self.spec.memory_size) * gigabytes, wall * gigabytes
             _count(lambda usage: (usage.invocations.update({self.logical_id: 1}),
                                   usage.gb_s.update({self.logical_id: gb_s}),
                                   usage.local_gb_s.update({self.logical_id: local_gb_s})))

@@ -79,7 +79,8 @@ from typing import Any
 
 import requests
 
-from infrastructure.local.harness import StackProcess
+from bench import paced
+from infrastructure.local.harness import START_TIMEOUT_S, StackProcess
 
 SALES, SALES_PER_S, LEVEL = 120, 0.4, 40
 SCHEDULE_SPEEDUP = 7.5  # the report poller every 40 s, the scheduled stock sync every 120 s
@@ -109,14 +110,14 @@ class Stack:
 
         self.process = StackProcess({"STOCKSYNC_API_KEY": "bench", "STOCKSYNC_SCHEDULE_SPEEDUP": str(SCHEDULE_SPEEDUP),
                                      "ORDER_POLL_SPEEDUP": "1", "POWERTOOLS_LOG_LEVEL": "WARNING"},
-                                    on_line=watch)
+                                    on_line=watch, start_timeout_s=paced(START_TIMEOUT_S))
         self.output = self.process.output
         self.api = self.process.api_url
         self.standins = self.process.standins
         self.http = self.process.session()
 
     def stop(self) -> None:
-        self.process.stop(STOP_TIMEOUT_S)
+        self.process.stop(paced(STOP_TIMEOUT_S))
 
     def get(self, path: str, **params: Any) -> Any:
         answer = self.http.get(f"{self.api}{path}", params=params, timeout=30)
@@ -132,7 +133,7 @@ class Stack:
 def _settle(stack: Stack, channels: dict[str, str]) -> None:
     """Until each channel the bench uses has its catalogue loaded, its listings linked, and nothing
     waiting to be sent (never sent, retrying or awaiting the channel's result)."""
-    deadline = time.monotonic() + SETTLE_TIMEOUT_S
+    deadline = time.monotonic() + paced(SETTLE_TIMEOUT_S)
     while True:
         waiting = {}
         for name in STANDIN_OF:
@@ -189,7 +190,7 @@ def _stock_up(stack: Stack, locations: dict[str, str], others: dict[str, list[tu
         for where, level in (("Main warehouse", LEVEL), ("Overflow store", 0)):
             stack.http.put(f"{stack.api}/items/{item_id}/stock/{locations[where]}", json={"level": level},
                            timeout=30).raise_for_status()
-    deadline = time.monotonic() + SETTLE_TIMEOUT_S
+    deadline = time.monotonic() + paced(SETTLE_TIMEOUT_S)
     while True:
         available = {sku: {row["name"]: row["available"] for row in stack.get(
             f"/items/{_item_id(stack, sku)}/available")["channels"]} for sku in ITEMS}

@@ -91,13 +91,53 @@ def test_given_a_gsi_when_its_key_changes_then_the_index_writes_a_delete_and_a_p
     assert elsewhere.wru == 1  # no index key: no index write
 
 
-def test_given_an_invocation_mostly_waiting_on_moto_when_priced_then_its_duration_is_aws_latency_not_moto_time():
-    from collections import Counter
+def test_given_an_invocation_waiting_on_channels_in_parallel_then_it_lasts_its_slowest_chain_at_aws_latency():
+    from bench.metering import AWS_REQUEST_S, CHANNEL_CALL_S, LAMBDA_VCPU_MB, _Strand, aws_duration
 
-    from bench.metering import AWS_REQUEST_S, CHANNEL_CALL_S, aws_duration
+    def strand(cpu_s: float, aws: int = 0, channel: int = 0) -> _Strand:
+        made = _Strand()
+        made.cpu_s, made.calls["aws"], made.calls["channel"] = cpu_s, aws, channel
+        return made
 
-    waited = Counter({"aws": 9.0, "channel": 0.4})
-    calls = Counter({"aws": 100, "channel": 2})
+    root = strand(0.2, aws=10)
+    root.pools.append({1: strand(0.1, aws=2, channel=4), 2: strand(0.05, channel=1)})  # the channels at once
+    root.pools.append({3: strand(0.0, aws=3), 4: strand(0.0, aws=5)})  # the writers
 
-    assert aws_duration(10.0, waited, calls) == pytest.approx(0.6 + 100 * AWS_REQUEST_S + 2 * CHANNEL_CALL_S)
-    assert aws_duration(0.5, Counter({"aws": 0.4}), Counter({"aws": 500})) == 0.5  # never longer than here
+    assert aws_duration(root, LAMBDA_VCPU_MB) == pytest.approx(
+        0.2 + 10 * AWS_REQUEST_S + (0.1 + 2 * AWS_REQUEST_S + 4 * CHANNEL_CALL_S) + 5 * AWS_REQUEST_S)
+    # A quarter of a vCPU: CPU takes four times as long, the waits no longer.
+    assert aws_duration(root, LAMBDA_VCPU_MB // 4) == pytest.approx(
+        4 * 0.2 + 10 * AWS_REQUEST_S + (4 * 0.1 + 2 * AWS_REQUEST_S + 4 * CHANNEL_CALL_S) + 5 * AWS_REQUEST_S, rel=1e-3)
+    busy = strand(1.0)
+    busy.pools.append({1: strand(1.0), 2: strand(1.0)})
+    assert aws_duration(busy, LAMBDA_VCPU_MB) == pytest.approx(3.0)  # one GIL: CPU never overlaps
+
+
+def test_given_a_handler_using_a_thread_pool_when_invoked_then_each_worker_is_a_strand_of_it() -> None:
+    import threading
+    import time
+    from concurrent.futures import ThreadPoolExecutor
+
+    from bench import metering
+
+    metering.install()
+    root = metering._Strand()
+    metering._here.strand = root
+    both_running = threading.Barrier(2, timeout=10)
+    try:
+        def spin() -> None:
+            both_running.wait()
+            until = time.thread_time() + 0.05
+            while time.thread_time() < until:
+                pass
+            metering._called("channel")
+
+        with ThreadPoolExecutor(max_workers=2) as pool:
+            for done in [pool.submit(spin) for _ in range(2)]:
+                done.result()
+    finally:
+        metering._here.strand = None
+
+    (workers,) = root.pools
+    assert len(workers) == 2
+    assert all(worker.calls["channel"] == 1 and worker.cpu_s >= 0.05 for worker in workers.values())

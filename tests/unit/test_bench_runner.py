@@ -3,11 +3,19 @@
 from __future__ import annotations
 
 import json
+import os
+import time
 import types
 
 import pytest
 
+import bench
 from bench import __main__ as runner
+
+
+@pytest.fixture(autouse=True)
+def idle_machine(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv(bench.PACE_VARIABLE, "1.00")
 
 
 def fake_modules(monkeypatch: pytest.MonkeyPatch, modules: dict[str, object]) -> None:
@@ -42,6 +50,7 @@ def test_given_one_module_fails_when_the_bench_runs_then_the_others_are_written_
 
     assert exit_code.value.code == 1
     assert json.loads(results.read_text()) == {"broken_figure": 7, "fast_figure": 2, "slow_figure": 3,
+                                               "bench_pace": 1.0,
                                                "failed_modules": {"broken": "RuntimeError: moto went away"}}
     assert "moto went away" in capsys.readouterr().err
 
@@ -55,7 +64,7 @@ def test_given_a_module_that_failed_last_time_when_it_measures_again_then_its_fa
 
     runner.main(["broken"])
 
-    assert json.loads(results.read_text()) == {"broken_figure": 8, "other_figure": 1,
+    assert json.loads(results.read_text()) == {"broken_figure": 8, "other_figure": 1, "bench_pace": 1.0,
                                                "failed_modules": {"other": "x"}}
 
 
@@ -68,4 +77,20 @@ def test_given_every_module_measures_when_the_bench_runs_then_results_hold_exact
 
     runner.main([])
 
-    assert json.loads(results.read_text()) == {"fast_figure": 2}
+    assert json.loads(results.read_text()) == {"fast_figure": 2, "bench_pace": 1.0}
+
+
+def test_given_a_busy_machine_when_the_bench_runs_then_its_waits_are_as_many_times_longer(monkeypatch):
+    monkeypatch.delenv(bench.PACE_VARIABLE)
+    monkeypatch.setattr(bench, "_pace_work", lambda: time.sleep(3 * bench.PACE_REFERENCE_S))
+    monkeypatch.setattr(bench, "PACE_TRIES", 1)
+
+    assert bench.paced(60) == pytest.approx(180, rel=0.1)
+    assert os.environ[bench.PACE_VARIABLE]  # measured once: the modules' processes inherit it
+
+
+def test_given_a_machine_faster_than_the_reference_then_the_waits_are_never_shorter(monkeypatch):
+    monkeypatch.delenv(bench.PACE_VARIABLE)
+    monkeypatch.setattr(bench, "_pace_work", lambda: None)
+
+    assert bench.paced(60) == 60
