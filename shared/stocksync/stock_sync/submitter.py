@@ -17,8 +17,6 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, TypeVar
 
-from pynamodb.exceptions import TransactWriteError
-
 from stocksync.channels.auth_failures import AuthFailures
 from stocksync.channels.base import (
     ChannelAccount,
@@ -31,7 +29,7 @@ from stocksync.channels.base import (
     RateLimiter,
 )
 from stocksync.channels.registry import adapter_class, build_adapter
-from stocksync.core import db, raw_table
+from stocksync.core import db
 from stocksync.core.automation_log import AutomationLog
 from stocksync.core.chunks import batched
 from stocksync.core.db import ChannelRecord, ListingRecord, Record, StockSyncStateRecord, SyncLogRecord
@@ -51,9 +49,9 @@ from stocksync.stock_sync.rules import Limits, is_synced, needs_submission, targ
 from stocksync.stock_sync.sync_stats import add_to_hour
 
 ListingKey = tuple[str, str]  # (channel id, sku key)
-TRANSACTION_ITEMS = 100  # DynamoDB's TransactWriteItems limit
+RECORD_CHUNK = 25  # listings recorded by one writer in turn
 LOG_BATCH = 25  # DynamoDB's BatchWriteItem limit
-WRITERS = 4  # requests in flight at once while recording a bulk submission
+WRITERS = 8  # requests in flight at once while recording a bulk submission (botocore keeps 10 connections)
 T = TypeVar("T")
 # What the submitter reads of a listing: bulk paths project their queries to these.
 LISTING_ATTRIBUTES = ["PK", "SK", "entity", "channel_id", "sku", "sku_key", "linked_item_id", "fba", "ignore_sync",
@@ -156,7 +154,7 @@ class StockSubmitter:
         """Send these listings' targets (only those that differ, unless forced), per channel.
 
         The stock of every item they name is read in BatchGetItems (stock_reads), the results recorded
-        in transactions of up to 100 listings and logged in BatchWriteItems of 25. The channels are sent
+        one conditional update per listing and logged in BatchWriteItems of 25. The channels are sent
         to at once: a sale reaches every channel in the time of the slowest, not of all in turn. With
         `forced_since`, a listing recorded at or after it is not forced again: a page of a Force Update
         redone after a crash resends only what the first try did not record.
@@ -359,25 +357,20 @@ class StockSubmitter:
 
     @staticmethod
     def _record(recorded: Sequence[Recorded], now: datetime) -> None:
-        """Put each result on its listing: TransactWriteItems of up to 100 conditional UpdateItems
-        (named attributes only: catalogue loads own the other fields of the listing).
+        """Put each result on its listing: a conditional UpdateItem each (named attributes only:
+        catalogue loads own the other fields of the listing), WRITERS at a time. Not in transactions:
+        each listing's update stands alone, and a transaction bills every write twice.
 
         Each update holds only if the listing still exists and no submission whose stock was read
         later (`submitted_as_of`) has been recorded on it meanwhile: two submitters finishing out of
-        order never let the late one record its older target over the newer one. A transaction
-        cancelled by such a listing is applied listing by listing instead. The transactions (of
-        distinct listings) go WRITERS at a time."""
+        order never let the late one record its older target over the newer one."""
 
         def record(chunk: Sequence[Recorded]) -> None:
-            requests = [raw_table.update_request(*_record_update(entry, now)) for entry in chunk]
-            try:
-                raw_table.transact_updates(requests)
-            except TransactWriteError:
-                for entry in chunk:
-                    if not db.update_if(*_record_update(entry, now)):
-                        _after_newer_submission(entry, now)
+            for entry in chunk:
+                if not db.update_if(*_record_update(entry, now)):
+                    _after_newer_submission(entry, now)
 
-        _in_parallel(record, recorded, TRANSACTION_ITEMS)
+        _in_parallel(record, recorded, RECORD_CHUNK)
 
     def _build_adapter(self, channel: ChannelRecord, limiter: RateLimiter | None) -> ChannelAdapter:
         secret = self.credentials.get(channel.credentials_secret) if channel.credentials_secret else {}
