@@ -70,6 +70,14 @@ def queued_jobs(stack):
     return found
 
 
+def run_handing_over(stack, submitter):
+    """A scheduled run as the function makes it (59 s left, big channels handed to jobs): its summary
+    and the job messages it queued."""
+    summary = scheduled.run_scheduled_sync(submitter, time_left=lambda: 59.0,
+                                           handover=scheduled.Handover(Jobs(), JobQueue(stack.ref("JobsQueue"))))
+    return summary, queued_jobs(stack)
+
+
 def counting_stock_reads(monkeypatch):
     """The item ids of each stock read a submission makes, from now on."""
     from stocksync.stock_sync import submitter
@@ -157,10 +165,8 @@ def test_given_a_channel_whose_re_assertion_fell_behind_when_the_schedule_comes_
                             cycle_started_at=db.now() - scheduled.CYCLE_DEADLINE).save()  # a cycle far behind
     submitter = StockSubmitter(SecretsManagerStore(), adapter_factory=fast_adapter_factory())
 
-    summary = scheduled.run_scheduled_sync(submitter, time_left=lambda: 59.0,
-                                           handover=scheduled.Handover(Jobs(), JobQueue(stack.ref("JobsQueue"))))
+    summary, messages = run_handing_over(stack, submitter)
     sent_by_the_run = sent_skus(website)
-    messages = queued_jobs(stack)
     for message in messages:
         run_force_update_job(message, lambda: PLENTY)
 
@@ -206,10 +212,8 @@ def test_given_two_channels_too_big_for_the_run_when_the_schedule_comes_then_one
                 listing(channel, f"MUG-{n}", item, last_update=db.now() - timedelta(hours=7))
             db.CatalogueStatusRecord(**db.CatalogueStatusRecord.keys(channel), channel_id=channel,
                                      total_linked=60).save()
-        submitter = StockSubmitter(SecretsManagerStore(), adapter_factory=fast_adapter_factory())
-        summary = scheduled.run_scheduled_sync(submitter, time_left=lambda: 59.0,
-                                               handover=scheduled.Handover(Jobs(), JobQueue(stack.ref("JobsQueue"))))
-        messages = queued_jobs(stack)
+        summary, messages = run_handing_over(stack, StockSubmitter(SecretsManagerStore(),
+                                                                   adapter_factory=fast_adapter_factory()))
         stock_reads = counting_stock_reads(monkeypatch)
         for message in messages:
             run_job(message, lambda: PLENTY)
