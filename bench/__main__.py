@@ -1,7 +1,7 @@
 """Run the benchmarks, print a table, write bench/results.json: one flat object of named figures,
 and `failed_modules` (module -> why) while a module's last run failed.
 
-`python -m bench` runs every benchmark (about 20 minutes here, most of it moto serving 100,000-record
+`python -m bench` runs every benchmark (about 40 minutes here, most of it moto serving 100,000-record
 loads); `python -m bench mapping` (or several names) runs those and keeps the other figures. A module
 that fails or times out is reported, its previous figures are kept and its failure is recorded, and
 the others still run and are written; the command then exits 1. Its waits and time limits are set
