@@ -54,7 +54,7 @@ def _first_rows_ms(console_url: str, channel_id: str, username: str, password: s
         try:
             page = browser.new_page(viewport={"width": 1440, "height": 900})
             page.set_default_timeout(paced(NAVIGATION_TIMEOUT_MS))
-            page.goto(console_url)
+            page.goto(f"{console_url}/?channel={channel_id}")  # signed in there: the console opens on Home
             page.get_by_label("User name").fill(username)
             page.get_by_label("Password").fill(password)
             page.get_by_role("button", name="Sign in").click()
