@@ -201,28 +201,51 @@ def test_given_a_channel_whose_slice_is_too_big_for_the_run_when_the_schedule_co
     assert read_listing(shop, "MUG-2").submitted_quantity == 3
 
 
-def test_given_two_channels_too_big_for_the_run_when_the_schedule_comes_then_one_job_sends_both_in_one_submission(
-        api, stack, website, shop, fast_jobs, *, monkeypatch):
+@pytest.fixture
+def outlet(api, shop, monkeypatch):
+    """A second web-shop channel, on a site of its own; it and `shop` have two listings of one item each,
+    sent long ago, and count 60 linked (a slice of 3 a run), too big for the run (IN_RUN_PAGE 1):
+    (its channel id, its site, the item)."""
     monkeypatch.setattr(scheduled, "IN_RUN_PAGE", 1)
     item = item_with_stock(api, "MUG", 3)
-    with GenericStandIn(listings=[DemoListing(f"MUG-{n}", "Mug", 9.0, 0, str(n)) for n in range(2)]) as other_site:
-        other = generic_channel(api, other_site, name="Outlet")
-        for channel in (shop, other):
+    with GenericStandIn(listings=[DemoListing(f"MUG-{n}", "Mug", 9.0, 0, str(n)) for n in range(2)]) as site:
+        channel_id = generic_channel(api, site, name="Outlet")
+        for channel in (shop, channel_id):
             for n in range(2):
                 listing(channel, f"MUG-{n}", item, last_update=db.now() - timedelta(hours=7))
             db.CatalogueStatusRecord(**db.CatalogueStatusRecord.keys(channel), channel_id=channel,
                                      total_linked=60).save()
-        summary, messages = run_handing_over(stack, StockSubmitter(SecretsManagerStore(),
-                                                                   adapter_factory=fast_adapter_factory()))
-        stock_reads = counting_stock_reads(monkeypatch)
-        for message in messages:
-            run_job(message, lambda: PLENTY)
+        yield channel_id, site, item
 
-        assert [m.kind for m in messages] == ["stock_sync_slice"]
-        assert summary["channels"][shop]["job_id"] == summary["channels"][other]["job_id"]
-        assert sent_skus(website) == sent_skus(other_site) == ["MUG-0", "MUG-1"]
-        assert stock_reads == [[item]]  # one submission: the item's stock read once for both channels
-        assert Jobs().get(messages[0].job_id).result["channels"] == 2
+
+def test_given_two_channels_too_big_for_the_run_when_the_schedule_comes_then_one_job_sends_both_in_one_submission(
+        stack, website, shop, outlet, fast_jobs, *, monkeypatch):
+    other, other_site, item = outlet
+    summary, messages = run_handing_over(stack, StockSubmitter(SecretsManagerStore(),
+                                                               adapter_factory=fast_adapter_factory()))
+    stock_reads = counting_stock_reads(monkeypatch)
+    for message in messages:
+        run_job(message, lambda: PLENTY)
+
+    assert [m.kind for m in messages] == ["stock_sync_slice"]
+    assert summary["channels"][shop]["job_id"] == summary["channels"][other]["job_id"]
+    assert sent_skus(website) == sent_skus(other_site) == ["MUG-0", "MUG-1"]
+    assert stock_reads == [[item]]  # one submission: the item's stock read once for both channels
+    assert Jobs().get(messages[0].job_id).result["channels"] == 2
+
+
+def test_given_big_channels_whose_slices_exceed_one_jobs_share_then_each_job_holds_at_most_its_share(
+        stack, website, shop, outlet, fast_jobs, *, monkeypatch):
+    other, other_site, _item = outlet
+    monkeypatch.setattr(scheduled, "SLICE_JOB_LISTINGS", 3)  # one channel's slice
+    summary, messages = run_handing_over(stack, StockSubmitter(SecretsManagerStore(),
+                                                               adapter_factory=fast_adapter_factory()))
+    for message in messages:
+        run_job(message, lambda: PLENTY)
+
+    assert [m.kind for m in messages] == ["stock_sync_slice", "stock_sync_slice"]
+    assert summary["channels"][shop]["job_id"] != summary["channels"][other]["job_id"]
+    assert sent_skus(website) == sent_skus(other_site) == ["MUG-0", "MUG-1"]
 
 
 def test_given_a_scheduled_run_out_of_time_when_it_hands_a_channel_over_then_the_pass_reads_its_processing_imports(

@@ -13,9 +13,9 @@ listing the channel accepts at the quantity it already had is not written (stock
 A cycle older than CYCLE_DEADLINE takes the rest of the channel at once.
 
 The channels whose slice is bigger than IN_RUN_PAGE (channels of more than 20,000 listings) have
-their run in the jobs worker, all of them in one `stock_sync_slice` job (900 s, where this function has
-60), one per tick: still one submission, the channels sent to at once and an item's stock read once,
-and one invocation waiting on them, not one per channel. A channel the
+their run in the jobs worker, in `stock_sync_slice` jobs (900 s, where this function has 60) of up to
+SLICE_JOB_LISTINGS listings: one job for several channels is still one submission, the channels sent to
+at once and an item's stock read once, and one invocation waiting on them, not one per channel. A channel the
 invocation has no time left for, or whose overdue rest is too big for one invocation, is handed to
 the jobs worker as a `stock_sync_run` job: a paged pass over the whole channel (channel_pass.py) that
 hands itself over again before the worker's own timeout. One job per channel and tick (its id says
@@ -24,7 +24,7 @@ which), so a repeated tick does not start a second one.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -51,6 +51,9 @@ RECENT = REASSERT_AFTER - CYCLE_DEADLINE
 # The slice of a channel never counted; a bigger slice, or an overdue rest, goes to the jobs worker.
 IN_RUN_PAGE = 1_000
 OVERDUE_REST = 2 * IN_RUN_PAGE  # what an overdue cycle reads at once (the count may be a little behind)
+# A slice job's share, its listings held in memory at once (six channels of 100,000 listings: 30,000 in
+# one job); its time is its slowest channel's, the channels going at once.
+SLICE_JOB_LISTINGS = 50_000
 MARGIN_S = 15.0  # hand the rest over when less than this (or twice a channel's time) is left
 
 
@@ -72,7 +75,7 @@ def run_scheduled_sync(submitter: StockSubmitter, clock: Callable[[], datetime] 
     deadline = Deadline(time_left, margin_s=MARGIN_S)
     summary: dict[str, Any] = {}
     plans: list[ChannelPlan] = []
-    too_big: dict[str, int] = {}  # channel -> listings settled: their slices go to one job
+    too_big: dict[str, SliceTooBig] = {}  # their slices go to the jobs worker
     for channel in ChannelRecord.gsi1.query(db.CHANNELS_PARTITION):
         if not isinstance(channel, ChannelRecord) or not channel.enabled:
             continue
@@ -86,13 +89,15 @@ def run_scheduled_sync(submitter: StockSubmitter, clock: Callable[[], datetime] 
         if isinstance(planned, ChannelPlan):
             plans.append(planned)
         elif isinstance(planned, SliceTooBig):
-            too_big[channel_id] = planned.settled
+            too_big[channel_id] = planned
         else:
             summary[channel_id] = planned
         deadline.page_ends()
-    if too_big and handover is not None:
-        job_id = _hand_over_slices(list(too_big), now, handover)
-        summary |= {channel_id: {"settled": settled, "job_id": job_id} for channel_id, settled in too_big.items()}
+    if handover is not None:
+        for number, channel_ids in enumerate(_slice_jobs(too_big), start=1):
+            job_id = _hand_over_slices(channel_ids, now, number, handover)
+            summary |= {channel_id: {"settled": too_big[channel_id].settled, "job_id": job_id}
+                        for channel_id in channel_ids}
     return {"channels": summary | _submit(submitter, plans, now)}
 
 
@@ -107,9 +112,24 @@ def _planned(submitter: StockSubmitter, channel_id: str, now: datetime,
 
 @dataclass(frozen=True)
 class SliceTooBig:
-    """A channel whose slice is more than this function's time allows: the run's slice job takes it."""
+    """A channel whose slice is more than this function's time allows: a slice job of the run takes it."""
 
     settled: int
+    size: int
+
+
+def _slice_jobs(too_big: Mapping[str, SliceTooBig]) -> list[list[str]]:
+    """The channels in jobs of at most SLICE_JOB_LISTINGS listings between them (a bigger channel alone),
+    in the order the run met them, so that a repeated tick makes the same jobs."""
+    jobs: list[list[str]] = []
+    listings = 0
+    for channel_id, big in too_big.items():
+        if not jobs or listings + big.size > SLICE_JOB_LISTINGS:
+            jobs.append([])
+            listings = 0
+        jobs[-1].append(channel_id)
+        listings += big.size
+    return jobs
 
 
 @dataclass(frozen=True)
@@ -137,7 +157,7 @@ def _plan_channel(submitter: StockSubmitter, channel_id: str, now: datetime,
         return {"settled": settled, "job_id": job_id}
     if size is not None and size > IN_RUN_PAGE and handover is not None:  # more than this function's time allows
         _record_run(channel_id, now)
-        return SliceTooBig(settled)
+        return SliceTooBig(settled, size)
     reasserted, after = read_page(channel_id, cycle.cursor, size=size)
     due = _due_listings(channel_id)
     in_slice = {(listing.channel_id, listing.sku_key) for listing in reasserted}
@@ -290,10 +310,10 @@ def _hand_over(channel_id: str, now: datetime, handover: Handover) -> str:
     return job.job_id
 
 
-def _hand_over_slices(channel_ids: list[str], now: datetime, handover: Handover) -> str:
-    """The channels' slices as one job per tick (idempotent like `_hand_over`)."""
+def _hand_over_slices(channel_ids: list[str], now: datetime, number: int, handover: Handover) -> str:
+    """The channels' slices as the tick's job `number` (idempotent like `_hand_over`)."""
     job = handover.jobs.create(SLICE_KIND, subject=SLICE_SUBJECT, message="Scheduled sync of the biggest channels",
-                               job_id=f"slice-{now:%Y%m%dT%H%M}")
+                               job_id=f"slice-{now:%Y%m%dT%H%M}-{number}")
     handover.queue.send(JobMessage(job_id=job.job_id, kind=SLICE_KIND,
                                    payload=SlicePayload(channel_ids=channel_ids).model_dump(mode="json")))
     return job.job_id
