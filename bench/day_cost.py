@@ -49,7 +49,8 @@ loaded machine, extrapolated 300-fold, would be noise. Per part:
                    channel, each eBay or Amazon listing alone, in the run itself; a line through two
                    such points gives 100,000 listings as many calls as 100. So the measured runs work
                    as the model's do, on a slice as big as the bench affords: the cycle is one run (the
-                   slice is the whole channel) and IN_RUN_PAGE a twentieth too, and the day is the
+                   slice is the whole channel), IN_RUN_PAGE and SLICE_JOB_LISTINGS a twentieth too (the
+                   model's six slices of 5,000 are one job, the bench's too), and the day is the
                    fitted run at a twentieth of the listings (5,000 for 100,000: the model's slice),
                    x 96. What a run does whatever the channel's size (its due listings, the cycle's
                    state) is in both. Any job the run hands over (the JobsWorkerFunction) is in it.
@@ -462,16 +463,19 @@ def _reload(seller: _Seller, schedules: tuple[str, ...], channels: int) -> None:
 @contextmanager
 def _whole_channel_slices() -> Iterator[None]:
     """A cycle of one run, so that each run's slice is the whole channel; and the slice a channel's
-    run is handed to the jobs worker over as many times smaller (see "scheduled_sync" above)."""
+    run is handed to the jobs worker over, and a slice job's share, as many times smaller (see
+    "scheduled_sync" above)."""
     from stocksync.stock_sync import scheduled
 
-    cycle_runs, in_run_page = scheduled.CYCLE_RUNS, scheduled.IN_RUN_PAGE
+    limits = cycle_runs, in_run_page, job_listings = (scheduled.CYCLE_RUNS, scheduled.IN_RUN_PAGE,
+                                                      scheduled.SLICE_JOB_LISTINGS)
     assert cycle_runs == CYCLE_RUNS, "the day is priced for the product's cycle"
-    scheduled.CYCLE_RUNS, scheduled.IN_RUN_PAGE = 1, -(-in_run_page // cycle_runs)
+    scheduled.CYCLE_RUNS, scheduled.IN_RUN_PAGE, scheduled.SLICE_JOB_LISTINGS = (
+        1, -(-in_run_page // cycle_runs), -(-job_listings // cycle_runs))
     try:
         yield
     finally:
-        scheduled.CYCLE_RUNS, scheduled.IN_RUN_PAGE = cycle_runs, in_run_page
+        scheduled.CYCLE_RUNS, scheduled.IN_RUN_PAGE, scheduled.SLICE_JOB_LISTINGS = limits
 
 
 def _scheduled_runs(seller: _Seller, _channels: dict[str, Any]) -> dict[str, Usage]:
