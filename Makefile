@@ -6,7 +6,7 @@ TEST_VENV := .venv-test
 SAM_VENV := .venv-sam
 STACK_NAME ?= stocksync
 
-.PHONY: run demo-sale test check lint bench openapi validate build deploy clean console chromium
+.PHONY: run demo-sale test test-checks sam-checks check lint bench openapi validate build deploy clean console chromium
 
 # Two workers: every e2e module on one of them, one after the other, on the one local stack they share;
 # every other test file to whichever worker is free (tests/conftest.py's `pytest_xdist_make_scheduler`).
@@ -45,17 +45,30 @@ chromium:
 demo-sale: $(VENV)/.installed
 	$(VENV)/bin/python -m infrastructure.demo_sale
 
-test: console chromium
+# What does not depend on each other goes at once: first the installs (the browser, the console, the
+# test venv, sam's venv), then the checks beside sam's validate and build, then the tests.
+test:
 	rm -rf $(TEST_VENV)
+	$(MAKE) --jobs=4 --output-sync=target chromium console $(TEST_VENV)/.installed $(SAM_VENV)/.installed
+	$(MAKE) --jobs=2 --output-sync=target test-checks sam-checks
+	$(TEST_VENV)/bin/pytest $(PYTEST_PARALLEL) $(PYTEST_REPORT)
+
+# A fresh venv for `make test` (which removes it first).
+$(TEST_VENV)/.installed:
 	$(PYTHON) -m venv $(TEST_VENV)
 	$(TEST_VENV)/bin/pip install --quiet --upgrade pip
 	$(TEST_VENV)/bin/pip install --quiet -e ".[dev]"
+	touch $@
+
+test-checks: $(TEST_VENV)/.installed
 	$(TEST_VENV)/bin/ruff check .
 	$(TEST_VENV)/bin/lint-imports
 	$(TEST_VENV)/bin/mypy
 	$(TEST_VENV)/bin/cfn-lint template.yaml
-	$(MAKE) validate build
-	$(TEST_VENV)/bin/pytest $(PYTEST_PARALLEL) $(PYTEST_REPORT)
+
+sam-checks:
+	$(MAKE) validate
+	$(MAKE) build
 
 # The developer's loop: the same checks and tests in the venv `make run` keeps (no reinstall, no sam).
 check: $(VENV)/.installed console chromium
