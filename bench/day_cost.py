@@ -43,7 +43,7 @@ loaded machine, extrapolated 300-fold, would be noise. Per part:
                    before each run ERRORS_PER_CHANNEL listings of each channel marked as refused by
                    their channel, as a failed submission leaves them, so each run retries a few).
                    At 100,000 listings a run re-asserts a slice of 5,000 per channel (a twentieth,
-                   CYCLE_RUNS), in a job of its own per channel (more than IN_RUN_PAGE), in bulk
+                   CYCLE_RUNS), in the jobs worker (more than IN_RUN_PAGE), in bulk
                    calls full to the channel's limit (an Amazon feed, eBay's 25 SKUs, Magento's and
                    Rakuten's 100). Measured at 100 listings a run's slice would be 5: one call per
                    channel, each eBay or Amazon listing alone, in the run itself; a line through two
@@ -107,7 +107,7 @@ import sys
 import threading
 import time
 from collections import Counter
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import datetime, timedelta
 from typing import Any
@@ -172,9 +172,7 @@ def day_figures(measured: dict[int, dict[str, Any]]) -> dict[str, float]:
     days = {name: _day(measured, listings) for name, listings in {"": MODEL_LISTINGS, **SMALLER}.items()}
     model = days[""]
     figures: dict[str, float] = {"day_cost_usd": round(sum(cost(usage) for usage in model.values()), 4)}
-    total = Usage()
-    for usage in model.values():
-        total = total.plus(usage)
+    total = Usage.total(model.values())
     figures |= {
         "day_dynamodb_rru": round(total.rru),
         "day_dynamodb_wru": round(total.wru),
@@ -200,7 +198,7 @@ def _day(measured: dict[int, dict[str, Any]], listings: int) -> dict[str, Usage]
     return {
         "scheduled_sync": scheduled,
         "sales": sale.scaled(sales),
-        "catalogue_reloads": _sum(at[f"reload_{kind}"].scaled(times) for kind, times in RELOADS_A_DAY.items())
+        "catalogue_reloads": Usage.total(at[f"reload_{kind}"].scaled(times) for kind, times in RELOADS_A_DAY.items())
         .plus(at["report_tick_idle"], REPORT_TICKS_A_DAY),
         "order_polling": at["order_tick"].scaled(POLLER_TICKS_A_DAY),
         "force_update": at["force_update"],
@@ -209,13 +207,6 @@ def _day(measured: dict[int, dict[str, Any]], listings: int) -> dict[str, Usage]
         "queue_polling": Usage(requests={"sqs.ReceiveMessage (idle polling)":
                                          QUEUES * POLLERS_PER_QUEUE * 3 * 60 * 24}),
     }
-
-
-def _sum(usages: Iterable[Usage]) -> Usage:
-    total = Usage()
-    for usage in usages:
-        total = total.plus(usage)
-    return total
 
 
 def _fitted(measured: dict[int, dict[str, Any]], name: str, listings: int) -> Usage:

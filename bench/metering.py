@@ -44,7 +44,7 @@ import math
 import threading
 import time
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -76,6 +76,13 @@ class Usage:
 
     def scaled(self, times: float) -> Usage:
         return Usage().plus(self, times)
+
+    @classmethod
+    def total(cls, usages: Iterable[Usage]) -> Usage:
+        summed = cls()
+        for usage in usages:
+            summed = summed.plus(usage)
+        return summed
 
     def as_dict(self) -> dict[str, Any]:
         return {"rru": self.rru, "wru": self.wru, "requests": dict(self.requests),
@@ -439,8 +446,8 @@ def _meter_clients() -> None:
 
 class _Strand:
     """One thread's share of an invocation: the CPU it spent (`time.thread_time`, so neither moto's
-    threads nor a wait for the GIL count) and the requests it made; the thread pools it started, each
-    a list of its worker threads' strands."""
+    threads nor a wait for the GIL count) and the requests it made; the thread pools it waited on, each
+    its worker threads' strands by thread."""
 
     def __init__(self) -> None:
         self.cpu_s = 0.0

@@ -248,6 +248,25 @@ def test_given_big_channels_whose_slices_exceed_one_jobs_share_then_each_job_hol
     assert sent_skus(website) == sent_skus(other_site) == ["MUG-0", "MUG-1"]
 
 
+def test_given_the_jobs_queue_refusing_a_slice_job_then_the_channels_sent_in_the_run_still_sync(
+        stack, website, shop, outlet, fast_jobs, *, monkeypatch):
+    other, other_site, _item = outlet
+    monkeypatch.setattr(scheduled, "IN_RUN_PAGE", 2)
+    db.CatalogueStatusRecord(**db.CatalogueStatusRecord.keys(other), channel_id=other, total_linked=20).save()
+    handover = scheduled.Handover(Jobs(), JobQueue(stack.ref("JobsQueue")))
+
+    def refused(message: JobMessage) -> None:
+        raise RuntimeError("the jobs queue is unavailable")
+
+    monkeypatch.setattr(handover.queue, "send", refused)
+    submitter = StockSubmitter(SecretsManagerStore(), adapter_factory=fast_adapter_factory())
+    summary = scheduled.run_scheduled_sync(submitter, time_left=lambda: 59.0, handover=handover)
+
+    assert "unavailable" in summary["channels"][shop]["failed"]  # a slice of 3: for a job that could not be queued
+    assert sent_skus(website) == []
+    assert sent_skus(other_site) == ["MUG-0", "MUG-1"]  # a slice of 2: sent by the run itself
+
+
 def test_given_a_scheduled_run_out_of_time_when_it_hands_a_channel_over_then_the_pass_reads_its_processing_imports(
         api, stack, fast_jobs):
     lamp = DemoListing("LAMP-1", "Lamp", 30.0, 2, "2001")

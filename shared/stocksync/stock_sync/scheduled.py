@@ -95,9 +95,12 @@ def run_scheduled_sync(submitter: StockSubmitter, clock: Callable[[], datetime] 
         deadline.page_ends()
     if handover is not None:
         for number, channel_ids in enumerate(_slice_jobs(too_big), start=1):
-            job_id = _hand_over_slices(channel_ids, now, number, handover)
-            summary |= {channel_id: {"settled": too_big[channel_id].settled, "job_id": job_id}
-                        for channel_id in channel_ids}
+            try:
+                handed = {"job_id": _hand_over_slices(channel_ids, now, number, handover)}
+            except Exception as exc:  # the jobs queue refusing this job never stops the channels sent here
+                logger.exception("Scheduled sync could not hand slices over", extra={"channel_ids": channel_ids})
+                handed = _failure(exc)
+            summary |= {channel_id: {"settled": too_big[channel_id].settled, **handed} for channel_id in channel_ids}
     return {"channels": summary | _submit(submitter, plans, now)}
 
 
