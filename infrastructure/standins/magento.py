@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import re
 import time
+from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any, cast
 
@@ -47,6 +48,7 @@ SOURCES = ("default", "overflow")
 # Two store views, each on a website of its own (the product status is website-scoped: a value written
 # in one view's scope does not reach the other), and `all`, the global scope.
 STORE_VIEWS = ("default", "fr")
+DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE = 20, 300  # a search's page size when not asked; its Web API input limit
 ALL_STORES = "all"
 STORE_CODES = (*STORE_VIEWS, ALL_STORES)
 # The integration's OAuth 1.0a credentials (System > Integrations shows all four); the access token
@@ -214,7 +216,6 @@ class MagentoStandIn(StandIn):
     def products(self, request: Request, store: str) -> Response:
         if refused := self._refused(request, store):
             return refused
-        size = int(request.args.get("searchCriteria[pageSize]", 20))
         prefix = "searchCriteria[filterGroups][0][filters][0]"
         field, value = request.args.get(f"{prefix}[field]"), request.args.get(f"{prefix}[value]", "")
         if field is not None and (field != "type_id" or request.args.get(f"{prefix}[conditionType]", "eq") != "eq"):
@@ -224,13 +225,7 @@ class MagentoStandIn(StandIn):
             documents += [self.configurable_document(sku, store) for sku in self.parents()]
         if field is not None:
             documents = [d for d in documents if d["type_id"] == value]
-        last_page = max((len(documents) + size - 1) // size, 1)
-        page = min(int(request.args.get("searchCriteria[currentPage]", 1)), last_page)  # Magento's quirk
-        return json_response({
-            "items": documents[(page - 1) * size: page * size],
-            "search_criteria": {"filter_groups": [], "page_size": size, "current_page": page},
-            "total_count": len(documents),
-        })
+        return _search_page(request.args, documents)
 
     def product(self, request: Request, store: str, sku: str) -> Response:
         """One product as the store view shows it, with its stock item (the search has none)."""
@@ -314,12 +309,7 @@ class MagentoStandIn(StandIn):
                 if item.sku in wanted:
                     rows += [{"sku": item.sku, "source_code": code, "quantity": quantity, "status": int(quantity > 0)}
                              for code, quantity in self.sources.get(item.sku, {}).items()]
-        size = int(request.args.get("searchCriteria[pageSize]", 20))
-        last_page = max((len(rows) + size - 1) // size, 1)
-        page = min(int(request.args.get("searchCriteria[currentPage]", 1)), last_page)
-        return json_response({"items": rows[(page - 1) * size: page * size],
-                              "search_criteria": {"filter_groups": [], "page_size": size, "current_page": page},
-                              "total_count": len(rows)})
+        return _search_page(request.args, rows)
 
     def stock_item(self, request: Request, store: str, sku: str) -> Response:
         if refused := self._refused(request, store):
@@ -400,12 +390,7 @@ class MagentoStandIn(StandIn):
         order_by = args.get("searchCriteria[sortOrders][0][field]", "entity_id")
         descending = args.get("searchCriteria[sortOrders][0][direction]", "ASC").upper() == "DESC"
         documents.sort(key=lambda d: (str(d.get(order_by, "")).zfill(20), d["entity_id"]), reverse=descending)
-        size = int(args.get("searchCriteria[pageSize]", 20))
-        last_page = max((len(documents) + size - 1) // size, 1)
-        page = min(int(args.get("searchCriteria[currentPage]", 1)), last_page)  # Magento's quirk
-        return json_response({"items": documents[(page - 1) * size: page * size],
-                              "search_criteria": {"filter_groups": [], "page_size": size, "current_page": page},
-                              "total_count": len(documents)})
+        return _search_page(args, documents)
 
     def get_order(self, request: Request, store: str, entity_id: int) -> Response:
         if refused := self._refused(request, store):
@@ -480,6 +465,20 @@ def _matches(actual: str, condition: str, wanted: str, numeric: bool) -> bool:
     left, right = (int(actual), int(wanted or 0)) if numeric else (actual, wanted)
     return {"eq": left == right, "gt": left > right, "gteq": left >= right, "lt": left < right,
             "lteq": left <= right}[condition]
+
+
+def _search_page(args: Mapping[str, str], documents: list[dict[str, Any]]) -> Response:
+    """One page of a search result, as Magento pages it: a page past the last answers the last page
+    again, and a page size over the shop's Web API input limit (Stores > Configuration > Services >
+    Web Api Input Limits, 300 when the limits are on, as this shop has them) is refused."""
+    size = int(args.get("searchCriteria[pageSize]", DEFAULT_PAGE_SIZE))
+    if size > MAX_PAGE_SIZE:
+        return _invalid("Maximum SearchCriteria pageSize is %1", [str(MAX_PAGE_SIZE)])
+    last_page = max((len(documents) + size - 1) // size, 1)
+    page = min(int(args.get("searchCriteria[currentPage]", 1)), last_page)
+    return json_response({"items": documents[(page - 1) * size: page * size],
+                          "search_criteria": {"filter_groups": [], "page_size": size, "current_page": page},
+                          "total_count": len(documents)})
 
 
 def _invalid(message: str, parameters: list[str] | None = None, status: int = 400) -> Response:

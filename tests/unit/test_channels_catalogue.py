@@ -9,6 +9,7 @@ import io
 from datetime import UTC, datetime
 
 import pytest
+import requests
 
 from infrastructure.standins import amazon, ebay, generic, magento, mirakl, rakuten
 from stocksync.channels.base import CatalogueStatus, ChannelAccount, ChannelAuthFailed, ChannelUnavailable
@@ -132,8 +133,32 @@ def test_given_magento_when_paging_products_then_it_stops_on_total_count_despite
         rows = normalized_rows(body)
         assert [row["sku"] for row in rows] == [item.sku for item in standin.listings]  # 55: no repeats
         product_calls = catalogue_pages(standin)
-        assert len(product_calls) == 1  # 55 listings fit one page of 100
+        assert len(product_calls) == 1  # 55 listings fit one page of 300
         assert rows[3]["quantity"] == str(standin.listings[3].quantity)  # summed over both MSI sources
+        assert standin.violations() == []
+
+
+def test_given_a_shop_with_magentos_input_limits_when_a_search_asks_more_than_300_a_page_then_it_is_refused():
+    with magento.MagentoStandIn() as standin:
+        for path in ("products", "inventory/source-items", "orders"):
+            answer = requests.get(f"{standin.url}/rest/default/V1/{path}", params={"searchCriteria[pageSize]": 301},
+                                  headers={"Authorization": f"Bearer {magento.ACCESS_TOKEN}"}, timeout=5)
+            assert answer.status_code == 400, path
+            assert answer.json() == {"message": "Maximum SearchCriteria pageSize is %1", "parameters": ["300"]}
+
+
+def test_given_a_catalogue_of_700_products_when_read_then_three_pages_of_the_most_magento_allows():
+    listings = magento.demo_listings("WEB", products=5, colours=10, extras=650)  # 50 colours and 650 singles
+    with magento.MagentoStandIn(listings=listings, configurables={}) as standin:
+        subject = adapter("magento", {"base_url": standin.url}, {"access_token": magento.ACCESS_TOKEN})
+
+        rows = normalized_rows(run_to_document(subject)[1])
+
+        assert len(rows) == len({row["sku"] for row in rows}) == 700
+        assert [e.query["searchCriteria[pageSize]"] for e in catalogue_pages(standin)] == [["300"]] * 3
+        source_searches = [e for e in standin.exchanges if e.path.endswith("/inventory/source-items")]
+        assert len(source_searches) == 5  # 300, 300 and 100 products' two sources each: 600, 600, 200 rows
+        assert rows[650]["quantity"] == str(listings[650].quantity)  # summed over both MSI sources
         assert standin.violations() == []
 
 
