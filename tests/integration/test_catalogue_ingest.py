@@ -114,7 +114,7 @@ def test_given_an_uploaded_csv_when_ingested_then_listings_status_job_and_mappin
     mapping = boto3.client("sqs").receive_message(QueueUrl=stack.ref("MappingQueue"), MaxNumberOfMessages=10)
     bodies = [json.loads(m["Body"]) for m in mapping["Messages"]]
     assert bodies == [{"channel_id": channel, "load_id": status["last_load"]["load_id"],
-                       "reason": "catalogue_loaded"}]
+                       "reason": "catalogue_loaded", "unlinked": 2}]
     events = api.get(f"/channels/{channel}/events").body["events"]
     assert [e["kind"] for e in events] == ["CATALOGUE_LOADED"]
 

@@ -92,6 +92,28 @@ def test_given_a_load_message_delivered_twice_when_handled_then_one_run_links_on
     assert totals_are_true(api, channel)["linked"] == 1
 
 
+def test_given_a_load_that_counted_no_unlinked_listing_when_auto_linked_then_the_listings_are_not_read(
+        api, stack, mapper, monkeypatch):
+    channel = api.post("/channels", {"name": "Shop", "type": "generic"}).body["channel_id"]
+    api.post("/items", {"sku": "A"})
+    add_listings(channel, {"sku": "a"})
+    after = {"channel_id": channel, "load_id": "load-2", "reason": "catalogue_loaded", "unlinked": 1}
+    assert mapper(_event(after), _Context()) == {"batchItemFailures": []}
+    assert api.get("/jobs/autolink-load-2").body["result"]["linked"] == 1
+
+    def read_whole_channel(*args, **kwargs):
+        raise AssertionError("a channel whose listings are all linked was read again")
+
+    monkeypatch.setattr(store, "listing_facts", read_whole_channel)
+    every_listing_linked = {"channel_id": channel, "load_id": "load-3", "reason": "catalogue_loaded", "unlinked": 0}
+    assert mapper(_event(every_listing_linked), _Context()) == {"batchItemFailures": []}
+
+    job = api.get("/jobs/autolink-load-3").body
+    assert job["status"] == "succeeded"
+    assert {k: job["result"][k] for k in ("candidates", "linked")} == {"candidates": 0, "linked": 0}
+    assert totals_are_true(api, channel)["linked"] == 1
+
+
 def test_given_barcodes_and_one_listing_per_item_when_auto_linked_then_ambiguity_links_none(api, stack, mapper):
     settings = {"mapping": {"auto_link_by": "barcode", "one_listing_per_item": True}}
     channel = api.post("/channels", {"name": "Amazon", "type": "amazon", "settings": settings}).body["channel_id"]

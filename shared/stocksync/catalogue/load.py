@@ -310,7 +310,7 @@ class CatalogueLoader:
     def _finish_load(self, load: CatalogueLoadRecord) -> None:
         counts = {name: int(getattr(load, name)) for name in ("rows", "created", "updated", "removed", "unchanged",
                                                               "written", "drift")}
-        self._set_totals(load)
+        totals = self._set_totals(load)
         publish(METRIC_CATALOGUE_ROWS_LOADED, counts["rows"])
         self._update_status(
             load.channel_id, CatalogueStatusRecord.last_status.set("succeeded"),
@@ -322,16 +322,16 @@ class CatalogueLoader:
         self.jobs.finish(load.load_id, succeeded=True, result=counts | {"load_id": load.load_id}, message=message)
         self.log.record(load.channel_id, LOADED_EVENT, message, {"load_id": load.load_id, "file": load.key} | counts)
         self.mapping.send(MappingMessage(channel_id=load.channel_id, load_id=load.load_id,
-                                         reason="catalogue_loaded"))
+                                         reason="catalogue_loaded", unlinked=totals["active"] - totals["linked"]))
         self._transition(load, "applying", "succeeded")
         self._drop_staging(load)
 
     @staticmethod
-    def _set_totals(load: CatalogueLoadRecord) -> None:
+    def _set_totals(load: CatalogueLoadRecord) -> dict[str, int]:
         """Set the channel's totals to what the load counted, unless something moved them since the load
         began applying (a link, an unlink or an item created from a listing ADDs to them in its own
         transaction, and setting over it would lose that): then count them from the listings again,
-        and set those, on the same condition, until nothing moves them in between."""
+        and set those, on the same condition, until nothing moves them in between. Returns them."""
         from stocksync.mapping.store import recount  # only when a link raced the load
 
         status = CatalogueStatusRecord(**CatalogueStatusRecord.keys(load.channel_id))
@@ -343,11 +343,12 @@ class CatalogueLoader:
             if db.update_if(status, _totals_actions(load.channel_id, counts),
                             (CatalogueStatusRecord.totals_at == seen) if seen
                             else CatalogueStatusRecord.totals_at.does_not_exist()):
-                return
+                return counts
             current = db.get_or_none(CatalogueStatusRecord, CatalogueStatusRecord.keys(load.channel_id))
             seen = current.totals_at if current else None
             counts = recount(load.channel_id)
         status.update(actions=_totals_actions(load.channel_id, counts))  # still moving: the last count it is
+        return counts
 
     # -- shared steps -------------------------------------------------------------------------
 

@@ -40,6 +40,9 @@ class MappingMessage(BaseModel):
     load_id: str | None = None
     reason: str = "requested"
     job_id: str | None = None
+    # After a load: the channel's unlinked listings the load counted. None when not known (the seller's
+    # own request reads the listings whatever the totals say).
+    unlinked: int | None = Field(default=None, ge=0)
 
 
 class JobMessage(BaseModel):

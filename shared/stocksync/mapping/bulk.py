@@ -69,7 +69,7 @@ def handle_mapping_message(mapping: ListingMapping, message: MappingMessage) -> 
     if channel is None:
         mapping.jobs.finish(job.job_id, succeeded=False, message="The channel no longer exists")
         return None
-    return auto_link(mapping, channel, job.job_id, reason=message.reason)
+    return auto_link(mapping, channel, job.job_id, reason=message.reason, unlinked=message.unlinked)
 
 
 def handle_mapping_delivery(mapping: ListingMapping, message: MappingMessage, delivery: Delivery) -> None:
@@ -92,17 +92,20 @@ def _log_run(result: dict[str, Any] | None) -> None:
 
 
 def auto_link(mapping: ListingMapping, channel: ChannelRecord, job_id: str, *,
-              reason: str = "requested") -> dict[str, Any]:
+              reason: str = "requested", unlinked: int | None = None) -> dict[str, Any]:
     """Link every unlinked, non-removed listing of the channel that matches exactly one item.
 
     Requests: the listings' Query pages, the items' (GSI1 pages, or BatchGetItem of the SKU claims for
     few candidates), one transaction per 99 links (with the totals, and the job's progress in the last
-    of each step), and the job's start and finish and the automation event."""
+    of each step), and the job's start and finish and the automation event. When the catalogue load
+    that sent the run counted no unlinked listing (`unlinked` 0), there is nothing to read: a channel
+    whose listings are all linked is not read whole a second time after each of its loads."""
     channel_id = channel.channel_id
     settings = mapping.settings(channel)
     by = settings.auto_link_by
     started = time.monotonic()
-    listings = list(store.listing_facts(channel_id, barcode=by == "barcode", asin=by == "asin"))
+    listings = [] if unlinked == 0 else list(store.listing_facts(channel_id, barcode=by == "barcode",
+                                                                 asin=by == "asin"))
     candidates = [facts for facts in listings if not facts.linked_item_id and not facts.removed]
     mapping.jobs.start(job_id, total=len(candidates))
     index = _item_index(candidates, by)
