@@ -35,7 +35,7 @@ def test_given_template_when_provisioned_then_table_has_gsis_ttl_and_pitr(stack:
     ttl = dynamodb.describe_time_to_live(TableName=table_name)["TimeToLiveDescription"]
     backups = dynamodb.describe_continuous_backups(TableName=table_name)["ContinuousBackupsDescription"]
 
-    assert sorted(index["IndexName"] for index in table["GlobalSecondaryIndexes"]) == ["GSI1", "GSI2", "GSI3"]
+    assert sorted(index["IndexName"] for index in table["GlobalSecondaryIndexes"]) == ["GSI1", "GSI2", "GSI3", "GSI4"]
     assert table["BillingModeSummary"]["BillingMode"] == "PAY_PER_REQUEST"
     assert {key["AttributeName"] for key in table["KeySchema"]} == {"PK", "SK"}
     assert ttl == {"TimeToLiveStatus": "ENABLED", "AttributeName": "expires_at"}

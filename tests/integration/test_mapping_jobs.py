@@ -185,7 +185,7 @@ def test_given_listings_changed_after_the_plan_when_links_are_written_then_they_
         ("b", "listing_changed"), ("c", "listing_changed")]
     assert _linked(channel) == {"a": items["A"], "b": items["C"], "c": None}
     linked = ListingRecord.get(f"CHANNEL#{channel}", "LISTING#a")
-    assert (f"ITEM#{items['A']}", f"LISTING#{channel}#a") == (linked.GSI2PK, linked.GSI2SK)
+    assert (f"ITEM#{items['A']}", f"LISTING#{channel}#a") == (linked.GSI4PK, linked.GSI4SK)
     assert Jobs().get(job.job_id).done == 1
     assert store.totals(channel).total_linked == 2  # b by hand, a here (c is removed: counts in none)
 

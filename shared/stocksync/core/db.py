@@ -9,7 +9,7 @@ Access patterns (docs/data-model.md has the full table):
                                    SKU claims: GSI1: SKU_CLAIMS / <sku key>   (the SKU index: key -> item id)
   LOCATION#<id> / LOCATION         locations          GSI1: LOCATIONS / NAME#<name key>
   CHANNEL#<id> / CHANNEL           channels           GSI1: CHANNELS / NAME#<name key>
-  CHANNEL#<id> / LISTING#<sku key> listings           GSI2: ITEM#<linked item> / LISTING#<channel>#<sku>
+  CHANNEL#<id> / LISTING#<sku key> listings           GSI4 (keys only): ITEM#<linked item> / LISTING#<channel>#<sku>
   CHANNEL#<id> / CATALOGUE         catalogue status (last load, totals, report poller state)
   LOAD#<id> / LOAD, ERROR#<row>#n  a catalogue load's coordination state and its row errors
   ORDER#<id> / ORDER               orders      GSI1: ORDERS / <placed>#<id>  GSI2: ORDERS_OF#<channel> / <placed>#<id>
@@ -45,7 +45,7 @@ from pynamodb.attributes import (
 )
 from pynamodb.exceptions import DeleteError, PutError, TransactWriteError, UpdateError
 from pynamodb.expressions.condition import Condition
-from pynamodb.indexes import AllProjection, GlobalSecondaryIndex
+from pynamodb.indexes import AllProjection, GlobalSecondaryIndex, KeysOnlyProjection
 from pynamodb.models import Model
 from pynamodb.transactions import TransactWrite
 
@@ -97,6 +97,18 @@ class Gsi3(GlobalSecondaryIndex["Record"]):
     GSI3SK = UnicodeAttribute(range_key=True)
 
 
+class Gsi4(GlobalSecondaryIndex["Record"]):
+    """An item's listings, keys only: the stock submitter records every submission on the listing, and
+    an index holding whole listings would be written again with each of them."""
+
+    class Meta:
+        index_name = "GSI4"
+        projection = KeysOnlyProjection()
+
+    GSI4PK = UnicodeAttribute(hash_key=True)
+    GSI4SK = UnicodeAttribute(range_key=True)
+
+
 class Record(Model):
     """Base of every entity: the table's keys, the index keys and the entity discriminator."""
 
@@ -114,12 +126,15 @@ class Record(Model):
     GSI2SK = UnicodeAttribute(null=True)
     GSI3PK = UnicodeAttribute(null=True)
     GSI3SK = UnicodeAttribute(null=True)
+    GSI4PK = UnicodeAttribute(null=True)
+    GSI4SK = UnicodeAttribute(null=True)
     entity = DiscriminatorAttribute()
     expires_at = TTLAttribute(null=True)
 
     gsi1 = Gsi1()
     gsi2 = Gsi2()
     gsi3 = Gsi3()
+    gsi4 = Gsi4()
 
 
 def bind_table(table_name: str) -> None:
@@ -393,7 +408,7 @@ class ListingRecord(Record, discriminator="listing"):
     def keys(channel_id: str, sku_key: str, sku: str = "", linked_item_id: str | None = None) -> Keys:
         keys = {"PK": channel_pk(channel_id), "SK": listing_sk(sku_key)}
         if linked_item_id:
-            keys |= {"GSI2PK": item_pk(linked_item_id), "GSI2SK": f"{LISTING_PREFIX}{channel_id}#{sku}"}
+            keys |= {"GSI4PK": item_pk(linked_item_id), "GSI4SK": f"{LISTING_PREFIX}{channel_id}#{sku}"}
         return keys
 
 

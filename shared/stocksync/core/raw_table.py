@@ -55,6 +55,15 @@ def query(key_condition: str, values: dict[str, Any], attributes: Sequence[str],
         arguments["ExclusiveStartKey"] = page["LastEvaluatedKey"]
 
 
+def index_partition(index: str, partition: str, sort_prefix: str,
+                    attributes: Sequence[str]) -> Iterator[dict[str, Any]]:
+    """Every item of an index's partition whose sort key starts with `sort_prefix`, with `attributes`
+    (an index of keys only holds the table's and its own keys). Indexes are named GSI<n>, their keys
+    GSI<n>PK and GSI<n>SK."""
+    return query(f"{index}PK = :pk AND begins_with({index}SK, :prefix)",
+                 {":pk": {"S": partition}, ":prefix": {"S": sort_prefix}}, attributes, index=index)
+
+
 def plain(value: dict[str, Any] | None) -> Any:
     """A scalar attribute value (S, N, BOOL or NULL) as pynamodb reads it; None when absent."""
     if value is None or "NULL" in value:

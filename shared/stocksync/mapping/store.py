@@ -224,7 +224,7 @@ def _totals_update(channel_id: str, total: TotalsDelta) -> dict[str, Any]:
 # unlinked, non-removed listing (`_link_actions`, `_as_read`), spelt out once for every link. None of
 # the names is a reserved word, so they go without placeholders (a smaller request to build and send).
 # A new link is due for the scheduled sync until its first submission is recorded (GSI3).
-_LINK = ("SET linked_item_id = :item, GSI2PK = :gsi2pk, GSI2SK = :gsi2sk, GSI3PK = :gsi3pk, GSI3SK = :gsi3sk, "
+_LINK = ("SET linked_item_id = :item, GSI4PK = :gsi4pk, GSI4SK = :gsi4sk, GSI3PK = :gsi3pk, GSI3SK = :gsi3sk, "
          "updated_at = :at")
 _NOT_REMOVED = "(removed = :false OR attribute_not_exists (removed))"
 _STILL_UNLINKED = f"attribute_exists (PK) AND attribute_not_exists (linked_item_id) AND {_NOT_REMOVED}"
@@ -237,8 +237,8 @@ def _link_update(channel_id: str, link: Link, at: dict[str, str]) -> dict[str, A
     return {"TableName": ListingRecord.Meta.table_name,
             "Key": {"PK": {"S": keys["PK"]}, "SK": {"S": keys["SK"]}},
             "UpdateExpression": _LINK, "ConditionExpression": _STILL_UNLINKED,
-            "ExpressionAttributeValues": {":item": {"S": link.item_id}, ":gsi2pk": {"S": keys["GSI2PK"]},
-                                          ":gsi2sk": {"S": keys["GSI2SK"]}, ":gsi3pk": {"S": due["GSI3PK"]},
+            "ExpressionAttributeValues": {":item": {"S": link.item_id}, ":gsi4pk": {"S": keys["GSI4PK"]},
+                                          ":gsi4sk": {"S": keys["GSI4SK"]}, ":gsi3pk": {"S": due["GSI3PK"]},
                                           ":gsi3sk": {"S": due["GSI3SK"]}, ":at": at, ":false": _FALSE}}
 
 
@@ -247,12 +247,12 @@ def _link_actions(channel_id: str, change: ListingChange) -> list[Any]:
         return []
     listing = change.listing
     if change.link_to is None:  # no longer synced: nothing due either
-        return [ListingRecord.linked_item_id.remove(), ListingRecord.GSI2PK.remove(), ListingRecord.GSI2SK.remove(),
+        return [ListingRecord.linked_item_id.remove(), ListingRecord.GSI4PK.remove(), ListingRecord.GSI4SK.remove(),
                 ListingRecord.GSI3PK.remove(), ListingRecord.GSI3SK.remove()]
     keys = ListingRecord.keys(channel_id, listing.sku_key, listing.sku, change.link_to)
     due = db.sync_due_keys(channel_id, listing.sku_key)
-    return [ListingRecord.linked_item_id.set(change.link_to), ListingRecord.GSI2PK.set(keys["GSI2PK"]),
-            ListingRecord.GSI2SK.set(keys["GSI2SK"]), ListingRecord.GSI3PK.set(due["GSI3PK"]),
+    return [ListingRecord.linked_item_id.set(change.link_to), ListingRecord.GSI4PK.set(keys["GSI4PK"]),
+            ListingRecord.GSI4SK.set(keys["GSI4SK"]), ListingRecord.GSI3PK.set(due["GSI3PK"]),
             ListingRecord.GSI3SK.set(due["GSI3SK"])]
 
 
@@ -355,10 +355,10 @@ def item_facts(*, barcode: bool = False, asin: bool = False) -> Iterator[ItemFac
 
 
 def channel_links_of(item_id: str, channel_id: str) -> list[str]:
-    """SKUs of the channel's listings linked to an item (GSI2)."""
+    """SKUs of the channel's listings linked to an item (GSI4)."""
     prefix = f"{db.LISTING_PREFIX}{channel_id}#"
-    linked = ListingRecord.gsi2.query(db.item_pk(item_id), ListingRecord.GSI2SK.startswith(prefix))
-    return [record.sku for record in linked if isinstance(record, ListingRecord)]
+    return [found["GSI4SK"]["S"].removeprefix(prefix)
+            for found in raw_table.index_partition("GSI4", db.item_pk(item_id), prefix, ["GSI4SK"])]
 
 
 def totals(channel_id: str) -> CatalogueStatusRecord:

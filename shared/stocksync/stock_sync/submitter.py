@@ -29,7 +29,7 @@ from stocksync.channels.base import (
     RateLimiter,
 )
 from stocksync.channels.registry import adapter_class, build_adapter
-from stocksync.core import db
+from stocksync.core import db, raw_table
 from stocksync.core.automation_log import AutomationLog
 from stocksync.core.chunks import batched
 from stocksync.core.db import ChannelRecord, ListingRecord, Record, StockSyncStateRecord, SyncLogRecord
@@ -276,11 +276,13 @@ class StockSubmitter:
 
     def _listings(self, scope: Scope) -> list[ListingRecord]:
         found: dict[ListingKey, ListingRecord] = {}
-        for item_id in sorted(scope.items()):
-            for record in ListingRecord.gsi2.query(db.item_pk(item_id), ListingRecord.GSI2SK.startswith(
-                    db.LISTING_PREFIX)):
-                if isinstance(record, ListingRecord) and scope.wants(record.channel_id, item_id):
-                    found[(record.channel_id, record.sku_key)] = record
+        # The items' listings: their keys from GSI4 (keys only), then the listings themselves.
+        keys = [(key["PK"]["S"], key["SK"]["S"]) for item_id in sorted(scope.items())
+                for key in raw_table.index_partition("GSI4", db.item_pk(item_id), db.LISTING_PREFIX, ["PK", "SK"])]
+        for record in Record.batch_get(keys, attributes_to_get=LISTING_ATTRIBUTES):
+            if isinstance(record, ListingRecord) and record.linked_item_id \
+                    and scope.wants(record.channel_id, record.linked_item_id):
+                found[(record.channel_id, record.sku_key)] = record
         channels = set(scope.whole_channels)
         if scope.every_channel:
             channels |= {c.channel_id for c in ChannelRecord.gsi1.query(db.CHANNELS_PARTITION)
