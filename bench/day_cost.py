@@ -14,7 +14,7 @@ one Force Update of one channel; one PIM (Akeneo) run of 10,000 products.
                              generous AWS and marketplace latency per request)
   day_lambda_local_gb_s      the same at this machine's wall time on moto (an upper bound, not priced)
   day_lambda_invocations     the day's Lambda invocations
-  day_requests_other         the day's SQS (64 KB chunks), S3 and Secrets Manager requests (and any
+  day_requests_other         the day's SQS (64 KB chunks), S3 and Parameter Store requests (and any
                              other non-DynamoDB request), queue polling included
   day_cost_10k_usd, day_cost_1k_usd   the same day for a seller of 10,000 / 1,000 items and listings
                              per channel (six channels, sales, the PIM run scaled with the items)
@@ -82,7 +82,8 @@ loaded machine, extrapolated 300-fold, would be noise. Per part:
                    each product updating an existing item.
   storage          the table's items (sizes as billed + 100 bytes each, GSI entries the same) and the
                    S3 objects, measured after the day's activities, a day's share (1/30) of the month;
-                   the Secrets Manager secrets a day's share of their month.
+                   the credentials' parameters in the advanced tier (none: standard ones are free) a
+                   day's share of their month.
   queue_polling    not measured, modelled: Lambda's event sources long-poll each of the five SQS queues
                    with five pollers (20 s waits): 5 x 3 a minute x 1,440 = 21,600 ReceiveMessage a
                    queue a day, whatever the traffic (the receives that deliver are in the parts).
@@ -94,7 +95,8 @@ pages render their rates client-side, so they were checked against pages quoting
 on-demand $0.625 / $0.125 per million WRU / RRU (since 2024-11-01), $0.25 per GB-month; Lambda x86
 $0.0000166667 per GB-s and $0.20 per million requests; SQS standard $0.40 per million requests, each
 64 KB chunk a request; S3 Standard $0.005 per 1,000 PUT / COPY / POST / LIST, $0.0004 per 1,000 GET
-and others, $0.023 per GB-month; Secrets Manager $0.40 per secret-month and $0.05 per 10,000 calls;
+and others, $0.023 per GB-month; Parameter Store standard parameters and their API calls free (standard
+throughput), advanced ones $0.05 a month; each SecureString read or write one KMS request, $0.03 per 10,000;
 EventBridge scheduled rules free. Free tiers are not deducted.
 """
 
@@ -145,12 +147,13 @@ PRICES = {
     "s3_put_list": 0.005 / 1000,  # PUT, COPY, POST, LIST
     "s3_get": 0.0004 / 1000,  # GET and every other request
     "s3_gb_month": 0.023,
-    "secrets_call": 0.05 / 10_000,
-    "secret_month": 0.40,
+    "kms_request": 0.03 / 10_000,  # a SecureString parameter's decryption or encryption
+    "advanced_parameter_month": 0.05,
 }
 S3_PUT_LIST = ("PutObject", "CopyObject", "PostObject", "CreateMultipartUpload", "UploadPart",
                "CompleteMultipartUpload", "ListObjects", "ListObjectsV2", "ListBuckets")
 S3_FREE = ("DeleteObject", "DeleteObjects")
+SECURE_STRING_OPERATIONS = ("GetParameter", "GetParameters", "PutParameter")
 DAYS_A_MONTH = 30
 
 
@@ -241,14 +244,14 @@ def cost(usage: Usage) -> float:
             total += count * PRICES["sqs_request"]
         elif service == "s3" and operation not in S3_FREE:
             total += count * PRICES["s3_put_list" if operation in S3_PUT_LIST else "s3_get"]
-        elif service == "secretsmanager":
-            total += count * PRICES["secrets_call"]
+        elif service == "ssm" and operation in SECURE_STRING_OPERATIONS:
+            total += count * PRICES["kms_request"]
         elif name == "storage.dynamodb_gb":
             total += count * PRICES["dynamodb_gb_month"] / DAYS_A_MONTH
         elif name == "storage.s3_gb":
             total += count * PRICES["s3_gb_month"] / DAYS_A_MONTH
-        elif name == "storage.secrets":
-            total += count * PRICES["secret_month"] / DAYS_A_MONTH
+        elif name == "storage.advanced_parameters":
+            total += count * PRICES["advanced_parameter_month"] / DAYS_A_MONTH
     return total
 
 
@@ -583,25 +586,28 @@ def _pim_run(seller: _Seller, _channels: dict[str, Any]) -> dict[str, Usage]:
 
 
 def _storage(seller: _Seller) -> Usage:
-    """The table (items and GSI entries, 100 bytes of overhead each), the buckets' objects and the
-    secrets, as `storage.*` quantities for `cost`."""
+    """The table (items and their GSI entries as projected, 100 bytes of overhead each), the buckets'
+    objects and the advanced-tier parameters, as `storage.*` quantities for `cost`."""
     import boto3
 
-    from bench.metering import item_size
+    from bench.metering import index_entry, item_size
 
     table_bytes = 0
-    indexes = [[key["AttributeName"] for key in index.schema] for index in seller.table.global_indexes or []]
+    indexes = seller.table.global_indexes or []
     for partition in seller.table.items.values():
         for item in partition.values():
-            size = item_size(item.attrs) + 100
-            table_bytes += size * (1 + sum(1 for keys in indexes if all(key in item.attrs for key in keys)))
+            table_bytes += item_size(item.attrs) + 100
+            table_bytes += sum(item_size(entry) + 100 for index in indexes
+                               if (entry := index_entry(index, item.attrs)) is not None)
     s3 = boto3.client("s3")
     s3_bytes = sum(entry["Size"] for bucket in s3.list_buckets()["Buckets"]
                    for page in s3.get_paginator("list_objects_v2").paginate(Bucket=bucket["Name"])
                    for entry in page.get("Contents", []))
-    secrets = len(boto3.client("secretsmanager").list_secrets()["SecretList"])
+    parameters = [parameter for page in boto3.client("ssm").get_paginator("describe_parameters").paginate()
+                  for parameter in page["Parameters"]]
+    advanced = sum(1 for parameter in parameters if parameter.get("Tier") == "Advanced")
     return Usage(requests={"storage.dynamodb_gb": table_bytes / 1e9, "storage.s3_gb": s3_bytes / 1e9,
-                           "storage.secrets": secrets})
+                           "storage.advanced_parameters": advanced})
 
 
 if __name__ == "__main__":

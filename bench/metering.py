@@ -171,6 +171,13 @@ def index_write_units(indexes: list[Any], old: dict[str, Any] | None, new: dict[
     return units
 
 
+def index_entry(index: Any, item: dict[str, Any], table_keys: tuple[str, ...] = ("PK", "SK")) -> dict[str, Any] | None:
+    """The item as a GSI holds it (its projection), or None when the item lacks the index's keys."""
+    if not all(key["AttributeName"] in item for key in index.schema):
+        return None
+    return _projected(index, item, table_keys)
+
+
 def _projected(index: Any, item: dict[str, Any], table_keys: tuple[str, ...]) -> dict[str, Any]:
     projection = (index.projection or {}).get("ProjectionType", "ALL")
     if projection == "ALL":

@@ -24,7 +24,7 @@ if TYPE_CHECKING:
     from stocksync.core.automation_log import AutomationLog
     from stocksync.core.jobs import JobHandler, Jobs, TimeLeft
     from stocksync.core.messages import JobMessage, JobQueue, MappingQueue, SqsStockQueue
-    from stocksync.core.secrets import SecretsManagerStore
+    from stocksync.core.secrets import ParameterStore
     from stocksync.inventory.items import Inventory
     from stocksync.inventory.locations import Locations
     from stocksync.inventory.stock import StockBook
@@ -73,10 +73,10 @@ class Wiring(Generic[S]):
     # -- core ---------------------------------------------------------------------------------------
 
     @cached_property
-    def credentials(self) -> SecretsManagerStore:
-        from stocksync.core.secrets import SecretsManagerStore
+    def credentials(self) -> ParameterStore:
+        from stocksync.core.secrets import ParameterStore
 
-        return SecretsManagerStore()
+        return ParameterStore()
 
     @cached_property
     def stock_queue(self) -> SqsStockQueue:

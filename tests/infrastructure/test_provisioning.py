@@ -141,7 +141,7 @@ def test_given_provisioned_stack_when_environment_read_then_resolved_to_physical
     assert environment["TABLE_NAME"] == stack.ref("Table")
     assert environment["STOCK_QUEUE_URL"] == stack.ref("StockQueue")
     assert environment["CATALOGUE_BUCKET"] == "stocksync-local-catalogues-123456789012-eu-west-1"
-    assert environment["SECRETS_PREFIX"] == "stocksync/stocksync-local/"
+    assert environment["SECRETS_PREFIX"] == "/stocksync/stocksync-local/"
     assert environment["POWERTOOLS_LOG_LEVEL"] == "INFO"
     # Locally every handler runs in one process: its environment holds each function's variables.
     for function in stack.template.functions():

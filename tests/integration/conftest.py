@@ -35,7 +35,7 @@ def _api_handler():
 # What a test changes on the embedded AWS: these services are emptied before each test and their
 # resources created again; the rest (alarms, log groups, the key, the user pool) stays as the session's
 # first provisioning made it, unless a test emptied the embedded AWS whole (the `aws` fixture).
-DATA_SERVICES = ("dynamodb", "sqs", "s3", "secretsmanager")
+DATA_SERVICES = ("dynamodb", "sqs", "s3", "secretsmanager", "ssm")
 DATA_RESOURCE_TYPES = frozenset({"AWS::DynamoDB::Table", "AWS::SQS::Queue", "AWS::SQS::QueuePolicy",
                                  "AWS::S3::Bucket", "AWS::S3::BucketPolicy", "AWS::SecretsManager::Secret"})
 

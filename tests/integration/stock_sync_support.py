@@ -71,8 +71,9 @@ def fast_adapter_factory(**kwargs: Any):
     from stocksync.channels.registry import build_adapter
 
     def factory(channel, limiter):
-        secret = json.loads(__import__("boto3").client("secretsmanager").get_secret_value(
-            SecretId=channel.credentials_secret)["SecretString"]) if channel.credentials_secret else {}
+        secret = json.loads(__import__("boto3").client("ssm").get_parameter(
+            Name=channel.credentials_secret, WithDecryption=True)["Parameter"]["Value"]) \
+            if channel.credentials_secret else {}
         account = ChannelAccount(channel.channel_id, channel.type, channel.settings.as_dict(), secret)
         return build_adapter(account, policy=NO_WAIT, tokens=TokenCache(), rate_limiter=limiter, **kwargs)
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 
 import boto3
+import pytest
 
 AMAZON_CREDENTIALS = {"lwa_client_id": "amzn1.app", "lwa_client_secret": "s3cr3t-value", "refresh_token": "Atzr|x"}
 
@@ -18,10 +19,10 @@ def test_given_amazon_credentials_when_channel_created_then_they_go_to_secrets_m
     assert "s3cr3t-value" not in json.dumps(channel)
     assert channel["location_ids"] == ["default"]
     assert channel["settings"]["marketplace_ids"] == ["A1F83G8C2ARO7P"]
-    secret = boto3.client("secretsmanager").get_secret_value(
-        SecretId=f"stocksync/stocksync-local/channels/{channel['channel_id']}"
-    )
-    assert json.loads(secret["SecretString"]) == AMAZON_CREDENTIALS
+    parameter = boto3.client("ssm").get_parameter(
+        Name=f"/stocksync/stocksync-local/channels/{channel['channel_id']}", WithDecryption=True)["Parameter"]
+    assert parameter["Type"] == "SecureString"
+    assert json.loads(parameter["Value"]) == AMAZON_CREDENTIALS
     table = boto3.client("dynamodb").scan(TableName=stack.ref("Table"))
     assert "s3cr3t-value" not in json.dumps(table)
     assert "s3cr3t-value" not in json.dumps(api.get(f"/channels/{channel['channel_id']}").body)
@@ -88,14 +89,13 @@ def test_given_settings_patch_when_applied_then_merged_and_validated(api):
     assert answer.body["settings"]["out_of_stock_mode"] == "zero_backorder"
 
 
-def test_given_channel_with_credentials_when_deleted_then_its_secret_is_scheduled_for_deletion(api):
+def test_given_channel_with_credentials_when_deleted_then_its_credentials_are_deleted(api):
     channel = api.post("/channels", {"name": "Amazon", "type": "amazon", "credentials": AMAZON_CREDENTIALS}).body
 
     assert api.delete(f"/channels/{channel['channel_id']}").status == 204
 
     assert api.get(f"/channels/{channel['channel_id']}").status == 404
-    described = boto3.client("secretsmanager").describe_secret(
-        SecretId=f"stocksync/stocksync-local/channels/{channel['channel_id']}"
-    )
-    assert "DeletedDate" in described
+    ssm = boto3.client("ssm")
+    with pytest.raises(ssm.exceptions.ParameterNotFound):
+        ssm.get_parameter(Name=f"/stocksync/stocksync-local/channels/{channel['channel_id']}")
     assert api.post("/channels", {"name": "Amazon", "type": "amazon"}).status == 201

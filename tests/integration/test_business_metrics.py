@@ -10,7 +10,7 @@ from stock_sync_support import QueuedChange, fast_adapter_factory, item_with_sto
 
 from stocksync.core.messages import StockChange
 from stocksync.core.observability import metrics
-from stocksync.core.secrets import SecretsManagerStore
+from stocksync.core.secrets import ParameterStore
 from stocksync.stock_sync.queue import run_stock_batch
 from stocksync.stock_sync.submitter import StockSubmitter
 
@@ -22,7 +22,7 @@ class NoDelays:
 
 @pytest.fixture
 def submitter(stack):
-    return StockSubmitter(SecretsManagerStore(), adapter_factory=fast_adapter_factory())
+    return StockSubmitter(ParameterStore(), adapter_factory=fast_adapter_factory())
 
 
 def published(capsys) -> dict[str, list[dict]]:

@@ -27,7 +27,7 @@ from stocksync.core.automation_log import AutomationLog
 from stocksync.core.db import ListingRecord
 from stocksync.core.http_client import RetryPolicy, TokenCache
 from stocksync.core.messages import StockChange
-from stocksync.core.secrets import SecretsManagerStore
+from stocksync.core.secrets import ParameterStore
 from stocksync.core.settings import CatalogueIngestSettings
 from stocksync.stock_sync.submitter import StockSubmitter
 from stocksync.wiring import wiring
@@ -53,13 +53,13 @@ def poller(stack, clock):
     def factory(account):
         return build_adapter(account, policy=NO_WAIT, tokens=TokenCache(), clock=clock)
 
-    return CatalogueRequests(services().channels, SecretsManagerStore(), CatalogueBucket(
+    return CatalogueRequests(services().channels, ParameterStore(), CatalogueBucket(
         services().settings.catalogue_bucket), AutomationLog(), clock=clock, adapter_factory=factory)
 
 
 @pytest.fixture
 def submitter(stack):
-    return StockSubmitter(SecretsManagerStore(), adapter_factory=fast_adapter_factory())
+    return StockSubmitter(ParameterStore(), adapter_factory=fast_adapter_factory())
 
 
 def reload(stack, poller: CatalogueRequests, channel_id: str) -> dict:

@@ -15,7 +15,7 @@ from stocksync.channels.registry import build_adapter
 from stocksync.core.automation_log import AutomationLog
 from stocksync.core.http_client import TokenCache
 from stocksync.core.messages import StockChange
-from stocksync.core.secrets import SecretsManagerStore
+from stocksync.core.secrets import ParameterStore
 from stocksync.stock_sync.submitter import StockSubmitter
 
 CREDENTIALS = {"client_id": ebay.CLIENT_ID, "client_secret": ebay.CLIENT_SECRET, "refresh_token": ebay.REFRESH_TOKEN}
@@ -37,7 +37,7 @@ def revoked_ebay(api):
 
 def sell(item: str) -> None:
     """A stock change for `item`, submitted as the stock queue's submitter would."""
-    StockSubmitter(SecretsManagerStore(), adapter_factory=fast_adapter_factory()).reconcile(
+    StockSubmitter(ParameterStore(), adapter_factory=fast_adapter_factory()).reconcile(
         {"m": StockChange(reason="sale", item_ids=[item])}, force=True)
 
 
@@ -86,7 +86,7 @@ def test_given_amazon_refuses_the_token_when_the_catalogue_poller_runs_then_it_a
             "sp_api_endpoint": standin.url, "lwa_endpoint": f"{standin.url}/auth/o2/token"}, "credentials": {
             "lwa_client_id": amazon.CLIENT_ID, "lwa_client_secret": amazon.CLIENT_SECRET,
             "refresh_token": amazon.REFRESH_TOKEN}}).body["channel_id"]
-        poller = CatalogueRequests(services().channels, SecretsManagerStore(),
+        poller = CatalogueRequests(services().channels, ParameterStore(),
                                    CatalogueBucket(services().settings.catalogue_bucket), AutomationLog(),
                                    adapter_factory=lambda account: build_adapter(account, policy=NO_WAIT,
                                                                                  tokens=TokenCache()))

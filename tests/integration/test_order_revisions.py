@@ -22,7 +22,7 @@ from stocksync.core.automation_log import AutomationLog
 from stocksync.core.db import OrderRecord
 from stocksync.core.http_client import RetryPolicy, TokenCache
 from stocksync.core.messages import RecordingQueue, StockChange
-from stocksync.core.secrets import SecretsManagerStore
+from stocksync.core.secrets import ParameterStore
 from stocksync.orders.poller import OrderPoller
 from stocksync.stock_sync.submitter import StockSubmitter
 
@@ -43,7 +43,7 @@ def amazon_poller(standin: amazon.AmazonStandIn) -> OrderPoller:
             "refresh_token": amazon.REFRESH_TOKEN}), policy=NO_WAIT, tokens=TokenCache())
 
     services().order_book.queue = RecordingQueue()
-    return OrderPoller(services().order_book, SecretsManagerStore(), AutomationLog(), adapter_factory=adapter)
+    return OrderPoller(services().order_book, ParameterStore(), AutomationLog(), adapter_factory=adapter)
 
 
 @pytest.fixture
@@ -138,7 +138,7 @@ def ebay_shop(stack):
                 "refresh_token": ebay.REFRESH_TOKEN}), policy=NO_WAIT, tokens=TokenCache())
 
         services().order_book.queue = RecordingQueue()
-        poller = OrderPoller(services().order_book, SecretsManagerStore(), AutomationLog(), adapter_factory=adapter)
+        poller = OrderPoller(services().order_book, ParameterStore(), AutomationLog(), adapter_factory=adapter)
         yield standin, channel, items, poller
 
 
@@ -186,8 +186,8 @@ def test_given_an_ebay_listing_we_ended_at_0_when_a_line_of_its_sale_is_cancelle
         mug, cap = item_with_stock(api, "MUG", 1), item_with_stock(api, "CAP", 5)
         listing(channel.channel_id, "MUG", mug, channel_listing_id="110000000077", listing_kind="trading")
         listing(channel.channel_id, "CAP", cap, channel_listing_id="110000000078", listing_kind="trading")
-        submitter = StockSubmitter(SecretsManagerStore(), adapter_factory=fast_adapter_factory())
-        orders = OrderPoller(services().order_book, SecretsManagerStore(), AutomationLog(),
+        submitter = StockSubmitter(ParameterStore(), adapter_factory=fast_adapter_factory())
+        orders = OrderPoller(services().order_book, ParameterStore(), AutomationLog(),
                              adapter_factory=lambda one: build_adapter(one, policy=NO_WAIT, tokens=TokenCache()))
         placed = standin.place_order([("MUG", 1), ("CAP", 1)])
         orders.poll(channel, force=True)

@@ -19,7 +19,7 @@ from stocksync.core import db
 from stocksync.core.automation_log import AutomationLog
 from stocksync.core.db import OrderPollStateRecord, OrderRecord
 from stocksync.core.messages import RecordingQueue
-from stocksync.core.secrets import SecretsManagerStore
+from stocksync.core.secrets import ParameterStore
 from stocksync.orders.poller import OVERLAP, OrderPoller
 
 
@@ -47,7 +47,7 @@ def fakes() -> dict[str, FakeOrderChannel]:
 @pytest.fixture
 def poller(stack, clock, fakes):
     services().order_book.queue = RecordingQueue()
-    return OrderPoller(services().order_book, SecretsManagerStore(), AutomationLog(), clock=clock,
+    return OrderPoller(services().order_book, ParameterStore(), AutomationLog(), clock=clock,
                        adapter_factory=lambda account: fakes[account.channel_id],
                        notification_queue_arn="arn:aws:sqs:eu-west-1:123456789012:orders")
 
@@ -273,7 +273,7 @@ def test_given_the_stock_queue_fails_after_a_commit_when_the_next_tick_runs_then
 def test_given_a_sped_up_schedule_when_it_ticks_then_no_channel_is_polled_faster_than_its_api_allows(
         stack, clock, fakes):
     services().order_book.queue = RecordingQueue()
-    sped_up = OrderPoller(services().order_book, SecretsManagerStore(), AutomationLog(), clock=clock,
+    sped_up = OrderPoller(services().order_book, ParameterStore(), AutomationLog(), clock=clock,
                           adapter_factory=lambda account: fakes[account.channel_id], cadence_speedup=60)
     free, limited = add_channel("Web shop"), add_channel("Marketplace")
     fakes[free.channel_id] = FakeOrderChannel()
@@ -312,7 +312,7 @@ def test_given_more_mirakl_orders_than_a_page_when_polled_then_one_or11_call_a_m
             return clock.now.timestamp()
 
         limiter = TableRateLimiter(max_wait_s=0.0, clock=epoch)
-        poller = OrderPoller(services().order_book, SecretsManagerStore(), AutomationLog(), clock=clock,
+        poller = OrderPoller(services().order_book, ParameterStore(), AutomationLog(), clock=clock,
                              adapter_factory=lambda account: build_adapter(
                                  account, rate_limiter=limiter, tokens=TokenCache(),
                                  policy=RetryPolicy(max_attempts=1, sleep=lambda _s: None)))

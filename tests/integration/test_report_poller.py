@@ -18,7 +18,7 @@ from stocksync.core import db
 from stocksync.core.automation_log import AutomationLog
 from stocksync.core.db import ReportRequestRecord
 from stocksync.core.http_client import RetryPolicy, TokenCache
-from stocksync.core.secrets import SecretsManagerStore
+from stocksync.core.secrets import ParameterStore
 
 
 class Clock:
@@ -41,7 +41,7 @@ def poller(stack, clock):
                              tokens=TokenCache(), clock=clock)
 
     bucket = CatalogueBucket(services().settings.catalogue_bucket)
-    return CatalogueRequests(services().channels, SecretsManagerStore(), bucket, AutomationLog(), clock=clock,
+    return CatalogueRequests(services().channels, ParameterStore(), bucket, AutomationLog(), clock=clock,
                              adapter_factory=factory)
 
 

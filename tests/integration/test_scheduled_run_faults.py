@@ -11,7 +11,7 @@ from stock_sync_support import NO_WAIT, amazon_channel_on, fast_adapter_factory,
 from infrastructure.demo.listings import DemoListing
 from infrastructure.standins import amazon
 from stocksync.core import db
-from stocksync.core.secrets import SecretsManagerStore
+from stocksync.core.secrets import ParameterStore
 from stocksync.stock_sync.scheduled import run_scheduled_sync
 from stocksync.stock_sync.submitter import StockSubmitter
 
@@ -45,7 +45,7 @@ def amazon_feed_processing(api, channel: str, submitter: StockSubmitter) -> None
 
 def test_given_amazon_throttles_get_feed_when_the_scheduled_run_comes_then_other_channels_sync_and_the_feed_waits(
         api, shop, amazon_standin, amazon_channel):
-    submitter = StockSubmitter(SecretsManagerStore(), adapter_factory=fast_adapter_factory())
+    submitter = StockSubmitter(ParameterStore(), adapter_factory=fast_adapter_factory())
     amazon_feed_processing(api, amazon_channel, submitter)
     stale_shop_listing(api, shop)
     amazon_standin.fail_next("get_feed", *[429] * NO_WAIT.max_attempts)  # throttled on every attempt
@@ -63,7 +63,7 @@ def test_given_amazon_throttles_get_feed_when_the_scheduled_run_comes_then_other
 
 def test_given_a_channel_whose_answer_breaks_the_run_when_scheduled_then_the_other_channels_still_sync(
         api, shop, amazon_channel, monkeypatch):
-    submitter = StockSubmitter(SecretsManagerStore(), adapter_factory=fast_adapter_factory())
+    submitter = StockSubmitter(ParameterStore(), adapter_factory=fast_adapter_factory())
     amazon_feed_processing(api, amazon_channel, submitter)
     stale_shop_listing(api, shop)
     from stocksync.channels.amazon import AmazonAdapter

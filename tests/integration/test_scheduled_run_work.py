@@ -14,7 +14,7 @@ from infrastructure.demo.listings import DemoListing
 from infrastructure.standins import amazon
 from infrastructure.standins.generic import GenericStandIn
 from stocksync.core import db
-from stocksync.core.secrets import SecretsManagerStore
+from stocksync.core.secrets import ParameterStore
 from stocksync.stock_sync import scheduled
 from stocksync.stock_sync.submitter import StockSubmitter
 
@@ -55,7 +55,7 @@ def posts(website, since: int = 0) -> list[list[str]]:
 def test_given_due_listings_and_six_hours_of_runs_then_due_ones_go_first_and_every_listing_is_re_asserted(
         website, channel):
     clock = Clock()
-    submitter = StockSubmitter(SecretsManagerStore(), adapter_factory=fast_adapter_factory(), clock=clock)
+    submitter = StockSubmitter(ParameterStore(), adapter_factory=fast_adapter_factory(), clock=clock)
     sent_per_run = []
     for _ in range(RUNS_IN_SIX_HOURS):
         since = len(website.exchanges)
@@ -86,7 +86,7 @@ def test_given_due_listings_and_six_hours_of_runs_then_due_ones_go_first_and_eve
 def test_given_a_re_asserted_listing_the_channel_refuses_then_it_is_recorded_and_retried_next_run(
         website, channel):
     clock = Clock()
-    submitter = StockSubmitter(SecretsManagerStore(), adapter_factory=fast_adapter_factory(), clock=clock)
+    submitter = StockSubmitter(ParameterStore(), adapter_factory=fast_adapter_factory(), clock=clock)
     scheduled.run_scheduled_sync(submitter, clock=clock)  # the due ones; the cycle learns the channel's size
     with website.lock:  # the shop deleted every listing: each one re-asserted now is refused
         website.listings[:] = []
@@ -118,7 +118,7 @@ def test_given_a_re_assertion_feed_refusing_one_listing_when_it_settles_then_onl
         for sku in ("A-0", "A-1", "A-2", "A-3", "A-GONE"):  # A-GONE: deleted on Amazon since it was sent
             listing(channel, sku, item, submitted_quantity=9, update_status="ok", last_update=long_ago)
         clock = Clock()
-        submitter = StockSubmitter(SecretsManagerStore(), adapter_factory=fast_adapter_factory(), clock=clock)
+        submitter = StockSubmitter(ParameterStore(), adapter_factory=fast_adapter_factory(), clock=clock)
 
         scheduled.run_scheduled_sync(submitter, clock=clock)  # one feed re-asserts all five, nothing written
         assert read_listing(channel, "A-GONE").last_update == long_ago

@@ -19,7 +19,7 @@ from infrastructure.local.event_sources import SqsEventSource, SqsPoller, sqs_re
 from infrastructure.local.lambda_runtime import LocalFunction
 from infrastructure.standins.generic import GenericStandIn
 from stocksync.core.messages import StockChange
-from stocksync.core.secrets import SecretsManagerStore
+from stocksync.core.secrets import ParameterStore
 from stocksync.stock_sync.queue import BatchVerdict, SqsQueueDrain, run_stock_batch
 from stocksync.stock_sync.submitter import StockSubmitter
 
@@ -111,7 +111,7 @@ def sites(api, website, shop):
 
 @pytest.fixture
 def submitter(stack):
-    return StockSubmitter(SecretsManagerStore(), adapter_factory=fast_adapter_factory())
+    return StockSubmitter(ParameterStore(), adapter_factory=fast_adapter_factory())
 
 
 def stock_posts(site):

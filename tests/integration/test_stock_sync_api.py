@@ -23,7 +23,7 @@ from infrastructure.standins.generic import GenericStandIn
 from stocksync.core import db
 from stocksync.core.jobs import run_job
 from stocksync.core.messages import parse_job_message
-from stocksync.core.secrets import SecretsManagerStore
+from stocksync.core.secrets import ParameterStore
 from stocksync.core.settings import JobsWorkerSettings
 from stocksync.stock_sync.scheduled import run_scheduled_sync
 from stocksync.stock_sync.submitter import StockSubmitter
@@ -88,7 +88,7 @@ def test_given_many_amazon_changes_when_submitted_then_one_feed_and_the_schedule
             listing(channel, f"A-{n}", item)
         listing(channel, "A-GONE", item)  # not on Amazon: the processing report names it
         listing(channel, "A-FBA", item, fba=True)
-        submitter = StockSubmitter(SecretsManagerStore(), adapter_factory=fast_adapter_factory())
+        submitter = StockSubmitter(ParameterStore(), adapter_factory=fast_adapter_factory())
 
         first = submitter.submit(db.ListingRecord.query(db.channel_pk(channel)))
         assert (first.pending, first.sent) == (5, 0)
@@ -118,7 +118,7 @@ def test_given_stale_levels_when_the_scheduled_run_comes_then_they_are_re_assert
     listing(shop, "MUG-BLACK", sold_out, submitted_quantity=0, update_status="ok", last_update=old)
     set_stock(api, stocked, 4)
 
-    run_scheduled_sync(StockSubmitter(SecretsManagerStore(), adapter_factory=fast_adapter_factory()))
+    run_scheduled_sync(StockSubmitter(ParameterStore(), adapter_factory=fast_adapter_factory()))
 
     [post] = [e for e in website.exchanges if e.path == "/stocksync/v1/stock"]
     assert [i["sku"] for i in post.json()["items"]] == ["MUG-BLACK", "MUG-WHITE"]
@@ -145,7 +145,7 @@ def test_given_a_submission_with_two_taken_and_one_refused_when_its_history_is_a
     with GenericStandIn() as other_site:
         other = generic_channel(api, other_site, name="Other shop")
         listing(other, "MUG-BLACK", mug)
-        submitter = StockSubmitter(SecretsManagerStore(), adapter_factory=fast_adapter_factory())
+        submitter = StockSubmitter(ParameterStore(), adapter_factory=fast_adapter_factory())
 
         began = hour_of(db.now())
         outcome = submitter.submit([*db.ListingRecord.query(db.channel_pk(shop)),
@@ -170,7 +170,7 @@ def test_given_a_throttled_submission_when_its_history_is_asked_then_the_hour_co
     listing(shop, "MUG-BLACK", mug)
     website.fail_next("post_stock", 429, 429)
 
-    StockSubmitter(SecretsManagerStore(), adapter_factory=fast_adapter_factory()).submit(
+    StockSubmitter(ParameterStore(), adapter_factory=fast_adapter_factory()).submit(
         db.ListingRecord.query(db.channel_pk(shop)))
 
     recent = tallied(api.get(f"/channels/{shop}/sync/history", hours="2").body["hours"])

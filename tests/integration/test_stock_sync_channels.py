@@ -11,13 +11,13 @@ from infrastructure.standins import ebay, magento, mirakl, rakuten
 from stocksync.channels.base import ChannelAccount
 from stocksync.channels.registry import build_adapter
 from stocksync.core.messages import StockChange
-from stocksync.core.secrets import SecretsManagerStore
+from stocksync.core.secrets import ParameterStore
 from stocksync.stock_sync.submitter import StockSubmitter
 
 
 @pytest.fixture
 def submitter(stack):
-    return StockSubmitter(SecretsManagerStore(), adapter_factory=fast_adapter_factory())
+    return StockSubmitter(ParameterStore(), adapter_factory=fast_adapter_factory())
 
 
 def channel(api, kind: str, settings: dict, credentials: dict) -> str:

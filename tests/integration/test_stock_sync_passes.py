@@ -24,7 +24,7 @@ from infrastructure.standins.generic import GenericStandIn
 from stocksync.core import db
 from stocksync.core.jobs import Jobs
 from stocksync.core.messages import JobMessage, JobQueue, StockChange, parse_job_message
-from stocksync.core.secrets import SecretsManagerStore
+from stocksync.core.secrets import ParameterStore
 from stocksync.core.settings import JobsWorkerSettings
 from stocksync.stock_sync import channel_pass, scheduled
 from stocksync.stock_sync.channel_pass import ChannelPass
@@ -144,7 +144,7 @@ def test_given_a_crash_after_a_page_was_recorded_when_redelivered_then_live_leas
     run_force_update_job(first, lambda: PLENTY)  # at once: the crashed invocation's lease holds
     assert len(stock_posts(website)) == 1 and Jobs().get(first.job_id).status == "running"
 
-    later = ChannelPass(StockSubmitter(SecretsManagerStore()), Jobs(), JobQueue(stack.ref("JobsQueue")),
+    later = ChannelPass(StockSubmitter(ParameterStore()), Jobs(), JobQueue(stack.ref("JobsQueue")),
                         clock=lambda: db.now() + timedelta(hours=1))  # the lease ran out
     later.run(first, time_left=lambda: PLENTY)
 
@@ -163,7 +163,7 @@ def test_given_a_channel_whose_re_assertion_fell_behind_when_the_schedule_comes_
     db.CatalogueStatusRecord(**db.CatalogueStatusRecord.keys(shop), channel_id=shop, total_linked=3).save()
     db.StockSyncStateRecord(**db.StockSyncStateRecord.keys(shop), channel_id=shop, cycle_seen=1,
                             cycle_started_at=db.now() - scheduled.CYCLE_DEADLINE).save()  # a cycle far behind
-    submitter = StockSubmitter(SecretsManagerStore(), adapter_factory=fast_adapter_factory())
+    submitter = StockSubmitter(ParameterStore(), adapter_factory=fast_adapter_factory())
 
     summary, messages = run_handing_over(stack, submitter)
     sent_by_the_run = sent_skus(website)
@@ -183,7 +183,7 @@ def test_given_a_channel_whose_slice_is_too_big_for_the_run_when_the_schedule_co
     for n in range(3):
         listing(shop, f"MUG-{n}", item, last_update=db.now() - timedelta(hours=7))
     db.CatalogueStatusRecord(**db.CatalogueStatusRecord.keys(shop), channel_id=shop, total_linked=60).save()
-    submitter = StockSubmitter(SecretsManagerStore(), adapter_factory=fast_adapter_factory())
+    submitter = StockSubmitter(ParameterStore(), adapter_factory=fast_adapter_factory())
     handover = scheduled.Handover(Jobs(), JobQueue(stack.ref("JobsQueue")))
 
     summary = scheduled.run_scheduled_sync(submitter, time_left=lambda: 59.0, handover=handover)
@@ -221,7 +221,7 @@ def outlet(api, shop, monkeypatch):
 def test_given_two_channels_too_big_for_the_run_when_the_schedule_comes_then_one_job_sends_both_in_one_submission(
         stack, website, shop, outlet, fast_jobs, *, monkeypatch):
     other, other_site, item = outlet
-    summary, messages = run_handing_over(stack, StockSubmitter(SecretsManagerStore(),
+    summary, messages = run_handing_over(stack, StockSubmitter(ParameterStore(),
                                                                adapter_factory=fast_adapter_factory()))
     stock_reads = counting_stock_reads(monkeypatch)
     for message in messages:
@@ -238,7 +238,7 @@ def test_given_big_channels_whose_slices_exceed_one_jobs_share_then_each_job_hol
         stack, website, shop, outlet, fast_jobs, *, monkeypatch):
     other, other_site, _item = outlet
     monkeypatch.setattr(scheduled, "SLICE_JOB_LISTINGS", 3)  # one channel's slice
-    summary, messages = run_handing_over(stack, StockSubmitter(SecretsManagerStore(),
+    summary, messages = run_handing_over(stack, StockSubmitter(ParameterStore(),
                                                                adapter_factory=fast_adapter_factory()))
     for message in messages:
         run_job(message, lambda: PLENTY)
@@ -259,7 +259,7 @@ def test_given_the_jobs_queue_refusing_a_slice_job_then_the_channels_sent_in_the
         raise RuntimeError("the jobs queue is unavailable")
 
     monkeypatch.setattr(handover.queue, "send", refused)
-    submitter = StockSubmitter(SecretsManagerStore(), adapter_factory=fast_adapter_factory())
+    submitter = StockSubmitter(ParameterStore(), adapter_factory=fast_adapter_factory())
     summary = scheduled.run_scheduled_sync(submitter, time_left=lambda: 59.0, handover=handover)
 
     assert "unavailable" in summary["channels"][shop]["failed"]  # a slice of 3: for a job that could not be queued
@@ -276,7 +276,7 @@ def test_given_a_scheduled_run_out_of_time_when_it_hands_a_channel_over_then_the
         shop = answer.body["channel_id"]
         item = item_with_stock(api, "LAMP-1", 4)
         listing(shop, "LAMP-1", item, price=27.5, channel_listing_id="2001")
-        submitter = StockSubmitter(SecretsManagerStore(), adapter_factory=fast_adapter_factory())
+        submitter = StockSubmitter(ParameterStore(), adapter_factory=fast_adapter_factory())
         submitter.reconcile({"m": StockChange(reason="t", item_ids=[item])})  # OF24 accepted, processing
         assert read_listing(shop, "LAMP-1").update_status == "pending"
 
@@ -295,8 +295,8 @@ def test_given_two_submitters_finishing_out_of_order_when_the_older_records_last
     mug = item_with_stock(api, "MUG-BLACK", 5)
     listing(shop, "MUG-BLACK", mug)
     now = db.now()
-    newer = StockSubmitter(SecretsManagerStore(), adapter_factory=fast_adapter_factory(), clock=lambda: now)
-    older = StockSubmitter(SecretsManagerStore(), adapter_factory=fast_adapter_factory(),
+    newer = StockSubmitter(ParameterStore(), adapter_factory=fast_adapter_factory(), clock=lambda: now)
+    older = StockSubmitter(ParameterStore(), adapter_factory=fast_adapter_factory(),
                            clock=lambda: now - timedelta(seconds=2))  # read its stock before the newer one
     newer.reconcile({"b": StockChange(reason="t", item_ids=[mug])})
     set_stock(api, mug, 4)

@@ -22,7 +22,7 @@ from stock_sync_support import (
 from infrastructure.standins.generic import GenericStandIn
 from stocksync.core.db import ItemRecord
 from stocksync.core.messages import StockChange
-from stocksync.core.secrets import SecretsManagerStore
+from stocksync.core.secrets import ParameterStore
 from stocksync.stock_sync.queue import run_stock_batch
 from stocksync.stock_sync.submitter import StockSubmitter, sync_log
 
@@ -37,7 +37,7 @@ class Delays:
 
 @pytest.fixture
 def submitter(stack):
-    return StockSubmitter(SecretsManagerStore(), adapter_factory=fast_adapter_factory())
+    return StockSubmitter(ParameterStore(), adapter_factory=fast_adapter_factory())
 
 
 def site_listing(website, sku):
@@ -171,7 +171,7 @@ def test_given_two_channels_when_stock_changes_then_both_are_sent_to_at_once_and
             return adapter
 
         second_site.fail_next("post_stock", 429, 429)
-        submitter = StockSubmitter(SecretsManagerStore(), adapter_factory=meeting_adapters)
+        submitter = StockSubmitter(ParameterStore(), adapter_factory=meeting_adapters)
 
         verdict = run_stock_batch([QueuedChange("a", StockChange(reason="t", item_ids=[mug]))], submitter, Delays())
 

@@ -1,4 +1,13 @@
-"""Channel credentials in AWS Secrets Manager. The table only ever holds the secret's name."""
+"""Channel credentials in SSM Parameter Store, as SecureString parameters encrypted with the
+account's `aws/ssm` KMS key (as secrets are with `aws/secretsmanager`): reading one takes
+ssm:GetParameter on its path, which only the functions that use credentials have (template.yaml).
+The table only ever holds the parameter's name.
+
+Parameter Store rather than Secrets Manager: nothing here rotates on its own (a channel's tokens are
+refreshed by the adapters, and saved by the seller), and a standard parameter costs nothing to keep,
+where a secret is $0.40 a month: six channels and the PIM connection were a tenth of a seller's day.
+Values over a standard parameter's 4 KB go to the advanced tier by themselves (Intelligent-Tiering).
+"""
 
 from __future__ import annotations
 
@@ -7,7 +16,7 @@ from typing import Protocol
 
 from stocksync.core.aws import client
 
-RECOVERY_WINDOW_DAYS = 7
+TIER = "Intelligent-Tiering"  # standard (free) up to 4 KB, advanced beyond
 
 
 class CredentialStore(Protocol):
@@ -18,29 +27,27 @@ class CredentialStore(Protocol):
     def delete(self, name: str) -> None: ...
 
 
-class SecretsManagerStore:
+class ParameterStore:
+    """`name` is a parameter path such as /stocksync/<stack>/channels/<id>."""
+
     def put(self, name: str, credentials: dict[str, str]) -> None:
-        secrets = client("secretsmanager")
-        payload = json.dumps(credentials)
+        ssm = client("ssm")
+        parameter = {"Name": name, "Value": json.dumps(credentials), "Type": "SecureString", "Tier": TIER}
         try:
-            secrets.put_secret_value(SecretId=name, SecretString=payload)
-        except secrets.exceptions.ResourceNotFoundException:
-            secrets.create_secret(
-                Name=name,
-                SecretString=payload,
-                Description="stocksync channel credentials",
-                Tags=[{"Key": "app", "Value": "stocksync"}],
-            )
+            ssm.put_parameter(**parameter, Description="stocksync channel credentials",
+                              Tags=[{"Key": "app", "Value": "stocksync"}])
+        except ssm.exceptions.ParameterAlreadyExists:  # tags go with the first version only
+            ssm.put_parameter(**parameter, Overwrite=True)
 
     def get(self, name: str, *, fresh: bool = False) -> dict[str, str]:
-        """The secret, cached for 5 minutes unless `fresh` (just after the seller changed it)."""
+        """The credentials, cached for 5 minutes unless `fresh` (just after the seller changed them)."""
         from aws_lambda_powertools.utilities import parameters
 
-        return parameters.get_secret(name, transform="json", max_age=300, force_fetch=fresh)
+        return parameters.get_parameter(name, decrypt=True, transform="json", max_age=300, force_fetch=fresh)
 
     def delete(self, name: str) -> None:
-        secrets = client("secretsmanager")
+        ssm = client("ssm")
         try:
-            secrets.delete_secret(SecretId=name, RecoveryWindowInDays=RECOVERY_WINDOW_DAYS)
-        except secrets.exceptions.ResourceNotFoundException:
+            ssm.delete_parameter(Name=name)
+        except ssm.exceptions.ParameterNotFound:
             return
