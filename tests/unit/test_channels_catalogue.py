@@ -12,7 +12,13 @@ import pytest
 import requests
 
 from infrastructure.standins import amazon, ebay, generic, magento, mirakl, rakuten
-from stocksync.channels.base import CatalogueStatus, ChannelAccount, ChannelAuthFailed, ChannelUnavailable
+from stocksync.channels.base import (
+    CatalogueStatus,
+    ChannelAccount,
+    ChannelAuthFailed,
+    ChannelRejected,
+    ChannelUnavailable,
+)
 from stocksync.channels.registry import build_adapter
 from stocksync.core.http_client import RetryPolicy, TokenCache
 
@@ -147,19 +153,35 @@ def test_given_a_shop_with_magentos_input_limits_when_a_search_asks_more_than_30
             assert answer.json() == {"message": "Maximum SearchCriteria pageSize is %1", "parameters": ["300"]}
 
 
-def test_given_a_catalogue_of_700_products_when_read_then_three_pages_of_the_most_magento_allows():
+def test_given_a_catalogue_of_700_products_when_read_then_three_pages_of_the_most_magento_allows_in_order():
     listings = magento.demo_listings("WEB", products=5, colours=10, extras=650)  # 50 colours and 650 singles
     with magento.MagentoStandIn(listings=listings, configurables={}) as standin:
         subject = adapter("magento", {"base_url": standin.url}, {"access_token": magento.ACCESS_TOKEN})
 
         rows = normalized_rows(run_to_document(subject)[1])
 
-        assert len(rows) == len({row["sku"] for row in rows}) == 700
+        assert [row["sku"] for row in rows] == [item.sku for item in listings]  # pages read at once, in order
         assert [e.query["searchCriteria[pageSize]"] for e in catalogue_pages(standin)] == [["300"]] * 3
         source_searches = [e for e in standin.exchanges if e.path.endswith("/inventory/source-items")]
         assert len(source_searches) == 5  # 300, 300 and 100 products' two sources each: 600, 600, 200 rows
         assert rows[650]["quantity"] == str(listings[650].quantity)  # summed over both MSI sources
         assert standin.violations() == []
+
+
+def test_given_a_page_refused_while_others_are_read_at_once_then_the_whole_catalogue_read_fails():
+    listings = magento.demo_listings("WEB", products=5, colours=10, extras=650)
+    with magento.MagentoStandIn(listings=listings, configurables={}) as standin:
+        subject = adapter("magento", {"base_url": standin.url}, {"access_token": magento.ACCESS_TOKEN})
+        read_page = subject._product_page
+
+        def third_page_refused(search, page):
+            if page == 3:
+                raise ChannelRejected("Magento refused the page")
+            return read_page(search, page)
+
+        subject._product_page = third_page_refused
+        with pytest.raises(ChannelRejected, match="refused the page"):
+            run_to_document(subject)
 
 
 def test_given_magento_pages_smaller_than_the_catalogue_when_paging_then_exactly_enough_pages(monkeypatch):

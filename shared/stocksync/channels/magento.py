@@ -1,6 +1,7 @@
 """Magento 2 (Adobe Commerce) REST. Catalogue: products search pages (searchCriteria pageSize /
-currentPage), stopping on total_count because asking past the last page answers the last page
-again; quantities from MSI source items (summed over the channel's mapped sources, or every
+currentPage) of 300, the most a shop with Web API input limits on accepts; the first page says how
+many there are (total_count: asking past the last page answers the last page again), the others are
+read four at a time, in order; quantities from MSI source items (summed over the channel's mapped sources, or every
 source) or, for the legacy inventory, the product's stock item. The search carries no stock item
 (only GET products/{sku} does), so it is read with GET stockItems/{sku}: per product for the
 legacy inventory, and in zero_backorder mode for the enabled products at 0, whose state is ours
@@ -76,11 +77,12 @@ from stocksync.channels.order_side import (
     parse_time,
     units,
 )
-from stocksync.core.chunks import batched
+from stocksync.core.chunks import batched, mapped_in_order
 
 # Search pages as large as a shop with Magento's Web API input limits on accepts (its default maximum page
 # size, 300): a catalogue read in a third of the calls pages of 100 took.
 PAGE_SIZE = 300
+PAGES_AT_ONCE = 4  # catalogue pages read at once (each a product search and its source items)
 ENABLED, DISABLED = 1, 2
 CONFIGURABLE = "configurable"  # a product type: the parent of simple children, with no stock of its own
 MSI_BATCH = 100  # listings per source-items call (Magento sets no limit; keeps a call well under a second)
@@ -125,9 +127,7 @@ class MagentoAdapter(PagedListingsAdapter):
 
     def listings(self) -> Iterator[Listing]:
         variations = self.configurable_children()
-        for page in self.product_pages():
-            products = [p for p in page if p.get("type_id") != CONFIGURABLE]  # its children hold the stock
-            quantities = self.quantities(products) if products else {}
+        for products, quantities in self._catalogue_pages():
             for product in products:
                 sku = str(product.get("sku") or "")
                 parent, attributes = variations.get(sku, ("", {}))
@@ -187,23 +187,42 @@ class MagentoAdapter(PagedListingsAdapter):
                 return BACKORDER_STATE
         return "active"
 
+    def _catalogue_pages(self) -> Iterator[tuple[list[dict[str, Any]], dict[str, float]]]:
+        """Each page of the catalogue's products (configurables left out: their children hold the
+        stock) with their quantities. The first page says how many there are; the others are read
+        PAGES_AT_ONCE at a time, each with its quantities, and come in order."""
+
+        def with_quantities(page: list[dict[str, Any]]) -> tuple[list[dict[str, Any]], dict[str, float]]:
+            products = [p for p in page if p.get("type_id") != CONFIGURABLE]
+            return products, self.quantities(products) if products else {}
+
+        first, total = self._product_page(None, 1)
+        yield with_quantities(first)
+        last = -(-total // PAGE_SIZE)
+        yield from mapped_in_order(lambda page: with_quantities(self._product_page(None, page)[0]),
+                                   range(2, last + 1), at_once=PAGES_AT_ONCE)
+
     def product_pages(self, search: Mapping[str, str] | None = None) -> Iterator[list[dict[str, Any]]]:
         page, seen = 1, 0
         while True:
-            answer = self.call_json("GET", "products", params={
-                **(search or {}), "searchCriteria[pageSize]": PAGE_SIZE, "searchCriteria[currentPage]": page,
-                "searchCriteria[sortOrders][0][field]": "entity_id",
-                "searchCriteria[sortOrders][0][direction]": "ASC",
-            })
-            items = list(answer.get("items") or [])
-            total = int(answer.get("total_count") or 0)
-            items = items[: max(total - seen, 0)]
+            items, total = self._product_page(search, page)
             if items:
                 yield items
             seen += len(items)
             if not items or seen >= total:
                 return
             page += 1
+
+    def _product_page(self, search: Mapping[str, str] | None, page: int) -> tuple[list[dict[str, Any]], int]:
+        """One page of a product search and the search's total_count. A page past the last answers the
+        last page again: what lies past total_count is left out."""
+        answer = self.call_json("GET", "products", params={
+            **(search or {}), "searchCriteria[pageSize]": PAGE_SIZE, "searchCriteria[currentPage]": page,
+            "searchCriteria[sortOrders][0][field]": "entity_id",
+            "searchCriteria[sortOrders][0][direction]": "ASC",
+        })
+        total = int(answer.get("total_count") or 0)
+        return list(answer.get("items") or [])[: max(total - (page - 1) * PAGE_SIZE, 0)], total
 
     def quantities(self, products: list[dict[str, Any]]) -> dict[str, float]:
         if self.legacy:
