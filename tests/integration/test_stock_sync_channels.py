@@ -105,6 +105,29 @@ def test_given_linked_pixmania_offer_when_stock_runs_out_then_of24_carries_the_c
         assert standin.violations() == []
 
 
+def test_given_pixmania_offers_in_sync_when_force_updated_then_sent_now_and_only_the_refused_one_changes_on_settling(
+        api, submitter):
+    with mirakl.MiraklStandIn(listings=[DemoListing("LAMP-1", "Lamp", 30.0, 4, "2001")]) as standin:
+        shop = channel(api, "pixmania", {"base_url": standin.url}, {"api_key": mirakl.API_KEY})
+        lamp, vase = item_with_stock(api, "LAMP-1", 4), item_with_stock(api, "VASE-1", 2)
+        listing(shop, "LAMP-1", lamp, price=30.0, channel_listing_id="2001", submitted_quantity=4, update_status="ok")
+        listing(shop, "VASE-1", vase, price=12.0, submitted_quantity=2, update_status="ok")  # gone from Mirakl
+
+        outcome = submitter.submit([read_listing(shop, "LAMP-1"), read_listing(shop, "VASE-1")], force=True,
+                                   reason="force_update")
+
+        assert outcome.pending == 2
+        for sku in ("LAMP-1", "VASE-1"):  # what Mirakl last accepted, sent again: still in sync, sent now
+            sent = read_listing(shop, sku)
+            assert (sent.update_status, sent.GSI3PK) == ("ok", None) and sent.last_update is not None
+        assert submitter.settle_pending(shop) == 1
+        assert read_listing(shop, "LAMP-1").update_status == "ok"
+        refused = read_listing(shop, "VASE-1")
+        assert (refused.update_status, refused.update_error) == ("error", "The product does not exist")
+        assert refused.GSI3PK is not None  # the scheduled run comes back to it
+        assert standin.listing("LAMP-1").quantity == 4 and standin.violations() == []
+
+
 def test_given_linked_rakuten_listing_when_stock_runs_out_and_returns_then_disabled_then_active_again(
         api, submitter):
     with rakuten.RakutenStandIn(listings=[DemoListing("RK-1", "x", 5.0, 3, "1")]) as standin:

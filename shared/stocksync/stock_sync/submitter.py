@@ -13,7 +13,7 @@ import functools
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any, TypeVar
 
@@ -161,7 +161,8 @@ class StockSubmitter:
 
         `reassert_keys` are sent whatever their target, like forced ones, but a listing that was in sync
         and is accepted again at the same quantity is neither recorded nor logged: re-asserting a level
-        every few hours then costs the channel call, not a write per listing."""
+        every few hours then costs the channel call, not a write per listing. A forced listing in sync is
+        recorded sent at once, even by a channel still processing it (`Work.resent`)."""
         outcome = SyncOutcome()
         by_channel: dict[str, list[ListingRecord]] = defaultdict(list)
         for listing in listings:
@@ -207,7 +208,8 @@ class StockSubmitter:
                                                       status=listing.update_status, forced=forced):
                     outcome.unchanged += 1
                     continue
-                work.append(Work(listing, update, split, quiet=reasserted and _in_sync(listing, target, split)))
+                in_sync = _in_sync(listing, target, split)
+                work.append(Work(listing, update, split, quiet=reasserted and in_sync, resent=forced and in_sync))
             if work:
                 sends.append((channel, work))
         for sent in _at_once([functools.partial(self._send, channel, work, scope, reason=reason, as_of=as_of)
@@ -310,10 +312,7 @@ class StockSubmitter:
         recorded = [Recorded(w.listing, w.update, by_sku.get(w.update.sku) or QuantityResult(
             w.update.sku, QuantityStatus.ERROR, "the channel gave no result for this listing"), as_of, w.split)
             for w in work]
-        unrecorded: list[Recorded] = []
-        changed: list[Recorded] = []
-        for w, entry in zip(work, recorded, strict=True):
-            (unrecorded if w.quiet and entry.result.status in _ACCEPTED else changed).append(entry)
+        changed, unrecorded, resent_references = _to_record(work, recorded)
         self._record(changed, now)
         for entry in recorded:
             if entry.result.status == QuantityStatus.RETRY:
@@ -334,7 +333,7 @@ class StockSubmitter:
         publish(METRIC_SUBMISSION_SECONDS, (now - as_of).total_seconds(), MetricUnit.Seconds,
                 channel_type=channel.type)
         references = _references(r.result for r in changed)
-        unrecorded_references = _references(r.result for r in unrecorded)
+        unrecorded_references = _references(r.result for r in unrecorded) | resent_references
         if references or unrecorded_references:
             # A feed carrying unrecorded listings: its refusals are put on them by name when it settles.
             actions: list[Any] = [StockSyncStateRecord.channel_id.set(channel.channel_id),
@@ -383,15 +382,37 @@ class StockSubmitter:
 @dataclass(frozen=True)
 class Work:
     """A listing to send: its update, and what it splits into per place (`_split_key`), if that matters;
-    `quiet`: a re-assertion of what the listing was last sent, recorded only if the channel refuses it."""
+    `quiet`: a re-assertion of what the listing was last sent, recorded only if the channel refuses it.
+    `resent`: forced, at the quantity the channel last accepted: a channel still processing it (an
+    Amazon feed) leaves the listing in sync, recorded sent now, not processing; only a refusal, read
+    by name when the feed settles, changes it. A Force Update of a channel in sync then writes each
+    listing once, not again when its feed settles."""
 
     listing: ListingRecord
     update: QuantityUpdate
     split: str | None = None
     quiet: bool = False
+    resent: bool = False
 
 
 _ACCEPTED = frozenset({QuantityStatus.OK, QuantityStatus.PENDING})
+
+
+def _to_record(work: list[Work], recorded: list[Recorded]) -> tuple[list[Recorded], list[Recorded], set[str]]:
+    """What to record (a resent listing still processing as sent: see Work), what not (quiet ones the
+    channel accepted), and the feeds whose refusals go on listings by name (the resent ones')."""
+    changed: list[Recorded] = []
+    unrecorded: list[Recorded] = []
+    resent_references: set[str] = set()
+    for w, entry in zip(work, recorded, strict=True):
+        if w.quiet and entry.result.status in _ACCEPTED:
+            unrecorded.append(entry)
+        elif w.resent and entry.result.status == QuantityStatus.PENDING:
+            resent_references |= _references([entry.result])
+            changed.append(replace(entry, result=replace(entry.result, status=QuantityStatus.OK)))
+        else:
+            changed.append(entry)
+    return changed, unrecorded, resent_references
 
 
 def _in_sync(listing: ListingRecord, target: int, split: str | None) -> bool:
