@@ -77,6 +77,13 @@ class Usage:
     def scaled(self, times: float) -> Usage:
         return Usage().plus(self, times)
 
+    def less(self, other: Usage, times: float = 1.0) -> Usage:
+        """This usage without `times` the other's, no quantity below zero."""
+        left = self.plus(other, -times)
+        return Usage(max(0.0, left.rru), max(0.0, left.wru),
+                     *(Counter({name: max(0.0, value) for name, value in counter.items()})
+                       for counter in (left.requests, left.invocations, left.gb_s, left.local_gb_s)))
+
     @classmethod
     def total(cls, usages: Iterable[Usage]) -> Usage:
         summed = cls()
