@@ -114,3 +114,20 @@ def test_given_250_website_changes_when_submitted_then_three_signed_batches():
 
         assert len([e for e in standin.exchanges if e.path == "/stocksync/v1/stock"]) == 3 == subject.calls_for(250)
         assert sum(r.status == QuantityStatus.ERROR for r in results) == 250 - len(skus)
+
+
+def test_given_500_website_changes_sent_four_calls_at_once_when_one_call_is_refused_then_only_its_listings_fail():
+    listings = [DemoListing(sku=f"WEB-{n:04d}", title=f"Item {n}", price=5.0, quantity=1, listing_id=str(n))
+                for n in range(500)]
+    with generic.GenericStandIn(listings=listings) as standin:
+        subject = adapter("generic", {"base_url": standin.url}, {"api_key": generic.API_KEY})
+        standin.fail_next("post_stock", 400)
+
+        results = subject.submit_quantities([QuantityUpdate(item.sku, 7) for item in listings])
+
+        assert [r.sku for r in results] == [item.sku for item in listings]  # every listing answered, in order
+        refused = [r.sku for r in results if r.status == QuantityStatus.ERROR]
+        assert len(refused) == 100  # one call's batch: the other four went through
+        assert all(item.quantity == 7 for item in standin.listings if item.sku not in refused)
+        assert len([e for e in standin.exchanges if e.path == "/stocksync/v1/stock"]) == 5
+        assert standin.violations() == []

@@ -31,7 +31,7 @@ from typing import Any, ClassVar, Protocol
 import requests
 
 from stocksync.channels.order_side import OrderSide, is_not_found
-from stocksync.core.chunks import batched
+from stocksync.core.chunks import batched, mapped_in_order
 from stocksync.core.errors import ChannelError
 from stocksync.core.http_client import (
     CachedToken,
@@ -338,14 +338,23 @@ class StockSide:
     listings (the others of the run still go). Adapters implement `send_quantity_batch`."""
 
     bulk_size: ClassVar[int] = 1
+    # Bulk calls in flight at once, for channels whose batches are independent of one another (each
+    # listing in one batch, no order between them): a big submission then waits for a quarter of its
+    # calls in turn, within the account's rate.
+    batches_at_once: ClassVar[int] = 1
     rate: ClassVar[tuple[float, int]] = (5.0, 10)  # requests per second, burst, per account
     rate_limiter: RateLimiter = NoRateLimit()
 
     def submit_quantities(self, updates: Sequence[QuantityUpdate]) -> list[QuantityResult]:
-        results: list[QuantityResult] = []
-        for batch in self.quantity_batches(updates):
-            results.extend(self.guarded(batch, self.send_quantity_batch))
-        return results
+        return self.sent(self.quantity_batches(updates), self.batches_at_once)
+
+    def sent(self, batches: Iterable[list[QuantityUpdate]], at_once: int) -> list[QuantityResult]:
+        """Every batch sent (`at_once` of them at a time), its results or its failure on its listings."""
+        def send(batch: list[QuantityUpdate]) -> list[QuantityResult]:
+            return self.guarded(batch, self.send_quantity_batch)
+
+        sent = (send(batch) for batch in batches) if at_once == 1 else mapped_in_order(send, batches, at_once=at_once)
+        return [result for results in sent for result in results]
 
     @staticmethod
     def guarded(batch: list[QuantityUpdate],

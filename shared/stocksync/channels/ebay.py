@@ -113,6 +113,7 @@ KIND_INVENTORY_API = "inventory_api"
 KIND_TRADING = "trading"
 
 INVENTORY_BULK = 25  # bulkUpdatePriceQuantity: at most 25 SKUs a call
+INVENTORY_AT_ONCE = 4  # bulkUpdatePriceQuantity calls in flight at once (distinct SKUs, within the rate)
 TRADING_BULK = 4  # ReviseInventoryStatus: at most 4 InventoryStatus a call
 TRADING = "/ws/api.dll"
 TRADING_NS = "urn:ebay:apis:eBLBaseComponents"
@@ -295,6 +296,15 @@ class EbayAdapter(ChannelAdapter):
     # --- stock ---------------------------------------------------------------------------
 
     bulk_size: ClassVar[int] = INVENTORY_BULK
+
+    def submit_quantities(self, updates: Sequence[QuantityUpdate]) -> list[QuantityResult]:
+        """Inventory-API SKUs, each its own inventory item, INVENTORY_AT_ONCE calls at a time; then the
+        Trading revisions, ends and relists one call after another (a listing's variations share its
+        ItemID)."""
+        inventory = [u for u in updates if u.listing_kind != KIND_TRADING]
+        trading = [u for u in updates if u.listing_kind == KIND_TRADING]
+        return [*self.sent(batched(inventory, INVENTORY_BULK), INVENTORY_AT_ONCE),
+                *self.sent(self.quantity_batches(trading), 1)]
 
     def quantity_batches(self, updates: Sequence[QuantityUpdate]) -> Iterator[list[QuantityUpdate]]:
         """Inventory-API SKUs 25 a call; Trading revisions 4 a call (every Trading variation, 0 or not);

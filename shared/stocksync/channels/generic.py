@@ -47,6 +47,7 @@ MAX_PAGES = 100_000  # a site that always says has_more must not keep us forever
 class GenericAdapter(PagedListingsAdapter):
     label = "Website"
     bulk_size: ClassVar[int] = 100
+    batches_at_once: ClassVar[int] = 4
     rate: ClassVar[tuple[float, int]] = (5.0, 10)
 
     def base_url(self) -> str:

@@ -328,6 +328,7 @@ class MagentoAdapter(PagedListingsAdapter):
     # --- stock ---------------------------------------------------------------------------
 
     bulk_size: ClassVar[int] = MSI_BATCH
+    batches_at_once: ClassVar[int] = 4
 
     @property
     def legacy(self) -> bool:

@@ -72,6 +72,7 @@ class RakutenAdapter(PagedListingsAdapter):
     # --- stock ---------------------------------------------------------------------------
 
     bulk_size: ClassVar[int] = INVENTORY_BULK
+    batches_at_once: ClassVar[int] = 4
     rate: ClassVar[tuple[float, int]] = (5.0, 10)
 
     def send_quantity_batch(self, batch: list[QuantityUpdate]) -> list[QuantityResult]:
