@@ -25,6 +25,7 @@ from stocksync.channels.registry import adapter_class, build_adapter
 from stocksync.channels.types import ChannelType
 from stocksync.core import db
 from stocksync.core.automation_log import AutomationLog
+from stocksync.core.chunks import mapped_in_order
 from stocksync.core.db import ChannelRecord, OrderPollStateRecord
 from stocksync.core.errors import ChannelError, StockSyncError
 from stocksync.core.observability import logger
@@ -75,20 +76,22 @@ class OrderPoller:
     # --- the schedule ----------------------------------------------------------------------
 
     def tick(self) -> dict[str, str]:
-        """Every enabled channel whose cadence is due downloads what changed. Outcome per channel."""
-        outcomes: dict[str, str] = {}
+        """Every enabled channel whose cadence is due downloads what changed, the channels at once (a
+        tick lasts as long as its slowest channel, not all of them in turn). Outcome per channel."""
         deadline = self.monotonic() + TICK_BUDGET_S
-        for channel in self.channels():
-            if not channel.enabled:
-                continue
+        channels = [channel for channel in self.channels() if channel.enabled]
+
+        def outcome(channel: ChannelRecord) -> str:
             try:
-                outcomes[channel.channel_id] = self.poll(channel, deadline=deadline).outcome
+                return self.poll(channel, deadline=deadline).outcome
             except Busy:
-                outcomes[channel.channel_id] = "busy"
+                return "busy"
             except Exception:  # one channel's failure never stops the others
                 logger.exception("Order poll failed", extra={"channel_id": channel.channel_id})
-                outcomes[channel.channel_id] = "failed"
-        return outcomes
+                return "failed"
+
+        outcomes = mapped_in_order(outcome, channels, at_once=max(1, len(channels)))
+        return {channel.channel_id: result for channel, result in zip(channels, outcomes, strict=True)}
 
     def poll(self, channel: ChannelRecord, *, deadline: float | None = None, force: bool = False) -> ChannelTick:
         adapter = self._adapter(channel)

@@ -1,10 +1,13 @@
 """A token bucket per channel account and operation, kept in the table so that every concurrent
 submitter shares one budget. Optimistic: read, refill by elapsed time, take under a condition on
-the bucket as read (its tokens and refill time); a lost race waits a moment and reads again."""
+the bucket as read (its tokens and refill time); a lost race waits a moment and reads again. The
+threads of one process (a submission's calls sent at once) take their turns at a bucket: a race
+among them would be a conditional write lost, billed all the same."""
 
 from __future__ import annotations
 
 import random
+import threading
 import time
 from collections.abc import Callable
 
@@ -30,6 +33,10 @@ class TableRateLimiter:
         cost = min(cost, burst)  # a call dearer than the burst takes the whole bucket, never waits forever
         if cost <= 0:
             return
+        with _turns(account, operation):
+            self._take(account, operation, rate, burst, cost)
+
+    def _take(self, account: str, operation: str, rate: float, burst: int, cost: int) -> None:
         keys = RateBucketRecord.keys(account, operation)
         waited, lost = 0.0, 0
         while True:  # waiting for tokens is bounded by max_wait_s, losing races by MAX_RACES
@@ -56,6 +63,15 @@ class TableRateLimiter:
             if lost >= MAX_RACES:
                 raise ChannelThrottled(f"the account's {operation} budget is contended", retry_after=1.0)
             self.sleep(random.uniform(0, RACE_BACKOFF_S * lost))  # noqa: S311 - jitter, not crypto
+
+
+_TURNS: dict[tuple[str, str], threading.RLock] = {}
+_TURNS_LOCK = threading.Lock()
+
+
+def _turns(account: str, operation: str) -> threading.RLock:
+    with _TURNS_LOCK:
+        return _TURNS.setdefault((account, operation), threading.RLock())
 
 
 def _refilled(current: RateBucketRecord | None) -> float:
