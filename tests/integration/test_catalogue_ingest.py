@@ -297,6 +297,90 @@ def test_given_a_listing_linked_while_a_load_applies_then_the_totals_keep_the_li
     assert {k: totals[k] for k in ("active", "linked", "unlinked", "fba")} == store.recount(channel)
 
 
+CHANGES_HEADER = "offer-sku;product-title;price;quantity;deleted\n"
+
+
+def _changes(rows: list[tuple]) -> str:
+    """A differential export (Mirakl's OF52 since a date): only the offers that changed, the deleted ones marked."""
+    return CHANGES_HEADER + "".join(";".join(str(v) for v in row) + "\n" for row in rows)
+
+
+@pytest.fixture
+def channel_reads(monkeypatch):
+    """The Query requests made over the channels' listings partitions, by channel partition key."""
+    from stocksync.core import raw_table
+
+    reads: list[str] = []
+    query = raw_table.query
+
+    def counted(key_condition, values, *args, **kwargs):
+        reads.append(values[":pk"]["S"])
+        return query(key_condition, values, *args, **kwargs)
+
+    monkeypatch.setattr(raw_table, "query", counted)
+    return reads
+
+
+def test_given_a_file_of_changes_when_loaded_then_the_totals_are_right_and_no_other_listing_is_read(
+        stack, api, channel, ingest, channel_reads):
+    _put(stack, f"catalogues/{channel}/first.csv",
+         _csv([("A-1", "Alpha", "1", 1), ("b-2", "Beta", "2", 2), ("c-3", "Gamma", "3", 3)]))
+    ingest()
+    for sku in ("A-1", "b-2"):
+        api.post("/items", {"sku": sku})
+        assert api.put(f"/channels/{channel}/listings/{sku}/link", {"sku": sku}).status == 200
+    channel_reads.clear()
+
+    _put(stack, f"catalogues/{channel}/mirakl_offer_changes/since-noon.csv",
+         _changes([("A-1", "Alpha", "1", 7, "false"), ("b-2", "", "", "", "true"), ("d-4", "Delta", "4", 4, "false")]))
+    ingest()
+
+    listings = _listings(channel)
+    assert (listings["A-1"].quantity, listings["b-2"].removed, listings["d-4"].removed) == (7, True, False)
+    totals = api.get(f"/channels/{channel}/listings").body["totals"]
+    assert {k: totals[k] for k in ("active", "linked", "unlinked")} == {"active": 3, "linked": 1, "unlinked": 2}
+    assert db.channel_pk(channel) not in channel_reads  # the three listings named, not the channel's every one
+
+
+def test_given_a_listing_linked_while_a_file_of_changes_applies_then_the_totals_keep_the_link(
+        stack, api, channel, ingest, monkeypatch):
+    from stocksync.mapping import store
+
+    _put(stack, f"catalogues/{channel}/first.csv", _csv([("A-1", "Alpha", "1", 1), ("b-2", "Beta", "2", 2)]))
+    ingest()
+    api.post("/items", {"sku": "A-1"})
+    apply_changes = load_module.apply_changes
+
+    def link_meanwhile(*args, **kwargs):
+        counts = apply_changes(*args, **kwargs)
+        assert api.put(f"/channels/{channel}/listings/A-1/link", {"sku": "A-1"}).status == 200
+        return counts
+
+    monkeypatch.setattr(load_module, "apply_changes", link_meanwhile)
+    _put(stack, f"catalogues/{channel}/mirakl_offer_changes/since-noon.csv",
+         _changes([("b-2", "Beta", "2", 5, "false"), ("c-3", "Gamma", "3", 3, "false")]))
+    ingest()
+
+    totals = api.get(f"/channels/{channel}/listings").body["totals"]
+    assert {k: totals[k] for k in ("active", "linked", "unlinked")} == {"active": 3, "linked": 1, "unlinked": 2}
+    assert {k: totals[k] for k in ("active", "linked", "unlinked", "fba")} == store.recount(channel)
+
+
+def test_given_a_file_of_changes_whose_last_step_is_delivered_twice_then_its_changes_are_counted_once(
+        stack, api, channel, ingest):
+    _put(stack, f"catalogues/{channel}/first.csv", _csv([("A-1", "Alpha", "1", 1)]))
+    ingest()
+    _put(stack, f"catalogues/{channel}/mirakl_offer_changes/since-noon.csv",
+         _changes([("b-2", "Beta", "2", 2, "false")]))
+    ingest()
+    load = next(record for record in db.CatalogueLoadRecord.scan() if "mirakl_offer_changes" in record.key)
+
+    load_module.CatalogueLoader._set_totals(load)  # the finish of the load, run again after a crash
+
+    totals = api.get(f"/channels/{channel}/listings").body["totals"]
+    assert {k: totals[k] for k in ("active", "linked", "unlinked")} == {"active": 2, "linked": 0, "unlinked": 2}
+
+
 # --- poison messages fail fast (issue 18) -----------------------------------------------------------
 
 

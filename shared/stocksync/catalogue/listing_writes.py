@@ -12,13 +12,14 @@ from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
-from stocksync.catalogue.diff import SAME, UPDATE, Current, diff
+from stocksync.catalogue.diff import SAME, UPDATE, Change, Current, diff
 from stocksync.catalogue.formats import UNLIMITED
 from stocksync.catalogue.reader import (
     ASIN,
     BARCODE,
     CURRENCY,
     FBA,
+    KEY,
     KIND,
     LISTING_ID,
     OFFER,
@@ -32,6 +33,7 @@ from stocksync.catalogue.reader import (
     Row,
 )
 from stocksync.core import db, raw_table
+from stocksync.core.chunks import batched
 from stocksync.core.db import ListingRecord
 from stocksync.core.messages import StockChange, StockChangePublisher
 
@@ -50,32 +52,59 @@ def load_fields(row: Row) -> str:
     return json.dumps([*row[SKU:LISTING_ID], row[KIND]], ensure_ascii=False, separators=(",", ":"))
 
 
+def listing_changes(channel_id: str, rows: Iterator[Row], low: str | None, high: str | None, *, complete: bool,
+                    kept_when_absent: frozenset[str] = frozenset()) -> Iterator[Change]:
+    """What a slice of a load (its rows, low <= SKU key < high) changes in the stored listings.
+
+    A complete load walks the slice's stored listings beside its rows: one it does not name may be
+    removed (`kept_when_absent`, see `diff`). A differential load removes only what it marks removed,
+    so it reads only the listings its rows name, a hundred at a time: a file of a few changed offers
+    reads a few listings, not the channel's every one.
+    """
+    if complete:
+        return diff(rows, stored_listings(channel_id, low, high), kept_when_absent=kept_when_absent)
+    return _named_changes(channel_id, rows)
+
+
+def _named_changes(channel_id: str, rows: Iterator[Row]) -> Iterator[Change]:
+    for chunk in batched(rows, raw_table.BATCH_GET_KEYS):
+        keys = [ListingRecord.keys(channel_id, row[KEY]) for row in chunk]
+        named = sorted((_current(item) for item in raw_table.get_all(
+            ({"PK": {"S": key["PK"]}, "SK": {"S": key["SK"]}} for key in keys), _DIFF_ATTRIBUTES)),
+            key=lambda current: current.key)
+        yield from diff(chunk, named, complete=False)
+
+
 def stored_listings(channel_id: str, low: str | None, high: str | None) -> Iterator[Current]:
     """The channel's listings with low <= SKU key < high, in key order, as the diff sees them.
 
     Read with the low-level client (`raw_table`), projected to the few attributes the diff needs (a
     page holds more listings, and each attribute costs to send and to parse), turned straight into
-    `Current` tuples with no model object per listing. A listing written before `load_fields` existed
-    reads as changed, so the next load rewrites it once.
+    `Current` tuples with no model object per listing.
     """
     upper = db.listing_sk(high) if high is not None else db.LISTING_PREFIX[:-1] + "$"
     values = {":pk": {"S": db.channel_pk(channel_id)}, ":low": {"S": db.listing_sk(low or "")}, ":high": {"S": upper}}
-    prefix = len(db.LISTING_PREFIX)
-    plain = raw_table.plain
     for item in raw_table.query("PK = :pk AND SK BETWEEN :low AND :high", values, _DIFF_ATTRIBUTES):
-        key = item["SK"]["S"][prefix:]
-        if high is not None and key >= high:
+        current = _current(item)
+        if high is not None and current.key >= high:
             return
-        written = plain(item.get("load_fields"))
-        fields = None
-        if written is not None:
-            *loaded, kind = json.loads(written)
-            fields = (*loaded, plain(item.get("channel_listing_id")), kind, plain(item.get("exported_offer")),
-                      plain(item.get("state")), plain(item.get("variation_parent")), plain(item.get("variation")))
-        yield Current(key=key, fields=fields, removed=bool(plain(item.get("removed"))),
-                      linked_item_id=plain(item.get("linked_item_id")),
-                      submitted_quantity=_int(plain(item.get("submitted_quantity"))),
-                      ignore_sync=bool(plain(item.get("ignore_sync"))))
+        yield current
+
+
+def _current(item: dict[str, Any]) -> Current:
+    """A stored listing, as the low-level client reads it, as the diff sees it. A listing written before
+    `load_fields` existed reads as changed, so the next load rewrites it once."""
+    plain = raw_table.plain
+    written = plain(item.get("load_fields"))
+    fields = None
+    if written is not None:
+        *loaded, kind = json.loads(written)
+        fields = (*loaded, plain(item.get("channel_listing_id")), kind, plain(item.get("exported_offer")),
+                  plain(item.get("state")), plain(item.get("variation_parent")), plain(item.get("variation")))
+    return Current(key=item["SK"]["S"][len(db.LISTING_PREFIX):], fields=fields,
+                   removed=bool(plain(item.get("removed"))), linked_item_id=plain(item.get("linked_item_id")),
+                   submitted_quantity=_int(plain(item.get("submitted_quantity"))),
+                   ignore_sync=bool(plain(item.get("ignore_sync"))))
 
 
 def _int(value: Any) -> int | None:
@@ -115,11 +144,11 @@ def _set_or_remove(attribute: Any, value: Any) -> Any:
     return attribute.remove() if value is None else attribute.set(value)
 
 
-def apply_changes(channel_id: str, load_id: str, rows: Iterator[Row], current: Iterator[Current],
-                  stock_queue: StockChangePublisher, *, complete: bool = True,
-                  kept_when_absent: frozenset[str] = frozenset()) -> dict[str, int]:
-    """Write the differences between a slice of the load and the stored listings; count them
-    (`complete` and `kept_when_absent`: which absent listings are removed, see `diff`).
+def apply_changes(channel_id: str, load_id: str, changes: Iterator[Change], stock_queue: StockChangePublisher, *,
+                  complete: bool = True) -> dict[str, int]:
+    """Write a slice of the load's changes (`listing_changes`); count them, and the listings: a complete
+    load counts its own (`active`, `linked`, `fba`: the channel's totals once every slice is counted), a
+    differential one what it changed in them (the totals' differences, negative for a removal).
 
     New listings go out as BatchWriteItem requests of 25 and changed or removed ones as conditional
     updates of 200, each on a pool of threads while the diff walks on.
@@ -133,12 +162,16 @@ def apply_changes(channel_id: str, load_id: str, rows: Iterator[Row], current: I
     updates: list[tuple[ListingRecord, list[Any]]] = []
     with ThreadPoolExecutor(_UPDATE_THREADS) as pool:
         pending: list[Any] = []
-        for change in diff(rows, current, complete=complete, kept_when_absent=kept_when_absent):
+        for change in changes:
             row, stored = change.row, change.current  # a removal has no row, a creation nothing stored
             if row is not None:
                 counts["active"] += 1
                 counts["fba"] += bool(row[FBA])
                 counts["linked"] += bool(stored and stored.linked_item_id)
+            if not complete and stored is not None and not stored.removed:  # no longer counted as it was
+                counts["active"] -= 1
+                counts["fba"] -= bool(stored.fields and stored.fields[FBA - SKU])
+                counts["linked"] -= bool(stored.linked_item_id)
             if change.kind == SAME:
                 counts["unchanged"] += 1
             elif row is not None and stored is None:

@@ -12,8 +12,8 @@ set of done task numbers in the load record):
    key order) and writes only what differs: new listings, changed catalogue fields, and listings
    absent from the (complete, valid) load marked removed, but those we ended or disabled at 0 when
    the channel lists active listings only; a differential file (its layout not `complete`) removes
-   only the rows it marks removed, and the totals are then counted again. Reloading the same file
-   writes nothing.
+   only the rows it marks removed, reads only the listings its rows name, and adds what it changed
+   to the totals. Reloading the same file writes nothing.
    The last partition records the status, the job result, the automation event and the message
    for the mapping queue.
 
@@ -33,7 +33,7 @@ from typing import Any, BinaryIO, Protocol
 from stocksync.catalogue import staging
 from stocksync.catalogue.formats import LAYOUTS, Source
 from stocksync.catalogue.ingest_messages import ObjectRef, Task, target_of
-from stocksync.catalogue.listing_writes import apply_changes, stored_listings
+from stocksync.catalogue.listing_writes import apply_changes, listing_changes
 from stocksync.catalogue.reader import SKU, CatalogueFileError, ParsePlan, RangeReport, decompressed, parse_rows, sniff
 from stocksync.channels.registry import adapter_class
 from stocksync.core import db
@@ -294,9 +294,11 @@ class CatalogueLoader:
         low = bounds[index - 1] if index > 0 else None
         high = bounds[index] if index < len(bounds) else None
         runs = [staging.Run.of(_plain(run)) for run in load.runs]
-        counts = apply_changes(load.channel_id, load.load_id, staging.merged(runs, self.runs, low, high),
-                               stored_listings(load.channel_id, low, high), self.stock_queue,
-                               complete=_complete(load), kept_when_absent=_kept_when_absent(load.channel_id))
+        complete = _complete(load)
+        changes = listing_changes(load.channel_id, staging.merged(runs, self.runs, low, high), low, high,
+                                  complete=complete,
+                                  kept_when_absent=_kept_when_absent(load.channel_id) if complete else frozenset())
+        counts = apply_changes(load.channel_id, load.load_id, changes, self.stock_queue, complete=complete)
         actions = [CatalogueLoadRecord.done_partitions.add({index})]
         actions += [getattr(CatalogueLoadRecord, name).add(value) for name, value in counts.items() if value]
         if not db.update_if(load, actions, (CatalogueLoadRecord.phase == "applying")
@@ -328,26 +330,33 @@ class CatalogueLoader:
 
     @staticmethod
     def _set_totals(load: CatalogueLoadRecord) -> dict[str, int]:
-        """Set the channel's totals to what the load counted, unless something moved them since the load
-        began applying (a link, an unlink or an item created from a listing ADDs to them in its own
-        transaction, and setting over it would lose that): then count them from the listings again,
-        and set those, on the same condition, until nothing moves them in between. Returns them."""
+        """Bring the channel's totals to what the load counted: a complete load sets them, a differential
+        one adds its differences to them. Unless something moved them since the load began applying (a
+        link, an unlink or an item created from a listing ADDs to them in its own transaction, and a
+        finish run again after a crash has already added): then count them from the listings again, and
+        set those, on the same condition, until nothing moves them in between. Returns them."""
         from stocksync.mapping.store import recount  # only when a link raced the load
 
         status = CatalogueStatusRecord(**CatalogueStatusRecord.keys(load.channel_id))
         seen: datetime | None = load.totals_seen
         counts = {"active": int(load.active), "linked": int(load.linked), "fba": int(load.fba)}
-        if not _complete(load):  # the load counted only what changed: count every listing
-            counts = recount(load.channel_id)
+        actions = _totals_actions(load.channel_id, counts)
+        if not _complete(load):
+            if seen is None:  # no totals yet to add to
+                counts = recount(load.channel_id)
+                actions = _totals_actions(load.channel_id, counts)
+            else:
+                actions = _totals_added(load.channel_id, counts)
         for _ in range(_TOTALS_ATTEMPTS):
-            if db.update_if(status, _totals_actions(load.channel_id, counts),
-                            (CatalogueStatusRecord.totals_at == seen) if seen
+            if db.update_if(status, actions, (CatalogueStatusRecord.totals_at == seen) if seen
                             else CatalogueStatusRecord.totals_at.does_not_exist()):
-                return counts
+                return {"active": int(status.total_active), "linked": int(status.total_linked),
+                        "fba": int(status.total_fba)}  # as the update left them
             current = db.get_or_none(CatalogueStatusRecord, CatalogueStatusRecord.keys(load.channel_id))
             seen = current.totals_at if current else None
             counts = recount(load.channel_id)
-        status.update(actions=_totals_actions(load.channel_id, counts))  # still moving: the last count it is
+            actions = _totals_actions(load.channel_id, counts)
+        status.update(actions=actions)  # still moving: the last count it is
         return counts
 
     # -- shared steps -------------------------------------------------------------------------
@@ -443,6 +452,14 @@ def _totals_actions(channel_id: str, counts: dict[str, int]) -> list[Any]:
     return [status.channel_id.set(channel_id), status.total_active.set(counts["active"]),
             status.total_linked.set(counts["linked"]), status.total_unlinked.set(counts["active"] - counts["linked"]),
             status.total_fba.set(counts["fba"]), status.totals_at.set(db.now())]
+
+
+def _totals_added(channel_id: str, differences: dict[str, int]) -> list[Any]:
+    status = CatalogueStatusRecord
+    return [status.channel_id.set(channel_id), status.total_active.add(differences["active"]),
+            status.total_linked.add(differences["linked"]),
+            status.total_unlinked.add(differences["active"] - differences["linked"]),
+            status.total_fba.add(differences["fba"]), status.totals_at.set(db.now())]
 
 
 def _complete(load: CatalogueLoadRecord) -> bool:

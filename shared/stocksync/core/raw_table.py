@@ -21,7 +21,8 @@ from stocksync.core.chunks import batched
 from stocksync.core.db import Record
 
 BATCH_WRITE_ITEMS = 25  # BatchWriteItem's limit
-_BATCH_WRITE_ATTEMPTS = 10
+BATCH_GET_KEYS = 100  # BatchGetItem's limit
+_BATCH_ATTEMPTS = 10
 
 
 def _connection() -> Connection:
@@ -53,6 +54,29 @@ def query(key_condition: str, values: dict[str, Any], attributes: Sequence[str],
         if "LastEvaluatedKey" not in page:
             return
         arguments["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+
+
+def get_all(keys: Iterable[dict[str, Any]], attributes: Sequence[str]) -> Iterator[dict[str, Any]]:
+    """The items with these keys (`{"PK": {"S": ...}, "SK": {"S": ...}}`) that exist, in no particular
+    order, each with only `attributes`: eventually consistent BatchGetItems of 100, each asking again
+    for what DynamoDB left unprocessed after a growing pause."""
+    table = Record.Meta.table_name
+    names = {f"#p{i}": name for i, name in enumerate(attributes)}
+    connection = _connection()
+    for batch in batched(keys, BATCH_GET_KEYS):
+        request: dict[str, Any] = {"Keys": batch, "ProjectionExpression": ", ".join(names),
+                                   "ExpressionAttributeNames": names}
+        for attempt in range(_BATCH_ATTEMPTS):
+            answer = connection.dispatch("BatchGetItem", {"RequestItems": {table: request}})
+            yield from answer.get("Responses", {}).get(table, ())
+            left = answer.get("UnprocessedKeys", {}).get(table)
+            if not left:
+                break
+            request = left
+            time.sleep(min(0.05 * 2**attempt, 2.0))
+        else:
+            raise RuntimeError(f"DynamoDB left {len(request['Keys'])} keys unprocessed after "
+                               f"{_BATCH_ATTEMPTS} BatchGetItem requests")
 
 
 def index_partition(index: str, partition: str, sort_prefix: str,
@@ -96,7 +120,7 @@ def put_all(items: Iterable[dict[str, Any]]) -> None:
     connection = _connection()
     for batch in batched(items, BATCH_WRITE_ITEMS):
         requests = [{"PutRequest": {"Item": item}} for item in batch]
-        for attempt in range(_BATCH_WRITE_ATTEMPTS):
+        for attempt in range(_BATCH_ATTEMPTS):
             answer = connection.dispatch("BatchWriteItem", {"RequestItems": {table: requests}})
             requests = answer.get("UnprocessedItems", {}).get(table, [])
             if not requests:
@@ -104,4 +128,4 @@ def put_all(items: Iterable[dict[str, Any]]) -> None:
             time.sleep(min(0.05 * 2**attempt, 2.0))
         else:
             raise RuntimeError(f"DynamoDB left {len(requests)} items unprocessed after "
-                               f"{_BATCH_WRITE_ATTEMPTS} BatchWriteItem requests")
+                               f"{_BATCH_ATTEMPTS} BatchWriteItem requests")
