@@ -53,17 +53,25 @@ def load_fields(row: Row) -> str:
 
 
 def listing_changes(channel_id: str, rows: Iterator[Row], low: str | None, high: str | None, *, complete: bool,
-                    kept_when_absent: frozenset[str] = frozenset()) -> Iterator[Change]:
+                    kept_when_absent: frozenset[str] = frozenset(), load_rows: int = 0,
+                    stored: int = 0) -> Iterator[Change]:
     """What a slice of a load (its rows, low <= SKU key < high) changes in the stored listings.
 
     A complete load walks the slice's stored listings beside its rows: one it does not name may be
-    removed (`kept_when_absent`, see `diff`). A differential load removes only what it marks removed,
-    so it reads only the listings its rows name, a hundred at a time: a file of a few changed offers
-    reads a few listings, not the channel's every one.
+    removed (`kept_when_absent`, see `diff`). A differential load removes only what it marks removed:
+    it reads only the listings its rows name, a hundred at a time, unless the load's rows (`load_rows`)
+    are so many of the channel's `stored` listings that walking them costs less.
     """
     if complete:
         return diff(rows, stored_listings(channel_id, low, high), kept_when_absent=kept_when_absent)
+    if load_rows * LISTINGS_A_READ_UNIT_HOLDS > stored:
+        return diff(rows, stored_listings(channel_id, low, high), complete=False)
     return _named_changes(channel_id, rows)
+
+
+# A Query bills the bytes of the items it walks, 4 KB a read unit; a BatchGetItem at least one unit an
+# item. A listing weighs under a kilobyte: a unit of a walk reads about five.
+LISTINGS_A_READ_UNIT_HOLDS = 5
 
 
 def _named_changes(channel_id: str, rows: Iterator[Row]) -> Iterator[Change]:

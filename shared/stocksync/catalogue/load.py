@@ -297,7 +297,8 @@ class CatalogueLoader:
         complete = _complete(load)
         changes = listing_changes(load.channel_id, staging.merged(runs, self.runs, low, high), low, high,
                                   complete=complete,
-                                  kept_when_absent=_kept_when_absent(load.channel_id) if complete else frozenset())
+                                  kept_when_absent=_kept_when_absent(load.channel_id) if complete else frozenset(),
+                                  load_rows=int(load.rows), stored=int(status.total_active) if status else 0)
         counts = apply_changes(load.channel_id, load.load_id, changes, self.stock_queue, complete=complete)
         actions = [CatalogueLoadRecord.done_partitions.add({index})]
         actions += [getattr(CatalogueLoadRecord, name).add(value) for name, value in counts.items() if value]
