@@ -566,6 +566,9 @@ def _reloads(seller: _Seller, _channels: dict[str, Any]) -> dict[str, Usage]:
                 _reload(seller, (schedule,), 1)
             tries.setdefault(seller.export_asked(kind), []).append(reload)
         fewest = {export: min(usages, key=lambda usage: sum(usage.gb_s.values())) for export, usages in tries.items()}
+        for export, usage in fewest.items():
+            print(f"day cost {seller.size}: reload_{kind} ({export}): {usage.rru:,.1f} RRU, {usage.wru:,.1f} WRU, "
+                  f"{sum(usage.gb_s.values()):,.2f} GB-s, {dict(usage.invocations)}", file=sys.stderr)
         if kind == ChannelType.PIXMANIA:  # a day of Mirakl's: one full export, the others of changes
             measured[f"reload_{kind}"] = fewest["full"].scaled(1 / per_day).plus(fewest["changes"],
                                                                                 (per_day - 1) / per_day)
