@@ -366,14 +366,18 @@ class _Seller:
                         dict.__setitem__(item.attrs, name, DynamoType({"S": value}))
 
     def offers_updated_an_hour(self) -> None:
-        """Pixmania's offers an hour of the model's day updates, dated now: a fifth of them (its four
-        scheduled runs re-assert a twentieth of the channel each, and Mirakl dates an offer updated by
-        every import of it) and its sales' (5,000 a day of 100,000 items)."""
+        """Pixmania's offers an hour of the model's day updates dated now, the others long ago: a fifth
+        of them (its four scheduled runs re-assert a twentieth of the channel each, and Mirakl dates an
+        offer updated by every import of it) and its sales' (5,000 a day of 100,000 items). The
+        bench's own runs re-assert the whole channel at once: they are not the model's hour."""
         mirakl = self.standins["pixmania"]
         share = 4 / CYCLE_RUNS + 5_000 / 24 / 100_000
+        now = _Clock.now(UTC)
         with mirakl.lock:
             skus = list(mirakl.last_updated)
-            mirakl.last_updated.update(dict.fromkeys(skus[: round(share * len(skus))], _Clock.now(UTC)))
+            updated = round(share * len(skus))
+            mirakl.last_updated.update({sku: now if n < updated else now - timedelta(days=30)
+                                        for n, sku in enumerate(skus)})
 
     def export_asked(self, kind: str) -> str:
         """Which catalogue the channel's last reload asked for: Mirakl's OF52 of the offers changed since
